@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Write N RSS 2.0 feeds of M items each into DIR/www/feeds/, plus the
+helsefeed configuration (DIR/feeds.conf) and a newsboat urls file
+(DIR/urls) that list them at http://127.0.0.1:PORT/feeds/.
+
+    gen.py DIR PORT [N [M]]
+
+Items look like the sector's news: Norwegian titles (bokmål and nynorsk),
+a link, a guid, a date and a paragraph of description.
+"""
+import os
+import sys
+
+WORDS = ("sykehus sjukehus kommunene kommunar helse omsorg tenester tjenester "
+         "fastlege legevakt vaksine korona beredskap pasient rusomsorg psykisk "
+         "helsedirektoratet folkehelseinstituttet regjeringen tilskudd "
+         "spesialisthelsetjenesten Bodø Tromsø Ålesund Førde").split()
+
+
+def text(seed, n):
+    return " ".join(WORDS[(seed * 7 + i * 13) % len(WORDS)] for i in range(n))
+
+
+def feed(f, m):
+    items = []
+    for i in range(m):
+        s = f * 1000 + i
+        items.append(
+            "<item><title>%s</title><link>https://www.example.no/f%d/nyhet-%d</link>"
+            "<guid isPermaLink=\"false\">f%d-i%d</guid>"
+            "<pubDate>Mon, %02d May 2022 %02d:%02d:00 +0200</pubDate>"
+            "<category>%s</category>"
+            "<description>&lt;p&gt;%s&lt;/p&gt;</description></item>"
+            % (text(s, 8).capitalize(), f, i, f, i, 1 + i % 28, i % 24, i % 60,
+               WORDS[s % len(WORDS)], text(s + 1, 60)))
+    return ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>"
+            "<title>Kjelde %d</title><link>https://www.example.no/f%d/</link>"
+            "<description>Nyheiter</description>%s</channel></rss>\n"
+            % (f, f, "".join(items)))
+
+
+def main():
+    out, port = sys.argv[1], int(sys.argv[2])
+    n = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
+    m = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+    www = os.path.join(out, "www", "feeds")
+    os.makedirs(www, exist_ok=True)
+    conf = ["[helsefeed]", "database = state/helsefeed.db", "output = public",
+            "base_url = http://helsenytt.example.no/", "title = Bench",
+            "interval = 1h", "max_connections = 16", "max_per_host = 16", ""]
+    urls = []
+    for f in range(n):
+        name = "f%04d" % f
+        with open(os.path.join(www, name + ".xml"), "w") as fh:
+            fh.write(feed(f, m))
+        url = "http://127.0.0.1:%d/feeds/%s.xml" % (port, name)
+        conf += ["[feed %s]" % name, "url = " + url, ""]
+        urls.append(url)
+    with open(os.path.join(out, "feeds.conf"), "w") as fh:
+        fh.write("\n".join(conf))
+    with open(os.path.join(out, "urls"), "w") as fh:
+        fh.write("\n".join(urls) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+/*
+ * feed.h - parse one RSS or Atom document into entries.
+ *
+ * One streaming pass with libxml2's xmlTextReader: memory grows with the
+ * largest entry, not with the document.  Formats: RSS 0.90-0.94, RSS 1.0
+ * (RDF), RSS 2.0, Atom 0.3, Atom 1.0, detected from the root element and
+ * its namespace, never from the URL.
+ *
+ * Untrusted input: the whole document.  libxml2 is run with XML_PARSE_NONET,
+ * no DTD loading, no external entities and no entity substitution beyond
+ * the predefined ones; an entity-expansion attack is an error.
+ *
+ * Every string handed out is valid UTF-8 in NFC, bounded by limits.h,
+ * text fields stripped of markup and control characters with whitespace
+ * collapsed, and summary/content rebuilt by sanitize_html().
+ */
+#ifndef HELSEFEED_FEED_H
+#define HELSEFEED_FEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "helsefeed/buf.h"
+#include "helsefeed/err.h"
+
+/* No date known. */
+#define HF_NOTIME INT64_MIN
+
+enum feed_format {
+	FEED_FORMAT_UNKNOWN = 0,
+	FEED_FORMAT_RSS09X,  /* RSS 0.90 (RDF-based), 0.91-0.94 */
+	FEED_FORMAT_RSS10,   /* RSS 1.0 (RDF) */
+	FEED_FORMAT_RSS20,
+	FEED_FORMAT_ATOM03,
+	FEED_FORMAT_ATOM10,
+};
+
+/* "rss0.9x", "rss1.0", "rss2.0", "atom0.3", "atom1.0"; "unknown". */
+const char *feed_format_name(enum feed_format f);
+
+struct feed_enclosure {
+	char *url;            /* absolute URL */
+	char *type;           /* MIME type or NULL */
+	int64_t length;       /* bytes, -1 when unknown */
+};
+
+/* Entry flags */
+#define FEED_ENTRY_DATE_CLAMPED 0x1  /* a date lay in the future; clamped */
+#define FEED_ENTRY_TRUNCATED 0x2     /* a field was cut at its bound */
+
+struct feed_entry {
+	/* Stable key for storage, never NULL: the id/guid when present, else
+	 * the link, else "title|date" text.  Derived from the raw values,
+	 * before normalisation, so it is cheap and does not change when the
+	 * sanitiser does. */
+	const char *key;
+	/* Hash (64-bit FNV-1a) of the raw bytes of every field of the entry.
+	 * Same raw entry, same hash: storage can skip unchanged entries. */
+	uint64_t raw_hash;
+
+	const char *id;        /* guid / atom:id, or NULL */
+	const char *title;     /* plain text, or NULL */
+	const char *link;      /* absolute URL, or NULL */
+	int64_t published;     /* UTC seconds, or HF_NOTIME */
+	int64_t updated;       /* UTC seconds, or HF_NOTIME */
+	const char *author;    /* plain text ("A, B" for several), or NULL */
+	const char *summary;   /* sanitised HTML, or NULL */
+	const char *content;   /* sanitised HTML, or NULL */
+	const char *const *categories;
+	size_t ncategories;
+	const struct feed_enclosure *enclosures;
+	size_t nenclosures;
+	unsigned flags;
+};
+
+struct feed_info {
+	enum feed_format format;
+	char *title;           /* plain text, or NULL; owned by the info */
+	char *link;            /* absolute URL, or NULL; owned by the info */
+	int recovered;         /* libxml2 had to recover from malformed XML */
+	size_t nentries;       /* entries delivered so far */
+};
+
+struct feed_parse_opts {
+	/* Charset from the HTTP Content-Type ("text/xml; charset=..."), used
+	 * only where the document declares none.  May be NULL. */
+	const char *content_type;
+	/* URL the document was fetched from: base for relative links.  NULL
+	 * means links stay relative unless xml:base says otherwise. */
+	const char *base_url;
+	/* "Now" for clamping future dates (UTC seconds); 0 means time(NULL). */
+	int64_t now;
+
+	/* Called before an entry is normalised.  Return 1 to skip it (storage
+	 * already holds this key with this raw_hash), 0 to go on, negative to
+	 * abort the parse with that code.  May be NULL.  Only key and raw_hash
+	 * of the entry are set at this point. */
+	int (*skip)(void *ud, const char *key, uint64_t raw_hash);
+	/* Called once per entry, in document order.  The entry and every
+	 * string in it are owned by the parser and valid only during the
+	 * call.  Return 0 to go on, negative to abort with that code. */
+	int (*on_entry)(void *ud, const struct feed_info *info,
+	                const struct feed_entry *entry);
+	void *ud;
+};
+
+/*
+ * Parse `len` bytes at `data`.  On return (success or not) *info describes
+ * the document; its strings stay valid until feed_info_clear().
+ *
+ * Returns 0, HF_ENOTFEED (empty body, HTML page, other XML, XML beyond
+ * recovery: `err` says what was found),
+ * HF_ETOOBIG for an entity-expansion attack, HF_ENOMEM, or the negative
+ * code a callback returned.  `err` (may be NULL) receives one line.
+ */
+int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
+               struct feed_info *info, struct buf *err) HF_WUR;
+
+void feed_info_clear(struct feed_info *info);
+
+/*
+ * Input preparation, the first step of feed_parse, exposed for tests and
+ * tools.  libxml2 then sees clean UTF-8 only:
+ *  - the charset is chosen as feed readers do (not RFC 7303's HTTP-first
+ *    order, because publishers' servers label everything ISO-8859-1 or
+ *    nothing at all while the XML declaration is usually right): a byte
+ *    order mark first, then the XML declaration's encoding, then the
+ *    charset of `content_type`, then UTF-8;
+ *  - ISO-8859-1 and US-ASCII are read as Windows-1252 (WHATWG Encoding
+ *    section 4.2 does the same: 0x80-0x9F are the typographic quotes and
+ *    dashes that Norwegian publishing tools really write);
+ *  - invalid UTF-8 bytes are read as Windows-1252 too (the usual cause is
+ *    Latin-1 text under a UTF-8 label), control characters that XML 1.0
+ *    forbids become spaces;
+ *  - anything before the first '<' is dropped;
+ *  - HTML named entities (&nbsp; &aring; ...) that XML does not define
+ *    become numeric references, and a bare '&' becomes "&amp;", outside
+ *    CDATA sections and comments.
+ * Copies only when something has to change.
+ */
+#define FEED_PREP_TRANSCODED 0x1  /* input was not UTF-8 */
+#define FEED_PREP_BAD_UTF8 0x2    /* invalid UTF-8 bytes were replaced */
+#define FEED_PREP_CONTROLS 0x4    /* forbidden control characters */
+#define FEED_PREP_ENTITIES 0x8    /* entities or '&' were rewritten */
+#define FEED_PREP_JUNK 0x10       /* bytes before the first '<' dropped */
+
+struct feed_text {
+	const char *data;      /* the clean UTF-8 document (borrowed) */
+	size_t len;
+	unsigned flags;        /* FEED_PREP_* */
+	char charset[32];      /* the charset that was used, lower case */
+	struct buf own;        /* storage when a copy was needed */
+	struct buf tmp;
+};
+
+#define FEED_TEXT_INIT {NULL, 0, 0, {0}, BUF_INIT, BUF_INIT}
+
+/* Prepare `len` bytes at `data` (which must outlive *t).  Returns 0 or
+ * HF_ENOMEM.  Release with feed_text_free. */
+int feed_text_prepare(const char *data, size_t len, const char *content_type,
+                      struct feed_text *t) HF_WUR;
+void feed_text_free(struct feed_text *t);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * limits.h - every bound of helsefeed, in one place, with the reason for
+ * the number.  Values that an admin may change are only the defaults here;
+ * feeds.conf overrides them (see config.h).
+ */
+#ifndef HELSEFEED_LIMITS_H
+#define HELSEFEED_LIMITS_H
+
+/* --- feeds.conf -------------------------------------------------------- */
+/* A config line longer than this is an error, not a silent truncation. */
+#define HF_CONF_MAX_LINE 4096
+/* The shortest per-feed interval: below one minute we would hammer the
+ * publisher; no health-sector feed changes that often. */
+#define HF_INTERVAL_MIN_S 60
+/* Longest interval accepted: a week.  Anything longer is surely a typo. */
+#define HF_INTERVAL_MAX_S (7 * 24 * 3600)
+
+/* --- fetching (defaults; [helsefeed] keys override) -------------------- */
+#define HF_FETCH_CONNECT_TIMEOUT_S 15
+/* Whole transfer, redirects included. */
+#define HF_FETCH_TIMEOUT_S 60
+/* A server sending less than 1 KiB/s for 20 s loses its slot. */
+#define HF_FETCH_LOW_SPEED_BYTES 1024
+#define HF_FETCH_LOW_SPEED_TIME_S 20
+/* The largest real feed of the sector is well under 2 MiB; 16 MiB leaves
+ * room for full-content feeds while stopping a decompression bomb early. */
+#define HF_FETCH_MAX_BODY (16L * 1024 * 1024)
+/* RFC 9110 15.4 asks clients to detect loops; five is what browsers and
+ * curl's own docs treat as plenty for a feed that moved. */
+#define HF_FETCH_MAX_REDIRECTS 5
+#define HF_FETCH_MAX_CONNECTIONS 16
+/* Several of our feeds live on www.regjeringen.no: two at once is polite. */
+#define HF_FETCH_MAX_PER_HOST 2
+/* Exponential backoff on failure is capped at a day. */
+#define HF_BACKOFF_MAX_S (24 * 3600)
+/* A feed failing this long is flagged stale on the status page. */
+#define HF_STALE_AFTER_S (24 * 3600)
+
+/* --- parsing ----------------------------------------------------------- */
+/* Bounds on one entry's fields, in bytes of UTF-8.  Longer text is cut at
+ * a character boundary: a title of 1 KiB is already absurd. */
+#define HF_MAX_TITLE 1024
+#define HF_MAX_URL 4096
+#define HF_MAX_ID 2048
+#define HF_MAX_AUTHOR 512
+#define HF_MAX_CATEGORY 256
+#define HF_MAX_SUMMARY (64 * 1024)
+#define HF_MAX_CONTENT (1024 * 1024)
+#define HF_MAX_CATEGORIES 64
+#define HF_MAX_ENCLOSURES 32
+/* Entries beyond this in one document are ignored (with a warning). */
+#define HF_MAX_ENTRIES 100000
+/* A date more than this far ahead of the fetch time is clamped to it. */
+#define HF_FUTURE_SLACK_S (24 * 3600)
+
+/* --- publishing -------------------------------------------------------- */
+#define HF_PUBLISH_MAX_ENTRIES 100
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * norm.h - normalisation of the untrusted strings inside a feed: dates,
+ * text and URLs.  Pure functions, no global state but the time zone data
+ * read through the C library.
+ */
+#ifndef HELSEFEED_NORM_H
+#define HELSEFEED_NORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "helsefeed/buf.h"
+#include "helsefeed/err.h"
+
+/* --- dates ------------------------------------------------------------- */
+
+/*
+ * Parse a date as feeds write them and return UTC seconds in *out:
+ *  - RFC 822/1123/2822 ("Mon, 23 May 2022 10:00:00 +0200"), any zone form
+ *    (GMT, UT, Z, +0200, +02:00, CET/CEST and the US names, military
+ *    letters), optional weekday, missing seconds, two-digit years;
+ *  - RFC 3339 / ISO 8601 ("2022-05-23T10:00:00+02:00", fractions, "Z",
+ *    no zone, date only, "2022-05-23 10:00");
+ *  - Norwegian forms "23.05.2022", "23.05.2022 10:00", "23. mai 2022".
+ * A time without a zone is local time in `tz` (IANA name, e.g.
+ * "Europe/Oslo"; NULL means Europe/Oslo), DST included: the Europe/...
+ * zones are computed from the EU rule without touching TZ; other names
+ * go through mktime() with TZ swapped for the call (single thread only).
+ * A local time in the spring gap takes the offset before the gap
+ * (02:30 -> 01:30Z on 2022-03-27 in Oslo); one in the autumn overlap is
+ * its first occurrence, summer time (02:30 -> 00:30Z on 2022-10-30).
+ * Military zone letters mean UTC (RFC 2822 4.3); two-digit years below
+ * 50 are 20xx.  Years outside 1900..9999 are rejected.
+ * Returns 0 or HF_EINVAL when the text is not a date we understand
+ * entirely; *out is written only on success.
+ */
+int norm_date(const char *s, const char *tz, int64_t *out) HF_WUR;
+
+/* Format UTC seconds as "YYYY-MM-DDTHH:MM:SSZ" into out[21]. */
+void norm_date_iso(int64_t t, char out[21]);
+
+/* --- text -------------------------------------------------------------- */
+
+/*
+ * Decode a text field into `out` (appending): HTML/XML entities decoded
+ * (the whole HTML 4 set, numeric ones; an unknown one is kept literally),
+ * tags stripped when `strip_html` is set, control characters removed,
+ * whitespace collapsed and trimmed (NBSP and the Unicode spaces too),
+ * soft hyphens, zero-width spaces and BOMs dropped, invalid UTF-8
+ * replaced by U+FFFD, result in NFC and cut at `max` bytes on a character
+ * boundary.  Stripped inline tags (b, i, a, span, ...) join their
+ * neighbours, every other tag separates words; script and style go with
+ * their content.  Returns 0, HF_ENOMEM; sets *truncated (may be NULL) to
+ * 1 when cut, else 0.
+ */
+int norm_text(const char *s, size_t len, int strip_html, size_t max,
+              struct buf *out, int *truncated) HF_WUR;
+
+/* Convert `len` bytes of UTF-8 to NFC, appending to out; invalid UTF-8
+ * becomes U+FFFD.  Returns 0 or HF_ENOMEM. */
+int norm_nfc(const char *s, size_t len, struct buf *out) HF_WUR;
+
+/* Decode character references only (as norm_text, but white space kept
+ * and no tags touched), dropping the control characters XML 1.0 forbids;
+ * invalid UTF-8 becomes U+FFFD.  Appends.  Returns 0 or HF_ENOMEM. */
+int norm_unescape(const char *s, size_t len, struct buf *out) HF_WUR;
+
+/* --- URLs -------------------------------------------------------------- */
+
+/*
+ * Resolve `ref` against `base` (either may be NULL or relative) and
+ * append the absolute URL to out (RFC 3986 5.2; white space around and
+ * tab/CR/LF inside ref removed as browsers do; an empty ref is the base).
+ * A ref with a scheme other than http(s) (mailto:, urn:) is kept as
+ * written; a protocol-relative "//host/x" without base becomes https.
+ * When nothing absolute can be made, the trimmed ref is appended as is.
+ * Returns 0, HF_ENOMEM, HF_EINVAL.
+ */
+int norm_url_resolve(const char *base, const char *ref, struct buf *out) HF_WUR;
+
+/*
+ * Canonical form of an absolute http(s) URL, for deduplication, through
+ * libcurl's URL API: scheme and host lower-cased, default port dropped,
+ * fragment dropped, tracking parameters (utm_*, fbclid, gclid, ...)
+ * removed, the other parameters kept in order, percent-encoding
+ * normalised (unreserved characters decoded, hex upper-cased), empty path
+ * made "/".  Appends to out.  Returns 0, HF_EINVAL (not a URL), HF_ENOMEM.
+ */
+int norm_url_canon(const char *url, struct buf *out) HF_WUR;
+
+/* --- hashing ----------------------------------------------------------- */
+
+/* 64-bit FNV-1a, continued from `h` (start with NORM_FNV_INIT). */
+#define NORM_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t norm_fnv1a(uint64_t h, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * sanitize.h - rebuild untrusted HTML from an allowlist.
+ *
+ * The input is parsed with libxml2's HTML parser (never the network) and
+ * written out again element by element: only allowlisted elements and
+ * attributes survive; everything else is dropped, and the content of
+ * script, style, iframe, object, embed, template, noscript, svg and math
+ * is dropped with it.  URLs in a[href] must be http, https or mailto, in
+ * img[src] http or https, after entity decoding, whitespace and control
+ * characters removed and case folded: javascript:, data:, vbscript: in any
+ * spelling never survive.  Relative URLs are made absolute against `base`.
+ * The output is well-formed, escaped HTML: safe inside an Atom
+ * content type="html", an HTML page or an e-mail.
+ */
+#ifndef HELSEFEED_SANITIZE_H
+#define HELSEFEED_SANITIZE_H
+
+#include <stddef.h>
+
+#include "helsefeed/buf.h"
+#include "helsefeed/err.h"
+
+/*
+ * Sanitise `len` bytes of HTML (UTF-8) and append the result to `out`,
+ * cut at `max` bytes on an element boundary.  `base` may be NULL.
+ * Returns 0, HF_ENOMEM.  Empty or all-removed input appends nothing.
+ */
+int sanitize_html(const char *html, size_t len, const char *base, size_t max,
+                  struct buf *out) HF_WUR;
+
+/* Append `len` bytes of text to `out`, escaped for HTML/XML content and
+ * attribute values (& < > " ').  Returns 0, HF_ENOMEM. */
+int sanitize_escape(const char *s, size_t len, struct buf *out) HF_WUR;
+
+#endif

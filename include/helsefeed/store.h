@@ -1,0 +1,261 @@
+/*
+ * store.h - the SQLite database: feeds, their health, fetch attempts,
+ * items, their sources and categories, digest bookkeeping.
+ *
+ * One connection per struct store, used from one thread.  Every state
+ * change is one transaction, so a crash at any point loses nothing that
+ * was committed.  The database runs in WAL mode with synchronous=NORMAL:
+ * the file can never be corrupted by a crash, and a power loss can lose at
+ * most the last transactions committed since the last checkpoint's sync,
+ * never half of one.  Readers (`status`, `publish` in another process)
+ * never block the writer.
+ *
+ * Every value from a feed reaches SQLite through sqlite3_bind_*: quotes,
+ * semicolons and NUL-free UTF-8 of any kind are stored verbatim.
+ *
+ * Times are UTC seconds since the epoch.  In struct store_feed_state, 0
+ * means "never" / "none"; in items, HF_NOTIME (feed.h) is stored as NULL.
+ *
+ * Errors: functions return 0 or a negative HF_* code.  HF_EDB carries a
+ * message naming the database file, what failed and SQLite's own text; it
+ * is logged (log.h) and kept until the next failure (store_errmsg).
+ */
+#ifndef HELSEFEED_STORE_H
+#define HELSEFEED_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "helsefeed/buf.h"
+#include "helsefeed/config.h"
+#include "helsefeed/err.h"
+#include "helsefeed/feed.h"
+
+/* The schema version this program writes (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+struct store_ingest;
+
+/*
+ * Open (creating when absent) the database at `path` and migrate it to
+ * STORE_SCHEMA_VERSION, each step in its own transaction.  The directory
+ * must exist: open does not create it.
+ *
+ * Returns 0 and *out (the caller's, store_close), or:
+ *   HF_EVERSION  the file's schema is newer than this program knows;
+ *   HF_EDB       the file cannot be opened or created, is not a database,
+ *                or a migration failed;
+ *   HF_ENOMEM.
+ * On failure one line naming `path` is appended to `err` (logged when
+ * `err` is NULL).
+ */
+int store_open(const char *path, struct store **out, struct buf *err) HF_WUR;
+
+/* Close the database.  An ingest still open is rolled back and freed.
+ * NULL is allowed. */
+void store_close(struct store *st);
+
+/* The message of the last failure of this store, "" when none.  Borrowed,
+ * valid until the next call on `st`. */
+const char *store_errmsg(const struct store *st);
+
+/*
+ * Make the feeds table match the configuration, in one transaction: every
+ * configured feed gets a row (name, url, kind, title) and is active; a
+ * feed no longer configured is marked inactive, its items and history
+ * kept.  When a feed's configured URL changed, what was learnt about the
+ * old one is forgotten: effective URL, validators, gone flag, failure
+ * count and schedule.
+ * Returns 0, HF_EDB, HF_ENOMEM.
+ */
+int store_sync_feeds(struct store *st, const struct config *cfg) HF_WUR;
+
+/* What the scheduler, fetcher and status page know about one feed.  All
+ * strings are owned by the struct (store_feed_state_clear). */
+struct store_feed_state {
+	int64_t id;
+	char *name;
+	char *url;            /* effective URL to fetch: moved_to, else the
+	                         configured one */
+	char *etag;           /* validators for a conditional GET, or NULL */
+	char *last_modified;
+	int64_t next_fetch;   /* 0: due now */
+	int64_t last_attempt, last_success, failing_since, retry_after;
+	int failures;         /* consecutive failed attempts */
+	int gone;             /* the server said 410 Gone */
+	int last_status;      /* HTTP status of the last attempt, 0 if none */
+	char *last_error;     /* text of the last failure, NULL after success */
+	char *moved_to;       /* permanent redirect target learnt, or NULL */
+	int64_t items;        /* stories this feed carried (item_sources) */
+	int active;           /* still in the configuration */
+};
+
+/*
+ * Fill *out for the feed named `name` (active or not).  Returns 0,
+ * HF_EINVAL when no such feed was ever synced, HF_EDB, HF_ENOMEM; *out is
+ * written only on success.
+ */
+int store_feed_state(struct store *st, const char *name,
+                     struct store_feed_state *out) HF_WUR;
+void store_feed_state_clear(struct store_feed_state *s);
+
+/* All active feeds, ordered by name; *out is the caller's
+ * (store_feed_states_free).  *out may be NULL when *n is 0. */
+int store_feed_states(struct store *st, struct store_feed_state **out,
+                      size_t *n) HF_WUR;
+void store_feed_states_free(struct store_feed_state *v, size_t n);
+
+/* One fetch attempt, as the fetcher saw it.  Strings are borrowed. */
+struct store_fetch_result {
+	int64_t started;          /* when the attempt began */
+	int64_t duration_ms;
+	int http_status;          /* 0 when no response arrived */
+	int64_t bytes;            /* body bytes received */
+	const char *error;        /* NULL on success */
+	/* New validators.  On success they are stored exactly as given (NULL
+	 * clears one), except after 304 Not Modified where NULL keeps the
+	 * stored one (the server confirmed it).  On error both are kept. */
+	const char *etag, *last_modified;
+	/* Permanent redirect target, or NULL.  Stored on success only: a
+	 * redirect to a broken URL must not replace a working one. */
+	const char *moved_to;
+	int gone;                 /* 410 Gone: stored as given, every time */
+	int64_t next_fetch;       /* chosen by the scheduler; 0: due now */
+	int64_t retry_after;      /* Retry-After of a 429/503, 0: none */
+	int items_new, items_updated;  /* store_record_fetch only */
+	int not_modified;         /* the answer was 304 */
+};
+
+/*
+ * Record an attempt that stored no items (304, transfer or parse error),
+ * in its own transaction: one fetches row plus the feed's health.
+ * Success resets failures, failing_since and last_error; an error bumps
+ * failures, sets failing_since when unset and keeps the validators.
+ * Returns 0, HF_EINVAL (unknown feed), HF_EDB, HF_ENOMEM.
+ */
+int store_record_fetch(struct store *st, const char *feed_name,
+                       const struct store_fetch_result *res) HF_WUR;
+
+/* --- ingest: one transaction per feed ---------------------------------- */
+
+/* Outcome of store_ingest_entry. */
+enum store_outcome {
+	STORE_UNCHANGED = 0,  /* same key, same raw_hash: nothing written */
+	STORE_NEW,            /* a new item */
+	STORE_UPDATED,        /* same key, new content: updated in place */
+};
+
+/* Item flags: bits 0-15 are the FEED_ENTRY_* flags of the stored revision
+ * (replaced on update); the bits above belong to later modules and are
+ * kept across updates. */
+#define STORE_ITEM_ENTRY_FLAGS 0xffffu
+
+/*
+ * Start the ingest of one fetched document of feed `feed_name` (synced
+ * before by store_sync_feeds); `now` is the time stamped on new and
+ * changed rows.  Opens a write transaction (BEGIN IMMEDIATE): only one
+ * ingest per store at a time.  *out is freed by store_ingest_commit or
+ * store_ingest_abort, exactly one of them.
+ * Returns 0, HF_EINVAL (unknown feed, or an ingest already open), HF_EDB,
+ * HF_ENOMEM.
+ */
+int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
+                       struct store_ingest **out) HF_WUR;
+
+/*
+ * 1 when this feed already carried an entry with `key` and the same
+ * raw_hash (as the primary source or as a merged one): nothing needs to be
+ * done and nothing is touched.  0 otherwise, negative HF_* on error.
+ */
+int store_ingest_known(struct store_ingest *in, const char *key,
+                       uint64_t raw_hash) HF_WUR;
+
+/* store_ingest_known in the shape of feed_parse_opts.skip, with `ud` the
+ * struct store_ingest. */
+int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
+
+/*
+ * Store one entry under (feed, e->key).  *outcome (may be NULL) says what
+ * happened:
+ *   STORE_NEW      a new item; first_seen = last_changed = now, revision 1;
+ *   STORE_UPDATED  same key, different raw_hash: fields replaced, revision
+ *                  bumped, updated = e->updated or now, last_changed = now;
+ *                  the item's categories (all origins) and dedup
+ *                  fingerprint are cleared, for the caller to set again;
+ *   STORE_UNCHANGED nothing written.
+ * A new or updated item also gets its item_sources row for this feed, the
+ * entry's own <category> texts (item_entry_categories) and, for an
+ * http(s) link, its canonical URL (norm_url_canon; a link it rejects gets
+ * none).  The item's id is then store_ingest_item_id().
+ * Returns 0, HF_EDB, HF_ENOMEM.  After a failure the ingest can only be
+ * aborted: store_ingest_commit rolls back and returns the first error.
+ */
+int store_ingest_entry(struct store_ingest *in, const struct feed_entry *e,
+                       int *outcome) HF_WUR;
+
+/* Id of the item the last store_ingest_entry call stored or found, 0
+ * before the first. */
+int64_t store_ingest_item_id(const struct store_ingest *in);
+
+/*
+ * The item whose canonical URL is `canon_url` (the oldest when several),
+ * for cross-feed deduplication.  Returns 1 and *item_id when found, 0 when
+ * none, negative HF_* on error.
+ */
+int store_ingest_find_canon(struct store_ingest *in, const char *canon_url,
+                            int64_t *item_id) HF_WUR;
+
+/*
+ * Record that this feed carries entry `e` as the same story as item
+ * `item_id` (found by dedup) instead of storing a new item: the
+ * item_sources row (key, raw_hash, link, guid) is inserted or refreshed,
+ * so store_ingest_known skips the entry next time.
+ * Returns 0, HF_EDB, HF_ENOMEM.
+ */
+int store_ingest_add_source(struct store_ingest *in, int64_t item_id,
+                            const struct feed_entry *e) HF_WUR;
+
+/*
+ * Attach category `category` (a [category] name) to item `item_id`;
+ * `origin` is "feed" (the feed's own categories), "rule" (keyword rules)
+ * or "entry" (mapped from the entry's <category>).  Adding it twice is
+ * harmless.  Returns 0, HF_EINVAL (other origin), HF_EDB, HF_ENOMEM.
+ */
+int store_item_add_category(struct store_ingest *in, int64_t item_id,
+                            const char *category, const char *origin) HF_WUR;
+
+/*
+ * Set the dedup fingerprint of item `item_id`: normalised title (NULL
+ * clears) and 64-bit similarity hash.  store_ingest_entry leaves both NULL.
+ * Returns 0, HF_EDB, HF_ENOMEM.
+ */
+int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,
+                               const char *title_norm, uint64_t simhash) HF_WUR;
+
+/*
+ * Commit the items together with the fetch record and the feed's health
+ * (as store_record_fetch, whose rules apply; items_new and items_updated
+ * are counted by the ingest itself, res's are ignored), in the same
+ * transaction.  Frees `in` in every case.  After an earlier failure of
+ * the ingest, rolls back and returns that failure.
+ * Returns 0, HF_EDB, HF_ENOMEM.
+ */
+int store_ingest_commit(struct store_ingest *in,
+                        const struct store_fetch_result *res) HF_WUR;
+
+/* Roll back everything of this ingest and free it.  NULL is allowed. */
+void store_ingest_abort(struct store_ingest *in);
+
+/* --- queries ----------------------------------------------------------- */
+
+/* Number of items whose primary source is feed `feed_name` (NULL: all
+ * items).  An unknown feed has 0.  Returns 0, HF_EDB. */
+int store_count_items(struct store *st, const char *feed_name,
+                      int64_t *out) HF_WUR;
+
+/* Delete fetch records that started before `before`: the history is for
+ * the status page, not kept forever.  Returns 0, HF_EDB. */
+int store_prune_fetches(struct store *st, int64_t before) HF_WUR;
+
+#endif

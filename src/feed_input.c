@@ -1,0 +1,679 @@
+/*
+ * feed_input.c - bring a feed document to clean UTF-8 before libxml2 sees
+ * it: charset detection and transcoding, invalid bytes, forbidden control
+ * characters, junk before the prolog, HTML entities and bare ampersands.
+ * See feed_text_prepare in feed.h for the rules and why.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helsefeed/feed.h"
+
+enum charset { CS_UTF8, CS_1252, CS_LATIN9, CS_UTF16, CS_UTF16LE, CS_UTF16BE, CS_OTHER };
+
+/* Charset labels we decode ourselves; anything else goes to iconv(3).
+ * ISO-8859-1 and ASCII are Windows-1252, as in the WHATWG Encoding
+ * standard's label table. */
+static const struct {
+	const char *label;
+	enum charset cs;
+} charsets[] = {
+	{"utf-8", CS_UTF8}, {"utf8", CS_UTF8}, {"unicode-1-1-utf-8", CS_UTF8},
+	{"iso-8859-1", CS_1252}, {"iso8859-1", CS_1252}, {"iso_8859-1", CS_1252},
+	{"latin1", CS_1252}, {"latin-1", CS_1252}, {"l1", CS_1252},
+	{"us-ascii", CS_1252}, {"ascii", CS_1252}, {"windows-1252", CS_1252},
+	{"cp1252", CS_1252}, {"x-cp1252", CS_1252}, {"cp819", CS_1252},
+	{"iso-8859-15", CS_LATIN9}, {"iso8859-15", CS_LATIN9},
+	{"iso_8859-15", CS_LATIN9}, {"latin9", CS_LATIN9}, {"latin-9", CS_LATIN9},
+	{"utf-16", CS_UTF16}, {"utf16", CS_UTF16},
+	{"utf-16le", CS_UTF16LE}, {"utf-16be", CS_UTF16BE},
+};
+
+/* Windows-1252 0x80-0x9F; the five holes become U+FFFD. */
+static const uint16_t cp1252_c1[32] = {
+	0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd,
+	0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
+};
+
+/* The eight places where ISO-8859-15 differs from ISO-8859-1. */
+static const struct {
+	unsigned char byte;
+	uint16_t cp;
+} latin9[] = {
+	{0xa4, 0x20ac}, {0xa6, 0x0160}, {0xa8, 0x0161}, {0xb4, 0x017d},
+	{0xb8, 0x017e}, {0xbc, 0x0152}, {0xbd, 0x0153}, {0xbe, 0x0178},
+};
+
+/* HTML 4 named entities (HTML 4.01 section 24) but the five that XML
+ * predefines, sorted by strcmp for bsearch. */
+static const struct entity {
+	const char *name;
+	uint32_t cp;
+} entities[] = {
+	{"AElig", 0xc6}, {"Aacute", 0xc1}, {"Acirc", 0xc2}, {"Agrave", 0xc0},
+	{"Alpha", 0x391}, {"Aring", 0xc5}, {"Atilde", 0xc3}, {"Auml", 0xc4},
+	{"Beta", 0x392}, {"Ccedil", 0xc7}, {"Chi", 0x3a7}, {"Dagger", 0x2021},
+	{"Delta", 0x394}, {"ETH", 0xd0}, {"Eacute", 0xc9}, {"Ecirc", 0xca},
+	{"Egrave", 0xc8}, {"Epsilon", 0x395}, {"Eta", 0x397}, {"Euml", 0xcb},
+	{"Gamma", 0x393}, {"Iacute", 0xcd}, {"Icirc", 0xce}, {"Igrave", 0xcc},
+	{"Iota", 0x399}, {"Iuml", 0xcf}, {"Kappa", 0x39a}, {"Lambda", 0x39b},
+	{"Mu", 0x39c}, {"Ntilde", 0xd1}, {"Nu", 0x39d}, {"OElig", 0x152},
+	{"Oacute", 0xd3}, {"Ocirc", 0xd4}, {"Ograve", 0xd2}, {"Omega", 0x3a9},
+	{"Omicron", 0x39f}, {"Oslash", 0xd8}, {"Otilde", 0xd5}, {"Ouml", 0xd6},
+	{"Phi", 0x3a6}, {"Pi", 0x3a0}, {"Prime", 0x2033}, {"Psi", 0x3a8},
+	{"Rho", 0x3a1}, {"Scaron", 0x160}, {"Sigma", 0x3a3}, {"THORN", 0xde},
+	{"Tau", 0x3a4}, {"Theta", 0x398}, {"Uacute", 0xda}, {"Ucirc", 0xdb},
+	{"Ugrave", 0xd9}, {"Upsilon", 0x3a5}, {"Uuml", 0xdc}, {"Xi", 0x39e},
+	{"Yacute", 0xdd}, {"Yuml", 0x178}, {"Zeta", 0x396}, {"aacute", 0xe1},
+	{"acirc", 0xe2}, {"acute", 0xb4}, {"aelig", 0xe6}, {"agrave", 0xe0},
+	{"alefsym", 0x2135}, {"alpha", 0x3b1}, {"and", 0x2227}, {"ang", 0x2220},
+	{"aring", 0xe5}, {"asymp", 0x2248}, {"atilde", 0xe3}, {"auml", 0xe4},
+	{"bdquo", 0x201e}, {"beta", 0x3b2}, {"brvbar", 0xa6}, {"bull", 0x2022},
+	{"cap", 0x2229}, {"ccedil", 0xe7}, {"cedil", 0xb8}, {"cent", 0xa2},
+	{"chi", 0x3c7}, {"circ", 0x2c6}, {"clubs", 0x2663}, {"cong", 0x2245},
+	{"copy", 0xa9}, {"crarr", 0x21b5}, {"cup", 0x222a}, {"curren", 0xa4},
+	{"dArr", 0x21d3}, {"dagger", 0x2020}, {"darr", 0x2193}, {"deg", 0xb0},
+	{"delta", 0x3b4}, {"diams", 0x2666}, {"divide", 0xf7}, {"eacute", 0xe9},
+	{"ecirc", 0xea}, {"egrave", 0xe8}, {"empty", 0x2205}, {"emsp", 0x2003},
+	{"ensp", 0x2002}, {"epsilon", 0x3b5}, {"equiv", 0x2261}, {"eta", 0x3b7},
+	{"eth", 0xf0}, {"euml", 0xeb}, {"euro", 0x20ac}, {"exist", 0x2203},
+	{"fnof", 0x192}, {"forall", 0x2200}, {"frac12", 0xbd}, {"frac14", 0xbc},
+	{"frac34", 0xbe}, {"frasl", 0x2044}, {"gamma", 0x3b3}, {"ge", 0x2265},
+	{"hArr", 0x21d4}, {"harr", 0x2194}, {"hearts", 0x2665}, {"hellip", 0x2026},
+	{"iacute", 0xed}, {"icirc", 0xee}, {"iexcl", 0xa1}, {"igrave", 0xec},
+	{"image", 0x2111}, {"infin", 0x221e}, {"int", 0x222b}, {"iota", 0x3b9},
+	{"iquest", 0xbf}, {"isin", 0x2208}, {"iuml", 0xef}, {"kappa", 0x3ba},
+	{"lArr", 0x21d0}, {"lambda", 0x3bb}, {"lang", 0x2329}, {"laquo", 0xab},
+	{"larr", 0x2190}, {"lceil", 0x2308}, {"ldquo", 0x201c}, {"le", 0x2264},
+	{"lfloor", 0x230a}, {"lowast", 0x2217}, {"loz", 0x25ca}, {"lrm", 0x200e},
+	{"lsaquo", 0x2039}, {"lsquo", 0x2018}, {"macr", 0xaf}, {"mdash", 0x2014},
+	{"micro", 0xb5}, {"middot", 0xb7}, {"minus", 0x2212}, {"mu", 0x3bc},
+	{"nabla", 0x2207}, {"nbsp", 0xa0}, {"ndash", 0x2013}, {"ne", 0x2260},
+	{"ni", 0x220b}, {"not", 0xac}, {"notin", 0x2209}, {"nsub", 0x2284},
+	{"ntilde", 0xf1}, {"nu", 0x3bd}, {"oacute", 0xf3}, {"ocirc", 0xf4},
+	{"oelig", 0x153}, {"ograve", 0xf2}, {"oline", 0x203e}, {"omega", 0x3c9},
+	{"omicron", 0x3bf}, {"oplus", 0x2295}, {"or", 0x2228}, {"ordf", 0xaa},
+	{"ordm", 0xba}, {"oslash", 0xf8}, {"otilde", 0xf5}, {"otimes", 0x2297},
+	{"ouml", 0xf6}, {"para", 0xb6}, {"part", 0x2202}, {"permil", 0x2030},
+	{"perp", 0x22a5}, {"phi", 0x3c6}, {"pi", 0x3c0}, {"piv", 0x3d6},
+	{"plusmn", 0xb1}, {"pound", 0xa3}, {"prime", 0x2032}, {"prod", 0x220f},
+	{"prop", 0x221d}, {"psi", 0x3c8}, {"rArr", 0x21d2}, {"radic", 0x221a},
+	{"rang", 0x232a}, {"raquo", 0xbb}, {"rarr", 0x2192}, {"rceil", 0x2309},
+	{"rdquo", 0x201d}, {"real", 0x211c}, {"reg", 0xae}, {"rfloor", 0x230b},
+	{"rho", 0x3c1}, {"rlm", 0x200f}, {"rsaquo", 0x203a}, {"rsquo", 0x2019},
+	{"sbquo", 0x201a}, {"scaron", 0x161}, {"sdot", 0x22c5}, {"sect", 0xa7},
+	{"shy", 0xad}, {"sigma", 0x3c3}, {"sigmaf", 0x3c2}, {"sim", 0x223c},
+	{"spades", 0x2660}, {"sub", 0x2282}, {"sube", 0x2286}, {"sum", 0x2211},
+	{"sup", 0x2283}, {"sup1", 0xb9}, {"sup2", 0xb2}, {"sup3", 0xb3},
+	{"supe", 0x2287}, {"szlig", 0xdf}, {"tau", 0x3c4}, {"there4", 0x2234},
+	{"theta", 0x3b8}, {"thetasym", 0x3d1}, {"thinsp", 0x2009}, {"thorn", 0xfe},
+	{"tilde", 0x2dc}, {"times", 0xd7}, {"trade", 0x2122}, {"uArr", 0x21d1},
+	{"uacute", 0xfa}, {"uarr", 0x2191}, {"ucirc", 0xfb}, {"ugrave", 0xf9},
+	{"uml", 0xa8}, {"upsih", 0x3d2}, {"upsilon", 0x3c5}, {"uuml", 0xfc},
+	{"weierp", 0x2118}, {"xi", 0x3be}, {"yacute", 0xfd}, {"yen", 0xa5},
+	{"yuml", 0xff}, {"zeta", 0x3b6}, {"zwj", 0x200d}, {"zwnj", 0x200c},
+};
+
+#define NENTITIES (sizeof entities / sizeof entities[0])
+
+/* Byte classes for the UTF-8 scan: 0 passes, 1 forbidden control
+ * character (XML 1.0 section 2.2 allows only TAB, LF and CR below
+ * U+0020), 2 start of a multi-byte sequence or an invalid byte. */
+static const unsigned char byte_class[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x80] = 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+static int put_cp(struct buf *b, uint32_t cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return buf_append(b, u, n);
+}
+
+static uint32_t cp1252(unsigned char c)
+{
+	return c >= 0x80 && c < 0xa0 ? cp1252_c1[c - 0x80] : c;
+}
+
+/* Length of a valid UTF-8 sequence (RFC 3629 section 4) at s, else 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	if (c < 0xe0)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+	    (s[3] & 0xc0) != 0x80)
+		return 0;
+	if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return 4;
+}
+
+/* A 64-bit word with no byte >= 0x80 and none < 0x20 (Hacker's Delight
+ * "has less than" test): eight bytes that need no look. */
+static int word_plain(const unsigned char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, 8);
+	return ((w | ((w - 0x2020202020202020ULL) & ~w)) & 0x8080808080808080ULL) == 0;
+}
+
+/*
+ * Check UTF-8; copy into out only from the first byte that must change.
+ * Invalid bytes are read as Windows-1252, forbidden controls and the
+ * non-characters U+FFFE/U+FFFF become a space or U+FFFD.  *copied tells
+ * whether out holds the result.
+ */
+static int clean_utf8(const unsigned char *s, size_t n, struct buf *out,
+                      unsigned *flags, int *copied)
+{
+	size_t i = 0, done = 0;
+	int rc;
+
+	*copied = 0;
+	while (i < n) {
+		size_t lim, k;
+
+		if (i + 8 <= n && word_plain(s + i)) {
+			i += 8;
+			continue;
+		}
+		lim = i + 8 < n ? i + 8 : n;
+		while (i < lim) {
+			unsigned char c = s[i];
+			uint32_t rep;
+
+			if (byte_class[c] == 0) {
+				i++;
+				continue;
+			}
+			if (byte_class[c] == 1) {
+				rep = ' ';
+				k = 1;
+				*flags |= FEED_PREP_CONTROLS;
+			} else if ((k = utf8_seq(s + i, n - i)) != 0) {
+				if (!(k == 3 && c == 0xef && s[i + 1] == 0xbf && s[i + 2] >= 0xbe)) {
+					i += k;
+					continue;
+				}
+				rep = 0xfffd;
+				*flags |= FEED_PREP_CONTROLS;
+			} else {
+				rep = cp1252(c);
+				k = 1;
+				*flags |= FEED_PREP_BAD_UTF8;
+			}
+			if ((rc = buf_append(out, (const char *)s + done, i - done)) ||
+			    (rc = put_cp(out, rep)))
+				return rc;
+			i += k;
+			done = i;
+			*copied = 1;
+		}
+	}
+	if (*copied)
+		return buf_append(out, (const char *)s + done, n - done);
+	return HF_OK;
+}
+
+/* Windows-1252 or ISO-8859-15 to UTF-8. */
+static int from_single_byte(const unsigned char *s, size_t n, enum charset cs,
+                            struct buf *out, unsigned *flags)
+{
+	size_t i = 0;
+	int rc;
+
+	if ((rc = buf_reserve(out, n + n / 8)))
+		return rc;
+	while (i < n) {
+		size_t run = i;
+		uint32_t cp;
+
+		while (i < n && byte_class[s[i]] == 0)
+			i++;
+		if (i > run && (rc = buf_append(out, (const char *)s + run, i - run)))
+			return rc;
+		if (i >= n)
+			break;
+		cp = s[i] < 0x80 ? ' ' : cp1252(s[i]);
+		if (s[i] < 0x80)
+			*flags |= FEED_PREP_CONTROLS;
+		/* 0x80-0x9F stay Windows-1252 under a Latin-9 label too:
+		 * C1 controls in a feed are always mislabelled text. */
+		for (size_t k = 0; cs == CS_LATIN9 && k < sizeof latin9 / sizeof latin9[0]; k++)
+			if (latin9[k].byte == s[i])
+				cp = latin9[k].cp;
+		if ((rc = put_cp(out, cp)))
+			return rc;
+		i++;
+	}
+	return HF_OK;
+}
+
+/* UTF-16 (RFC 2781) to UTF-8; unpaired surrogates become U+FFFD. */
+static int from_utf16(const unsigned char *s, size_t n, int be, struct buf *out)
+{
+	int rc;
+
+	if ((rc = buf_reserve(out, n)))
+		return rc;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		uint32_t u = be ? (uint32_t)(s[i] << 8 | s[i + 1]) : (uint32_t)(s[i + 1] << 8 | s[i]);
+
+		if (u >= 0xd800 && u < 0xdc00 && i + 3 < n) {
+			uint32_t l = be ? (uint32_t)(s[i + 2] << 8 | s[i + 3])
+			                : (uint32_t)(s[i + 3] << 8 | s[i + 2]);
+			if (l >= 0xdc00 && l < 0xe000) {
+				u = 0x10000 + ((u - 0xd800) << 10) + (l - 0xdc00);
+				i += 2;
+			}
+		}
+		if (u >= 0xd800 && u < 0xe000)
+			u = 0xfffd;
+		if ((rc = put_cp(out, u)))
+			return rc;
+	}
+	return HF_OK;
+}
+
+/* Any other charset, through iconv(3); undecodable bytes become U+FFFD.
+ * Returns HF_EINVAL when iconv does not know the charset. */
+static int from_iconv(const char *cs, const char *s, size_t n, struct buf *out)
+{
+	iconv_t cd = iconv_open("UTF-8", cs);
+	char *in = (char *)s;
+	size_t left = n;
+	int rc = HF_OK;
+
+	if (cd == (iconv_t)-1)
+		return HF_EINVAL;
+	while (left > 0) {
+		char *o;
+		size_t room, r;
+
+		if ((rc = buf_reserve(out, left * 2 + 16)))
+			break;
+		o = out->data + out->len;
+		room = out->cap - out->len - 1;
+		r = iconv(cd, &in, &left, &o, &room);
+		out->len = (size_t)(o - out->data);
+		out->data[out->len] = '\0';
+		if (r != (size_t)-1 || errno == E2BIG)
+			continue;
+		/* EILSEQ or EINVAL (truncated at the end): skip a byte. */
+		if ((rc = put_cp(out, 0xfffd)))
+			break;
+		in++;
+		left--;
+	}
+	iconv_close(cd);
+	return rc;
+}
+
+static enum charset charset_find(const char *label)
+{
+	for (size_t i = 0; i < sizeof charsets / sizeof charsets[0]; i++)
+		if (strcmp(charsets[i].label, label) == 0)
+			return charsets[i].cs;
+	return CS_OTHER;
+}
+
+/* Copy a charset label, lower-cased, into t->charset; 0 when it fits. */
+static int take_label(struct feed_text *t, const char *s, size_t n)
+{
+	if (n == 0 || n >= sizeof t->charset)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.' && c != ':')
+			return -1;
+		t->charset[i] = (char)tolower(c);
+	}
+	t->charset[n] = '\0';
+	return 0;
+}
+
+/* encoding="..." of an XML declaration at s (XML 1.0 section 4.3.3). */
+static int decl_charset(const char *s, size_t n, struct feed_text *t)
+{
+	const char *end, *p, *q;
+
+	if (n < 6 || memcmp(s, "<?xml", 5) != 0)
+		return -1;
+	end = memmem(s, n < 512 ? n : 512, "?>", 2);
+	if (!end || !(p = memmem(s, (size_t)(end - s), "encoding", 8)))
+		return -1;
+	p += 8;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '='))
+		p++;
+	if (p >= end || (*p != '"' && *p != '\''))
+		return -1;
+	q = memchr(p + 1, *p, (size_t)(end - p - 1));
+	return q ? take_label(t, p + 1, (size_t)(q - p - 1)) : -1;
+}
+
+/* charset=... of a Content-Type (RFC 9110 section 8.3). */
+static int type_charset(const char *ct, struct feed_text *t)
+{
+	const char *p;
+	size_t n;
+
+	if (!ct)
+		return -1;
+	for (p = ct; *p; p++)
+		if (strncasecmp(p, "charset", 7) == 0)
+			break;
+	if (!*p)
+		return -1;
+	p += 7;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != '=')
+		return -1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '"')
+		p++;
+	n = strcspn(p, "\"; \t,");
+	return take_label(t, p, n);
+}
+
+static int entity_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct entity *)elem)->name);
+}
+
+/* A character reference to something XML 1.0 section 2.2 forbids. */
+static int bad_char(unsigned long v)
+{
+	return (v < 0x20 && v != 9 && v != 10 && v != 13) ||
+	       (v >= 0xd800 && v < 0xe000) || v == 0xfffe || v == 0xffff || v > 0x10ffff;
+}
+
+struct sections {
+	const char *cdata, *comment;  /* next start at or after the cursor */
+};
+
+static const char *find(const char *p, const char *end, const char *pat, size_t n)
+{
+	const char *r = memmem(p, (size_t)(end - p), pat, n);
+	return r ? r : end;
+}
+
+/*
+ * Rewrite the references libxml2 would reject (see feed.h).  s is clean
+ * UTF-8; copies into out only from the first change.
+ */
+static int fix_entities(const char *s, size_t n, struct buf *out, int *copied)
+{
+	const char *end = s + n, *p = s, *done = s;
+	struct sections sec = {find(s, end, "<![CDATA[", 9), find(s, end, "<!--", 4)};
+	int dtd = -1, rc;
+
+	*copied = 0;
+	while ((p = memchr(p, '&', (size_t)(end - p))) != NULL) {
+		const char *q = p + 1, *rep = NULL;
+		char num[16];
+		size_t skip = 1;
+
+		/* Inside a CDATA section or a comment '&' is only text. */
+		if (p > sec.cdata || p > sec.comment) {
+			int cd = sec.cdata < sec.comment;
+			const char *start = cd ? sec.cdata : sec.comment;
+			const char *stop = cd ? find(start + 9, end, "]]>", 3)
+			                      : find(start + 4, end, "-->", 3);
+			if (stop >= end)
+				break;
+			p = stop + 3;
+			if (sec.cdata < p)
+				sec.cdata = find(p, end, "<![CDATA[", 9);
+			if (sec.comment < p)
+				sec.comment = find(p, end, "<!--", 4);
+			continue;
+		}
+		if (q < end && *q == '#') {
+			int hex = q + 1 < end && (q[1] == 'x' || q[1] == 'X');
+			unsigned long v = 0;
+			const char *d = q + 1 + hex, *e = d;
+
+			while (e < end && e - d < 8 && (hex ? isxdigit((unsigned char)*e) : isdigit((unsigned char)*e))) {
+				v = v * (hex ? 16 : 10) + (unsigned long)(isdigit((unsigned char)*e) ? *e - '0' : (*e | 0x20) - 'a' + 10);
+				e++;
+			}
+			if (e > d && e < end && *e == ';') {
+				if (!bad_char(v)) {
+					p = e + 1;
+					continue;
+				}
+				rep = "&#xFFFD;";
+				skip = (size_t)(e + 1 - p);
+			} else {
+				rep = "&amp;";
+			}
+		} else {
+			const char *e = q;
+			char name[12];
+
+			while (e < end && e - q < 10 && isalnum((unsigned char)*e))
+				e++;
+			if (e > q && e < end && *e == ';' && isalpha((unsigned char)*q)) {
+				const struct entity *ent;
+				size_t len = (size_t)(e - q);
+
+				memcpy(name, q, len);
+				name[len] = '\0';
+				if (!strcmp(name, "amp") || !strcmp(name, "lt") || !strcmp(name, "gt") ||
+				    !strcmp(name, "quot") || !strcmp(name, "apos")) {
+					p = e + 1;
+					continue;
+				}
+				ent = bsearch(name, entities, NENTITIES, sizeof entities[0], entity_cmp);
+				if (ent) {
+					snprintf(num, sizeof num, "&#%u;", (unsigned)ent->cp);
+					rep = num;
+					skip = len + 2;
+				} else {
+					/* Declared in an internal DTD subset: leave it
+					 * to libxml2, which will not expand it. */
+					if (dtd < 0)
+						dtd = memmem(s, n, "<!ENTITY", 8) != NULL;
+					if (dtd) {
+						p = e + 1;
+						continue;
+					}
+					rep = "&amp;";
+				}
+			} else if (e > q && e < end && *e == ';') {
+				p = e + 1;
+				continue;
+			} else {
+				rep = "&amp;";
+			}
+		}
+		if ((rc = buf_append(out, done, (size_t)(p - done))) || (rc = buf_puts(out, rep)))
+			return rc;
+		p += skip;
+		done = p;
+		*copied = 1;
+	}
+	if (*copied)
+		return buf_append(out, done, (size_t)(end - done));
+	return HF_OK;
+}
+
+static void swap(struct feed_text *t)
+{
+	struct buf b = t->own;
+
+	t->own = t->tmp;
+	t->tmp = b;
+	buf_clear(&t->tmp);
+}
+
+int feed_text_prepare(const char *data, size_t len, const char *content_type,
+                      struct feed_text *t)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	enum charset cs = CS_UTF8;
+	int copied = 0, bom = 0, rc = HF_OK;
+	const char *p;
+
+	t->flags = 0;
+	t->data = "";
+	t->len = 0;
+	buf_clear(&t->own);
+	buf_clear(&t->tmp);
+	snprintf(t->charset, sizeof t->charset, "utf-8");
+
+	/* 1. Byte order mark, or the UTF-16 form of "<?" (XML 1.0 appendix F). */
+	if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf) {
+		s += 3, len -= 3, bom = 1;
+	} else if (len >= 2 && ((s[0] == 0xff && s[1] == 0xfe) || (s[0] == 0xfe && s[1] == 0xff))) {
+		cs = s[0] == 0xfe ? CS_UTF16BE : CS_UTF16LE;
+		s += 2, len -= 2, bom = 1;
+	} else if (len >= 4 && s[0] == '<' && s[1] == 0 && s[2] == '?' && s[3] == 0) {
+		cs = CS_UTF16LE;
+	} else if (len >= 4 && s[0] == 0 && s[1] == '<' && s[2] == 0 && s[3] == '?') {
+		cs = CS_UTF16BE;
+	}
+
+	if (cs == CS_UTF16LE || cs == CS_UTF16BE) {
+		snprintf(t->charset, sizeof t->charset, cs == CS_UTF16BE ? "utf-16be" : "utf-16le");
+		t->flags |= FEED_PREP_TRANSCODED;
+		if ((rc = from_utf16(s, len, cs == CS_UTF16BE, &t->tmp)))
+			goto out;
+		if ((rc = clean_utf8((const unsigned char *)t->tmp.data, t->tmp.len, &t->own, &t->flags, &copied)))
+			goto out;
+		if (!copied)
+			swap(t);
+		s = (const unsigned char *)t->own.data;
+		len = t->own.len;
+		cs = CS_UTF8;
+		copied = 1;
+	}
+
+	/* 2. Junk before the prolog: a PHP warning, a stray newline. */
+	p = len ? memchr(s, '<', len) : NULL;
+	if (!p) {
+		for (size_t i = 0; i < len; i++)
+			if (!isspace(s[i]))
+				t->flags |= FEED_PREP_JUNK;
+		goto out;
+	}
+	if ((const unsigned char *)p != s) {
+		for (const unsigned char *c = s; c < (const unsigned char *)p; c++)
+			if (!isspace(*c))
+				t->flags |= FEED_PREP_JUNK;
+		len -= (size_t)((const unsigned char *)p - s);
+		s = (const unsigned char *)p;
+	}
+
+	/* 3. The charset: declaration, then HTTP, then UTF-8. */
+	if (!copied && !bom && (decl_charset((const char *)s, len, t) == 0 ||
+	                        type_charset(content_type, t) == 0)) {
+		cs = charset_find(t->charset);
+		if (cs == CS_UTF16) /* declared but no BOM and no 00 bytes */
+			cs = CS_UTF8;
+	}
+	if (cs == CS_UTF8 && !copied) {
+		if ((rc = clean_utf8(s, len, &t->own, &t->flags, &copied)))
+			goto out;
+	} else if (cs == CS_1252 || cs == CS_LATIN9) {
+		t->flags |= FEED_PREP_TRANSCODED;
+		if ((rc = from_single_byte(s, len, cs, &t->own, &t->flags)))
+			goto out;
+		copied = 1;
+	} else if (cs != CS_UTF8) {
+		rc = from_iconv(t->charset, (const char *)s, len, &t->tmp);
+		if (rc == HF_EINVAL) {
+			/* Unknown label: read as UTF-8, with the fallback. */
+			snprintf(t->charset, sizeof t->charset, "utf-8");
+			rc = clean_utf8(s, len, &t->own, &t->flags, &copied);
+		} else if (rc == HF_OK) {
+			t->flags |= FEED_PREP_TRANSCODED;
+			rc = clean_utf8((const unsigned char *)t->tmp.data, t->tmp.len, &t->own, &t->flags, &copied);
+			if (!rc && !copied)
+				swap(t);
+			copied = 1;
+		}
+		if (rc)
+			goto out;
+	}
+	if (copied) {
+		s = (const unsigned char *)t->own.data;
+		len = t->own.len;
+	}
+
+	/* 4. References libxml2 would reject. */
+	if (memchr(s, '&', len)) {
+		int fixed = 0;
+		buf_clear(&t->tmp);
+		if ((rc = fix_entities((const char *)s, len, &t->tmp, &fixed)))
+			goto out;
+		if (fixed) {
+			swap(t);
+			s = (const unsigned char *)t->own.data;
+			len = t->own.len;
+			t->flags |= FEED_PREP_ENTITIES;
+		}
+	}
+	t->data = (const char *)s;
+	t->len = len;
+out:
+	return rc;
+}
+
+void feed_text_free(struct feed_text *t)
+{
+	buf_free(&t->own);
+	buf_free(&t->tmp);
+	t->data = NULL;
+	t->len = 0;
+}

@@ -1,0 +1,379 @@
+/*
+ * publish_util.c - atomic file replacement, ids, dates and text helpers
+ * of the publish module.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helsefeed/log.h"
+#include "helsefeed/norm.h"
+#include "helsefeed/sanitize.h"
+#include "publish_int.h"
+
+/* --- files ------------------------------------------------------------- */
+
+/* 1 when the file at dirfd/name holds exactly data[0..len), 0 when not
+ * (or absent).  Compared in chunks: no copy of the old file in memory. */
+static int same_content(int dirfd, const char *name, const char *data,
+                        size_t len)
+{
+	char chunk[16384];
+	struct stat sb;
+	size_t off = 0;
+	int fd, same = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    (uintmax_t)sb.st_size != (uintmax_t)len)
+		goto out;
+	while (off < len) {
+		size_t want = len - off < sizeof chunk ? len - off : sizeof chunk;
+		ssize_t r = read(fd, chunk, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || memcmp(chunk, data + off, (size_t)r) != 0)
+			goto out;
+		off += (size_t)r;
+	}
+	/* The file must end where the data ends. */
+	same = read(fd, chunk, 1) == 0;
+out:
+	close(fd);
+	return same;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int publish_write_file(const char *dir, const char *name, const char *data,
+                       size_t len, int *changed)
+{
+	struct buf tmp = BUF_INIT;
+	int dirfd = -1, fd = -1, rc = HF_OK;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		log_error("%s: cannot open directory: %s", dir, strerror(errno));
+		rc = HF_EIO;
+		goto out;
+	}
+	if (same_content(dirfd, name, data, len)) {
+		*changed = 0;
+		goto out;
+	}
+	/* A dot name in the same directory: rename(2) is atomic only within
+	 * one file system, and web servers do not list dot files. */
+	if (buf_printf(&tmp, "%s/.%s.XXXXXX", dir, name)) {
+		rc = HF_ENOMEM;
+		goto out;
+	}
+	fd = mkostemp(tmp.data, O_CLOEXEC);
+	if (fd < 0) {
+		log_error("%s: cannot create a temporary file: %s", tmp.data,
+		          strerror(errno));
+		rc = HF_EIO;
+		goto out;
+	}
+	/* mkstemp makes 0600; the web server must read the file. */
+	if (fchmod(fd, PUBLISH_FILE_MODE) != 0 || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		log_error("%s: cannot write: %s", tmp.data, strerror(errno));
+		rc = HF_EIO;
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		log_error("%s: cannot write: %s", tmp.data, strerror(errno));
+		rc = HF_EIO;
+		goto out;
+	}
+	fd = -1;
+	if (renameat(dirfd, strrchr(tmp.data, '/') + 1, dirfd, name) != 0) {
+		log_error("%s/%s: cannot replace: %s", dir, name, strerror(errno));
+		rc = HF_EIO;
+		goto out;
+	}
+	buf_clear(&tmp);
+	*changed = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp.len)
+		unlink(tmp.data);
+	if (dirfd >= 0)
+		close(dirfd);
+	buf_free(&tmp);
+	return rc;
+}
+
+int publish_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = HF_OK;
+
+	if (fd < 0 || fsync(fd) != 0) {
+		log_error("%s: cannot sync directory: %s", dir, strerror(errno));
+		rc = HF_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* --- ids --------------------------------------------------------------- */
+
+/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":".
+ * White space or controls anywhere make it no IRI (RFC 3987 2.2). */
+int pub_is_uri(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *colon;
+
+	if (!s || !((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+		return 0;
+	for (p++; *p && *p != ':'; p++)
+		if (!(((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' ||
+		      *p == '.'))
+			return 0;
+	if (*p != ':' || !p[1])
+		return 0;
+	colon = p;
+	for (p = colon + 1; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '<' || *p == '>' ||
+		    *p == '"' || *p == '\\' || *p == '{' || *p == '}' ||
+		    *p == '|' || *p == '^' || *p == '`')
+			return 0;
+	return 1;
+}
+
+int publish_entry_id(const char *host, const char *feed_name, const char *key,
+                     const char *guid, struct buf *out)
+{
+	uint64_t h;
+
+	if (pub_is_uri(guid))
+		return buf_puts(out, guid);
+	/* RFC 4151: tag:authorityName,date:specific.  The date is fixed:
+	 * the id must never change, whatever year it is minted in. */
+	h = norm_fnv1a(NORM_FNV_INIT, key, strlen(key));
+	return buf_printf(out, "tag:%s,2024:item/%s/%016" PRIx64, host,
+	                  feed_name, h);
+}
+
+int publish_url_host(const char *url, struct buf *out)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
+	const char *h, *end;
+	size_t start = out->len;
+
+	if (!p)
+		return buf_puts(out, "localhost");
+	h = p + 3;
+	end = h + strcspn(h, "/?#");
+	/* user info ends at the last '@' of the authority (RFC 3986 3.2.1) */
+	for (p = end; p > h; p--)
+		if (p[-1] == '@') {
+			h = p;
+			break;
+		}
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+		if (rb)
+			end = rb + 1;
+	} else {
+		const char *colon = memchr(h, ':', (size_t)(end - h));
+		if (colon)
+			end = colon;
+	}
+	if (end == h)
+		return buf_puts(out, "localhost");
+	if (buf_append(out, h, (size_t)(end - h)))
+		return HF_ENOMEM;
+	for (size_t i = start; i < out->len; i++)
+		if (out->data[i] >= 'A' && out->data[i] <= 'Z')
+			out->data[i] = (char)(out->data[i] | 0x20);
+	return 0;
+}
+
+/* --- times ------------------------------------------------------------- */
+
+int64_t pub_item_published(const struct pub_item *it)
+{
+	return it->published != HF_NOTIME ? it->published : it->first_seen;
+}
+
+int64_t pub_item_updated(const struct pub_item *it)
+{
+	int64_t t = pub_item_published(it);
+
+	if (it->updated != HF_NOTIME && it->updated > t)
+		t = it->updated;
+	if (it->revision > 1 && it->last_changed > t)
+		t = it->last_changed;
+	return t;
+}
+
+int pub_tz_enter(struct pub_tz *z, const char *tz)
+{
+	const char *old = getenv("TZ");
+
+	z->had = old != NULL;
+	z->saved = old ? strdup(old) : NULL;
+	if (old && !z->saved)
+		return HF_ENOMEM;
+	if (setenv("TZ", tz ? tz : "Europe/Oslo", 1) != 0) {
+		free(z->saved);
+		z->saved = NULL;
+		return HF_ENOMEM;
+	}
+	tzset();
+	return 0;
+}
+
+void pub_tz_leave(struct pub_tz *z)
+{
+	if (z->had && z->saved)
+		setenv("TZ", z->saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(z->saved);
+	z->saved = NULL;
+}
+
+int pub_fmt_nb(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == HF_NOTIME || !localtime_r(&tt, &tm) ||
+	    !strftime(out, 32, "%d.%m.%Y kl. %H:%M", &tm))
+		return HF_EINVAL;
+	return 0;
+}
+
+int publish_date_nb(int64_t t, const char *tz, char out[32])
+{
+	struct pub_tz z;
+	char tmp[32];
+	int rc = pub_tz_enter(&z, tz);
+
+	if (rc)
+		return rc;
+	rc = pub_fmt_nb(t, tmp);
+	pub_tz_leave(&z);
+	if (!rc)
+		memcpy(out, tmp, sizeof tmp);
+	return rc;
+}
+
+/* --- text -------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629 section 4), 0 when
+ * invalid. */
+static size_t utf8_len(const unsigned char *p, uint32_t *cp)
+{
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf && (p[1] & 0xc0) == 0x80) {
+		*cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+		return 2;
+	}
+	if ((p[0] & 0xf0) == 0xe0 && (p[1] & 0xc0) == 0x80 &&
+	    (p[2] & 0xc0) == 0x80) {
+		*cp = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 |
+		      (p[2] & 0x3f);
+		return *cp >= 0x800 && (*cp < 0xd800 || *cp > 0xdfff) ? 3 : 0;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4 && (p[1] & 0xc0) == 0x80 &&
+	    (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80) {
+		*cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+		      (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+		return *cp >= 0x10000 && *cp <= 0x10ffff ? 4 : 0;
+	}
+	return 0;
+}
+
+int pub_xml_clean(const char *s, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *run;
+
+	if (!s)
+		return 0;
+	/* Copy runs of good bytes at once: the store already holds clean
+	 * text, so this is one append in practice. */
+	for (run = p; *p;) {
+		uint32_t cp;
+		size_t n = utf8_len(p, &cp);
+		int ok = n && (cp >= 0x20 || cp == 0x9 || cp == 0xa || cp == 0xd) &&
+		         cp != 0xfffe && cp != 0xffff;
+		if (ok) {
+			p += n;
+			continue;
+		}
+		if (buf_append(out, (const char *)run, (size_t)(p - run)))
+			return HF_ENOMEM;
+		/* A bad byte becomes U+FFFD; a forbidden character goes. */
+		if (!n && buf_puts(out, "\xef\xbf\xbd"))
+			return HF_ENOMEM;
+		p += n ? n : 1;
+		run = p;
+	}
+	return buf_append(out, (const char *)run, (size_t)(p - run));
+}
+
+int pub_html_text(const char *s, struct buf *out)
+{
+	struct buf clean = BUF_INIT;
+	int rc;
+
+	if (!s)
+		return 0;
+	rc = pub_xml_clean(s, &clean);
+	if (!rc)
+		rc = sanitize_escape(buf_str(&clean), clean.len, out);
+	buf_free(&clean);
+	return rc;
+}
+
+int pub_plain(const char *html, size_t max, struct buf *out)
+{
+	struct buf t = BUF_INIT;
+	int cut = 0, rc;
+
+	if (!html)
+		return 0;
+	rc = norm_text(html, strlen(html), 1, max, &t, &cut);
+	if (rc)
+		goto out;
+	rc = buf_append(out, buf_str(&t), t.len);
+	if (!rc && cut)
+		rc = buf_puts(out, "\xe2\x80\xa6");
+out:
+	buf_free(&t);
+	return rc;
+}

@@ -1,0 +1,345 @@
+/*
+ * store_publish.c - the read queries of `publish`, on the store's
+ * connection, inside one read transaction: every file of a run sees the
+ * same snapshot (WAL: the writer is never blocked).
+ *
+ * Cost never grows with the database.  The newest items of all.atom come
+ * from the items_published index, walked backwards and stopped by LIMIT.
+ * A category or kind is filtered one of two ways, chosen by a count that
+ * is itself bounded (LIMIT in a subquery):
+ *   dense   (at least DENSE_FACTOR * limit items): walk items_published
+ *           newest first and keep the items of the filter; on average
+ *           limit * total / count rows are read, at most total / 64;
+ *   sparse  (fewer): read the filter's items through its own index
+ *           (item_categories_category; the items (feed_id, key) index)
+ *           and sort them, fewer than DENSE_FACTOR * limit rows.
+ * Items without a published date are taken apart, through the NULL range
+ * of items_published, and merged by first_seen.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "helsefeed/log.h"
+#include "publish_int.h"
+#include "store_int.h"
+
+/* Above this many items per entry wanted, a filter is dense: walking the
+ * whole time index reads at most 1/DENSE_FACTOR of it. */
+#define DENSE_FACTOR 64
+
+enum pq_id {
+	PQ_BEGIN,
+	PQ_END,
+	PQ_ALL,
+	PQ_CAT_COUNT,
+	PQ_CAT_DENSE,
+	PQ_CAT_SPARSE,
+	PQ_KIND_COUNT,
+	PQ_KIND_DENSE,
+	PQ_KIND_SPARSE,
+	PQ_ITEM,
+	PQ_CATS,
+	PQ_SOURCES,
+	PQ__COUNT
+};
+
+/* The dated items newest first through items_published, then the
+ * undated ones through the index's NULL range, merged.  `F` filters;
+ * "+" keeps the planner off other indexes for the filter column, so the
+ * walk stays on the time index and stops at LIMIT. */
+#define NEWEST(F)                                                           \
+	"SELECT id, t FROM (SELECT id, published AS t FROM items"           \
+	" WHERE published IS NOT NULL" F                                    \
+	" ORDER BY published DESC, id DESC LIMIT ?1)"                       \
+	" UNION ALL"                                                        \
+	" SELECT id, t FROM (SELECT id, first_seen AS t FROM items"         \
+	" WHERE published IS NULL" F                                        \
+	" ORDER BY first_seen DESC, id DESC LIMIT ?1)"                      \
+	" ORDER BY 2 DESC, 1 DESC LIMIT ?1"
+
+#define SPARSE(F)                                                           \
+	"SELECT id, coalesce(published, first_seen) AS t FROM items"        \
+	" WHERE id IN (" F ") ORDER BY 2 DESC, 1 DESC LIMIT ?1"
+
+#define CAT_EXISTS                                                          \
+	" AND EXISTS (SELECT 1 FROM item_categories c"                      \
+	" WHERE c.item_id = items.id AND c.category = ?2)"
+#define KIND_IN " AND +feed_id IN (SELECT id FROM feeds WHERE kind = ?2)"
+
+static const char *const pq_sql[PQ__COUNT] = {
+	[PQ_BEGIN] = "BEGIN",
+	[PQ_END] = "COMMIT",
+	[PQ_ALL] = NEWEST(""),
+	[PQ_CAT_COUNT] =
+	"SELECT count(*) FROM (SELECT 1 FROM item_categories"
+	" WHERE category = ?1 LIMIT ?2)",
+	[PQ_CAT_DENSE] = NEWEST(CAT_EXISTS),
+	[PQ_CAT_SPARSE] =
+	SPARSE("SELECT item_id FROM item_categories WHERE category = ?2"),
+	[PQ_KIND_COUNT] =
+	"SELECT count(*) FROM (SELECT 1 FROM items WHERE feed_id IN"
+	" (SELECT id FROM feeds WHERE kind = ?1) LIMIT ?2)",
+	[PQ_KIND_DENSE] = NEWEST(KIND_IN),
+	[PQ_KIND_SPARSE] =
+	SPARSE("SELECT i.id FROM feeds f JOIN items i ON i.feed_id = f.id"
+	       " WHERE f.kind = ?2"),
+	[PQ_ITEM] =
+	"SELECT i.id, i.feed_id, f.name, f.title, f.url, i.key, i.guid,"
+	" i.title, i.link, i.author, i.summary, i.content, i.published,"
+	" i.updated, i.first_seen, i.last_changed, i.revision"
+	" FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
+	[PQ_CATS] =
+	"SELECT DISTINCT category FROM item_categories WHERE item_id = ?1"
+	" ORDER BY category",
+	[PQ_SOURCES] =
+	"SELECT f.name, f.title, s.link FROM item_sources s"
+	" JOIN feeds f ON f.id = s.feed_id"
+	" WHERE s.item_id = ?1 AND s.feed_id <> ?2 ORDER BY f.name, s.id",
+};
+
+struct pubdb {
+	struct store *st;
+	sqlite3_stmt *s[PQ__COUNT];
+	int in_tx;
+};
+
+static int pq_fail(struct pubdb *db, const char *what)
+{
+	return store__fail(db->st, "publish: %s", what);
+}
+
+static int step_done(struct pubdb *db, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : pq_fail(db, what);
+}
+
+int pubdb_open(struct store *st, struct pubdb **out)
+{
+	struct pubdb *db = NULL;
+	int rc = HF_OK;
+
+	rc = store__check_idle(st, "publish during an ingest");
+	if (rc)
+		goto out;
+	db = calloc(1, sizeof *db);
+	if (!db) {
+		rc = HF_ENOMEM;
+		goto out;
+	}
+	db->st = st;
+	for (int i = 0; i < PQ__COUNT; i++)
+		if (sqlite3_prepare_v3(st->db, pq_sql[i], -1, 0, &db->s[i],
+		                       NULL) != SQLITE_OK) {
+			rc = pq_fail(db, "cannot prepare a query");
+			goto out;
+		}
+	rc = step_done(db, db->s[PQ_BEGIN], "cannot begin a read transaction");
+	if (rc)
+		goto out;
+	db->in_tx = 1;
+	*out = db;
+	db = NULL;
+out:
+	pubdb_close(db);
+	return rc;
+}
+
+void pubdb_close(struct pubdb *db)
+{
+	if (!db)
+		return;
+	/* A read transaction: ending it cannot lose anything. */
+	if (db->in_tx && step_done(db, db->s[PQ_END], "cannot end the read"))
+		store__rollback(db->st);
+	for (int i = 0; i < PQ__COUNT; i++)
+		sqlite3_finalize(db->s[i]);
+	free(db);
+}
+
+/* The bounded count that chooses between the dense and sparse plans. */
+static int is_dense(struct pubdb *db, enum pq_id q, const char *arg,
+                    int limit, int *dense)
+{
+	sqlite3_stmt *s = db->s[q];
+	int64_t cap = (int64_t)limit * DENSE_FACTOR;
+	int rc;
+
+	if ((bind_text(s, 1, arg) | sqlite3_bind_int64(s, 2, cap)) != SQLITE_OK)
+		return pq_fail(db, "cannot bind");
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return pq_fail(db, "cannot count items");
+	}
+	*dense = sqlite3_column_int64(s, 0) >= cap;
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* The query that lists the newest items of `filter`. */
+static int choose(struct pubdb *db, enum pub_filter filter, const char *arg,
+                  int limit, enum pq_id *q)
+{
+	int dense = 1, rc;
+
+	if (filter == PUB_ALL) {
+		*q = PQ_ALL;
+		return 0;
+	}
+	rc = is_dense(db, filter == PUB_CATEGORY ? PQ_CAT_COUNT : PQ_KIND_COUNT,
+	              arg, limit, &dense);
+	if (rc)
+		return rc;
+	if (filter == PUB_CATEGORY)
+		*q = dense ? PQ_CAT_DENSE : PQ_CAT_SPARSE;
+	else
+		*q = dense ? PQ_KIND_DENSE : PQ_KIND_SPARSE;
+	return 0;
+}
+
+int pubdb_explain(struct pubdb *db, enum pub_filter filter, const char *arg,
+                  int limit, struct buf *out)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *s = NULL;
+	enum pq_id q;
+	int rc;
+
+	if ((rc = choose(db, filter, arg, limit, &q)) ||
+	    (rc = buf_printf(out, "%s\n", q == PQ_CAT_SPARSE || q == PQ_KIND_SPARSE ?
+	                     "sparse" : "dense")) ||
+	    (rc = buf_printf(&sql, "EXPLAIN QUERY PLAN %s", pq_sql[q])))
+		goto out;
+	if (sqlite3_prepare_v2(db->st->db, sql.data, -1, &s, NULL) != SQLITE_OK ||
+	    (sqlite3_bind_int64(s, 1, limit) |
+	     (q == PQ_ALL ? SQLITE_OK : bind_text(s, 2, arg))) != SQLITE_OK) {
+		rc = pq_fail(db, "cannot explain a query");
+		goto out;
+	}
+	while (!rc && sqlite3_step(s) == SQLITE_ROW)
+		rc = buf_printf(out, "%s\n", (const char *)sqlite3_column_text(s, 3));
+out:
+	sqlite3_finalize(s);
+	buf_free(&sql);
+	return rc;
+}
+
+int pubdb_newest(struct pubdb *db, enum pub_filter filter, const char *arg,
+                 int limit, int64_t *ids, size_t *n)
+{
+	enum pq_id q;
+	sqlite3_stmt *s;
+	size_t k = 0;
+	int rc;
+
+	if ((rc = choose(db, filter, arg, limit, &q)))
+		return rc;
+	s = db->s[q];
+	if ((sqlite3_bind_int64(s, 1, limit) |
+	     (q == PQ_ALL ? SQLITE_OK : bind_text(s, 2, arg))) != SQLITE_OK)
+		return pq_fail(db, "cannot bind");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < (size_t)limit)
+		ids[k++] = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return pq_fail(db, "cannot list the newest items");
+	*n = k;
+	return 0;
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static int64_t col_time(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ?
+	       HF_NOTIME : sqlite3_column_int64(s, i);
+}
+
+int pubdb_item(struct pubdb *db, int64_t id, struct pub_item *it)
+{
+	sqlite3_stmt *s = db->s[PQ_ITEM];
+	int rc;
+
+	/* The previous item's strings die here, as the contract says. */
+	sqlite3_reset(s);
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
+		return pq_fail(db, "cannot bind");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return HF_EINVAL;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return pq_fail(db, "cannot read an item");
+	}
+	it->id = sqlite3_column_int64(s, 0);
+	it->feed_id = sqlite3_column_int64(s, 1);
+	it->feed_name = col_text(s, 2);
+	it->feed_title = col_text(s, 3);
+	it->feed_url = col_text(s, 4);
+	it->key = col_text(s, 5);
+	it->guid = col_text(s, 6);
+	it->title = col_text(s, 7);
+	it->link = col_text(s, 8);
+	it->author = col_text(s, 9);
+	it->summary = col_text(s, 10);
+	it->content = col_text(s, 11);
+	it->published = col_time(s, 12);
+	it->updated = col_time(s, 13);
+	it->first_seen = sqlite3_column_int64(s, 14);
+	it->last_changed = sqlite3_column_int64(s, 15);
+	it->revision = sqlite3_column_int64(s, 16);
+	/* sqlite3_column_text returns NULL for SQL NULL and on ENOMEM alike;
+	 * the NOT NULL columns tell the two apart. */
+	if (!it->feed_name || !it->key)
+		return pq_fail(db, "cannot read an item");
+	return 0;
+}
+
+int pubdb_categories(struct pubdb *db, int64_t id,
+                     int (*cb)(void *ud, const char *category), void *ud)
+{
+	sqlite3_stmt *s = db->s[PQ_CATS];
+	int rc, cbrc = 0;
+
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
+		return pq_fail(db, "cannot bind");
+	while (!cbrc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *c = col_text(s, 0);
+		if (c)
+			cbrc = cb(ud, c);
+	}
+	sqlite3_reset(s);
+	if (cbrc)
+		return cbrc;
+	return rc == SQLITE_DONE ? 0 : pq_fail(db, "cannot read categories");
+}
+
+int pubdb_sources(struct pubdb *db, int64_t id, int64_t primary,
+                  int (*cb)(void *ud, const char *name, const char *title,
+                            const char *link),
+                  void *ud)
+{
+	sqlite3_stmt *s = db->s[PQ_SOURCES];
+	int rc, cbrc = 0;
+
+	if ((sqlite3_bind_int64(s, 1, id) | sqlite3_bind_int64(s, 2, primary)) !=
+	    SQLITE_OK)
+		return pq_fail(db, "cannot bind");
+	while (!cbrc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = col_text(s, 0);
+		if (name)
+			cbrc = cb(ud, name, col_text(s, 1), col_text(s, 2));
+	}
+	sqlite3_reset(s);
+	if (cbrc)
+		return cbrc;
+	return rc == SQLITE_DONE ? 0 : pq_fail(db, "cannot read sources");
+}

@@ -1,0 +1,472 @@
+#!/usr/bin/python3
+"""Integration tests of `helsefeed fetch` and `helsefeed status`.
+
+Starts tests/httpd.py on 127.0.0.1, writes one configuration per case
+(database under $HF_TMP), runs the real binary and checks what the
+database and `status` say.  Every case carries a healthy feed next to the
+scripted one and checks that it was not disturbed.
+"""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import traceback
+
+HF = os.environ.get("HELSEFEED", "")
+SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
+TMP = os.environ.get("HF_TMP", "/tmp/hf-it-fetch")
+
+# Per-run bound: the slowest case (the trickling server) ends after
+# low_speed_time = 2 s; anything near this is a hang.
+RUN_TIMEOUT = 60
+# HF_VALGRIND=1 runs every helsefeed process under valgrind; a leak or a
+# memory error fails the run through its exit status.
+VALGRIND = (["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+             "--errors-for-leak-kinds=definite"]
+            if os.environ.get("HF_VALGRIND") == "1" else [])
+INTERVAL = 600
+
+
+def rss(title, items, prefix):
+    body = "".join(
+        "<item><title>%s %d: nytt sykehus i Bod\u00f8</title>"
+        "<link>http://example.no/%s/%d</link>"
+        "<guid isPermaLink=\"false\">%s-%d</guid>"
+        "<pubDate>Mon, 23 May 2022 10:%02d:00 +0200</pubDate>"
+        "<description>Kommunene f\u00e5r midler til helse- og omsorgstenester.</description>"
+        "</item>" % (title, i, prefix, i, prefix, i, i % 60) for i in range(items))
+    return ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>"
+            "<title>%s</title><link>http://example.no/</link>%s</channel></rss>\n"
+            % (title, body))
+
+
+class Server:
+    def __init__(self, feeddir):
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(SRC, "tests", "httpd.py"),
+             "--dir", feeddir, "--lifetime", "400"],
+            stdout=subprocess.PIPE)
+        self.port = int(self.proc.stdout.readline())
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stats(self):
+        import urllib.request
+        with urllib.request.urlopen(self.url("/_stats"), timeout=10) as r:
+            return json.load(r)
+
+    def count(self, path):
+        return self.stats()["count"].get(path, 0)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class Case:
+    """One configuration + database: the healthy feed `ok` plus `feeds`."""
+
+    def __init__(self, name, feeds, extra=""):
+        self.dir = os.path.join(TMP, name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.conf = os.path.join(self.dir, "feeds.conf")
+        self.db = os.path.join(self.dir, "state", "db", "helsefeed.db")
+        self.write(feeds, extra)
+
+    def write(self, feeds, extra=""):
+        feeds = dict(feeds)
+        feeds.setdefault("ok", SERVER.url("/feeds/ok.xml"))
+        text = ("[helsefeed]\n"
+                "database = state/db/helsefeed.db\n"
+                "output = out\n"
+                "base_url = http://helsenytt.example.no/\n"
+                "title = Test\n"
+                "interval = %ds\n"
+                "contact = mailto:drift@example.no\n"
+                "connect_timeout = 5s\n"
+                "timeout = 30s\n"
+                "low_speed_limit = 100\n"
+                "low_speed_time = 2s\n"
+                "max_body = 1048576\n"
+                "max_redirects = 5\n"
+                "max_connections = 8\n"
+                "max_per_host = 4\n"
+                "stale_after = 1h\n%s\n" % (INTERVAL, extra))
+        for name, url in feeds.items():
+            if isinstance(url, tuple):
+                url, more = url
+            else:
+                more = ""
+            text += "[feed %s]\nurl = %s\n%s\n" % (name, url, more)
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def run(self, *args, expect=0):
+        t0 = int(time.time())
+        p = subprocess.run(VALGRIND + [HF, "-c", self.conf] + list(args),
+                           capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT * (5 if VALGRIND else 1))
+        t1 = int(time.time())
+        if expect is not None and p.returncode != expect:
+            raise AssertionError("exit %d (want %d) for %s\nstdout: %s\nstderr: %s"
+                                 % (p.returncode, expect, args, p.stdout, p.stderr))
+        self.t0, self.t1, self.out, self.err = t0, t1, p.stdout, p.stderr
+        return p
+
+    def fetch(self, *args, expect=0):
+        return self.run("fetch", *(args or ("--all",)), expect=expect)
+
+    def due(self, expect=0):
+        """A plain `fetch`: only the feeds whose time has come."""
+        return self.run("fetch", expect=expect)
+
+    def q(self, sql, *a):
+        con = sqlite3.connect(self.db)
+        try:
+            con.row_factory = sqlite3.Row
+            return con.execute(sql, a).fetchall()
+        finally:
+            con.close()
+
+    def feed(self, name):
+        rows = self.q("SELECT * FROM feeds WHERE name = ?", name)
+        assert rows, "no feed row for %s" % name
+        return rows[0]
+
+    def items(self, name):
+        return self.q("SELECT count(*) FROM items i JOIN feeds f ON f.id = i.feed_id"
+                      " WHERE f.name = ?", name)[0][0]
+
+    def fetches(self, name):
+        return self.q("SELECT x.* FROM fetches x JOIN feeds f ON f.id = x.feed_id"
+                      " WHERE f.name = ? ORDER BY x.id", name)
+
+    def status_json(self):
+        self.run("status", "--json")
+        return {f["name"]: f for f in json.loads(self.out)["feeds"]}
+
+    def healthy(self, runs):
+        """The healthy feed: fetched every run, 3 items, no failure."""
+        f = self.feed("ok")
+        assert f["failures"] == 0 and f["last_error"] is None, dict(f)
+        assert f["last_status"] in (200, 304), dict(f)
+        assert self.items("ok") == 3
+        assert len(self.fetches("ok")) == runs, len(self.fetches("ok"))
+
+    def failed(self, name, failures=1):
+        f = self.feed(name)
+        assert f["failures"] == failures, dict(f)
+        assert f["last_error"], dict(f)
+        assert f["failing_since"] is not None
+        return f
+
+
+def write_feed(name, text):
+    path = os.path.join(FEEDDIR, name)
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+# --- cases ------------------------------------------------------------------
+
+def test_etag_then_304_changes_nothing():
+    c = Case("etag", {"hod": SERVER.url("/feeds/hod.xml")})
+    c.fetch()
+    f = c.feed("hod")
+    assert f["last_status"] == 200 and f["etag"] and f["last_modified"], dict(f)
+    assert c.items("hod") == 5
+    x = c.fetches("hod")
+    assert len(x) == 1 and x[0]["http_status"] == 200 and x[0]["items_new"] == 5
+    items_before = c.q("SELECT id, raw_hash, last_changed, revision FROM items ORDER BY id")
+    c.fetch()
+    x = c.fetches("hod")
+    assert len(x) == 2, len(x)
+    assert x[1]["http_status"] == 304 and x[1]["not_modified"] == 1
+    assert x[1]["items_new"] == 0 and x[1]["items_updated"] == 0
+    assert c.feed("hod")["etag"] == f["etag"]
+    st = SERVER.stats()
+    assert st["c304"]["/feeds/hod.xml"] >= 1
+    assert st["inm"]["/feeds/hod.xml"] == f["etag"]
+    assert st["ua"]["/feeds/hod.xml"].startswith("helsefeed/")
+    assert "(+mailto:drift@example.no)" in st["ua"]["/feeds/hod.xml"]
+    after = c.q("SELECT id, raw_hash, last_changed, revision FROM items ORDER BY id")
+    assert [tuple(r) for r in after] == [tuple(r) for r in items_before]
+    assert "304" in c.err and "hod" in c.err
+    # A changed document is fetched in full and adds its new item.
+    write_feed("hod.xml", rss("HOD", 6, "hod"))
+    c.fetch()
+    x = c.fetches("hod")
+    assert x[2]["http_status"] == 200 and x[2]["items_new"] == 1, dict(x[2])
+    assert c.items("hod") == 6
+    assert "feed hod: 200, 1 new, 0 updated" in c.err, c.err
+    c.healthy(3)
+    write_feed("hod.xml", rss("HOD", 5, "hod"))
+
+
+def test_gzip_feed_is_stored():
+    c = Case("gzip", {"gz": SERVER.url("/gzip/gz.xml")})
+    c.fetch()
+    assert c.feed("gz")["last_status"] == 200
+    assert c.items("gz") == 4
+    assert "gzip" in SERVER.stats()["ae"]["/gzip/gz.xml"]
+    c.healthy(1)
+
+
+def test_slow_trickle_is_aborted():
+    c = Case("slow", {"slow": SERVER.url("/slow/hod.xml")})
+    c.fetch()
+    f = c.failed("slow")
+    assert "/slow/hod.xml" in f["last_error"], f["last_error"]
+    assert c.items("slow") == 0
+    assert c.fetches("slow")[0]["error"]
+    c.healthy(1)
+
+
+def test_body_over_limit_and_gzip_bomb_are_refused():
+    c = Case("big", {"big": SERVER.url("/big/2000000"),
+                     "chunked": SERVER.url("/bigchunked/2000000"),
+                     "bomb": SERVER.url("/bomb/64")})
+    c.fetch()
+    for n in ("big", "chunked", "bomb"):
+        f = c.failed(n)
+        assert c.items(n) == 0
+        assert f["etag"] is None
+    assert "larger than 1048576 bytes" in c.feed("bomb")["last_error"]
+    c.healthy(1)
+
+
+def test_404_and_500_back_off():
+    c = Case("errors", {"nf": SERVER.url("/status/404"), "ise": SERVER.url("/status/500")})
+    c.fetch()
+    for n, code in (("nf", 404), ("ise", 500)):
+        f = c.failed(n, 1)
+        assert f["last_status"] == code
+        assert "HTTP %d" % code in f["last_error"]
+        # First failure: one interval, +-10 %.
+        assert c.t0 + INTERVAL * 0.9 - 1 <= f["next_fetch"] <= c.t1 + INTERVAL * 1.1 + 1
+    c.fetch()
+    for n in ("nf", "ise"):
+        f = c.failed(n, 2)
+        assert c.t0 + 2 * INTERVAL * 0.9 - 1 <= f["next_fetch"] <= c.t1 + 2 * INTERVAL * 1.1 + 1
+    c.fetch()
+    f = c.failed("ise", 3)
+    assert c.t0 + 4 * INTERVAL * 0.9 - 1 <= f["next_fetch"] <= c.t1 + 4 * INTERVAL * 1.1 + 1
+    s = c.status_json()
+    assert s["ise"]["failures"] == 3 and s["ise"]["http_status"] == 500
+    assert s["ise"]["flags"] == []  # failing for seconds, stale_after is 1h
+    c.healthy(3)
+
+
+def test_410_is_gone_and_not_retried():
+    c = Case("gone", {"gone": SERVER.url("/status/410")})
+    c.fetch()
+    f = c.feed("gone")
+    assert f["gone"] == 1 and f["last_status"] == 410
+    c.fetch()
+    c.due()
+    assert SERVER.count("/status/410") == 1
+    assert len(c.fetches("gone")) == 1
+    c.run("status")
+    assert "GONE" in c.out
+    assert "GONE" in c.status_json()["gone"]["flags"]
+    # Naming the feed fetches it anyway: the admin checks whether it is back.
+    c.fetch("gone", expect=1)
+    assert SERVER.count("/status/410") == 2
+    c.healthy(2)
+
+
+def test_retry_after_is_respected():
+    c = Case("retry", {"secs": SERVER.url("/retry/429/secs/7200"),
+                       "date": SERVER.url("/retry/429/date/10800"),
+                       "unavail": SERVER.url("/retry/503/secs/5000")})
+    c.fetch()
+    for n, d in (("secs", 7200), ("date", 10800), ("unavail", 5000)):
+        f = c.failed(n)
+        assert c.t0 + d - 2 <= f["next_fetch"] <= c.t1 + d + 2, (n, dict(f), c.t0)
+        assert f["retry_after"] and abs(f["retry_after"] - f["next_fetch"]) <= 2
+    c.healthy(1)
+
+
+def test_permanent_redirects_move_the_feed():
+    c = Case("moved", {"p301": SERVER.url("/r301/2/m1.xml"),
+                       "p308": SERVER.url("/r308/3/m2.xml"),
+                       "t302": SERVER.url("/r302/1/m1.xml")})
+    c.fetch()
+    assert c.feed("p301")["effective_url"] == SERVER.url("/feeds/m1.xml")
+    assert c.feed("p308")["effective_url"] == SERVER.url("/feeds/m2.xml")
+    assert c.feed("t302")["effective_url"] is None
+    assert c.items("p301") == 2 and c.items("p308") == 2 and c.items("t302") == 2
+    assert "update feeds.conf: url = " + SERVER.url("/feeds/m1.xml") in c.err
+    c.fetch()
+    # The new URL is used directly: the old chain is not asked again.
+    assert SERVER.count("/r301/2/m1.xml") == 1
+    assert SERVER.count("/r308/3/m2.xml") == 1
+    assert SERVER.count("/r302/1/m1.xml") == 2
+    assert c.fetches("p301")[1]["http_status"] == 304
+    c.run("status")
+    assert "MOVED" in c.out
+    assert "p308: MOVED permanently: update feeds.conf: url = " + SERVER.url("/feeds/m2.xml") in c.out
+    c.healthy(2)
+
+
+def test_redirect_loop_and_file_target_are_refused():
+    c = Case("refused", {"loop": SERVER.url("/loop/x"), "tofile": SERVER.url("/tofile"),
+                         "toolong": SERVER.url("/r301/6/m1.xml")},
+             extra="allow_file_urls = yes")
+    c.fetch()
+    for n in ("loop", "tofile", "toolong"):
+        f = c.failed(n)
+        assert c.items(n) == 0
+        assert f["effective_url"] is None
+    assert c.q("SELECT count(*) FROM items WHERE summary LIKE '%root:%'")[0][0] == 0
+    c.healthy(1)
+
+
+def test_reset_mid_body_keeps_old_items():
+    c = Case("reset", {"r": SERVER.url("/feeds/r.xml")})
+    c.fetch()
+    assert c.items("r") == 4
+    c.write({"r": SERVER.url("/reset/r.xml")})
+    c.fetch()
+    c.failed("r")
+    assert c.items("r") == 4
+    c.healthy(2)
+
+
+def test_html_page_keeps_items_and_validators():
+    write_feed("page.xml", rss("Side", 3, "page"))
+    c = Case("html", {"page": SERVER.url("/feeds/page.xml"), "html": SERVER.url("/html")})
+    c.fetch()
+    before = c.feed("page")
+    assert c.items("page") == 3 and before["etag"]
+    write_feed("page.xml", "<!DOCTYPE html><html><body><p>Vedlikehald</p></body></html>\n")
+    c.fetch()
+    f = c.failed("page")
+    assert f["etag"] == before["etag"] and f["last_modified"] == before["last_modified"]
+    assert c.items("page") == 3
+    c.failed("html", 2)
+    assert c.items("html") == 0
+    # The old validator is sent again: the repaired feed (same text as
+    # before) is confirmed with a 304, and a changed one is fetched whole.
+    write_feed("page.xml", rss("Side", 3, "page"))
+    c.fetch()
+    f = c.feed("page")
+    assert f["failures"] == 0 and f["last_status"] == 304, dict(f)
+    assert SERVER.stats()["inm"]["/feeds/page.xml"] == before["etag"]
+    write_feed("page.xml", rss("Side", 4, "page"))
+    c.fetch()
+    f = c.feed("page")
+    assert f["last_status"] == 200 and f["etag"] != before["etag"], dict(f)
+    assert c.items("page") == 4
+    c.healthy(4)
+
+
+def test_changing_guids_add_items_and_lose_none():
+    c = Case("changing", {"chg": SERVER.url("/changing")})
+    for n in range(1, 4):
+        c.fetch()
+        assert c.items("chg") == 3 * n
+    c.healthy(3)
+
+
+def test_max_age_never_beyond_interval():
+    c = Case("maxage", {"long": SERVER.url("/maxage/86400/hod.xml")})
+    c.fetch()
+    f = c.feed("long")
+    assert c.t0 + INTERVAL - 1 <= f["next_fetch"] <= c.t1 + INTERVAL + 1, dict(f)
+    c.healthy(1)
+
+
+def test_due_run_fetches_nothing_early():
+    c = Case("due", {"hod": SERVER.url("/feeds/hod.xml")})
+    c.fetch()
+    n = SERVER.count("/feeds/hod.xml")
+    c.due()
+    assert SERVER.count("/feeds/hod.xml") == n
+    assert "fetch: 0 feeds" in c.out, c.out
+    c.healthy(1)
+
+
+def test_feed_user_agent_override():
+    c = Case("ua", {"own": (SERVER.url("/feeds/ua.xml"), "user_agent = Eigen/2.0")})
+    c.fetch()
+    assert SERVER.stats()["ua"]["/feeds/ua.xml"] == "Eigen/2.0"
+    c.healthy(1)
+
+
+def test_every_feed_failing_exits_1_config_error_exits_2():
+    c = Case("allfail", {"ok": SERVER.url("/status/404")})
+    c.fetch(expect=1)
+    assert "fetch: 1 feeds, 0 ok" in c.out, c.out
+    with open(c.conf, "a") as f:
+        f.write("[feed broken]\nurl = gopher://x/\nnonsense = 1\n")
+    c.fetch(expect=2)
+    assert "feeds.conf" in c.err
+    c.run("fetch", "--bogus", expect=2)
+
+
+def test_offline_file_feeds_second_run_changes_nothing():
+    off = os.path.join(TMP, "offline-feeds")
+    os.makedirs(off, exist_ok=True)
+    for i in range(3):
+        with open(os.path.join(off, "f%d.xml" % i), "w") as f:
+            f.write(rss("Fil %d" % i, 4 + i, "fil%d" % i))
+    c = Case("offline", {"f%d" % i: "file://" + os.path.join(off, "f%d.xml" % i)
+                         for i in range(3)}, extra="allow_file_urls = yes")
+    c.fetch()
+    for i in range(3):
+        assert c.items("f%d" % i) == 4 + i
+        assert c.feed("f%d" % i)["last_status"] == 200
+    snap = [tuple(r) for r in c.q("SELECT id, feed_id, key, raw_hash, revision,"
+                                   " last_changed FROM items ORDER BY id")]
+    c.fetch()
+    assert [tuple(r) for r in c.q("SELECT id, feed_id, key, raw_hash, revision,"
+                                   " last_changed FROM items ORDER BY id")] == snap
+    for i in range(3):
+        x = c.fetches("f%d" % i)
+        assert x[1]["items_new"] == 0 and x[1]["items_updated"] == 0
+    assert "0 new, 0 updated items" in c.out
+    c.healthy(2)
+
+
+def main():
+    global SERVER, FEEDDIR
+    if not HF or not os.access(HF, os.X_OK):
+        print("HELSEFEED not set or not executable; skipping")
+        return 77
+    shutil.rmtree(TMP, ignore_errors=True)
+    FEEDDIR = os.path.join(TMP, "feeds")
+    os.makedirs(FEEDDIR)
+    for name, n in (("ok.xml", 3), ("hod.xml", 5), ("gz.xml", 4), ("r.xml", 4),
+                    ("m1.xml", 2), ("m2.xml", 2), ("ua.xml", 1)):
+        write_feed(name, rss(name[:-4].upper(), n, name[:-4]))
+    SERVER = Server(FEEDDIR)
+    failed = ran = 0
+    tests = [(k, v) for k, v in sorted(globals().items()) if k.startswith("test_")]
+    only = sys.argv[1:]
+    try:
+        for name, fn in tests:
+            if only and not any(o in name for o in only):
+                continue
+            ran += 1
+            try:
+                fn()
+                print("ok   %s" % name)
+            except Exception:
+                failed += 1
+                print("FAIL %s" % name)
+                traceback.print_exc()
+    finally:
+        SERVER.stop()
+    print("%d of %d failed" % (failed, ran))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

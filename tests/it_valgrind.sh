@@ -1,0 +1,41 @@
+#!/bin/bash
+# Memcheck over the main job on the offline sample: every command that
+# touches the database or the network code runs under valgrind, and any
+# error or leak fails the test.  Skipped in the sanitizer build (ASan and
+# valgrind do not mix) and where valgrind is not installed.
+set -eu
+[ "${HF_SANITIZE:-0}" = 1 ] && { echo "skip: sanitizer build"; exit 77; }
+command -v valgrind >/dev/null || { echo "skip: no valgrind"; exit 77; }
+
+tmp=${HF_TMP:?}
+rm -rf "$tmp" && mkdir -p "$tmp"
+cp -r "$HF_SRC/examples" "$tmp/examples"
+rm -rf "$tmp/examples/out"
+conf=$tmp/examples/helsefeed.conf
+
+vg() {
+	valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+		--errors-for-leak-kinds=definite,indirect,possible "$HELSEFEED" "$@"
+}
+
+for cmd in "check" "fetch --all" "fetch --all" "status"; do
+	echo "== $cmd"
+	rc=0
+	vg -c "$conf" $cmd >"$tmp/out.txt" 2>"$tmp/err.txt" || rc=$?
+	cat "$tmp/err.txt"
+	if [ "$rc" -ne 0 ]; then
+		echo "FAIL: helsefeed $cmd exited $rc under valgrind"
+		exit 1
+	fi
+done
+for f in "$HF_SRC"/examples/feeds/*; do
+	rc=0
+	vg parse "$f" >/dev/null 2>"$tmp/err.txt" || rc=$?
+	# 1 is the documented exit code for a non-feed; 99 is valgrind's.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+		cat "$tmp/err.txt"
+		echo "FAIL: helsefeed parse $f exited $rc under valgrind"
+		exit 1
+	fi
+done
+echo "valgrind: no errors, no leaks"

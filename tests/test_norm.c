@@ -1,0 +1,520 @@
+/* test_norm.c - dates, text, URLs and hashing of the norm module. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helsefeed/norm.h"
+
+struct date_case {
+	const char *in;
+	const char *tz;
+	const char *want; /* NULL: must be rejected */
+};
+
+static const struct date_case dates[] = {
+	/* RFC 822 / 1123 / 2822 */
+	{"Mon, 23 May 2022 10:00:00 +0200", NULL, "2022-05-23T08:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 GMT", NULL, "2022-05-23T10:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 UT", NULL, "2022-05-23T10:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 UTC", NULL, "2022-05-23T10:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 Z", NULL, "2022-05-23T10:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 +02:00", NULL, "2022-05-23T08:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 -0430", NULL, "2022-05-23T14:30:00Z"},
+	{"Mon, 23 May 2022 10:00:00 CEST", NULL, "2022-05-23T08:00:00Z"},
+	{"Mon, 10 Jan 2022 10:00:00 CET", NULL, "2022-01-10T09:00:00Z"},
+	{"Mon, 10 Jan 2022 10:00:00 EST", NULL, "2022-01-10T15:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 EDT", NULL, "2022-05-23T14:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 PST", NULL, "2022-05-23T18:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 A", NULL, "2022-05-23T10:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 +0200 (CEST)", NULL, "2022-05-23T08:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00 GMT+0200", NULL, "2022-05-23T08:00:00Z"},
+	{"23 May 2022 10:00:00 +0200", NULL, "2022-05-23T08:00:00Z"},
+	{"Mon, 23 May 2022 10:00 +0200", NULL, "2022-05-23T08:00:00Z"},
+	{"Mon,23 May 2022 10:00:00 +0200", NULL, "2022-05-23T08:00:00Z"},
+	{"Monday, 23-May-22 10:00:00 GMT", NULL, "2022-05-23T10:00:00Z"},
+	{"Mon, 23 May 22 10:00:00 GMT", NULL, "2022-05-23T10:00:00Z"},
+	{"Thu, 01 Jan 98 00:00:00 GMT", NULL, "1998-01-01T00:00:00Z"},
+	{"Sat, 01 Jan 49 00:00:00 GMT", NULL, "2049-01-01T00:00:00Z"},
+	{"Fri, 01 Jan 50 00:00:00 GMT", NULL, "1950-01-01T00:00:00Z"},
+	{"  Mon, 23 May 2022 10:00:00 +0200  ", NULL, "2022-05-23T08:00:00Z"},
+	{"Mon, 23 May 2022 10:00:00", NULL, "2022-05-23T08:00:00Z"},
+	{"Mon May 23 10:00:00 2022", NULL, "2022-05-23T08:00:00Z"},
+	{"May 23, 2022 10:00", NULL, "2022-05-23T08:00:00Z"},
+	{"Tue, 29 Feb 2000 12:00:00 GMT", NULL, "2000-02-29T12:00:00Z"},
+	/* RFC 3339 / ISO 8601 */
+	{"2022-05-23T10:00:00+02:00", NULL, "2022-05-23T08:00:00Z"},
+	{"2022-05-23T10:00:00Z", NULL, "2022-05-23T10:00:00Z"},
+	{"2022-05-23t10:00:00z", NULL, "2022-05-23T10:00:00Z"},
+	{"2022-05-23T10:00:00.123456Z", NULL, "2022-05-23T10:00:00Z"},
+	{"2022-05-23T10:00:00.5+0200", NULL, "2022-05-23T08:00:00Z"},
+	{"2022-05-23T10:00:00-05:00", NULL, "2022-05-23T15:00:00Z"},
+	{"2022-05-23T10:00:00", NULL, "2022-05-23T08:00:00Z"},
+	{"2022-05-23T10:00", NULL, "2022-05-23T08:00:00Z"},
+	{"2022-05-23 10:00", NULL, "2022-05-23T08:00:00Z"},
+	{"2022-05-23 10:00:00 +0000", NULL, "2022-05-23T10:00:00Z"},
+	{"2022-05-23", NULL, "2022-05-22T22:00:00Z"},
+	{"2022-01-10", NULL, "2022-01-09T23:00:00Z"},
+	{"2022-05-23T10:00:00", "UTC", "2022-05-23T10:00:00Z"},
+	{"2022-05-23T10:00:00", "Europe/London", "2022-05-23T09:00:00Z"},
+	{"2022-05-23T10:00:00", "Europe/Helsinki", "2022-05-23T07:00:00Z"},
+	{"2022-05-23T10:00:00", "America/New_York", "2022-05-23T14:00:00Z"},
+	{"2022-05-23T10:00:00", "Asia/Tokyo", "2022-05-23T01:00:00Z"},
+	/* Norwegian */
+	{"23.05.2022", NULL, "2022-05-22T22:00:00Z"},
+	{"23.05.2022 10:00", NULL, "2022-05-23T08:00:00Z"},
+	{"23.05.2022 10:00:30", NULL, "2022-05-23T08:00:30Z"},
+	{"23.05.2022 kl. 10.00", NULL, "2022-05-23T08:00:00Z"},
+	{"23.05.2022, kl. 10:00", NULL, "2022-05-23T08:00:00Z"},
+	{"1.2.2022", NULL, "2022-01-31T23:00:00Z"},
+	{"23. mai 2022", NULL, "2022-05-22T22:00:00Z"},
+	{"23. mai 2022 10:00", NULL, "2022-05-23T08:00:00Z"},
+	{"23 mai 2022", NULL, "2022-05-22T22:00:00Z"},
+	{"10. januar 2022", NULL, "2022-01-09T23:00:00Z"},
+	{"3. okt. 2022", NULL, "2022-10-02T22:00:00Z"},
+	{"17. desember 2021", NULL, "2021-12-16T23:00:00Z"},
+	{"1. Februar 2022", NULL, "2022-01-31T23:00:00Z"},
+	{"mandag 23. mai 2022", NULL, "2022-05-22T22:00:00Z"},
+	{"M\xc3\xa5ndag 23. mai 2022 kl. 10.00", NULL, "2022-05-23T08:00:00Z"},
+	{"L\xc3\x98RDAG 21. MAI 2022", NULL, "2022-05-20T22:00:00Z"},
+	/* Europe/Oslo summer time boundaries (EU rule) */
+	{"2022-03-27 01:59", NULL, "2022-03-27T00:59:00Z"},
+	{"2022-03-27 03:00", NULL, "2022-03-27T01:00:00Z"},
+	/* 02:30 does not exist that night: read with the offset before the
+	 * gap (+01:00), i.e. 03:30 CEST. */
+	{"2022-03-27 02:30", NULL, "2022-03-27T01:30:00Z"},
+	/* 02:30 happens twice: the first occurrence (CEST) is chosen. */
+	{"2022-10-30 02:30", NULL, "2022-10-30T00:30:00Z"},
+	{"2022-10-30 01:59", NULL, "2022-10-29T23:59:00Z"},
+	{"2022-10-30 03:00", NULL, "2022-10-30T02:00:00Z"},
+	{"2021-03-28 12:00", NULL, "2021-03-28T10:00:00Z"},
+	{"2021-03-27 12:00", NULL, "2021-03-27T11:00:00Z"},
+	{"1990-09-29 12:00", NULL, "1990-09-29T10:00:00Z"},
+	{"1990-09-30 12:00", NULL, "1990-09-30T11:00:00Z"},
+	{"1985-06-01 12:00", NULL, "1985-06-01T10:00:00Z"},
+	{"1979-06-01 12:00", NULL, "1979-06-01T11:00:00Z"},
+	{"1990-10-01 12:00", NULL, "1990-10-01T11:00:00Z"},
+	{"1990-09-20 12:00", NULL, "1990-09-20T10:00:00Z"},
+	/* garbage */
+	{"", NULL, NULL},
+	{"   ", NULL, NULL},
+	{"i morgen", NULL, NULL},
+	{"2022", NULL, NULL},
+	{"2022-13-01", NULL, NULL},
+	{"2022-02-30", NULL, NULL},
+	{"2021-02-29", NULL, NULL},
+	{"2022-05-23T25:00:00Z", NULL, NULL},
+	{"2022-05-23T10:61:00Z", NULL, NULL},
+	{"2022-05-23T10:00:00Q2", NULL, NULL},
+	{"2022-05-23T10:00:00+2500", NULL, NULL},
+	{"Mon, 32 May 2022 10:00:00 GMT", NULL, NULL},
+	{"Mon, 23 Foo 2022 10:00:00 GMT", NULL, NULL},
+	{"Mon, 23 May 2022 10:00:00 XYZ", NULL, NULL},
+	{"Mon, 23 May 2022 10:00:00 GMT trailing", NULL, NULL},
+	{"Mon, 23 May 10:00:00 GMT", NULL, NULL},
+	{"23.05.2022 abc", NULL, NULL},
+	{"23.05.", NULL, NULL},
+	{"23. mai", NULL, NULL},
+	{"99999-01-01", NULL, NULL},
+	{"0001-01-01", NULL, NULL},
+	{"23.05.2", NULL, NULL},
+	{"2022-05-23T10:00:00 (unclosed", NULL, NULL},
+	{"2022-05-23 kl. 10:00", NULL, NULL},
+	{"2022-05-23T10:00:00", "../../etc/passwd", NULL},
+};
+
+static void test_dates_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+		const struct date_case *c = &dates[i];
+		int64_t t = -1;
+		char iso[21];
+		int rc = norm_date(c->in, c->tz, &t);
+
+		if (!c->want) {
+			if (rc != HF_EINVAL)
+				fail_msg("accepted garbage \"%s\"", c->in);
+			assert_int_equal(t, -1); /* out untouched on failure */
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("rejected \"%s\": %d", c->in, rc);
+		norm_date_iso(t, iso);
+		if (strcmp(iso, c->want))
+			fail_msg("\"%s\" -> %s, want %s", c->in, iso, c->want);
+	}
+}
+
+static void test_date_epoch_values(void **state)
+{
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(norm_date("Thu, 01 Jan 1970 00:00:00 GMT", NULL, &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(norm_date("2022-05-23T10:00:00+02:00", NULL, &t), 0);
+	assert_int_equal(t, 1653292800);
+	assert_int_equal(norm_date("1969-12-31T23:59:59Z", NULL, &t), 0);
+	assert_int_equal(t, -1);
+	assert_int_equal(norm_date(NULL, NULL, &t), HF_EINVAL);
+}
+
+static void test_date_iso_format(void **state)
+{
+	char iso[21];
+
+	(void)state;
+	norm_date_iso(0, iso);
+	assert_string_equal(iso, "1970-01-01T00:00:00Z");
+	norm_date_iso(951825600, iso);
+	assert_string_equal(iso, "2000-02-29T12:00:00Z");
+	norm_date_iso(-1, iso);
+	assert_string_equal(iso, "1969-12-31T23:59:59Z");
+	norm_date_iso(INT64_MAX, iso);
+	assert_string_equal(iso, "9999-12-31T23:59:59Z");
+	norm_date_iso(INT64_MIN, iso);
+	assert_string_equal(iso, "0000-01-01T00:00:00Z");
+}
+
+/* Every date of a year written in Oslo local time and back. */
+static void test_date_roundtrip_year(void **state)
+{
+	(void)state;
+	for (int64_t t = 1640991600; t < 1672527600; t += 3 * 3600 + 17 * 60) {
+		char iso[21];
+		int64_t back, off, want = t;
+		/* local = UTC + 1 h, + 2 h inside summer time 2022 */
+		off = (t >= 1648342800 && t < 1667091600) ? 7200 : 3600;
+		/* the repeated hour of 30 October reads as its first pass */
+		if (t >= 1667091600 && t < 1667095200)
+			want = t - 3600;
+		norm_date_iso(t + off, iso);
+		iso[19] = '\0'; /* no zone: local time */
+		assert_int_equal(norm_date(iso, "Europe/Oslo", &back), 0);
+		if (back != want)
+			fail_msg("%s -> %lld, want %lld", iso, (long long)back, (long long)want);
+	}
+}
+
+/* --- text -------------------------------------------------------------- */
+
+static void check_text(const char *in, int strip, size_t max, const char *want, int want_cut)
+{
+	struct buf b = BUF_INIT;
+	int cut = -1;
+
+	assert_int_equal(buf_append(&b, "X", 1), 0);
+	assert_int_equal(norm_text(in, strlen(in), strip, max, &b, &cut), 0);
+	if (strcmp(buf_str(&b) + 1, want))
+		fail_msg("norm_text(\"%s\") = \"%s\", want \"%s\"", in, buf_str(&b) + 1, want);
+	assert_int_equal(cut, want_cut);
+	buf_free(&b);
+}
+
+static void test_text_plain(void **state)
+{
+	(void)state;
+	check_text("Nye regler for sykehus", 0, 1024, "Nye regler for sykehus", 0);
+	check_text("  Nye \t regler\r\n for   sykehus  ", 0, 1024, "Nye regler for sykehus", 0);
+	check_text("", 0, 1024, "", 0);
+	check_text("   ", 0, 1024, "", 0);
+	check_text("a < b > c", 1, 1024, "a < b > c", 0);
+	check_text("a < b", 0, 1024, "a < b", 0);
+}
+
+static void test_text_entities(void **state)
+{
+	(void)state;
+	check_text("Helse&shy;forsk", 0, 1024, "Helseforsk", 0);
+	check_text("Bl&aring;b&aelig;r og &oslash;l", 0, 1024, "Bl\xc3\xa5" "b\xc3\xa6r og \xc3\xb8l", 0);
+	check_text("&AElig;&Oslash;&Aring;", 0, 1024, "\xc3\x86\xc3\x98\xc3\x85", 0);
+	check_text("&laquo;Sykehus&raquo;", 0, 1024, "\xc2\xabSykehus\xc2\xbb", 0);
+	check_text("2020&ndash;2022 &mdash; &hellip;", 0, 1024,
+	           "2020\xe2\x80\x93" "2022 \xe2\x80\x94 \xe2\x80\xa6", 0);
+	check_text("&lsquo;a&rsquo; &ldquo;b&rdquo; 5&euro;", 0, 1024,
+	           "\xe2\x80\x98" "a\xe2\x80\x99 \xe2\x80\x9c" "b\xe2\x80\x9d 5\xe2\x82\xac", 0);
+	check_text("a&nbsp;&nbsp;b", 0, 1024, "a b", 0);
+	check_text("&lt;p&gt; &amp;amp; &quot;x&quot; &apos;y&apos;", 0, 1024,
+	           "<p> &amp; \"x\" 'y'", 0);
+	check_text("&#229;&#xE5;&#XE5;&#0229;", 0, 1024, "\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5", 0);
+	check_text("&#150;", 0, 1024, "\xe2\x80\x93", 0); /* windows-1252 */
+	check_text("&#0;&#xD800;&#x110000;&#99999999999;", 0, 1024,
+	           "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 0);
+	check_text("&unknown; & &; &#; &#x; AT&T", 0, 1024, "&unknown; & &; &#; &#x; AT&T", 0);
+	check_text("&amp", 0, 1024, "&amp", 0);
+	check_text("&#x1F600;", 0, 1024, "\xf0\x9f\x98\x80", 0);
+}
+
+static void test_text_strip_html(void **state)
+{
+	(void)state;
+	check_text("<p>Første</p><p>andre</p>", 1, 1024, "F\xc3\xb8rste andre", 0);
+	check_text("linje<br>to<br/>tre", 1, 1024, "linje to tre", 0);
+	check_text("<b>Hel</b>se<i>nytt</i>", 1, 1024, "Helsenytt", 0);
+	check_text("a<script>alert('x<y>')</script>b", 1, 1024, "a b", 0);
+	check_text("a<style>p{}</style>b", 1, 1024, "a b", 0);
+	check_text("a<!-- <p>kommentar</p> -->b", 1, 1024, "ab", 0);
+	check_text("<a href=\"x\" title='y'>lenke</a>", 1, 1024, "lenke", 0);
+	check_text("<p>ulukket", 1, 1024, "ulukket", 0);
+	check_text("<p>a</p>", 0, 1024, "<p>a</p>", 0);
+	check_text("&lt;b&gt;x&lt;/b&gt;", 1, 1024, "<b>x</b>", 0);
+}
+
+static void test_text_controls_and_utf8(void **state)
+{
+	(void)state;
+	check_text("a\x01" "b\x7f" "c\x1b[31m", 0, 1024, "abc[31m", 0);
+	check_text("a\xc2\x85" "b", 0, 1024, "ab", 0); /* C1 NEL */
+	check_text("a\xe2\x80\x8b" "b\xef\xbb\xbf", 0, 1024, "ab", 0);
+	check_text("a\xe2\x80\xa8" "b", 0, 1024, "a b", 0);
+	check_text("bad \xff byte", 0, 1024, "bad \xef\xbf\xbd byte", 0);
+	check_text("\xc3", 0, 1024, "\xef\xbf\xbd", 0);
+	check_text("\xc0\xaf", 0, 1024, "\xef\xbf\xbd\xef\xbf\xbd", 0); /* overlong */
+	check_text("\xed\xa0\x80", 0, 1024, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 0);
+	check_text("\xf4\x90\x80\x80", 0, 1024,
+	           "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 0);
+	check_text("x\xef\xbf\xbe", 0, 1024, "x\xef\xbf\xbd", 0); /* noncharacter */
+}
+
+static void test_text_nfc(void **state)
+{
+	(void)state;
+	/* "Bærum sykehus på Gjettum" with å as a + U+030A */
+	check_text("Gjettum pa\xcc\x8a Ba\xcc\x8arum", 0, 1024, "Gjettum p\xc3\xa5 B\xc3\xa5rum", 0);
+	check_text("pa&#x30A;", 0, 1024, "p\xc3\xa5", 0);
+	check_text("A\xcc\x8a", 0, 1024, "\xc3\x85", 0);
+	check_text("\xe2\x84\xa6", 0, 1024, "\xce\xa9", 0); /* OHM SIGN */
+	/* ø has no decomposition: o + U+0338 must stay as it is */
+	check_text("o\xcc\xb8", 0, 1024, "o\xcc\xb8", 0);
+	check_text("caf\xc3\xa9", 0, 1024, "caf\xc3\xa9", 0);
+}
+
+static void test_text_truncation(void **state)
+{
+	(void)state;
+	check_text("abcdef", 0, 3, "abc", 1);
+	check_text("abc def", 0, 4, "abc", 1);
+	check_text("\xc3\xa6\xc3\xb8\xc3\xa5", 0, 5, "\xc3\xa6\xc3\xb8", 1);
+	check_text("\xc3\xa6\xc3\xb8\xc3\xa5", 0, 6, "\xc3\xa6\xc3\xb8\xc3\xa5", 0);
+	check_text("a\xe2\x82\xac", 0, 3, "a", 1);
+	check_text("pa\xcc\x8a", 0, 3, "p\xc3\xa5", 0);
+	check_text("abc", 0, 0, "", 1);
+}
+
+static void test_text_long_input_early_stop(void **state)
+{
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	int cut = 0;
+
+	(void)state;
+	for (int i = 0; i < 20000; i++)
+		assert_int_equal(buf_puts(&in, "Sykehus &amp; kommune. "), 0);
+	assert_int_equal(norm_text(in.data, in.len, 1, 1024, &out, &cut), 0);
+	assert_true(out.len <= 1024);
+	assert_true(out.len > 1000);
+	assert_int_equal(cut, 1);
+	assert_int_equal(strncmp(out.data, "Sykehus & kommune. Sykehus", 26), 0);
+	buf_free(&in);
+	buf_free(&out);
+}
+
+static void test_nfc(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(norm_nfc("pa\xcc\x8a  \x01 &amp;", 13, &b), 0);
+	assert_string_equal(b.data, "p\xc3\xa5  \x01 &amp;");
+	buf_clear(&b);
+	assert_int_equal(norm_nfc("x\xff", 2, &b), 0);
+	assert_string_equal(b.data, "x\xef\xbf\xbd");
+	buf_clear(&b);
+	assert_int_equal(norm_nfc("", 0, &b), 0);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+}
+
+static void test_unescape(void **state)
+{
+	struct buf b = BUF_INIT;
+	const char *in = " a&amp;b\n\t&lt;&#1;\x02 ";
+
+	(void)state;
+	assert_int_equal(norm_unescape(in, strlen(in), &b), 0);
+	assert_string_equal(b.data, " a&b\n\t< ");
+	buf_free(&b);
+}
+
+/* --- URLs -------------------------------------------------------------- */
+
+static void check_resolve(const char *base, const char *ref, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	assert_int_equal(norm_url_resolve(base, ref, &b), 0);
+	if (strcmp(buf_str(&b), want))
+		fail_msg("resolve(%s, \"%s\") = %s, want %s", base ? base : "NULL", ref,
+		         buf_str(&b), want);
+	buf_free(&b);
+}
+
+/* RFC 3986 5.4.1 and 5.4.2.  Where libcurl writes "http://g/" for the
+ * RFC's "http://g", both are the same resource (RFC 3986 6.2.3). */
+static void test_url_resolve_rfc3986(void **state)
+{
+	static const char *const cases[][2] = {
+		{"g:h", "g:h"},
+		{"g", "http://a/b/c/g"},
+		{"./g", "http://a/b/c/g"},
+		{"g/", "http://a/b/c/g/"},
+		{"/g", "http://a/g"},
+		{"//g", "http://g/"},
+		{"?y", "http://a/b/c/d;p?y"},
+		{"g?y", "http://a/b/c/g?y"},
+		{"#s", "http://a/b/c/d;p?q#s"},
+		{"g#s", "http://a/b/c/g#s"},
+		{"g?y#s", "http://a/b/c/g?y#s"},
+		{";x", "http://a/b/c/;x"},
+		{"g;x", "http://a/b/c/g;x"},
+		{"g;x?y#s", "http://a/b/c/g;x?y#s"},
+		{"", "http://a/b/c/d;p?q"},
+		{".", "http://a/b/c/"},
+		{"./", "http://a/b/c/"},
+		{"..", "http://a/b/"},
+		{"../", "http://a/b/"},
+		{"../g", "http://a/b/g"},
+		{"../..", "http://a/"},
+		{"../../", "http://a/"},
+		{"../../g", "http://a/g"},
+		{"../../../g", "http://a/g"},
+		{"../../../../g", "http://a/g"},
+		{"/./g", "http://a/g"},
+		{"/../g", "http://a/g"},
+		{"g.", "http://a/b/c/g."},
+		{".g", "http://a/b/c/.g"},
+		{"g..", "http://a/b/c/g.."},
+		{"..g", "http://a/b/c/..g"},
+		{"./../g", "http://a/b/g"},
+		{"./g/.", "http://a/b/c/g/"},
+		{"g/./h", "http://a/b/c/g/h"},
+		{"g/../h", "http://a/b/c/h"},
+		{"g;x=1/./y", "http://a/b/c/g;x=1/y"},
+		{"g;x=1/../y", "http://a/b/c/y"},
+		{"g?y/./x", "http://a/b/c/g?y/./x"},
+		{"g?y/../x", "http://a/b/c/g?y/../x"},
+		{"g#s/./x", "http://a/b/c/g#s/./x"},
+		{"g#s/../x", "http://a/b/c/g#s/../x"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_resolve("http://a/b/c/d;p?q", cases[i][0], cases[i][1]);
+}
+
+static void test_url_resolve_feeds(void **state)
+{
+	(void)state;
+	check_resolve("https://www.regjeringen.no/no/rss/", " /no/aktuelt/nyhet/id1 \n",
+	              "https://www.regjeringen.no/no/aktuelt/nyhet/id1");
+	check_resolve("https://www.fhi.no/nyheter/", "//www.helsenorge.no/x",
+	              "https://www.helsenorge.no/x");
+	check_resolve(NULL, "//www.helsenorge.no/x", "https://www.helsenorge.no/x");
+	check_resolve(NULL, "/relative/only", "/relative/only");
+	check_resolve("not a url", "x/y", "x/y");
+	check_resolve(NULL, "HTTPS://www.FHI.no/a", "https://www.FHI.no/a");
+	check_resolve("https://a.no/", "mailto:post@hod.dep.no", "mailto:post@hod.dep.no");
+	check_resolve("https://a.no/x/", "https://b.no/\nlang/lenke\t",
+	              "https://b.no/lang/lenke");
+	check_resolve("https://a.no/x/", "side med mellomrom", "https://a.no/x/side%20med%20mellomrom");
+	check_resolve("https://a.no/x/", NULL, "https://a.no/x/");
+}
+
+static void check_canon(const char *in, const char *want)
+{
+	struct buf b = BUF_INIT;
+	int rc = norm_url_canon(in, &b);
+
+	if (!want) {
+		if (rc != HF_EINVAL)
+			fail_msg("canon accepted \"%s\" -> %s", in, buf_str(&b));
+		assert_int_equal(b.len, 0);
+	} else {
+		if (rc)
+			fail_msg("canon rejected \"%s\": %d", in, rc);
+		if (strcmp(buf_str(&b), want))
+			fail_msg("canon(%s) = %s, want %s", in, buf_str(&b), want);
+	}
+	buf_free(&b);
+}
+
+static void test_url_canon(void **state)
+{
+	(void)state;
+	check_canon("HTTPS://WWW.Regjeringen.NO/no/aktuelt/", "https://www.regjeringen.no/no/aktuelt/");
+	check_canon("http://www.fhi.no:80/a", "http://www.fhi.no/a");
+	check_canon("https://www.fhi.no:443/a", "https://www.fhi.no/a");
+	check_canon("https://www.fhi.no:8443/a", "https://www.fhi.no:8443/a");
+	check_canon("https://www.fhi.no", "https://www.fhi.no/");
+	check_canon("https://www.fhi.no/a#seksjon", "https://www.fhi.no/a");
+	check_canon("https://www.fhi.no/a?", "https://www.fhi.no/a");
+	check_canon("https://www.fhi.no/a?utm_source=x&id=5&utm_medium=rss&UTM_Campaign=y",
+	            "https://www.fhi.no/a?id=5");
+	check_canon("https://www.fhi.no/a?fbclid=1&gclid=2&dclid=3&msclkid=4&mc_cid=5&"
+	            "mc_eid=6&_ga=7&yclid=8&igshid=9&ref_src=10",
+	            "https://www.fhi.no/a");
+	check_canon("https://www.fhi.no/a?b=2&a=1&b=3", "https://www.fhi.no/a?b=2&a=1&b=3");
+	check_canon("https://www.fhi.no/a?x=1&&y=2", "https://www.fhi.no/a?x=1&y=2");
+	check_canon("https://www.fhi.no/%7Euser/%41b%2fc%3a?q=%7e%e5", "https://www.fhi.no/~user/Ab%2Fc%3A?q=~%E5");
+	check_canon("https://www.fhi.no/a/./b/../c", "https://www.fhi.no/a/c");
+	check_canon("https://www.fhi.no./a", "https://www.fhi.no/a");
+	check_canon("  https://www.fhi.no/a  ", "https://www.fhi.no/a");
+	check_canon("https://user:pw@www.fhi.no/", "https://user:pw@www.fhi.no/");
+	check_canon("ftp://www.fhi.no/a", NULL);
+	check_canon("javascript:alert(1)", NULL);
+	check_canon("mailto:a@b.no", NULL);
+	check_canon("/relative", NULL);
+	check_canon("", NULL);
+	check_canon("https://", NULL);
+	check_canon(NULL, NULL);
+}
+
+static void test_fnv1a(void **state)
+{
+	(void)state;
+	/* Reference values of the FNV-1a 64 test suite. */
+	assert_true(norm_fnv1a(NORM_FNV_INIT, "", 0) == 0xcbf29ce484222325ULL);
+	assert_true(norm_fnv1a(NORM_FNV_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
+	assert_true(norm_fnv1a(NORM_FNV_INIT, "foobar", 6) == 0x85944171f73967e8ULL);
+	/* continuation equals one pass */
+	assert_true(norm_fnv1a(norm_fnv1a(NORM_FNV_INIT, "foo", 3), "bar", 3) ==
+	            norm_fnv1a(NORM_FNV_INIT, "foobar", 6));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dates_table),
+		cmocka_unit_test(test_date_epoch_values),
+		cmocka_unit_test(test_date_iso_format),
+		cmocka_unit_test(test_date_roundtrip_year),
+		cmocka_unit_test(test_text_plain),
+		cmocka_unit_test(test_text_entities),
+		cmocka_unit_test(test_text_strip_html),
+		cmocka_unit_test(test_text_controls_and_utf8),
+		cmocka_unit_test(test_text_nfc),
+		cmocka_unit_test(test_text_truncation),
+		cmocka_unit_test(test_text_long_input_early_stop),
+		cmocka_unit_test(test_nfc),
+		cmocka_unit_test(test_unescape),
+		cmocka_unit_test(test_url_resolve_rfc3986),
+		cmocka_unit_test(test_url_resolve_feeds),
+		cmocka_unit_test(test_url_canon),
+		cmocka_unit_test(test_fnv1a),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

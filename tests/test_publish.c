@@ -1,0 +1,826 @@
+/* test_publish.c - the output files: Atom, index.html, status, OPML. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "helsefeed/log.h"
+#include "helsefeed/publish.h"
+#include "helsefeed/sanitize.h"
+#include "helsefeed/store.h"
+/* White box: the query plans (pubdb_explain). */
+#include "../src/publish_int.h"
+
+/* 2024-04-10T10:00:00Z: the fixture's "now" of the first fetch. */
+#define T0 1712743200
+#define HOUR 3600
+
+static const char conf_fmt[] =
+	"[helsefeed]\n"
+	"database = %s/db/helsefeed.db\n"
+	"output = %s/public\n"
+	"base_url = https://helsenytt.example.no/\n"
+	"title = Helsenytt\n"
+	"timezone = Europe/Oslo\n"
+	"max_entries = %d\n"
+	"stale_after = 1d\n"
+	"[category hospitals]\n"
+	"title = Sykehus\n"
+	"match = sykehus*\n"
+	"[category covid]\n"
+	"title = Covid-19\n"
+	"match = covid*\n"
+	"[feed hod]\n"
+	"url = https://www.regjeringen.no/no/rss/Rss/2581966/?owner=421\n"
+	"title = Helse- og omsorgsdepartementet\n"
+	"kind = ministry\n"
+	"[feed fhi]\n"
+	"url = https://www.fhi.no/rss/nyheter/\n"
+	"title = Folkehelseinstituttet\n"
+	"kind = directorate\n";
+
+struct fx {
+	char dir[64];
+	char out[128];
+	struct config *cfg;
+	struct store *st;
+	int64_t story_id;      /* the item both feeds carried */
+};
+
+/* --- building the database through the store's ingest API ------------- */
+
+struct ent {
+	const char *feed, *key, *guid, *title, *link, *html;
+	int64_t published;
+	const char *category;
+};
+
+static void commit(struct store_ingest *in, int64_t now)
+{
+	struct store_fetch_result r = {0};
+
+	r.started = now;
+	r.http_status = 200;
+	assert_int_equal(store_ingest_commit(in, &r), 0);
+}
+
+/* Store one entry as the parser would hand it over (content sanitised),
+ * in its own fetch.  Returns the item id. */
+static int64_t add(struct store *st, const struct ent *e, int64_t now,
+                   uint64_t hash)
+{
+	struct store_ingest *in = NULL;
+	struct feed_entry fe;
+	struct buf html = BUF_INIT;
+	int64_t id;
+	int outcome = -1;
+
+	memset(&fe, 0, sizeof fe);
+	if (e->html)
+		assert_int_equal(sanitize_html(e->html, strlen(e->html), e->link,
+		                               1 << 20, &html), 0);
+	fe.key = e->key;
+	fe.raw_hash = hash;
+	fe.id = e->guid;
+	fe.title = e->title;
+	fe.link = e->link;
+	fe.published = e->published;
+	fe.updated = HF_NOTIME;
+	fe.content = html.len ? html.data : NULL;
+	assert_int_equal(store_ingest_begin(st, e->feed, now, &in), 0);
+	assert_int_equal(store_ingest_entry(in, &fe, &outcome), 0);
+	assert_int_not_equal(outcome, STORE_UNCHANGED);
+	id = store_ingest_item_id(in);
+	if (e->category)
+		assert_int_equal(store_item_add_category(in, id, e->category, "rule"), 0);
+	commit(in, now);
+	buf_free(&html);
+	return id;
+}
+
+/* Six items of hod and fhi, one of them carried by both, one changed
+ * after its first fetch, one with markup in its title. */
+static const struct ent ents[] = {
+	{"hod", "https://www.regjeringen.no/id1", "https://www.regjeringen.no/id1",
+	 "Nytt sykehus i Stavanger åpner", "https://www.regjeringen.no/aktuelt/sus/",
+	 "<p>Det nye <b>sykehuset</b> tar imot pasienter.</p>", T0 - 5 * HOUR,
+	 "hospitals"},
+	{"hod", "guid-42", "guid-42", "Ny covid-19-vaksine til eldre",
+	 "https://www.regjeringen.no/aktuelt/vaksine/",
+	 "<p>Koronavaksine til alle over 65.</p>", T0 - 4 * HOUR, "covid"},
+	{"fhi", "https://www.fhi.no/a", NULL,
+	 "<script>alert(1)</script> & \"sitat\" <img src=x onerror=alert(2)>",
+	 "https://www.fhi.no/a",
+	 "<p onclick=\"alert(3)\">Tekst<script>alert(4)</script>"
+	 "<a href=\"javascript:alert(5)\">lenke</a>"
+	 "<img src=\"x\" onerror=\"alert(6)\"></p>", T0 - 3 * HOUR, NULL},
+	{"fhi", "https://www.fhi.no/b", "https://www.fhi.no/b",
+	 "Influensasesongen er i gang", "https://www.fhi.no/b",
+	 "<p>Flere smittet.</p>", T0 - 2 * HOUR, NULL},
+	{"hod", "guid-43", "guid-43", "Statsbudsjettet for helse",
+	 "https://www.regjeringen.no/aktuelt/budsjett/",
+	 "<p>Mer til kommunene.</p>", T0 - 1 * HOUR, NULL},
+	{"fhi", "https://www.fhi.no/c", "https://www.fhi.no/c",
+	 "Udatert melding", "https://www.fhi.no/c", NULL, HF_NOTIME, NULL},
+};
+#define NENTS (sizeof ents / sizeof ents[0])
+
+/* fhi's copy of the hospital story (merged into item ents[0]). */
+static const struct ent story_copy = {
+	"fhi", "https://www.fhi.no/sus", NULL, "Nytt sykehus i Stavanger åpner",
+	"https://www.fhi.no/sus", NULL, T0 - 5 * HOUR, NULL};
+
+static void build(struct fx *f, int max_entries, int dummy_first)
+{
+	struct buf conf = BUF_INIT, err = BUF_INIT, path = BUF_INIT;
+	struct store_ingest *in = NULL;
+	struct feed_entry fe;
+	size_t i;
+
+	snprintf(f->dir, sizeof f->dir, "/tmp/hf-publish-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->out, sizeof f->out, "%s/public", f->dir);
+	assert_int_equal(buf_printf(&conf, conf_fmt, f->dir, f->dir, max_entries), 0);
+	assert_int_equal(config_load_mem("test.conf", conf.data, conf.len, &f->cfg,
+	                                 &err), 0);
+	assert_int_equal(buf_printf(&path, "%s/db", f->dir), 0);
+	assert_int_equal(mkdir(path.data, 0700), 0);
+	assert_int_equal(store_open(f->cfg->database, &f->st, &err), 0);
+	assert_int_equal(store_sync_feeds(f->st, f->cfg), 0);
+	/* Row ids must not reach the output: shift them in one build. */
+	if (dummy_first) {
+		struct ent d = {"fhi", "dummy", NULL, "Dummy", "https://www.fhi.no/d",
+		                NULL, T0 - 900 * HOUR, NULL};
+		add(f->st, &d, T0 - 900 * HOUR, 7);
+	}
+	for (i = 0; i < NENTS; i++) {
+		int64_t id = add(f->st, &ents[i], T0 + (int64_t)i, 100 + i);
+		if (i == 0)
+			f->story_id = id;
+	}
+	/* Dedup found fhi's copy of the hospital story. */
+	memset(&fe, 0, sizeof fe);
+	fe.key = story_copy.key;
+	fe.raw_hash = 555;
+	fe.title = story_copy.title;
+	fe.link = story_copy.link;
+	fe.published = story_copy.published;
+	fe.updated = HF_NOTIME;
+	assert_int_equal(store_ingest_begin(f->st, "fhi", T0 + 50, &in), 0);
+	assert_int_equal(store_ingest_add_source(in, f->story_id, &fe), 0);
+	commit(in, T0 + 50);
+	buf_free(&conf);
+	buf_free(&err);
+	buf_free(&path);
+}
+
+static void rm_rf(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[512];
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+			rm_rf(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static void destroy(struct fx *f)
+{
+	store_close(f->st);
+	config_free(f->cfg);
+	rm_rf(f->dir);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+
+	assert_non_null(f);
+	build(f, 5, 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	destroy(f);
+	free(f);
+	return 0;
+}
+
+/* --- reading the output ------------------------------------------------ */
+
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	char p[256];
+	FILE *fp;
+	char *data;
+	long n;
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	fp = fopen(p, "rb");
+	if (!fp)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	data = malloc((size_t)n + 1);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)n, fp), (size_t)n);
+	data[n] = '\0';
+	fclose(fp);
+	if (len)
+		*len = (size_t)n;
+	return data;
+}
+
+/* Every string value of XPath `expr` (namespace a = Atom) in the file,
+ * joined by '\n', malloc'ed; *n gets the count. */
+static char *xpath(const char *dir, const char *file, const char *expr, int *n)
+{
+	char p[256];
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr obj;
+	struct buf out = BUF_INIT;
+	int i, count = 0;
+
+	snprintf(p, sizeof p, "%s/%s", dir, file);
+	doc = xmlReadFile(p, NULL, XML_PARSE_NONET);
+	assert_non_null(doc);
+	ctx = xmlXPathNewContext(doc);
+	assert_non_null(ctx);
+	xmlXPathRegisterNs(ctx, (const xmlChar *)"a",
+	                   (const xmlChar *)"http://www.w3.org/2005/Atom");
+	obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+	assert_non_null(obj);
+	if (obj->nodesetval)
+		for (i = 0; i < obj->nodesetval->nodeNr; i++) {
+			xmlChar *s = xmlNodeGetContent(obj->nodesetval->nodeTab[i]);
+			assert_int_equal(buf_printf(&out, "%s\n", s ? (char *)s : ""), 0);
+			xmlFree(s);
+			count++;
+		}
+	xmlXPathFreeObject(obj);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	if (n)
+		*n = count;
+	return buf_detach(&out);
+}
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static const char *const files[] = {
+	"all.atom", "hospitals.atom", "covid.atom", "ministry.atom",
+	"directorate.atom", "index.html", "status.html", "status.json",
+	"feeds.opml", "feed.xsl",
+};
+#define NFILES (sizeof files / sizeof files[0])
+
+/* --- tests ------------------------------------------------------------- */
+
+static void run(struct fx *f, struct publish_stats *s)
+{
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 100, s), 0);
+}
+
+static void test_writes_every_file_and_only_configured_kinds(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	char p[256];
+	struct stat sb;
+
+	run(f, &s);
+	assert_int_equal(s.files, (int)NFILES);
+	assert_int_equal(s.changed, (int)NFILES);
+	for (size_t i = 0; i < NFILES; i++) {
+		snprintf(p, sizeof p, "%s/%s", f->out, files[i]);
+		assert_int_equal(stat(p, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, PUBLISH_FILE_MODE);
+		assert_true(sb.st_size > 0);
+	}
+	/* No feed of kind hospital, municipal or other is configured. */
+	snprintf(p, sizeof p, "%s/hospital.atom", f->out);
+	assert_int_not_equal(stat(p, &sb), 0);
+	snprintf(p, sizeof p, "%s/other.atom", f->out);
+	assert_int_not_equal(stat(p, &sb), 0);
+}
+
+static void test_second_run_rewrites_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct stat before[NFILES], after;
+	char p[256];
+	DIR *d;
+	struct dirent *de;
+
+	run(f, &s);
+	for (size_t i = 0; i < NFILES; i++) {
+		snprintf(p, sizeof p, "%s/%s", f->out, files[i]);
+		assert_int_equal(stat(p, &before[i]), 0);
+	}
+	run(f, &s);
+	assert_int_equal(s.files, (int)NFILES);
+	assert_int_equal(s.changed, 0);
+	for (size_t i = 0; i < NFILES; i++) {
+		snprintf(p, sizeof p, "%s/%s", f->out, files[i]);
+		assert_int_equal(stat(p, &after), 0);
+		assert_int_equal(after.st_ino, before[i].st_ino);
+		assert_int_equal(after.st_mtim.tv_sec, before[i].st_mtim.tv_sec);
+		assert_int_equal(after.st_mtim.tv_nsec, before[i].st_mtim.tv_nsec);
+	}
+	/* No temporary file is left behind. */
+	d = opendir(f->out);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		assert_false(de->d_name[0] == '.' && strlen(de->d_name) > 2);
+	closedir(d);
+}
+
+static void test_changed_item_rewrites_its_feeds_only(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct stat cov1, cov2, all1, all2;
+	char pc[256], pa[256];
+	struct ent e = ents[4];   /* hod's budget item, no category */
+	char *upd;
+
+	run(f, &s);
+	snprintf(pc, sizeof pc, "%s/covid.atom", f->out);
+	snprintf(pa, sizeof pa, "%s/all.atom", f->out);
+	assert_int_equal(stat(pc, &cov1), 0);
+	assert_int_equal(stat(pa, &all1), 0);
+	/* The publisher corrected the text two days later. */
+	e.html = "<p>Enda mer til kommunene.</p>";
+	add(f->st, &e, T0 + 48 * HOUR, 999);
+	run(f, &s);
+	assert_true(s.changed > 0);
+	assert_int_equal(stat(pc, &cov2), 0);
+	assert_int_equal(stat(pa, &all2), 0);
+	assert_int_equal(cov2.st_ino, cov1.st_ino);
+	assert_int_not_equal(all2.st_ino, all1.st_ino);
+	/* Readers see it again: updated is the change, published stays. */
+	upd = xpath(f->out, "all.atom",
+	            "//a:entry[a:title='Statsbudsjettet for helse']/a:updated | "
+	            "//a:entry[a:title='Statsbudsjettet for helse']/a:published | "
+	            "/a:feed/a:updated", NULL);
+	assert_string_equal(upd, "2024-04-12T10:00:00Z\n"
+	                         "2024-04-10T09:00:00Z\n2024-04-12T10:00:00Z\n");
+	free(upd);
+}
+
+static void test_entries_newest_first_and_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	char *pub, *line, *save = NULL;
+	char prev[32] = "9999";
+	int n = 0;
+
+	run(f, &s);
+	pub = xpath(f->out, "all.atom", "/a:feed/a:entry/a:published", &n);
+	/* max_entries = 5 of the 6 items; the undated one (first_seen = its
+	 * fetch time, T0 + 5) is the newest. */
+	assert_int_equal(n, 5);
+	for (line = strtok_r(pub, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		assert_true(strcmp(line, prev) <= 0);
+		snprintf(prev, sizeof prev, "%s", line);
+	}
+	free(pub);
+	pub = xpath(f->out, "all.atom", "/a:feed/a:entry[1]/a:title", NULL);
+	assert_string_equal(pub, "Udatert melding\n");
+	free(pub);
+	/* The oldest of the six does not fit. */
+	pub = xpath(f->out, "all.atom", "//a:entry[a:title='Nytt sykehus i Stavanger åpner']", &n);
+	assert_int_equal(n, 0);
+	free(pub);
+	pub = xpath(f->out, "hospitals.atom", "//a:entry", &n);
+	assert_int_equal(n, 1);
+	free(pub);
+}
+
+static void test_entry_ids_do_not_depend_on_row_ids(void **state)
+{
+	struct fx *f = *state;
+	struct fx g;
+	struct publish_stats s;
+	char *ids1, *ids2, *id;
+	int n1 = 0, n2 = 0;
+
+	(void)state;
+	run(f, &s);
+	ids1 = xpath(f->out, "all.atom", "/a:feed/a:entry/a:id", &n1);
+	memset(&g, 0, sizeof g);
+	build(&g, 5, 1);
+	assert_int_equal(publish_run(g.cfg, g.st, T0 + 100, &s), 0);
+	ids2 = xpath(g.out, "all.atom", "/a:feed/a:entry/a:id", &n2);
+	assert_int_equal(n1, 5);
+	assert_int_equal(n2, 5);
+	assert_string_equal(ids1, ids2);
+	/* A guid that is an absolute URI is the id; "guid-42" is not. */
+	assert_non_null(strstr(ids1, "https://www.fhi.no/b\n"));
+	assert_null(strstr(ids1, "\nguid-42\n"));
+	id = xpath(f->out, "covid.atom", "/a:feed/a:entry/a:id", NULL);
+	assert_int_equal(strncmp(id, "tag:helsenytt.example.no,2024:item/hod/", 39), 0);
+	assert_int_equal(strlen(id), 39 + 16 + 1);
+	free(id);
+	free(ids1);
+	free(ids2);
+	destroy(&g);
+}
+
+static void test_merged_story_once_with_via_and_categories(void **state)
+{
+	struct fx *f = *state;
+	struct fx g;
+	struct publish_stats s;
+	char *v;
+	int n = 0;
+
+	(void)f;
+	memset(&g, 0, sizeof g);
+	build(&g, 100, 0);
+	assert_int_equal(publish_run(g.cfg, g.st, T0 + 100, &s), 0);
+	v = xpath(g.out, "all.atom", "//a:entry[a:title='Nytt sykehus i Stavanger åpner']", &n);
+	assert_int_equal(n, 1);
+	free(v);
+	v = xpath(g.out, "all.atom",
+	          "//a:entry[a:title='Nytt sykehus i Stavanger åpner']"
+	          "/a:link[@rel='via']/@href", &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(v, "https://www.fhi.no/sus\n");
+	free(v);
+	v = xpath(g.out, "all.atom",
+	          "//a:entry[a:title='Nytt sykehus i Stavanger åpner']/a:source/a:title"
+	          " | //a:entry[a:title='Nytt sykehus i Stavanger åpner']/a:category/@label"
+	          " | //a:entry[a:title='Nytt sykehus i Stavanger åpner']/a:category/@scheme"
+	          " | //a:entry[a:title='Nytt sykehus i Stavanger åpner']/a:author/a:name",
+	          &n);
+	assert_string_equal(v, "Helse- og omsorgsdepartementet\n"
+	                       "Sykehus\nhttps://helsenytt.example.no/categories\n"
+	                       "Helse- og omsorgsdepartementet\n");
+	free(v);
+	/* index.html names the other source too. */
+	v = slurp(g.out, "index.html", NULL);
+	assert_non_null(strstr(v, "også: Folkehelseinstituttet"));
+	free(v);
+	destroy(&g);
+}
+
+static void test_markup_from_a_feed_arrives_inert(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	char *atom, *html, *v;
+
+	run(f, &s);
+	atom = slurp(f->out, "all.atom", NULL);
+	html = slurp(f->out, "index.html", NULL);
+	/* The title is text: escaped in the XML, and once more in HTML. */
+	assert_null(strstr(atom, "<script"));
+	assert_null(strstr(html, "<script"));
+	assert_null(strstr(html, "<img"));
+	assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;sitat&quot;"));
+	v = xpath(f->out, "all.atom", "//a:entry[a:link/@href='https://www.fhi.no/a']/a:content", NULL);
+	/* What a reader renders after unescaping once: sanitised HTML. */
+	assert_non_null(strstr(v, "Tekst"));
+	assert_null(strstr(v, "<script"));
+	assert_null(strstr(v, "javascript:"));
+	assert_null(strstr(v, "onerror"));
+	assert_null(strstr(v, "onclick"));
+	free(v);
+	free(atom);
+	free(html);
+}
+
+static void test_index_html_per_category(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	char *html;
+
+	run(f, &s);
+	html = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(html, "<html lang=\"nb\">"));
+	assert_non_null(strstr(html, "name=\"viewport\""));
+	assert_null(strstr(html, "<script"));
+	/* Nothing loaded from elsewhere (the XSS title holds "src=x" as
+	 * escaped text, never as an attribute). */
+	assert_null(strstr(html, " src=\""));
+	assert_null(strstr(html, "<img"));
+	assert_non_null(strstr(html, "<link rel=\"alternate\" type=\"application/atom+xml\""
+	                             " title=\"Covid-19\" href=\"covid.atom\">"));
+	/* 6 in "siste" (PUBLISH_INDEX_ITEMS is more), 1 hospital, 1 covid. */
+	assert_int_equal(count_str(html, "<article class=\"item\">"), 6 + 1 + 1);
+	/* 2024-04-10T06:00Z is 08:00 in Oslo (CEST). */
+	assert_non_null(strstr(html, "<time datetime=\"2024-04-10T06:00:00Z\">"
+	                             "10.04.2024 kl. 08:00</time>"));
+	/* The summary is plain text, markup gone. */
+	assert_non_null(strstr(html, "<p>Det nye sykehuset tar imot pasienter.</p>"));
+	free(html);
+}
+
+static void test_status_stale_and_moved(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct store_fetch_result r = {0};
+	char *json, *html;
+
+	r.started = T0 - 30 * HOUR;
+	r.error = "Could not resolve host: www.fhi.no";
+	assert_int_equal(store_record_fetch(f->st, "fhi", &r), 0);
+	memset(&r, 0, sizeof r);
+	r.started = T0;
+	r.http_status = 200;
+	r.moved_to = "https://www.regjeringen.no/no/rss/ny/";
+	assert_int_equal(store_record_fetch(f->st, "hod", &r), 0);
+	run(f, &s);
+	json = slurp(f->out, "status.json", NULL);
+	assert_non_null(strstr(json, "\"name\":\"fhi\""));
+	assert_non_null(strstr(json, "\"state\":\"stale\""));
+	assert_non_null(strstr(json, "\"stale\":true"));
+	assert_non_null(strstr(json, "\"last_error\":\"Could not resolve host: www.fhi.no\""));
+	assert_non_null(strstr(json, "\"advice\":\"update feeds.conf: url = "
+	                             "https://www.regjeringen.no/no/rss/ny/\""));
+	assert_non_null(strstr(json, "\"summary\":{\"feeds\":2,\"ok\":1,\"failing\":1,"
+	                             "\"stale\":1,\"gone\":0}"));
+	html = slurp(f->out, "status.html", NULL);
+	assert_non_null(strstr(html, "<td class=\"stale\">utdatert</td>"));
+	assert_non_null(strstr(html, "update feeds.conf: url = <code>"
+	                             "https://www.regjeringen.no/no/rss/ny/</code>"));
+	free(json);
+	free(html);
+	/* Not stale yet a day earlier: only `now` moved. */
+	assert_int_equal(publish_run(f->cfg, f->st, T0 - 20 * HOUR, &s), 0);
+	json = slurp(f->out, "status.json", NULL);
+	assert_non_null(strstr(json, "\"state\":\"failing\""));
+	assert_null(strstr(json, "\"stale\":true"));
+	free(json);
+}
+
+static void test_opml_and_stylesheet(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	char *v, *xsl_out, *xsl_src;
+	size_t n1 = 0, n2 = 0;
+	int n = 0;
+
+	run(f, &s);
+	v = xpath(f->out, "feeds.opml", "//outline[@type='rss']/@xmlUrl", &n);
+	/* 2 sources + all + 2 categories + 2 kinds */
+	assert_int_equal(n, 7);
+	assert_non_null(strstr(v, "https://www.fhi.no/rss/nyheter/\n"));
+	assert_non_null(strstr(v, "https://helsenytt.example.no/covid.atom\n"));
+	free(v);
+	v = xpath(f->out, "feeds.opml", "//outline[@text='Folkehelseinstituttet']/@htmlUrl", &n);
+	assert_string_equal(v, "https://www.fhi.no/\n");
+	free(v);
+	v = slurp(f->out, "all.atom", NULL);
+	assert_non_null(strstr(v, "<?xml-stylesheet type=\"text/xsl\" href=\"feed.xsl\"?>"));
+	free(v);
+	/* The stylesheet installed is publish/feed.xsl, byte for byte. */
+	xsl_out = slurp(f->out, "feed.xsl", &n1);
+	xsl_src = slurp("../publish", "feed.xsl", &n2);
+	assert_non_null(xsl_src);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(xsl_out, xsl_src, n1);
+	free(xsl_out);
+	free(xsl_src);
+}
+
+static void test_write_file_replaces_atomically(void **state)
+{
+	char dir[] = "/tmp/hf-pubw-XXXXXX";
+	char p[64];
+	struct stat a, b;
+	int changed = -1;
+	char *v;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof p, "%s/x.txt", dir);
+	assert_int_equal(publish_write_file(dir, "x.txt", "abc", 3, &changed), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(stat(p, &a), 0);
+	assert_int_equal(publish_write_file(dir, "x.txt", "abc", 3, &changed), 0);
+	assert_int_equal(changed, 0);
+	assert_int_equal(stat(p, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	/* Same length, other bytes; then a prefix of the old content. */
+	assert_int_equal(publish_write_file(dir, "x.txt", "abd", 3, &changed), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(publish_write_file(dir, "x.txt", "ab", 2, &changed), 0);
+	assert_int_equal(changed, 1);
+	v = slurp(dir, "x.txt", NULL);
+	assert_string_equal(v, "ab");
+	free(v);
+	assert_int_equal(publish_sync_dir(dir), 0);
+	assert_int_equal(publish_write_file("/nonexistent/dir", "x", "a", 1, &changed),
+	                 HF_EIO);
+	rm_rf(dir);
+}
+
+static void test_entry_id_forms(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(publish_entry_id("h.no", "hod", "k", "https://x.no/1", &b), 0);
+	assert_string_equal(buf_str(&b), "https://x.no/1");
+	buf_clear(&b);
+	assert_int_equal(publish_entry_id("h.no", "hod", "k",
+	                                  "urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6", &b), 0);
+	assert_string_equal(buf_str(&b), "urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6");
+	/* Not absolute, or not an IRI: the tag form, the same every time. */
+	static const char *const not_uri[] = {
+		"12345", "/no/aktuelt/1", "a b:c", "http://x.no/a b", "1x:y", ":x", "x:",
+		NULL,
+	};
+	for (int i = 0; not_uri[i]; i++) {
+		buf_clear(&b);
+		assert_int_equal(publish_entry_id("h.no", "hod", "k", not_uri[i], &b), 0);
+		assert_string_equal(buf_str(&b), "tag:h.no,2024:item/hod/af63e64c8601fd8a");
+	}
+	buf_clear(&b);
+	assert_int_equal(publish_entry_id("h.no", "hod", "k2", NULL, &b), 0);
+	assert_string_not_equal(buf_str(&b), "tag:h.no,2024:item/hod/af63e64c8601fd8a");
+	buf_free(&b);
+}
+
+static void test_url_host(void **state)
+{
+	static const struct {
+		const char *url, *host;
+	} t[] = {
+		{"https://helsenytt.example.no/", "helsenytt.example.no"},
+		{"https://User:pw@Host.Example.NO:8443/x?y#z", "host.example.no"},
+		{"http://[2001:db8::1]:80/", "[2001:db8::1]"},
+		{"https://x.no", "x.no"},
+		{"file:///tmp/x", "localhost"},
+		{"no url", "localhost"},
+	};
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		buf_clear(&b);
+		assert_int_equal(publish_url_host(t[i].url, &b), 0);
+		assert_string_equal(buf_str(&b), t[i].host);
+	}
+	buf_free(&b);
+}
+
+static void test_date_nb_in_oslo(void **state)
+{
+	static const struct {
+		int64_t t;
+		const char *s;
+	} t[] = {
+		{1653292800, "23.05.2022 kl. 10:00"},   /* 08:00Z, summer time */
+		{1641805200, "10.01.2022 kl. 10:00"},   /* 09:00Z, winter time */
+		{1648342799, "27.03.2022 kl. 01:59"},   /* the second before DST */
+		{1648342800, "27.03.2022 kl. 03:00"},
+		{1703977200, "31.12.2023 kl. 00:00"},   /* 23:00Z the day before */
+	};
+	char out[32];
+	const char *tz = getenv("TZ");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		assert_int_equal(publish_date_nb(t[i].t, "Europe/Oslo", out), 0);
+		assert_string_equal(out, t[i].s);
+	}
+	assert_int_equal(publish_date_nb(1653292800, "UTC", out), 0);
+	assert_string_equal(out, "23.05.2022 kl. 08:00");
+	/* The process's zone is given back. */
+	if (tz)
+		assert_string_equal(getenv("TZ"), tz);
+	else
+		assert_null(getenv("TZ"));
+}
+
+/* Every walk goes through an index, whichever plan the bounded count
+ * picks, and both plans give the same items. */
+static void test_query_plans_use_indexes(void **state)
+{
+	struct fx *f = *state;
+	struct pubdb *db = NULL;
+	struct buf plan = BUF_INIT;
+	int64_t dense[1], sparse[100];
+	size_t nd = 0, ns = 0;
+
+	for (int i = 0; i < 70; i++) {
+		char key[32], title[64];
+		snprintf(key, sizeof key, "covid-%d", i);
+		snprintf(title, sizeof title, "Covid-melding %d", i);
+		struct ent e = {"hod", key, NULL, title, "https://www.regjeringen.no/c",
+		                NULL, T0 - 100 * HOUR + i * HOUR, "covid"};
+		add(f->st, &e, T0 + 10 + i, 1000 + (uint64_t)i);
+	}
+	assert_int_equal(pubdb_open(f->st, &db), 0);
+
+	assert_int_equal(pubdb_explain(db, PUB_ALL, NULL, 1, &plan), 0);
+	assert_non_null(strstr(plan.data, "USING COVERING INDEX items_published"));
+	assert_null(strstr(plan.data, "SCAN items"));
+
+	/* 71 covid items >= 64 * 1 wanted: walk the time index. */
+	buf_clear(&plan);
+	assert_int_equal(pubdb_explain(db, PUB_CATEGORY, "covid", 1, &plan), 0);
+	assert_int_equal(strncmp(plan.data, "dense\n", 6), 0);
+	assert_non_null(strstr(plan.data, "items_published"));
+	assert_non_null(strstr(plan.data, "item_categories_category (category=? AND item_id=?)"));
+	assert_null(strstr(plan.data, "SCAN items"));
+	/* ... fewer than 64 * 100: read the category's own index. */
+	buf_clear(&plan);
+	assert_int_equal(pubdb_explain(db, PUB_CATEGORY, "covid", 100, &plan), 0);
+	assert_int_equal(strncmp(plan.data, "sparse\n", 7), 0);
+	assert_non_null(strstr(plan.data, "item_categories_category (category=?)"));
+	assert_null(strstr(plan.data, "SCAN items"));
+	assert_int_equal(pubdb_newest(db, PUB_CATEGORY, "covid", 1, dense, &nd), 0);
+	assert_int_equal(pubdb_newest(db, PUB_CATEGORY, "covid", 100, sparse, &ns), 0);
+	assert_int_equal(nd, 1);
+	assert_int_equal(ns, 71);
+	assert_int_equal(dense[0], sparse[0]);
+
+	buf_clear(&plan);
+	assert_int_equal(pubdb_explain(db, PUB_KIND, "ministry", 1, &plan), 0);
+	assert_int_equal(strncmp(plan.data, "dense\n", 6), 0);
+	assert_non_null(strstr(plan.data, "items_published"));
+	assert_null(strstr(plan.data, "SCAN items"));
+	buf_clear(&plan);
+	assert_int_equal(pubdb_explain(db, PUB_KIND, "directorate", 1, &plan), 0);
+	assert_int_equal(strncmp(plan.data, "sparse\n", 7), 0);
+	assert_non_null(strstr(plan.data, "sqlite_autoindex_items_1 (feed_id=?)"));
+	assert_null(strstr(plan.data, "SCAN items"));
+	assert_int_equal(pubdb_newest(db, PUB_KIND, "ministry", 1, dense, &nd), 0);
+	assert_int_equal(pubdb_newest(db, PUB_KIND, "ministry", 100, sparse, &ns), 0);
+	assert_int_equal(nd, 1);
+	assert_int_equal(ns, 73);
+	assert_int_equal(dense[0], sparse[0]);
+
+	pubdb_close(db);
+	buf_free(&plan);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_writes_every_file_and_only_configured_kinds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_run_rewrites_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_item_rewrites_its_feeds_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entries_newest_first_and_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entry_ids_do_not_depend_on_row_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merged_story_once_with_via_and_categories, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_markup_from_a_feed_arrives_inert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_html_per_category, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_stale_and_moved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opml_and_stylesheet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_plans_use_indexes, setup, teardown),
+		cmocka_unit_test(test_write_file_replaces_atomically),
+		cmocka_unit_test(test_entry_id_forms),
+		cmocka_unit_test(test_url_host),
+		cmocka_unit_test(test_date_nb_in_oslo),
+	};
+
+	log_set_level(LOG_LVL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
