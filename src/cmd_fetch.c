@@ -147,7 +147,7 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 	else
 		rc = ingest_run(cfg, st, all, (int64_t)time(NULL), &s);
 	if (rc) {
-		if (rc == HF_EINVAL)
+		if (rc == HF_EINVAL || rc == HF_ECONFIG)
 			ex = HF_EXIT_USAGE;
 		else
 			log_error("fetch: run stopped: %s%s%s", hf_strerror(rc),
@@ -155,9 +155,9 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	printf("fetch: %d feeds, %d ok (%d not modified), %d failed (%d gone), "
-	       "%d moved; %d new, %d updated items; %lld bytes in %.2f s\n",
+	       "%d moved; %d new, %d updated, %d merged items; %lld bytes in %.2f s\n",
 	       s.feeds, s.ok, s.not_modified, s.failed, s.gone, s.moved,
-	       s.items_new, s.items_updated, (long long)s.bytes,
+	       s.items_new, s.items_updated, s.items_merged, (long long)s.bytes,
 	       (double)s.elapsed_ms / 1000.0);
 	ex = s.feeds > 0 && s.ok == 0 ? HF_EXIT_FAIL : HF_EXIT_OK;
 out:

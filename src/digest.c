@@ -643,10 +643,15 @@ static int render_message(const struct config *cfg, struct window *w)
 	    (rc = buf_puts(&r.html, "</p>\n</div>\n</body>\n</html>\n")))
 		goto out;
 
+	/* Lines end in CRLF in both parts (RFC 5322 2.3): a bare LF would be
+	 * encoded as =0A by curl's quoted-printable encoder, and the spool
+	 * copy would no longer match what SMTP carries. */
+	for (size_t i = 0; i < r.html.len; i++)
+		if ((rc = r.html.data[i] == '\n' ? buf_append(&w->html, "\r\n", 2)
+		                                 : buf_putc(&w->html, r.html.data[i])))
+			goto out;
 	w->text = r.text;
-	w->html = r.html;
 	r.text = (struct buf)BUF_INIT;
-	r.html = (struct buf)BUF_INIT;
 	w->m = (struct mail){
 		.from = cfg->smtp.from ? cfg->smtp.from : "helsefeed@localhost",
 		.to = (const char *const *)g->to,
@@ -806,7 +811,9 @@ static int deliver(struct run *r, const struct config_digest *g,
 
 	if ((rc = build_window(r->cfg, r->st, &w)))
 		goto out;
-	if (!w.c.n && !g->send_empty) {
+	/* Empty only before any attempt: a window that was tried once keeps
+	 * its Message-ID, whatever happened to its items since. */
+	if (!w.c.n && !g->send_empty && row->attempts == 0) {
 		if (!(rc = store_digest_mark_sent(r->st, row->id, r->now, 1, NULL))) {
 			log_info("digest %s: nothing new since the last digest; nothing sent", g->name);
 			r->stats->empty++;
@@ -843,9 +850,11 @@ static int deliver(struct run *r, const struct config_digest *g,
 	}
 	{
 		struct store_digest_row next = *row;
+		char at[21];
 		next.attempts++;
-		log_error("digest %s: attempt %d failed: %s; next try not before %lld", g->name,
-		          next.attempts, buf_str(&why), (long long)retry_due(&next));
+		norm_date_iso(retry_due(&next), at);
+		log_error("digest %s: attempt %d failed: %s; next try not before %s", g->name,
+		          next.attempts, buf_str(&why), at);
 	}
 	r->stats->failed++;
 	if (!(rc = store_digest_mark_failed(r->st, row->id, why.len ? why.data : hf_strerror(sent))))
@@ -895,8 +904,9 @@ static int run_group(struct run *r, const struct config_digest *g)
 	int64_t start, due;
 	int have, rc;
 
-	if ((have = rc = store_digest_latest(r->st, g->name, &last)) < 0)
-		return rc;
+	if ((have = store_digest_latest(r->st, g->name, &last)) < 0)
+		return have;
+	rc = HF_OK;
 	if (have && last.state != STORE_DIGEST_SENT) {
 		/* One window at a time: the next opens once this one is out. */
 		rc = settle(r, g, &last);

@@ -437,14 +437,40 @@ static int bad_char(unsigned long v)
 	       (v >= 0xd800 && v < 0xe000) || v == 0xfffe || v == 0xffff || v > 0x10ffff;
 }
 
-struct sections {
-	const char *cdata, *comment;  /* next start at or after the cursor */
-};
-
 static const char *find(const char *p, const char *end, const char *pat, size_t n)
 {
 	const char *r = memmem(p, (size_t)(end - p), pat, n);
 	return r ? r : end;
+}
+
+/*
+ * Inside a CDATA section or a comment '&' is only text.  Called only for
+ * an '&' that would be rewritten, so a document that needs no rewriting
+ * is never scanned for sections.  *scan is how far the section structure
+ * is known; returns the end of the section holding p, or NULL.
+ */
+static const char *section_end(const char **scan, const char *end, const char *p)
+{
+	while (*scan < p) {
+		const char *c = memmem(*scan, (size_t)(p - *scan), "<!", 2), *e;
+
+		if (!c) {
+			*scan = p;
+			return NULL;
+		}
+		if ((size_t)(end - c) >= 9 && memcmp(c, "<![CDATA[", 9) == 0)
+			e = find(c + 9, end, "]]>", 3);
+		else if ((size_t)(end - c) >= 4 && memcmp(c, "<!--", 4) == 0)
+			e = find(c + 4, end, "-->", 3);
+		else {
+			*scan = c + 2;
+			continue;
+		}
+		if (e >= p)
+			return e;
+		*scan = e + 3;
+	}
+	return NULL;
 }
 
 /*
@@ -453,8 +479,7 @@ static const char *find(const char *p, const char *end, const char *pat, size_t 
  */
 static int fix_entities(const char *s, size_t n, struct buf *out, int *copied)
 {
-	const char *end = s + n, *p = s, *done = s;
-	struct sections sec = {find(s, end, "<![CDATA[", 9), find(s, end, "<!--", 4)};
+	const char *end = s + n, *p = s, *done = s, *scan = s, *sec;
 	int dtd = -1, rc;
 
 	*copied = 0;
@@ -463,21 +488,6 @@ static int fix_entities(const char *s, size_t n, struct buf *out, int *copied)
 		char num[16];
 		size_t skip = 1;
 
-		/* Inside a CDATA section or a comment '&' is only text. */
-		if (p > sec.cdata || p > sec.comment) {
-			int cd = sec.cdata < sec.comment;
-			const char *start = cd ? sec.cdata : sec.comment;
-			const char *stop = cd ? find(start + 9, end, "]]>", 3)
-			                      : find(start + 4, end, "-->", 3);
-			if (stop >= end)
-				break;
-			p = stop + 3;
-			if (sec.cdata < p)
-				sec.cdata = find(p, end, "<![CDATA[", 9);
-			if (sec.comment < p)
-				sec.comment = find(p, end, "<!--", 4);
-			continue;
-		}
 		if (q < end && *q == '#') {
 			int hex = q + 1 < end && (q[1] == 'x' || q[1] == 'X');
 			unsigned long v = 0;
@@ -536,6 +546,12 @@ static int fix_entities(const char *s, size_t n, struct buf *out, int *copied)
 			} else {
 				rep = "&amp;";
 			}
+		}
+		if ((sec = section_end(&scan, end, p)) != NULL) {
+			if (sec >= end)
+				break;
+			p = sec + 3;
+			continue;
 		}
 		if ((rc = buf_append(out, done, (size_t)(p - done))) || (rc = buf_puts(out, rep)))
 			return rc;

@@ -9,6 +9,7 @@
 #include "helsefeed/ingest.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/log.h"
+#include "helsefeed/pipeline.h"
 
 /* One selected feed. */
 struct job {
@@ -19,6 +20,7 @@ struct job {
 struct run {
 	const struct config *cfg;
 	struct store *st;
+	struct pipeline *pipe; /* dedup, fingerprint, classify (pipeline.h) */
 	int64_t now;
 	struct ingest_stats stats;
 	int fatal;             /* first store failure: the run stops */
@@ -28,8 +30,9 @@ struct run {
 /* Per-document context of the parse callbacks. */
 struct doc {
 	struct store_ingest *in;
+	struct pipeline *pipe;
 	const struct config_feed *cf;
-	int items_new, items_updated;
+	int items_new, items_updated, items_merged;
 	int store_rc;          /* a store failure, as opposed to a parse one */
 };
 
@@ -93,30 +96,17 @@ static int doc_entry(void *ud, const struct feed_info *info, const struct feed_e
 {
 	struct doc *d = ud;
 	int outcome = STORE_UNCHANGED, rc;
-	int64_t id;
 
 	(void)info;
-	rc = store_ingest_entry(d->in, e, &outcome);
-	if (rc)
-		goto fail;
-	if (outcome == STORE_UNCHANGED)
-		return HF_OK;
-	if (outcome == STORE_NEW)
-		d->items_new++;
-	else
-		d->items_updated++;
-	/* The feed's own categories apply to every item it carries; an update
-	 * cleared them, so they are set again. */
-	id = store_ingest_item_id(d->in);
-	for (size_t i = 0; i < d->cf->ncategories; i++) {
-		rc = store_item_add_category(d->in, id, d->cf->categories[i], "feed");
-		if (rc)
-			goto fail;
+	rc = pipeline_entry(d->pipe, d->in, d->cf, e, &outcome);
+	if (rc) {
+		d->store_rc = rc;
+		return rc;
 	}
+	d->items_new += outcome == STORE_NEW;
+	d->items_updated += outcome == STORE_UPDATED;
+	d->items_merged += outcome == PIPELINE_MERGED;
 	return HF_OK;
-fail:
-	d->store_rc = rc;
-	return rc;
 }
 
 /* --- one completed transfer ----------------------------------------------- */
@@ -181,6 +171,7 @@ static void ingest_body(struct run *R, struct job *j, const struct fetch_result 
 		return;
 	}
 	d.cf = j->cf;
+	d.pipe = R->pipe;
 	opts.content_type = r->content_type;
 	opts.base_url = r->final_url;
 	opts.now = R->now;
@@ -219,9 +210,11 @@ static void ingest_body(struct run *R, struct job *j, const struct fetch_result 
 	R->stats.ok++;
 	R->stats.items_new += d.items_new;
 	R->stats.items_updated += d.items_updated;
+	R->stats.items_merged += d.items_merged;
 	note_moved(R, j, r);
-	log_info("feed %s: %ld, %d new, %d updated, %zu bytes, %lld ms%s",
-	         j->state->name, r->status, d.items_new, d.items_updated, r->body_len,
+	log_info("feed %s: %ld, %d new, %d updated, %d merged, %zu bytes, %lld ms%s",
+	         j->state->name, r->status, d.items_new, d.items_updated, d.items_merged,
+	         r->body_len,
 	         (long long)(r->duration_ms + mono_ms() - t0),
 	         info.recovered ? " (malformed XML recovered)" : "");
 out:
@@ -352,8 +345,19 @@ static int run(const struct config *cfg, struct store *st, int all,
 			njobs++;
 		}
 	}
+	if (njobs) {
+		struct buf perr = BUF_INIT;
+
+		rc = pipeline_new(cfg, st, &R.pipe, &perr);
+		if (rc)
+			log_error("%s", perr.len ? buf_str(&perr) : hf_strerror(rc));
+		buf_free(&perr);
+		if (rc)
+			goto out;
+	}
 	rc = run_jobs(&R, jobs, njobs);
 out:
+	pipeline_free(R.pipe);
 	R.stats.elapsed_ms = mono_ms() - t0;
 	if (rc == HF_OK && out)
 		*out = R.stats;

@@ -85,6 +85,13 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out)
 	if (rc)
 		goto out;
 	ref = buf_str(&r);
+	if (!*ref) {
+		/* RFC 3986 5.2.2 makes "" the base itself, but in a feed an empty
+		 * <link> means no link: as the base it would merge every such
+		 * entry into one story. */
+		rc = HF_EINVAL;
+		goto out;
+	}
 	u = curl_url();
 	if (!u) {
 		rc = HF_ENOMEM;
@@ -116,11 +123,10 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out)
 		}
 		goto out;
 	}
-	/* libcurl 7.88 resolves "" and "#f" against the base's directory;
-	 * RFC 3986 5.2.2 keeps the base's path and query for both. */
-	if (ref[0] == '\0' || ref[0] == '#') {
-		CURLUcode uc = curl_url_set(u, CURLUPART_FRAGMENT, ref[0] ? ref + 1 : NULL,
-		                            CURLU_URLENCODE);
+	/* libcurl 7.88 resolves "#f" against the base's directory; RFC 3986
+	 * 5.2.2 keeps the base's path and query. */
+	if (ref[0] == '#') {
+		CURLUcode uc = curl_url_set(u, CURLUPART_FRAGMENT, ref + 1, CURLU_URLENCODE);
 		if (uc != CURLUE_OK) {
 			rc = uc == CURLUE_OUT_OF_MEMORY ? HF_ENOMEM : HF_EINVAL;
 			goto out;

@@ -169,8 +169,8 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 	}
 	if ((rc = make_dir(cfg->output)) || (rc = feedlist_build(cfg, &fl)) ||
 	    (rc = publish_url_host(cfg->base_url, &host)) ||
-	    (rc = store_feed_states(st, &states, &nstates)) ||
-	    (rc = pubdb_open(st, &db)))
+	    (rc = pubdb_open(st, &db)) ||
+	    (rc = pubdb_feed_states(db, &states, &nstates)))
 		goto out;
 
 	/* all.atom first: its updated stands in for an empty feed's, a time

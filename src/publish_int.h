@@ -58,6 +58,12 @@ int pubdb_newest(struct pubdb *db, enum pub_filter filter, const char *arg,
 int pubdb_explain(struct pubdb *db, enum pub_filter filter, const char *arg,
                   int limit, struct buf *out) HF_WUR;
 
+/* The active feeds' states, by name, as store_feed_states gives them
+ * but with items = -1 (not counted: that reads a whole index).  *out is
+ * the caller's (store_feed_states_free).  0, HF_EDB, HF_ENOMEM. */
+int pubdb_feed_states(struct pubdb *db, struct store_feed_state **out,
+                      size_t *n) HF_WUR;
+
 /* Load item `id` into *it.  Returns 0, HF_EINVAL (no such item), HF_EDB. */
 int pubdb_item(struct pubdb *db, int64_t id, struct pub_item *it) HF_WUR;
 

@@ -133,8 +133,10 @@ int pub_status_json(const struct config *cfg,
 		}
 		json_key(&j, "advice");
 		json_str(&j, s->moved_to ? buf_str(&advice) : NULL);
-		json_key(&j, "items");
-		json_int(&j, s->items);
+		if (s->items >= 0) {
+			json_key(&j, "items");
+			json_int(&j, s->items);
+		}
 		json_end_object(&j);
 	}
 	json_end_array(&j);
@@ -222,8 +224,7 @@ static int status_row(const struct config *cfg,
 		return HF_ENOMEM;
 	if ((s->last_status ? buf_printf(o, "<td>%d</td>", s->last_status)
 	                    : buf_puts(o, "<td>–</td>")) ||
-	    buf_printf(o, "<td>%d</td><td>%lld</td><td class=\"err\">",
-	               s->failures, (long long)s->items) ||
+	    buf_printf(o, "<td>%d</td><td class=\"err\">", s->failures) ||
 	    pub_html_text(s->last_error, o))
 		return HF_ENOMEM;
 	if (s->failing_since && (buf_puts(o, s->last_error ? "<br>" : "") ||
@@ -260,7 +261,7 @@ int pub_status_html(const struct config *cfg,
 	    buf_puts(out, "</a> · <a href=\"status.json\">JSON</a></p>\n"
 	                  "<table>\n<thead><tr><th>Kilde</th><th>Tilstand</th>"
 	                  "<th>Sist vellykket</th><th>Sist forsøkt</th>"
-	                  "<th>HTTP</th><th>Feil på rad</th><th>Saker</th>"
+	                  "<th>HTTP</th><th>Feil på rad</th>"
 	                  "<th>Merknad</th></tr></thead>\n<tbody>\n"))
 		return HF_ENOMEM;
 	rc = pub_tz_enter(&z, cfg->timezone);

@@ -372,7 +372,11 @@ static int put_attr(struct san *s, const struct attr *a, const char *v)
 	case A_TEXT:
 		break;
 	}
-	rc = buf_printf(&s->tmp, " %s=\"", a->name);
+	rc = buf_putc(&s->tmp, ' ');
+	if (!rc)
+		rc = buf_puts(&s->tmp, a->name);
+	if (!rc)
+		rc = buf_append(&s->tmp, "=\"", 2);
 	if (!rc)
 		rc = sanitize_escape(v, strlen(v), &s->tmp);
 	if (!rc)
@@ -405,7 +409,9 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 		return;
 	}
 	buf_clear(&s->tmp);
-	rc = buf_printf(&s->tmp, "<%s", e->name);
+	rc = buf_putc(&s->tmp, '<');
+	if (!rc)
+		rc = buf_puts(&s->tmp, e->name);
 	for (size_t i = 0; !rc && atts && atts[i]; i += 2) {
 		const char *an = (const char *)atts[i];
 		const char *av = atts[i + 1] ? (const char *)atts[i + 1] : "";
@@ -448,6 +454,22 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 	s->stack[s->depth++] = e;
 }
 
+static int put_end(struct buf *out, const struct elem *e)
+{
+	size_t n = strlen(e->name);
+	int rc = buf_reserve(out, n + 3);
+
+	if (rc)
+		return rc;
+	out->data[out->len++] = '<';
+	out->data[out->len++] = '/';
+	memcpy(out->data + out->len, e->name, n);
+	out->len += n;
+	out->data[out->len++] = '>';
+	out->data[out->len] = '\0';
+	return 0;
+}
+
 static void on_end(void *ctx, const xmlChar *name)
 {
 	struct san *s = ctx;
@@ -469,7 +491,7 @@ static void on_end(void *ctx, const xmlChar *name)
 	if (!e || (e->flags & E_VOID))
 		return;
 	s->closers -= strlen(e->name) + 3;
-	rc = buf_printf(s->out, "</%s>", e->name);
+	rc = put_end(s->out, e);
 	if (rc)
 		fail(s, rc);
 }
@@ -488,8 +510,9 @@ static void on_text(void *ctx, const xmlChar *ch, int len)
 		s->full = 1;
 }
 
-/* Valid UTF-8 without NUL, which is what libxml2 must be given: it would
- * otherwise fall back to Latin-1 for the rest of the input. */
+/* Valid UTF-8 without NUL and noncharacters, which is what libxml2 must
+ * be given: it would otherwise fall back to Latin-1 for the rest of the
+ * input.  Anything else goes through norm_nfc() first. */
 static int utf8_clean(const unsigned char *p, size_t n)
 {
 	size_t i = 0;
@@ -516,6 +539,10 @@ static int utf8_clean(const unsigned char *p, size_t n)
 				return 0;
 		if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F) ||
 		    (c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F))
+			return 0;
+		/* U+xFFFE and U+xFFFF are not characters in XML 1.0 (2.2) */
+		if (p[i + l - 2] == 0xBF && p[i + l - 1] >= 0xBE &&
+		    ((l == 3 && c == 0xEF) || (l == 4 && (p[i + 1] & 0x0F) == 0x0F)))
 			return 0;
 		i += l;
 	}
@@ -627,7 +654,7 @@ int sanitize_html(const char *html, size_t len, const char *base, size_t max,
 		}
 		const struct elem *e = s->stack[--s->depth];
 		if (e && !(e->flags & E_VOID))
-			rc = buf_printf(out, "</%s>", e->name);
+			rc = put_end(out, e);
 	}
 out:
 	if (s) {

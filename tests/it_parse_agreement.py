@@ -34,6 +34,9 @@ if not HELSEFEED or not os.access(HELSEFEED, os.X_OK):
 CONTENT_TYPES = {
     "rss20_latin1_http_charset.xml": "application/rss+xml; charset=ISO-8859-1",
 }
+# Attack fixtures: feedparser expands the quadratic blowup into gigabytes,
+# which says nothing about agreement and takes minutes.
+ATTACKS = {"quadratic_blowup.xml", "billion_laughs.xml"}
 FIELDS = ("id", "title", "link", "published", "updated", "author", "categories")
 
 
@@ -142,7 +145,7 @@ def main():
     compared = 0
     failures = []
     for name in sorted(os.listdir(FEEDS)):
-        if name.endswith(".txt"):
+        if name.endswith(".txt") or name in ATTACKS:
             continue
         path = os.path.join(FEEDS, name)
         ctype = CONTENT_TYPES.get(name)

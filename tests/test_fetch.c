@@ -23,6 +23,8 @@
 #include "helsefeed/buf.h"
 #include "helsefeed/config.h"
 #include "helsefeed/fetch.h"
+#include "helsefeed/ingest.h"
+#include "helsefeed/limits.h"
 
 #define NRES 64
 
@@ -507,10 +509,46 @@ static void test_fetch_default_user_agent(void **state)
 	buf_free(&b);
 }
 
+static void test_ingest_schedule_jitter_backoff_and_caps(void **state)
+{
+	const int64_t now = 1700000000;
+	const int ival = 600;
+
+	(void)state;
+	for (uint64_t seed = 0; seed < 200; seed++) {
+		int64_t n = ingest_next_fetch(now, ival, 1, 0, -1, 0, seed);
+		assert_in_range(n, now + 540, now + 660);
+		/* n-th failure: interval * 2^(n-1), +-10 %. */
+		n = ingest_next_fetch(now, ival, 0, 1, -1, 0, seed);
+		assert_in_range(n, now + 540, now + 660);
+		n = ingest_next_fetch(now, ival, 0, 3, -1, 0, seed);
+		assert_in_range(n, now + 4 * 540, now + 4 * 660);
+		/* Capped at a day, whatever the count. */
+		n = ingest_next_fetch(now, ival, 0, 40, -1, 0, seed);
+		assert_in_range(n, now + HF_BACKOFF_MAX_S * 9 / 10, now + HF_BACKOFF_MAX_S);
+		/* max-age: later than the jittered delay, never beyond the interval. */
+		n = ingest_next_fetch(now, ival, 1, 0, 86400, 0, seed);
+		assert_int_equal(n, now + ival);
+		n = ingest_next_fetch(now, ival, 1, 0, 30, 0, seed);
+		assert_in_range(n, now + 540, now + 660);
+		/* Retry-After wins over a shorter backoff, up to a day. */
+		n = ingest_next_fetch(now, ival, 0, 1, -1, now + 7200, seed);
+		assert_int_equal(n, now + 7200);
+		n = ingest_next_fetch(now, ival, 0, 1, -1, now + 90 * 86400, seed);
+		assert_int_equal(n, now + HF_BACKOFF_MAX_S);
+	}
+	/* The jitter really varies between feeds. */
+	assert_true(ingest_next_fetch(now, ival, 1, 0, -1, 0, 1) !=
+	            ingest_next_fetch(now, ival, 1, 0, -1, 0, 2) ||
+	            ingest_next_fetch(now, ival, 1, 0, -1, 0, 3) !=
+	            ingest_next_fetch(now, ival, 1, 0, -1, 0, 4));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetch_default_user_agent),
+		cmocka_unit_test(test_ingest_schedule_jitter_backoff_and_caps),
 		cmocka_unit_test(test_fetch_ok_gives_validators_and_body),
 		cmocka_unit_test(test_fetch_conditional_get_gives_304),
 		cmocka_unit_test(test_fetch_gzip_is_decoded),

@@ -350,6 +350,11 @@ static void test_text_fast_path(void **state)
 	                    "Bl\xc3\xa5" "b\xc3\xa6r &amp; &lt;x&gt;");
 	assert_string_equal(san("bad \xff", BASE, 4096, &b), "bad \xef\xbf\xbd");
 	assert_string_equal(san("ctl\x01\x02x", BASE, 4096, &b), "ctlx");
+	/* noncharacters would make the Atom output invalid XML */
+	assert_string_equal(san("a\xef\xbf\xbe" "b\xf4\x8f\xbf\xbf", BASE, 4096, &b),
+	                    "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	assert_string_equal(san("<p>a\xef\xbf\xbf</p>", BASE, 4096, &b), "<p>a\xef\xbf\xbd</p>");
+	assert_string_equal(san("<p>a&#xFFFE;&#1;b</p>", BASE, 4096, &b), "<p>ab</p>");
 	assert_string_equal(san("   ", BASE, 4096, &b), "");
 	assert_string_equal(san("", BASE, 4096, &b), "");
 	buf_free(&b);

@@ -65,17 +65,24 @@ static int setup(void **state)
 	return 0;
 }
 
+/* A database and the WAL files a read-only connection leaves behind. */
+static void rm_db(const char *path)
+{
+	char p[192];
+
+	unlink(path);
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[160];
 
 	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
+	rm_db(f->path);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -240,7 +247,7 @@ static void test_newer_version_refused_with_message(void **state)
 	assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_schema", NULL),
 	                 0);
 	buf_free(&err);
-	unlink(path);
+	rm_db(path);
 }
 
 static void test_open_failure_names_the_path(void **state)
@@ -270,7 +277,7 @@ static void test_open_failure_names_the_path(void **state)
 	assert_non_null(strstr(buf_str(&err), path));
 	assert_non_null(strstr(buf_str(&err), "not a database"));
 	buf_free(&err);
-	unlink(path);
+	rm_db(path);
 }
 
 static void test_failed_migration_rolls_back_its_step(void **state)
@@ -297,7 +304,7 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_schema"
 	                       " WHERE name = 'feeds'", NULL), 0);
 	buf_free(&err);
-	unlink(path);
+	rm_db(path);
 }
 
 /* --- feeds ------------------------------------------------------------ */

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Publish benchmark: `helsefeed publish` from databases of 10,000 and
 # 1,000,000 synthetic items (gen.py), each run twice (first: every file
-# written; second: nothing changed, nothing written).  Wall time and peak
-# RSS from /usr/bin/time -v.
+# written; second: nothing changed, nothing written).  Wall and CPU time
+# and peak RSS of the whole process from /usr/bin/time -v; publish_ms is
+# publish_run alone (its debug line), without opening and closing the
+# store.
 #
 #   sh bench/publish/run.sh [HELSEFEED] [SIZES...]
 #
@@ -41,7 +43,7 @@ CONF
 	done
 }
 
-printf "%-9s %-6s %8s %8s %10s %s\n" items run wall_s cpu_s peak_kib files
+printf "%-9s %-6s %8s %8s %10s %10s %s\n" items run wall_s cpu_s publish_ms peak_kib files
 for n in $sizes; do
 	mkdir -p "$dir/$n"
 	conf "$n"
@@ -50,14 +52,15 @@ for n in $sizes; do
 	python3 "$here/gen.py" "$dir/$n/helsefeed.db" "$n"
 	rm -rf "$dir/$n/public"
 	for run in first second; do
-		/usr/bin/time -v "$hf" -q -c "$dir/$n.conf" publish \
+		/usr/bin/time -v "$hf" -v -c "$dir/$n.conf" publish \
 			> "$dir/out" 2> "$dir/time"
 		secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$dir/time" |
 		       awk -F: '{ print $(NF-1) * 60 + $NF }')
 		kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$dir/time")
 		cpu=$(sed -n 's/.*\(User\|System\) time (seconds): //p' "$dir/time" |
 		      awk '{ s += $1 } END { print s }')
-		printf '%-9s %-6s %8s %8s %10s %s\n' "$n" "$run" "$secs" "$cpu" "$kib" \
+		ms=$(sed -n 's/^debug: publish: .* in \([0-9]*\) ms$/\1/p' "$dir/time")
+		printf '%-9s %-6s %8s %8s %10s %10s %s\n' "$n" "$run" "$secs" "$cpu" "$ms" "$kib" \
 			"$(sed 's/published //; s/ into.*//' "$dir/out")"
 	done
 done

@@ -30,7 +30,7 @@ int buf_putc(struct buf *b, char c) HF_WUR;
 /* Not warn_unused_result: most callers write error messages, where an
  * allocation failure can only be ignored. */
 int buf_printf(struct buf *b, const char *fmt, ...) HF_PRINTF(2, 3);
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) HF_WUR;
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) HF_WUR HF_PRINTF(2, 0);
 /* Empty the buffer but keep its memory. */
 void buf_clear(struct buf *b);
 void buf_free(struct buf *b);

@@ -24,5 +24,6 @@ int cmd_check(const struct cli *cli, int argc, char **argv);
 int cmd_parse(const struct cli *cli, int argc, char **argv);
 int cmd_fetch(const struct cli *cli, int argc, char **argv);
 int cmd_status(const struct cli *cli, int argc, char **argv);
+int cmd_digest(const struct cli *cli, int argc, char **argv);
 
 #endif

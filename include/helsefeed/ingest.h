@@ -5,9 +5,10 @@
  * Per completed transfer:
  *   304            the attempt is recorded; nothing is parsed or written.
  *   2xx            feed_parse (entries the store already holds unchanged
- *                  are skipped by hash), every other entry stored, the
- *                  feed's own categories attached, then the items, the
- *                  new validators and the schedule committed together.
+ *                  are skipped by hash), every other entry through
+ *                  pipeline_entry (dedup, store, fingerprint, classify),
+ *                  then the items, the new validators and the schedule
+ *                  committed together.
  *   parse failure, HTML page, truncated or failed transfer, other status
  *                  the ingest is rolled back; the failure is recorded with
  *                  the feed's old validators and items untouched, so the
@@ -52,6 +53,7 @@ struct ingest_stats {
 	int gone;             /* 410 in this run */
 	int moved;            /* permanent redirect learnt in this run */
 	int items_new, items_updated;
+	int items_merged;     /* entries found to be another feed's story */
 	int64_t bytes;        /* body bytes received */
 	int64_t elapsed_ms;   /* wall time of the run */
 };
@@ -63,7 +65,8 @@ struct ingest_stats {
  * per feed.  A failing feed is recorded and counted in *out, never
  * returned as an error.
  * Returns 0 (and *out, may be NULL), or HF_EDB / HF_ENOMEM / HF_ERR when
- * the store or the transfer engine failed: the run stopped.
+ * the store or the transfer engine failed: the run stopped; HF_ECONFIG
+ * when the category rules do not compile (pipeline_new, logged).
  */
 int ingest_run(const struct config *cfg, struct store *st, int all, int64_t now,
                struct ingest_stats *out) HF_WUR;
@@ -87,10 +90,7 @@ int ingest_run_named(const struct config *cfg, struct store *st,
 int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
                           int64_t max_age, int64_t retry_after, uint64_t seed);
 
-/* helsefeed fetch [--all] [FEED...] / helsefeed status [--json]: see
- * cmd_fetch.c.  Return the exit code. */
-struct cli;
-int cmd_fetch(const struct cli *cli, int argc, char **argv);
-int cmd_status(const struct cli *cli, int argc, char **argv);
+/* The commands `fetch` and `status` (src/cmd_fetch.c) are declared in
+ * cli.h. */
 
 #endif

@@ -70,11 +70,13 @@ int norm_unescape(const char *s, size_t len, struct buf *out) HF_WUR;
 /*
  * Resolve `ref` against `base` (either may be NULL or relative) and
  * append the absolute URL to out (RFC 3986 5.2; white space around and
- * tab/CR/LF inside ref removed as browsers do; an empty ref is the base).
- * A ref with a scheme other than http(s) (mailto:, urn:) is kept as
- * written; a protocol-relative "//host/x" without base becomes https.
- * When nothing absolute can be made, the trimmed ref is appended as is.
- * Returns 0, HF_ENOMEM, HF_EINVAL.
+ * tab/CR/LF inside ref removed as browsers do).  A ref with a scheme
+ * other than http(s) (mailto:, urn:) is kept as written; a
+ * protocol-relative "//host/x" without base becomes https.  When nothing
+ * absolute can be made, the trimmed ref is appended as is.
+ * Returns 0, HF_ENOMEM, or HF_EINVAL for a NULL, empty or all-blank ref
+ * (unlike RFC 3986 5.2.2, which would give the base: an empty <link> in
+ * a feed is no link), appending nothing then.
  */
 int norm_url_resolve(const char *base, const char *ref, struct buf *out) HF_WUR;
 

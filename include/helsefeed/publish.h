@@ -58,8 +58,10 @@ struct publish_stats {
 /*
  * Write every output file of `cfg` from the store into cfg->output.
  * `now` (UTC seconds) only decides which feeds are stale.
- * Returns 0 and *out (may be NULL), or HF_EIO (directory or file could
- * not be written; logged with the path), HF_EDB, HF_ENOMEM.  Files
+ * Returns 0 and *out (may be NULL), or HF_ECONFIG (no output or
+ * base_url), HF_EIO (directory or file could not be written; logged
+ * with the path), HF_EINVAL (an ingest is open on `st`), HF_EDB,
+ * HF_ENOMEM, HF_ERR (the XML writer failed).  Files
  * written before a failure stay: each one is complete.
  */
 int publish_run(const struct config *cfg, struct store *st, int64_t now,

@@ -22,7 +22,11 @@
 
 /*
  * Sanitise `len` bytes of HTML (UTF-8) and append the result to `out`,
- * cut at `max` bytes on an element boundary.  `base` may be NULL.
+ * at most `max` bytes: the cut falls between elements or inside a text on
+ * a character boundary, and every open element is still closed.  Invalid
+ * UTF-8 becomes U+FFFD; characters XML 1.0 forbids are dropped or
+ * replaced.  `base` may be NULL: URLs that cannot be made absolute are
+ * then dropped (an img without src goes entirely).
  * Returns 0, HF_ENOMEM.  Empty or all-removed input appends nothing.
  */
 int sanitize_html(const char *html, size_t len, const char *base, size_t max,

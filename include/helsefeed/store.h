@@ -87,7 +87,8 @@ struct store_feed_state {
 	int last_status;      /* HTTP status of the last attempt, 0 if none */
 	char *last_error;     /* text of the last failure, NULL after success */
 	char *moved_to;       /* permanent redirect target learnt, or NULL */
-	int64_t items;        /* stories this feed carried (item_sources) */
+	int64_t items;        /* stories this feed carried: its own items and
+	                         those of other feeds it was merged into */
 	int active;           /* still in the configuration */
 };
 

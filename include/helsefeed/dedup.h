@@ -1,0 +1,299 @@
+/*
+ * dedup.h - is this entry a story we already hold?  The text side of
+ * levels 2 and 3 of DESIGN.md "Deduplication, in order" (level 1, same
+ * feed and key, is the store's), and the SQL side that indexes and finds
+ * candidates (store_dedup.c).  pipeline.h puts the levels together.
+ *
+ * Fingerprint of an item:
+ *   title_norm  the title case-folded per code point (utf8proc), with the
+ *               publishers' decorations removed: a leading "Nyhet:",
+ *               "Nyheit:", "Pressemelding:" ... (DEDUP prefix table) and
+ *               trailing source names " – Helsedirektoratet", " | FHI"
+ *               (built-in table plus the title and name of every
+ *               configured feed); every run of characters that are not
+ *               letters or digits becomes one space.  Stored in
+ *               items.title_norm.
+ *   simhash     64-bit simhash over 2-word shingles (FNV-1a each) of the
+ *               folded words of title_norm and the summary's text.
+ *               Stored in items.simhash.
+ *   signature   (struct dedup_sig) the title's tokens and the first
+ *               DEDUP_MAX_WORDS content words of the summary, classified
+ *               as stop word, word, number or date word, for the pairwise
+ *               decision below.  Rebuilt from title_norm and summary, never
+ *               stored.
+ *
+ * The decision, dedup_same_story().  False merges are worse than missed
+ * ones: a reader who misses a republished press release loses nothing,
+ * one whose February figures vanish into January's loses the news.  So:
+ *
+ *  veto   numbers and date words are facts, not wording.  When each title
+ *         has a number, month name or ordinal ("første" = 1) that the
+ *         other lacks, the items are different stories whatever else
+ *         agrees ("ventetider i januar" / "i februar", "uke 2" / "uke 3",
+ *         "1. tertial" / "andre tertial").  A title that merely omits the
+ *         figure ("2024-2027") is no contradiction.
+ *
+ *  Two words match when equal or, for words of 4+ letters starting with
+ *  the same letter, when their letter bigrams overlap by Dice >=
+ *  DEDUP_WORD_SIM_PCT: bokmål and nynorsk spellings of one word
+ *  (sykehus/sjukehus, kommuner/kommunar, omsorgstjenester/omsorgstenester)
+ *  and inflections (opphever/oppheves) match, different compounds with a
+ *  common part (koronavaksine/influensavaksine, Dice 0.52) do not.
+ *  title = Jaccard of the titles' content tokens (stop words left out)
+ *  under that matching, body = the same over the summaries' words.
+ *
+ *  same story when the veto does not apply and one of:
+ *   DEDUP_RULE_TITLE   every content token of either title matches one of
+ *                      the other (2+ tokens each): "Nyhet: X – FHI" / "X",
+ *                      reordered "A: B" / "B – A", nb/nn spelling;
+ *   DEDUP_RULE_STRONG  title >= DEDUP_TITLE_STRONG_PCT with 4+ matched
+ *                      tokens: one side added a word ("400 millioner
+ *                      kroner");
+ *   DEDUP_RULE_SIMHASH title >= DEDUP_TITLE_PCT and simhash distance <=
+ *                      DEDUP_SIMHASH_MAX_DIST: the text was copied;
+ *   DEDUP_RULE_BODY    title >= DEDUP_TITLE_PCT and body >=
+ *                      DEDUP_BODY_PCT: rewritten title and rewritten first
+ *                      paragraph that still share half their words.
+ *  Title similarity is required by every rule: two bodies alike under
+ *  different headlines are a follow-up story, not the same release.
+ *
+ * Window and scope (pipeline.c): candidates are items whose published
+ * time (else first_seen) lies within cfg->dedup_window of the entry's,
+ * and which the entry's own feed does not carry yet (a publisher does
+ * not republish its own story under a new URL and a new guid; two such
+ * entries are a series: "Ukerapport uke 2", "uke 3").
+ *
+ * The thresholds were set on tests/data/classify/labelled.tsv (38
+ * same-story groups, 13 look-alike groups): see tests/test_dedup.c for
+ * the precision and recall they give.
+ */
+#ifndef HELSEFEED_DEDUP_H
+#define HELSEFEED_DEDUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "helsefeed/buf.h"
+#include "helsefeed/config.h"
+#include "helsefeed/err.h"
+#include "helsefeed/feed.h"
+#include "helsefeed/store.h"
+
+/* Title tokens kept in a signature.  A 1 KiB title (HF_MAX_TITLE) could
+ * have hundreds; real headlines have under 20. */
+#define DEDUP_MAX_TOKENS 32
+/* Summary words kept: about the first paragraph, which is what a
+ * republisher rewrites, and what is compared. */
+#define DEDUP_MAX_WORDS 64
+/* Letters kept per word for the bigram comparison: no Norwegian word of
+ * the sector is longer (CLASSIFY_MAX_WORD is bytes, this is letters). */
+#define DEDUP_MAX_WORD_CP 40
+/* Numbers and date words of one title that take part in the veto. */
+#define DEDUP_MAX_FACTS 16
+
+/* Two spellings of one word: bigram Dice in percent.  60 joins
+ * sykehus/sjukehus (0.62) and flere/fleire (0.67), keeps
+ * koronavaksine/influensavaksine (0.52) apart. */
+#define DEDUP_WORD_SIM_PCT 60
+/* Title Jaccard (percent) that every near-duplicate rule needs. */
+#define DEDUP_TITLE_PCT 50
+/* Title Jaccard that is enough alone (with 4+ matched tokens). */
+#define DEDUP_TITLE_STRONG_PCT 80
+/* Summary Jaccard that, with DEDUP_TITLE_PCT, makes a rewrite the same
+ * story.  On the labelled set the lowest true pair is 0.40 (nb/nn
+ * translations), the highest look-alike under a similar title 0.21. */
+#define DEDUP_BODY_PCT 35
+/* Simhash distance of copied text: 3 of 64 bits tolerates a changed
+ * word or two in a 100-word text, while unrelated texts sit near 32. */
+#define DEDUP_SIMHASH_MAX_DIST 3
+/* Index keys per item: its longest content tokens of the title (long
+ * words are rare words, so they find few and good candidates). */
+#define DEDUP_MAX_KEYS 8
+
+enum dedup_rule {
+	DEDUP_RULE_NONE = 0,
+	DEDUP_RULE_TITLE,
+	DEDUP_RULE_STRONG,
+	DEDUP_RULE_SIMHASH,
+	DEDUP_RULE_BODY,
+};
+
+/* "none", "title", "strong", "simhash", "body". */
+const char *dedup_rule_name(int rule);
+
+/* --- text ------------------------------------------------------------ */
+
+struct dedup;
+
+/*
+ * The tables of title_norm: the built-in source names plus the title and
+ * name of every feed of `cfg` (may be NULL).  Keeps no pointer into cfg.
+ * Returns 0 and *out (dedup_free), or HF_ENOMEM.
+ */
+int dedup_new(const struct config *cfg, struct dedup **out) HF_WUR;
+void dedup_free(struct dedup *d);
+
+/*
+ * Append the normalised title of `title` (plain UTF-8 text, NFC; NULL is
+ * an empty title) to `out`.  Returns 0 or HF_ENOMEM.
+ */
+int dedup_title_norm(const struct dedup *d, const char *title,
+                     struct buf *out) HF_WUR;
+
+/* 64-bit simhash of title_norm and the summary (sanitised HTML, NULL
+ * allowed); 0 when both have no word. */
+uint64_t dedup_simhash(const char *title_norm, const char *summary);
+
+struct dedup_tok {
+	uint64_t hash;         /* FNV-1a of the folded word */
+	uint16_t off, ncp;     /* letters in struct dedup_sig.cp */
+	uint8_t kind;          /* DEDUP_TOK_* */
+};
+
+#define DEDUP_TOK_STOP 0
+#define DEDUP_TOK_WORD 1
+#define DEDUP_TOK_FACT 2       /* number, month, ordinal */
+
+/* The comparable form of one item.  About 8 KiB: keep it off small
+ * stacks. */
+struct dedup_sig {
+	struct dedup_tok title[DEDUP_MAX_TOKENS];
+	size_t ntitle;
+	struct dedup_tok body[DEDUP_MAX_WORDS];
+	size_t nbody;
+	uint64_t facts[DEDUP_MAX_FACTS];
+	size_t nfacts;
+	uint64_t simhash;
+	int has_body;          /* body[] was filled (dedup_sig_body) */
+	uint32_t cp[(DEDUP_MAX_TOKENS + DEDUP_MAX_WORDS) * DEDUP_MAX_WORD_CP];
+	size_t ncp;
+};
+
+/* Build the signature from a title_norm and a summary (sanitised HTML);
+ * either may be NULL.  Cannot fail. */
+void dedup_sig_make(struct dedup_sig *s, const char *title_norm,
+                    const char *summary);
+
+/* The cheap half, for a stored candidate: title tokens and the stored
+ * simhash; the body follows with dedup_sig_body only when the decision
+ * needs it (most candidates are out on the title alone). */
+void dedup_sig_title(struct dedup_sig *s, const char *title_norm,
+                     uint64_t simhash);
+void dedup_sig_body(struct dedup_sig *s, const char *summary);
+
+/* Index keys of a signature (distinct content tokens, longest first):
+ * at most `max`, returns how many. */
+size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max);
+
+struct dedup_score {
+	int veto;              /* the numbers/date words contradict */
+	int title_pct, body_pct;
+	int matched;           /* title tokens matched */
+	int dist;              /* simhash Hamming distance */
+	int need_body;         /* undecided: load b's body and ask again */
+};
+
+/* DEDUP_RULE_* that makes a and b the same story, or DEDUP_RULE_NONE.
+ * `sc` (may be NULL) gets the figures; with sc->need_body set, only the
+ * summaries can decide and one side has none loaded yet. */
+int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
+                     struct dedup_score *sc);
+
+/* --- storage (store_dedup.c), on the store's own connection ---------- */
+
+/*
+ * Side table, an index of items that can be rebuilt from items.title_norm:
+ *   dedup_title_keys(key, t, item_id) PRIMARY KEY (key, t, item_id)
+ *   WITHOUT ROWID: key = FNV-1a of a title token, t = published time
+ *   (else first_seen).  One range seek per key finds the candidates of a
+ *   window, so the cost per entry does not grow with the database.
+ * store_dedup_open creates it IF NOT EXISTS (store.h owns migrations: the
+ * same statement belongs in store__migrations as version 2).
+ */
+struct store_dedup;
+
+/* Prepare the statements (and the side table) on `st`, which must be
+ * idle (no ingest open).  Free with store_dedup_close before
+ * store_close.  Returns 0, HF_EDB, HF_ENOMEM. */
+int store_dedup_open(struct store *st, struct store_dedup **out) HF_WUR;
+void store_dedup_close(struct store_dedup *sd);
+
+/* This entry's (feed, key) as the store holds it. */
+struct store_dedup_source {
+	int64_t item_id;       /* 0: the feed never carried this key */
+	int primary;           /* the item's primary source is this entry */
+	int64_t t;             /* of the item: published, else first_seen */
+	char *title_norm;      /* of the item, or NULL; malloc'ed */
+};
+
+/* Look up (the ingest's feed, key).  Returns 0 (and *out, cleared
+ * with store_dedup_source_clear), HF_EDB, HF_ENOMEM. */
+int store_dedup_source(struct store_dedup *sd, struct store_ingest *in,
+                       const char *key, struct store_dedup_source *out) HF_WUR;
+void store_dedup_source_clear(struct store_dedup_source *s);
+
+/* Feed id and stamp time of the ingest. */
+int64_t store_dedup_feed_id(const struct store_ingest *in);
+int64_t store_dedup_now(const struct store_ingest *in);
+
+/*
+ * Candidates for entry time t: items in [t - window, t + window] sharing
+ * title_norm or one of `keys`, best first (shared keys).  Writes up to `max` ids to ids[] and their count
+ * to *n.  Returns 0, HF_EDB.
+ */
+int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
+                           const char *title_norm, const uint64_t *keys,
+                           size_t nkeys, int64_t t, int64_t window,
+                           int64_t *ids, int *hits, size_t max,
+                           size_t *n) HF_WUR;
+
+/* One item as dedup sees it. */
+struct store_dedup_item {
+	int64_t id, feed_id, t;
+	int carried;           /* the ingest's feed is one of its sources */
+};
+
+/* Read item `id` and the title half of its signature into *sig
+ * (dedup_sig_title, from its stored title_norm and simhash).  Returns 1
+ * and *out, 0 when no such item, HF_EDB. */
+int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
+                     int64_t id, struct store_dedup_item *out,
+                     struct dedup_sig *sig) HF_WUR;
+
+/* Add the body half of item `id`'s signature (dedup_sig_body).
+ * Returns 0, HF_EDB. */
+int store_dedup_item_body(struct store_dedup *sd, int64_t id,
+                          struct dedup_sig *sig) HF_WUR;
+
+/* Add (add != 0) or remove the index rows of item `id`. */
+int store_dedup_index(struct store_dedup *sd, struct store_ingest *in,
+                      int64_t id, int64_t t, const uint64_t *keys,
+                      size_t nkeys, int add) HF_WUR;
+
+/*
+ * Make entry `e` of the ingest's feed the primary source of item `id`:
+ * the former primary becomes a merged source (its key stays known to
+ * store_ingest_known), the entry's own merged row, if any, goes; the
+ * item's feed, key, hash and fields (title, link, canonical URL, dates,
+ * author, summary, content, entry categories) become the entry's,
+ * revision is bumped, and the item's categories and fingerprint are
+ * cleared for the caller to set again.  `revision`: the entry is its own
+ * feed's new revision of the story (counted as updated by the ingest).
+ * store_ingest_item_id() is then `id`.  Returns 0, HF_EDB, HF_ENOMEM.
+ */
+int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
+                        int64_t id, const struct feed_entry *e,
+                        int revision) HF_WUR;
+
+/* Name of feed `feed_id` into `out` (appended).  Returns 1, 0 when
+ * unknown, HF_EDB, HF_ENOMEM. */
+int store_dedup_feed_name(struct store_dedup *sd, int64_t feed_id,
+                          struct buf *out) HF_WUR;
+
+/* Time of an entry as dedup windows it: published, else `now`. */
+static inline int64_t dedup_entry_time(const struct feed_entry *e, int64_t now)
+{
+	return e->published != HF_NOTIME ? e->published : now;
+}
+
+#endif

@@ -1,0 +1,706 @@
+/* dedup.c - title normalisation, simhash and the same-story decision; see
+ * dedup.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "helsefeed/dedup.h"
+#include "helsefeed/limits.h"
+#include "helsefeed/norm.h"
+
+/* Words a republisher puts before the headline ("Nyhet: ..."), folded,
+ * sorted by byte value for bsearch. */
+static const char *const prefixes[] = {
+	"aktuelt", "melding", "nyheit", "nyheiter", "nyhet", "nyheter",
+	"oppdatering", "oppdatert", "pressemelding", "pressemeldingar",
+	"pressemeldinger",
+};
+
+/* Names that follow a headline as its source (" – Helsedirektoratet"),
+ * as title_norm writes them.  The configured feeds' titles are added. */
+static const char *const sources[] = {
+	"direktoratet for medisinske produkter", "dmp", "fhi",
+	"folkehelseinstituttet", "helse midt norge", "helse midt norge rhf",
+	"helse nord", "helse nord rhf", "helse og omsorgsdepartementet",
+	"helse sør øst", "helse sør øst rhf", "helse vest", "helse vest rhf",
+	"helsedirektoratet", "helsenorge", "helsetilsynet", "hod", "husbanken",
+	"ks", "legemiddelverket", "norsk helsenett", "regjeringa",
+	"regjeringa no", "regjeringen", "regjeringen no", "statens helsetilsyn",
+	"statens legemiddelverk", "statsforvaltaren", "statsforvalteren",
+};
+
+/* Function words of bokmål and nynorsk, and the words every headline of
+ * the sector uses ("ny", "nye"): they say nothing about which story it
+ * is.  Sorted by byte value (strcmp on UTF-8: "får" < "før"), for
+ * bsearch. */
+static const char *const stops[] = {
+	"av", "blir", "de", "dei", "del", "den", "der", "det", "ei", "ein", "eit",
+	"en", "er", "et", "etter", "fekk", "fikk", "for", "fra", "frå", "får",
+	"før", "har", "i", "ikke", "ikkje", "kan", "med", "meir", "mer", "mot",
+	"no", "ny", "nye", "nytt", "nå", "og", "om", "over", "på", "seg", "si",
+	"sin", "sine", "sitt", "skal", "som", "til", "under", "ut", "ved", "vert",
+	"vil", "å",
+};
+
+/* Date words that are facts: months (value 1-12 in the high tag) and
+ * ordinals, which mean the number ("første tertial" = "1. tertial"). */
+#define FACT_MONTH 0x4d4f4e5448000000ULL
+static const struct fact_word {
+	const char *word;
+	uint64_t value;
+} fact_words[] = {
+	{"andre", 2}, {"april", FACT_MONTH | 4}, {"august", FACT_MONTH | 8},
+	{"desember", FACT_MONTH | 12}, {"februar", FACT_MONTH | 2}, {"femte", 5},
+	{"fjerde", 4}, {"fyrste", 1}, {"første", 1}, {"januar", FACT_MONTH | 1},
+	{"juli", FACT_MONTH | 7}, {"juni", FACT_MONTH | 6},
+	{"mai", FACT_MONTH | 5}, {"mars", FACT_MONTH | 3},
+	{"november", FACT_MONTH | 11}, {"oktober", FACT_MONTH | 10},
+	{"september", FACT_MONTH | 9}, {"sjette", 6}, {"tredje", 3},
+};
+
+struct dedup {
+	uint64_t *names;       /* FNV of source names, sorted */
+	size_t nnames;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int in_table(const char *const *t, size_t n, const char *w)
+{
+	return bsearch(&w, t, n, sizeof *t, cmp_str) != NULL;
+}
+
+/* --- folding ------------------------------------------------------------ */
+
+/* Letters and digits make words; marks stay inside them. */
+static int is_word_cp(utf8proc_int32_t c)
+{
+	if (c < 0x80)
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		       (c >= '0' && c <= '9');
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ND:
+	case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Separators that set a headline apart from its decoration. */
+#define SEP_NONE 0
+#define SEP_COLON 1
+#define SEP_DASH 2
+
+/* One code point of s at *i (invalid bytes are skipped as U+FFFD). */
+static utf8proc_int32_t next_cp(const char *s, size_t len, size_t *i)
+{
+	utf8proc_int32_t c;
+	utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + *i,
+	                                      (utf8proc_ssize_t)(len - *i), &c);
+
+	if (n <= 0) {
+		*i += 1;
+		return 0xfffd;
+	}
+	*i += (size_t)n;
+	return c;
+}
+
+/* A folded word: bytes for hashing and output, letters for bigrams. */
+struct word {
+	char b[4 * DEDUP_MAX_WORD_CP + 8];
+	size_t nb;             /* bytes of the word: the hash covers all */
+	size_t nkept;          /* bytes of it in b (a prefix) */
+	uint64_t hash;
+	uint32_t cp[DEDUP_MAX_WORD_CP];
+	size_t ncp;
+};
+
+static void word_reset(struct word *w)
+{
+	w->nb = 0;
+	w->nkept = 0;
+	w->b[0] = '\0';
+	w->ncp = 0;
+	w->hash = NORM_FNV_INIT;
+}
+
+static void word_add(struct word *w, utf8proc_int32_t c)
+{
+	utf8proc_uint8_t enc[4];
+	utf8proc_ssize_t n;
+
+	c = utf8proc_tolower(c);
+	n = utf8proc_encode_char(c, enc);
+	w->hash = norm_fnv1a(w->hash, enc, (size_t)n);
+	if (w->nkept == w->nb && w->nkept + (size_t)n < sizeof w->b) {
+		memcpy(w->b + w->nkept, enc, (size_t)n);
+		w->nkept += (size_t)n;
+		w->b[w->nkept] = '\0';
+	}
+	w->nb += (size_t)n;
+	if (w->ncp < DEDUP_MAX_WORD_CP)
+		w->cp[w->ncp++] = (uint32_t)c;
+}
+
+/*
+ * Walk the words of text (plain, or HTML when `html`: tags skipped,
+ * character references treated as separators) and call fn for each,
+ * with the separator kind seen before it.  Stops when fn returns nonzero.
+ */
+typedef int (*word_fn)(void *ud, const struct word *w, int sep);
+
+static void each_word(const char *s, int html, word_fn fn, void *ud)
+{
+	struct word w;
+	size_t len = s ? strlen(s) : 0, i = 0;
+	int sep = SEP_NONE, prev_space = 1;
+
+	word_reset(&w);
+	while (i < len) {
+		utf8proc_int32_t c;
+
+		if (html && s[i] == '<') {
+			const char *gt = memchr(s + i, '>', len - i);
+			i = gt ? (size_t)(gt - s) + 1 : len;
+			c = ' ';
+		} else if (html && s[i] == '&') {
+			const char *sc = memchr(s + i, ';', len - i < 12 ? len - i : 12);
+			i = sc ? (size_t)(sc - s) + 1 : i + 1;
+			c = ' ';
+		} else {
+			c = next_cp(s, len, &i);
+		}
+		if (is_word_cp(c)) {
+			word_add(&w, c);
+			prev_space = 0;
+			continue;
+		}
+		if (w.nb) {
+			if (fn(ud, &w, sep))
+				return;
+			sep = SEP_NONE;
+			word_reset(&w);
+		}
+		/* ':' ends a label; '|', en/em dash and a spaced hyphen set off
+		 * a source name.  "helse- og" and "covid-19" are words. */
+		if (c == ':')
+			sep = SEP_COLON;
+		else if (c == '|' || c == 0x2013 || c == 0x2014 ||
+		         (c == '-' && prev_space && i < len &&
+		          (s[i] == ' ' || s[i] == '\t')))
+			sep = SEP_DASH;
+		prev_space = c == ' ' || c == '\t' || c == 0xa0;
+	}
+	if (w.nb)
+		fn(ud, &w, sep);
+}
+
+/* --- title_norm --------------------------------------------------------- */
+
+/* Title words before stripping: offsets into a buf, separator before. */
+#define TITLE_MAX_WORDS (HF_MAX_TITLE / 2 + 1)
+
+struct title_words {
+	struct buf text;       /* words, each NUL-terminated */
+	size_t off[TITLE_MAX_WORDS], len[TITLE_MAX_WORDS];
+	uint8_t sep[TITLE_MAX_WORDS];
+	size_t n;
+	int rc;
+};
+
+static int title_word(void *ud, const struct word *w, int sep)
+{
+	struct title_words *t = ud;
+	size_t nb = w->nkept;
+
+	if (t->n == TITLE_MAX_WORDS)
+		return 1;
+	t->off[t->n] = t->text.len;
+	t->len[t->n] = nb;
+	t->sep[t->n] = (uint8_t)sep;
+	if ((t->rc = buf_append(&t->text, w->b, nb)) ||
+	    (t->rc = buf_putc(&t->text, '\0')))
+		return 1;
+	t->n++;
+	return 0;
+}
+
+/* FNV of words [from, to) joined by single spaces. */
+static uint64_t words_hash(const struct title_words *t, size_t from, size_t to)
+{
+	uint64_t h = NORM_FNV_INIT;
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		if (i > from)
+			h = norm_fnv1a(h, " ", 1);
+		h = norm_fnv1a(h, t->text.data + t->off[i], t->len[i]);
+	}
+	return h;
+}
+
+static int is_source(const struct dedup *d, uint64_t h)
+{
+	return d && bsearch(&h, d->names, d->nnames, sizeof h, cmp_u64) != NULL;
+}
+
+int dedup_title_norm(const struct dedup *d, const char *title, struct buf *out)
+{
+	struct title_words *t = calloc(1, sizeof *t);
+	size_t from = 0, to, i, k;
+	int rc = HF_OK;
+
+	if (!t)
+		return HF_ENOMEM;
+	each_word(title, 0, title_word, t);
+	if ((rc = t->rc))
+		goto out;
+	to = t->n;
+	/* "Nyhet: ..." / "Pressemelding – ...": one label word then a
+	 * separator, possibly twice ("Oppdatert: Nyhet: ..."). */
+	while (to - from > 1 && t->sep[from + 1] != SEP_NONE &&
+	       in_table(prefixes, sizeof prefixes / sizeof prefixes[0],
+	                t->text.data + t->off[from]))
+		from++;
+	/* " – Helsedirektoratet", " | FHI": the words after the last dash
+	 * separator, when they name a source.  Repeated for "– X – Y". */
+	for (;;) {
+		for (k = to; k > from + 1 && t->sep[k - 1] != SEP_DASH; k--)
+			;
+		if (k <= from + 1 || !is_source(d, words_hash(t, k - 1, to)))
+			break;
+		to = k - 1;
+	}
+	for (i = from; i < to; i++)
+		if ((i > from && (rc = buf_putc(out, ' '))) ||
+		    (rc = buf_append(out, t->text.data + t->off[i], t->len[i])))
+			goto out;
+out:
+	buf_free(&t->text);
+	free(t);
+	return rc;
+}
+
+/* --- tables ------------------------------------------------------------- */
+
+/* title_norm of a source name, hashed as is_source compares it. */
+static int add_name(struct dedup *d, size_t *cap, const char *name)
+{
+	struct buf n = BUF_INIT;
+	uint64_t *v;
+	int rc;
+
+	if (!name)
+		return HF_OK;
+	if ((rc = dedup_title_norm(NULL, name, &n)) || !n.len)
+		goto out;
+	if (d->nnames == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		if (!(v = realloc(d->names, *cap * sizeof *v))) {
+			rc = HF_ENOMEM;
+			goto out;
+		}
+		d->names = v;
+	}
+	d->names[d->nnames++] = norm_fnv1a(NORM_FNV_INIT, n.data, n.len);
+out:
+	buf_free(&n);
+	return rc;
+}
+
+int dedup_new(const struct config *cfg, struct dedup **out)
+{
+	struct dedup *d = calloc(1, sizeof *d);
+	size_t cap = 0, i;
+	int rc = HF_OK;
+
+	if (!d)
+		return HF_ENOMEM;
+	for (i = 0; i < sizeof sources / sizeof sources[0] && !rc; i++)
+		rc = add_name(d, &cap, sources[i]);
+	for (i = 0; cfg && i < cfg->nfeeds && !rc; i++)
+		if (!(rc = add_name(d, &cap, cfg->feeds[i].title)))
+			rc = add_name(d, &cap, cfg->feeds[i].name);
+	if (rc) {
+		dedup_free(d);
+		return rc;
+	}
+	if (d->nnames)
+		qsort(d->names, d->nnames, sizeof *d->names, cmp_u64);
+	*out = d;
+	return HF_OK;
+}
+
+void dedup_free(struct dedup *d)
+{
+	if (!d)
+		return;
+	free(d->names);
+	free(d);
+}
+
+const char *dedup_rule_name(int rule)
+{
+	static const char *const names[] = {
+		[DEDUP_RULE_NONE] = "none", [DEDUP_RULE_TITLE] = "title",
+		[DEDUP_RULE_STRONG] = "strong", [DEDUP_RULE_SIMHASH] = "simhash",
+		[DEDUP_RULE_BODY] = "body",
+	};
+
+	if (rule < 0 || (size_t)rule >= sizeof names / sizeof names[0])
+		return "none";
+	return names[rule];
+}
+
+/* --- simhash ------------------------------------------------------------ */
+
+struct shingles {
+	int32_t v[64];
+	uint64_t prev;         /* hash of the previous word, 0: none */
+	size_t n;
+};
+
+static void shingle_add(struct shingles *sh, uint64_t h)
+{
+	if (sh->prev) {
+		/* The shingle "prev cur", hashed as FNV-1a continued over both
+		 * word hashes: order matters, and no text is copied. */
+		uint64_t x = norm_fnv1a(NORM_FNV_INIT, &sh->prev, sizeof sh->prev);
+		x = norm_fnv1a(x, &h, sizeof h);
+		for (int b = 0; b < 64; b++)
+			sh->v[b] += (x >> b & 1) ? 1 : -1;
+		sh->n++;
+	}
+	sh->prev = h;
+}
+
+static int shingle_word(void *ud, const struct word *w, int sep)
+{
+	(void)sep;
+	shingle_add(ud, w->hash);
+	return 0;
+}
+
+static uint64_t shingles_hash(const struct shingles *sh)
+{
+	uint64_t h = 0;
+
+	/* A single word gives no shingle: its own hash stands for it. */
+	if (!sh->n)
+		return sh->prev;
+	for (int b = 0; b < 64; b++)
+		if (sh->v[b] > 0)
+			h |= 1ULL << b;
+	return h;
+}
+
+uint64_t dedup_simhash(const char *title_norm, const char *summary)
+{
+	struct shingles sh;
+
+	memset(&sh, 0, sizeof sh);
+	each_word(title_norm, 0, shingle_word, &sh);
+	each_word(summary, 1, shingle_word, &sh);
+	return shingles_hash(&sh);
+}
+
+/* --- signature ---------------------------------------------------------- */
+
+static int tok_kind(const struct word *w, uint64_t *fact)
+{
+	const struct fact_word *f;
+	struct fact_word key;
+	size_t i;
+
+	for (i = 0; i < w->nkept && w->b[i] >= '0' && w->b[i] <= '9'; i++)
+		;
+	if (i == w->nb) {
+		/* "01" and "1" are one number; 19+ digits are an id, kept
+		 * as their hash. */
+		uint64_t v = 0;
+		for (i = 0; i < w->nb && i < 18; i++)
+			v = v * 10 + (uint64_t)(w->b[i] - '0');
+		*fact = w->nb < 18 ? v : w->hash;
+		return DEDUP_TOK_FACT;
+	}
+	key.word = w->b;
+	f = bsearch(&key, fact_words, sizeof fact_words / sizeof fact_words[0],
+	            sizeof fact_words[0], cmp_str);
+	if (f) {
+		*fact = f->value;
+		return DEDUP_TOK_FACT;
+	}
+	if (in_table(stops, sizeof stops / sizeof stops[0], w->b))
+		return DEDUP_TOK_STOP;
+	return DEDUP_TOK_WORD;
+}
+
+struct sig_fill {
+	struct dedup_sig *s;
+	struct shingles sh;
+	int body;
+	int noshingle;         /* the simhash is known: skip its work */
+};
+
+static int sig_word(void *ud, const struct word *w, int sep)
+{
+	struct sig_fill *f = ud;
+	struct dedup_sig *s = f->s;
+	struct dedup_tok *v = f->body ? s->body : s->title;
+	size_t *n = f->body ? &s->nbody : &s->ntitle;
+	size_t max = f->body ? DEDUP_MAX_WORDS : DEDUP_MAX_TOKENS, i;
+	uint64_t fact = 0;
+	int kind = tok_kind(w, &fact);
+
+	(void)sep;
+	if (!f->noshingle)
+		shingle_add(&f->sh, w->hash);
+	if (*n == max || (f->body && kind == DEDUP_TOK_STOP))
+		return 0;
+	for (i = 0; i < *n; i++)
+		if (v[i].hash == w->hash)
+			return 0;
+	if (kind == DEDUP_TOK_FACT && !f->body && s->nfacts < DEDUP_MAX_FACTS) {
+		for (i = 0; i < s->nfacts && s->facts[i] != fact; i++)
+			;
+		if (i == s->nfacts)
+			s->facts[s->nfacts++] = fact;
+	}
+	v[*n].hash = w->hash;
+	v[*n].kind = (uint8_t)kind;
+	v[*n].off = (uint16_t)s->ncp;
+	v[*n].ncp = (uint16_t)w->ncp;
+	memcpy(s->cp + s->ncp, w->cp, w->ncp * sizeof w->cp[0]);
+	s->ncp += w->ncp;
+	(*n)++;
+	return 0;
+}
+
+void dedup_sig_make(struct dedup_sig *s, const char *title_norm,
+                    const char *summary)
+{
+	struct sig_fill f;
+
+	memset(&f, 0, sizeof f);
+	s->ntitle = s->nbody = s->nfacts = s->ncp = 0;
+	f.s = s;
+	each_word(title_norm, 0, sig_word, &f);
+	f.body = 1;
+	each_word(summary, 1, sig_word, &f);
+	s->simhash = shingles_hash(&f.sh);
+	s->has_body = 1;
+}
+
+void dedup_sig_title(struct dedup_sig *s, const char *title_norm,
+                     uint64_t simhash)
+{
+	struct sig_fill f;
+
+	memset(&f, 0, sizeof f);
+	s->ntitle = s->nbody = s->nfacts = s->ncp = 0;
+	f.s = s;
+	f.noshingle = 1;
+	each_word(title_norm, 0, sig_word, &f);
+	s->simhash = simhash;
+	s->has_body = 0;
+}
+
+void dedup_sig_body(struct dedup_sig *s, const char *summary)
+{
+	struct sig_fill f;
+
+	memset(&f, 0, sizeof f);
+	s->nbody = 0;
+	f.s = s;
+	f.body = 1;
+	f.noshingle = 1;
+	each_word(summary, 1, sig_word, &f);
+	s->has_body = 1;
+}
+
+size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max)
+{
+	const struct dedup_tok *pick[DEDUP_MAX_TOKENS];
+	size_t n = 0, i, j;
+
+	for (i = 0; i < s->ntitle; i++) {
+		if (s->title[i].kind == DEDUP_TOK_STOP)
+			continue;
+		/* insertion by length, longest first; stable for equal */
+		for (j = n; j > 0 && pick[j - 1]->ncp < s->title[i].ncp; j--)
+			pick[j] = pick[j - 1];
+		pick[j] = &s->title[i];
+		n++;
+	}
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++)
+		keys[i] = pick[i]->hash;
+	return n;
+}
+
+/* --- comparison ---------------------------------------------------------- */
+
+/* Bigram Dice of two words, in percent. */
+static int bigram_dice(const uint32_t *a, size_t na, const uint32_t *b,
+                       size_t nb)
+{
+	unsigned char used[DEDUP_MAX_WORD_CP];
+	size_t i, j, common = 0;
+
+	memset(used, 0, sizeof used);
+	for (i = 0; i + 1 < na; i++)
+		for (j = 0; j + 1 < nb; j++)
+			if (!used[j] && a[i] == b[j] && a[i + 1] == b[j + 1]) {
+				used[j] = 1;
+				common++;
+				break;
+			}
+	return (int)(200 * common / (na - 1 + nb - 1));
+}
+
+static int tok_match(const struct dedup_sig *sa, const struct dedup_tok *a,
+                     const struct dedup_sig *sb, const struct dedup_tok *b)
+{
+	if (a->hash == b->hash)
+		return 1;
+	/* Numbers match only themselves; short words have too few bigrams
+	 * to measure; a different first letter is a different word. */
+	if (a->kind != DEDUP_TOK_WORD || b->kind != DEDUP_TOK_WORD ||
+	    a->ncp < 4 || b->ncp < 4 || sa->cp[a->off] != sb->cp[b->off])
+		return 0;
+	return bigram_dice(sa->cp + a->off, a->ncp, sb->cp + b->off, b->ncp) >=
+	       DEDUP_WORD_SIM_PCT;
+}
+
+/* Jaccard (percent) of the content tokens of a and b under tok_match;
+ * *matched gets the tokens of a matched, *all whether every token of
+ * both sides found a partner. */
+static int jaccard(const struct dedup_sig *sa, const struct dedup_tok *a,
+                   size_t na, const struct dedup_sig *sb,
+                   const struct dedup_tok *b, size_t nb, int *matched,
+                   int *all)
+{
+	unsigned char hit_b[DEDUP_MAX_WORDS];
+	size_t ca = 0, cb = 0, m = 0, i, j;
+
+	memset(hit_b, 0, sizeof hit_b);
+	for (j = 0; j < nb; j++)
+		cb += b[j].kind != DEDUP_TOK_STOP;
+	for (i = 0; i < na; i++) {
+		int hit = 0;
+
+		if (a[i].kind == DEDUP_TOK_STOP)
+			continue;
+		ca++;
+		for (j = 0; j < nb; j++)
+			if (b[j].kind != DEDUP_TOK_STOP &&
+			    tok_match(sa, &a[i], sb, &b[j])) {
+				hit = 1;
+				hit_b[j] = 1;
+			}
+		m += (size_t)hit;
+	}
+	if (all) {
+		*all = m == ca;
+		for (j = 0; j < nb; j++)
+			if (b[j].kind != DEDUP_TOK_STOP && !hit_b[j])
+				*all = 0;
+	}
+	if (matched)
+		*matched = (int)m;
+	/* m counts a's side; with spelling matches one token of b may serve
+	 * two of a, so the union is bounded below by the larger side. */
+	if (!ca || !cb)
+		return 0;
+	{
+		size_t uni = ca + cb - (m < cb ? m : cb);
+		if (uni < ca)
+			uni = ca;
+		return (int)(100 * (m < cb ? m : cb) / uni);
+	}
+}
+
+/* Each side has a fact the other lacks. */
+static int facts_conflict(const struct dedup_sig *a, const struct dedup_sig *b)
+{
+	int a_only = 0, b_only = 0;
+	size_t i, j;
+
+	for (i = 0; i < a->nfacts; i++) {
+		for (j = 0; j < b->nfacts && b->facts[j] != a->facts[i]; j++)
+			;
+		a_only |= j == b->nfacts;
+	}
+	for (j = 0; j < b->nfacts; j++) {
+		for (i = 0; i < a->nfacts && a->facts[i] != b->facts[j]; i++)
+			;
+		b_only |= i == a->nfacts;
+	}
+	return a_only && b_only;
+}
+
+static int popcount64(uint64_t x)
+{
+	int n = 0;
+
+	for (; x; x &= x - 1)
+		n++;
+	return n;
+}
+
+int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
+                     struct dedup_score *sc)
+{
+	struct dedup_score z;
+	int all = 0, rule = DEDUP_RULE_NONE;
+
+	memset(&z, 0, sizeof z);
+	z.dist = popcount64(a->simhash ^ b->simhash);
+	z.veto = facts_conflict(a, b);
+	if (!z.veto)
+		z.title_pct = jaccard(a, a->title, a->ntitle, b, b->title, b->ntitle,
+		                      &z.matched, &all);
+	if (z.veto || z.title_pct < DEDUP_TITLE_PCT)
+		goto out;
+	if (all && z.matched >= 2) {
+		rule = DEDUP_RULE_TITLE;
+		goto out;
+	}
+	if (z.title_pct >= DEDUP_TITLE_STRONG_PCT && z.matched >= 4) {
+		rule = DEDUP_RULE_STRONG;
+		goto out;
+	}
+	if (z.dist <= DEDUP_SIMHASH_MAX_DIST && a->simhash && b->simhash) {
+		rule = DEDUP_RULE_SIMHASH;
+		goto out;
+	}
+	if (!a->has_body || !b->has_body) {
+		z.need_body = 1;
+		goto out;
+	}
+	z.body_pct = jaccard(a, a->body, a->nbody, b, b->body, b->nbody, NULL,
+	                     NULL);
+	if (z.body_pct >= DEDUP_BODY_PCT)
+		rule = DEDUP_RULE_BODY;
+out:
+	if (sc)
+		*sc = z;
+	return rule;
+}

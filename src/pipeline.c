@@ -1,0 +1,390 @@
+/* pipeline.c - dedup, store, fingerprint and classify one entry; see
+ * pipeline.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "helsefeed/classify.h"
+#include "helsefeed/dedup.h"
+#include "helsefeed/norm.h"
+#include "helsefeed/pipeline.h"
+
+_Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
+               PIPELINE_MERGED != STORE_NEW &&
+               PIPELINE_MERGED != STORE_UPDATED,
+               "PIPELINE_MERGED is an outcome of its own");
+
+/* Rank of a feed the configuration no longer names: below every kind. */
+#define RANK_UNKNOWN FEED_KIND__COUNT
+
+struct rank {
+	int64_t feed_id;
+	int rank;
+};
+
+struct pipeline {
+	const struct config *cfg;
+	struct store *st;
+	struct store_dedup *sd;
+	struct dedup *dd;
+	struct classify *cls;
+	unsigned char *hits;          /* one per category */
+	char **cat_fold;              /* folded name and title per category */
+	struct dedup_sig *sig;        /* of the entry */
+	struct dedup_sig *other;      /* of a candidate or the old revision */
+	struct buf tn;                /* title_norm of the entry */
+	struct buf tmp;
+	struct rank *ranks;           /* feed id -> rank, learnt on use */
+	size_t nranks, cap;
+	int64_t window;
+	int last_rule;
+};
+
+int pipeline_rank(const struct config_feed *feed)
+{
+	return feed->authority >= 0 ? feed->authority : (int)feed->kind;
+}
+
+int pipeline_last_rule(const struct pipeline *p)
+{
+	return p->last_rule;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return;
+	store_dedup_close(p->sd);
+	dedup_free(p->dd);
+	classify_free(p->cls);
+	if (p->cat_fold)
+		for (size_t i = 0; i < 2 * p->cfg->ncategories; i++)
+			free(p->cat_fold[i]);
+	free(p->cat_fold);
+	free(p->hits);
+	free(p->sig);
+	free(p->other);
+	buf_free(&p->tn);
+	buf_free(&p->tmp);
+	free(p->ranks);
+	free(p);
+}
+
+/* Category names and titles as entry <category> texts are compared. */
+static int fold_categories(struct pipeline *p)
+{
+	const struct config *cfg = p->cfg;
+	size_t i;
+	int rc;
+
+	if (!(p->cat_fold = calloc(2 * cfg->ncategories + 1, sizeof *p->cat_fold)))
+		return HF_ENOMEM;
+	for (i = 0; i < 2 * cfg->ncategories; i++) {
+		const struct config_category *c = &cfg->categories[i / 2];
+
+		buf_clear(&p->tmp);
+		if ((rc = dedup_title_norm(NULL, i % 2 ? c->title : c->name, &p->tmp)))
+			return rc;
+		if (!(p->cat_fold[i] = strdup(buf_str(&p->tmp))))
+			return HF_ENOMEM;
+	}
+	return HF_OK;
+}
+
+int pipeline_new(const struct config *cfg, struct store *st,
+                 struct pipeline **out, struct buf *err)
+{
+	struct pipeline *p = calloc(1, sizeof *p);
+	int rc;
+
+	if (!p)
+		return HF_ENOMEM;
+	p->cfg = cfg;
+	p->st = st;
+	p->window = cfg->dedup_window;
+	if ((rc = classify_compile(cfg, &p->cls, err)))
+		goto fail;
+	if (!(p->hits = calloc(classify_count(p->cls) + 1, 1)) ||
+	    !(p->sig = malloc(sizeof *p->sig)) ||
+	    !(p->other = malloc(sizeof *p->other))) {
+		rc = HF_ENOMEM;
+		goto fail;
+	}
+	if ((rc = fold_categories(p)) || (rc = dedup_new(cfg, &p->dd)) ||
+	    (rc = store_dedup_open(st, &p->sd)))
+		goto fail;
+	*out = p;
+	return HF_OK;
+fail:
+	if (err && rc != HF_ECONFIG)
+		buf_printf(err, "cannot prepare the item pipeline: %s\n",
+		           hf_strerror(rc));
+	pipeline_free(p);
+	return rc;
+}
+
+/* Rank of the feed with store id `feed_id`. */
+static int rank_of(struct pipeline *p, int64_t feed_id, int *out)
+{
+	const struct config_feed *cf;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < p->nranks; i++)
+		if (p->ranks[i].feed_id == feed_id) {
+			*out = p->ranks[i].rank;
+			return HF_OK;
+		}
+	buf_clear(&p->tmp);
+	if ((rc = store_dedup_feed_name(p->sd, feed_id, &p->tmp)) < 0)
+		return rc;
+	cf = rc ? config_feed_find(p->cfg, buf_str(&p->tmp)) : NULL;
+	if (p->nranks == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 32;
+		struct rank *v = realloc(p->ranks, cap * sizeof *v);
+
+		if (!v)
+			return HF_ENOMEM;
+		p->ranks = v;
+		p->cap = cap;
+	}
+	p->ranks[p->nranks].feed_id = feed_id;
+	p->ranks[p->nranks].rank = cf ? pipeline_rank(cf) : RANK_UNKNOWN;
+	*out = p->ranks[p->nranks++].rank;
+	return HF_OK;
+}
+
+/* Categories of a new or changed primary (pipeline.h). */
+static int categorise(struct pipeline *p, struct store_ingest *in, int64_t id,
+                      const struct config_feed *feed, const struct feed_entry *e)
+{
+	const struct config *cfg = p->cfg;
+	struct classify_input ci;
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < feed->ncategories; i++)
+		if ((rc = store_item_add_category(in, id, feed->categories[i], "feed")))
+			return rc;
+	ci.title = e->title;
+	ci.summary = e->summary;
+	ci.content = e->content;
+	ci.categories = e->categories;
+	ci.ncategories = e->ncategories;
+	memset(p->hits, 0, classify_count(p->cls));
+	if ((rc = classify_item(p->cls, &ci, p->hits, NULL)))
+		return rc;
+	for (i = 0; i < classify_count(p->cls); i++)
+		if (p->hits[i] &&
+		    (rc = store_item_add_category(in, id, cfg->categories[i].name,
+		                                  "rule")))
+			return rc;
+	for (j = 0; j < e->ncategories; j++) {
+		buf_clear(&p->tmp);
+		if ((rc = dedup_title_norm(NULL, e->categories[j], &p->tmp)))
+			return rc;
+		if (!p->tmp.len)
+			continue;
+		for (i = 0; i < 2 * cfg->ncategories; i++)
+			if (strcmp(p->cat_fold[i], p->tmp.data) == 0 &&
+			    (rc = store_item_add_category(in, id,
+			              cfg->categories[i / 2].name, "entry")))
+				return rc;
+	}
+	return HF_OK;
+}
+
+/*
+ * After item `id` took entry e as its primary text: drop the old title
+ * index rows (keys of `old`, time old_t; none when old_t is HF_NOTIME),
+ * set fingerprint, index and categories.  p->tn and p->sig are the
+ * entry's.
+ */
+static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
+                  const struct config_feed *feed, const struct feed_entry *e,
+                  const struct dedup_sig *old, int64_t old_t, int is_new)
+{
+	uint64_t keys[DEDUP_MAX_KEYS];
+	struct store_dedup_item it;
+	size_t n;
+	int64_t t;
+	int rc;
+
+	if (old_t != HF_NOTIME) {
+		n = dedup_sig_keys(old, keys, DEDUP_MAX_KEYS);
+		if ((rc = store_dedup_index(p->sd, in, id, old_t, keys, n, 0)))
+			return rc;
+	}
+	if ((rc = store_item_set_fingerprint(in, id, p->tn.len ? p->tn.data : NULL,
+	                                     p->sig->simhash)))
+		return rc;
+	/* The index time must be what the candidate query computes:
+	 * published, else first_seen, which only a new item has as now. */
+	if (is_new) {
+		t = dedup_entry_time(e, store_dedup_now(in));
+	} else {
+		if ((rc = store_dedup_item(p->sd, in, id, &it, p->other)) < 0)
+			return rc;
+		t = it.t;
+	}
+	n = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
+	if ((rc = store_dedup_index(p->sd, in, id, t, keys, n, 1)))
+		return rc;
+	return categorise(p, in, id, feed, e);
+}
+
+/* Level 3: the best near-duplicate of the entry, 0 when none. */
+static int near_dup(struct pipeline *p, struct store_ingest *in,
+                    const struct feed_entry *e, int64_t *out)
+{
+	int64_t ids[2 * PIPELINE_MAX_CANDIDATES];
+	int hits[2 * PIPELINE_MAX_CANDIDATES];
+	uint64_t keys[DEDUP_MAX_KEYS];
+	struct store_dedup_item it;
+	struct dedup_score sc;
+	size_t nkeys, n = 0, i, tried = 0;
+	int best = -1, rc, rule;
+	int64_t t = dedup_entry_time(e, store_dedup_now(in));
+
+	*out = 0;
+	nkeys = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
+	if (!nkeys)
+		return HF_OK;
+	if ((rc = store_dedup_candidates(p->sd, in, p->tn.data, keys, nkeys, t,
+	                                 p->window, ids, hits,
+	                                 sizeof ids / sizeof ids[0], &n)))
+		return rc;
+	for (i = 0; i < n && tried < PIPELINE_MAX_CANDIDATES; i++) {
+		if (nkeys > PIPELINE_FEW_KEYS && hits[i] < PIPELINE_MIN_SHARED_KEYS)
+			break;            /* sorted by hits: the rest share fewer */
+		if ((rc = store_dedup_item(p->sd, in, ids[i], &it, p->other)) < 0)
+			return rc;
+		/* The entry's own feed never duplicates itself (dedup.h). */
+		if (!rc || it.carried)
+			continue;
+		tried++;
+		rule = dedup_same_story(p->sig, p->other, &sc);
+		if (sc.need_body) {
+			if ((rc = store_dedup_item_body(p->sd, ids[i], p->other)))
+				return rc;
+			rule = dedup_same_story(p->sig, p->other, &sc);
+		}
+		if (rule && sc.title_pct > best) {
+			best = sc.title_pct;
+			*out = ids[i];
+			p->last_rule = rule;
+		}
+	}
+	return HF_OK;
+}
+
+/* Record e as a source of item `id` and make it primary when its feed
+ * ranks higher, or when it is the same feed's new guid (level 2). */
+static int merge(struct pipeline *p, struct store_ingest *in,
+                 const struct config_feed *feed, const struct feed_entry *e,
+                 int64_t id, int *outcome)
+{
+	struct store_dedup_item it;
+	int rc, rank, same;
+
+	if ((rc = store_dedup_item(p->sd, in, id, &it, p->other)) < 0)
+		return rc;
+	same = it.feed_id == store_dedup_feed_id(in);
+	if (!same) {
+		if ((rc = rank_of(p, it.feed_id, &rank)))
+			return rc;
+		if (pipeline_rank(feed) >= rank) {
+			*outcome = PIPELINE_MERGED;
+			return store_ingest_add_source(in, id, e);
+		}
+	}
+	if ((rc = store_dedup_promote(p->sd, in, id, e, same)) ||
+	    (rc = finish(p, in, id, feed, e, p->other, it.t, 0)))
+		return rc;
+	*outcome = same ? STORE_UPDATED : PIPELINE_MERGED;
+	return HF_OK;
+}
+
+/* The entry's title_norm and signature into p->tn, p->sig. */
+static int sign(struct pipeline *p, const struct feed_entry *e)
+{
+	int rc;
+
+	buf_clear(&p->tn);
+	if ((rc = dedup_title_norm(p->dd, e->title, &p->tn)) ||
+	    (rc = buf_reserve(&p->tn, 1)))
+		return rc;
+	p->tn.data[p->tn.len] = '\0';
+	dedup_sig_make(p->sig, p->tn.data, e->summary);
+	return HF_OK;
+}
+
+static int canon_item(struct pipeline *p, struct store_ingest *in,
+                      const char *link, int64_t *out)
+{
+	int rc;
+
+	*out = 0;
+	if (!link || (strncasecmp(link, "http://", 7) != 0 &&
+	              strncasecmp(link, "https://", 8) != 0))
+		return HF_OK;
+	buf_clear(&p->tmp);
+	rc = norm_url_canon(link, &p->tmp);
+	if (rc == HF_EINVAL)
+		return HF_OK;
+	if (rc)
+		return rc;
+	rc = store_ingest_find_canon(in, buf_str(&p->tmp), out);
+	return rc < 0 ? rc : HF_OK;
+}
+
+int pipeline_entry(struct pipeline *p, struct store_ingest *in,
+                   const struct config_feed *feed, const struct feed_entry *e,
+                   int *outcome)
+{
+	struct store_dedup_source src = {0, 0, 0, NULL};
+	int64_t id = 0;
+	int oc = STORE_UNCHANGED, rc;
+
+	p->last_rule = DEDUP_RULE_NONE;
+	rc = store_ingest_known(in, e->key, e->raw_hash);
+	if (rc)
+		goto out;
+	if ((rc = store_dedup_source(p->sd, in, e->key, &src)))
+		goto out;
+	if (src.item_id && !src.primary) {
+		/* A merged source's revision: the item follows its primary. */
+		rc = store_ingest_add_source(in, src.item_id, e);
+		oc = PIPELINE_MERGED;
+		goto out;
+	}
+	if ((rc = sign(p, e)))
+		goto out;
+	if (src.item_id) {
+		if ((rc = store_ingest_entry(in, e, &oc)) || oc == STORE_UNCHANGED)
+			goto out;
+		dedup_sig_make(p->other, src.title_norm, NULL);
+		rc = finish(p, in, src.item_id, feed, e, p->other,
+		            src.title_norm ? src.t : HF_NOTIME, 0);
+		goto out;
+	}
+	if ((rc = canon_item(p, in, e->link, &id)))
+		goto out;
+	if (!id && (rc = near_dup(p, in, e, &id)))
+		goto out;
+	if (id) {
+		rc = merge(p, in, feed, e, id, &oc);
+		goto out;
+	}
+	if ((rc = store_ingest_entry(in, e, &oc)) || oc != STORE_NEW)
+		goto out;
+	rc = finish(p, in, store_ingest_item_id(in), feed, e, NULL, HF_NOTIME, 1);
+out:
+	store_dedup_source_clear(&src);
+	if (rc == 1) {           /* store_ingest_known: nothing to do */
+		rc = HF_OK;
+		oc = STORE_UNCHANGED;
+	}
+	if (!rc && outcome)
+		*outcome = oc;
+	return rc;
+}

@@ -1,0 +1,607 @@
+/* test_dedup.c - the three dedup levels through the pipeline, read back
+ * from the database file; precision and recall on the labelled set. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "helsefeed/dedup.h"
+#include "helsefeed/log.h"
+#include "helsefeed/norm.h"
+#include "helsefeed/pipeline.h"
+#include "helsefeed/store.h"
+
+#define DAY (24 * 3600)
+#define T0 1709280000  /* 2024-03-01T08:00:00Z */
+
+/* Feeds, one per kind. */
+static char *names[] = {"hod", "helsedir", "hospital", "kommune", "other"};
+static char *titles[] = {"Helse- og omsorgsdepartementet", "Helsedirektoratet",
+                         "Helse Bergen", "Bergen kommune", "Dagens Medisin"};
+#define NFEEDS 5
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct store *st;
+	struct pipeline *p;
+	struct config cfg;
+	struct config_feed feeds[NFEEDS];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	size_t i;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/hf-dedup-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/helsefeed.db", f->dir);
+	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
+	for (i = 0; i < NFEEDS; i++) {
+		f->feeds[i].name = names[i];
+		f->feeds[i].url = "https://example.no/rss";
+		f->feeds[i].title = titles[i];
+		f->feeds[i].kind = (enum feed_kind)i;
+		f->feeds[i].authority = -1;
+		f->feeds[i].interval = 900;
+	}
+	f->cfg.feeds = f->feeds;
+	f->cfg.nfeeds = NFEEDS;
+	f->cfg.dedup_window = 7 * DAY;
+	assert_int_equal(store_sync_feeds(f->st, &f->cfg), 0);
+	assert_int_equal(pipeline_new(&f->cfg, f->st, &f->p, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[160];
+
+	pipeline_free(f->p);
+	store_close(f->st);
+	unlink(f->path);
+	snprintf(p, sizeof p, "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* An entry as the parser hands it out; raw_hash from all the fields. */
+static struct feed_entry entry(const char *key, const char *title,
+                               const char *link, const char *summary,
+                               int64_t published)
+{
+	struct feed_entry e;
+	uint64_t h = NORM_FNV_INIT;
+
+	memset(&e, 0, sizeof e);
+	e.key = key;
+	e.id = key;
+	e.title = title;
+	e.link = link;
+	e.summary = summary;
+	e.published = published;
+	e.updated = HF_NOTIME;
+	h = norm_fnv1a(h, key, strlen(key));
+	h = norm_fnv1a(h, title, strlen(title));
+	if (link)
+		h = norm_fnv1a(h, link, strlen(link));
+	if (summary)
+		h = norm_fnv1a(h, summary, strlen(summary));
+	e.raw_hash = h;
+	return e;
+}
+
+/* One ingest of feed `fi` with n entries; outcomes and item ids out. */
+static void ingest(struct fx *f, size_t fi, const struct feed_entry *e,
+                   size_t n, int *outcomes, int64_t *ids)
+{
+	struct store_fetch_result res;
+	struct store_ingest *in = NULL;
+	size_t i;
+
+	memset(&res, 0, sizeof res);
+	res.started = T0;
+	res.http_status = 200;
+	assert_int_equal(store_ingest_begin(f->st, names[fi], T0, &in), 0);
+	for (i = 0; i < n; i++) {
+		int oc = -1;
+
+		assert_int_equal(pipeline_entry(f->p, in, &f->feeds[fi], &e[i], &oc), 0);
+		if (outcomes)
+			outcomes[i] = oc;
+		if (ids)
+			ids[i] = store_ingest_item_id(in);
+	}
+	assert_int_equal(store_ingest_commit(in, &res), 0);
+}
+
+static int64_t q_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Text of the first column of the first row into out. */
+static void q_text(const char *path, const char *sql, char *out, size_t n)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/* --- text ----------------------------------------------------------------- */
+
+static void norm_is(const struct dedup *d, const char *title, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	assert_int_equal(dedup_title_norm(d, title, &b), 0);
+	assert_string_equal(buf_str(&b), want);
+	buf_free(&b);
+}
+
+static void title_norm_strips_labels_and_sources(void **state)
+{
+	struct fx *f = *state;
+	struct dedup *d = NULL;
+
+	assert_int_equal(dedup_new(&f->cfg, &d), 0);
+	norm_is(d, "Nyhet: Vurderer endringer i regelverket – Helsedirektoratet",
+	        "vurderer endringer i regelverket");
+	norm_is(d, "NYHEIT: Meir medverknad i LAR | FHI", "meir medverknad i lar");
+	norm_is(d, "Pressemelding - Ny plan - Helse- og omsorgsdepartementet",
+	        "ny plan");
+	/* A dash segment that is no source name is headline. */
+	norm_is(d, "Statsbudsjettet 2024 – 1,9 milliarder mer til sykehusene",
+	        "statsbudsjettet 2024 1 9 milliarder mer til sykehusene");
+	/* A configured feed's title is a source name too. */
+	norm_is(d, "Nytt akuttmottak – Helse Bergen", "nytt akuttmottak");
+	/* A lone label word is the title, not a prefix. */
+	norm_is(d, "Nyhet", "nyhet");
+	norm_is(d, "Covid-19-vaksine: ÆØÅ  og   Ålesund!", "covid 19 vaksine æøå og ålesund");
+	norm_is(d, NULL, "");
+	dedup_free(d);
+}
+
+static int same(const struct dedup *d, const char *t1, const char *s1,
+                const char *t2, const char *s2, struct dedup_score *sc)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	struct dedup_sig *x = malloc(sizeof *x), *y = malloc(sizeof *y);
+	int rule;
+
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_int_equal(dedup_title_norm(d, t1, &a), 0);
+	assert_int_equal(dedup_title_norm(d, t2, &b), 0);
+	dedup_sig_make(x, buf_str(&a), s1);
+	dedup_sig_make(y, buf_str(&b), s2);
+	rule = dedup_same_story(x, y, sc);
+	free(x);
+	free(y);
+	buf_free(&a);
+	buf_free(&b);
+	return rule;
+}
+
+static void numbers_and_months_veto(void **state)
+{
+	struct fx *f = *state;
+	struct dedup *d = NULL;
+	struct dedup_score sc;
+	const char *s = "Gjennomsnittlig ventetid i spesialisthelsetjenesten var "
+	                "66 dager for pasienter som startet behandling.";
+
+	assert_int_equal(dedup_new(&f->cfg, &d), 0);
+	/* Identical summaries, titles differing in the month only. */
+	assert_int_equal(same(d, "Nye tall om ventetider i januar", s,
+	                      "Nye tall om ventetider i februar", s, &sc), 0);
+	assert_true(sc.veto);
+	assert_int_equal(same(d, "Ukerapport om luftveisinfeksjoner, uke 2", s,
+	                      "Ukerapport om luftveisinfeksjoner, uke 3", s, &sc), 0);
+	assert_true(sc.veto);
+	assert_int_equal(same(d, "Helse Sør-Øst: økonomisk resultat for første tertial", s,
+	                      "Helse Sør-Øst: økonomisk resultat for andre tertial", s, &sc), 0);
+	assert_true(sc.veto);
+	/* "første" is "1.": no contradiction. */
+	assert_int_not_equal(same(d, "Helse Sør-Øst: økonomisk resultat for første tertial", s,
+	                          "Helse Sør-Øst RHF: økonomisk resultat for 1. tertial", s, &sc), 0);
+	/* Omitting a figure is no contradiction either; the rest decides. */
+	assert_false(sc.veto);
+	dedup_free(d);
+}
+
+static void spelling_variants_match_compounds_do_not(void **state)
+{
+	struct fx *f = *state;
+	struct dedup *d = NULL;
+	struct dedup_score sc;
+
+	assert_int_equal(dedup_new(&f->cfg, &d), 0);
+	assert_int_equal(same(d, "Sjukehus i Nord-Norge får ny ambulansebåt", "",
+	                      "Ny ambulansebåt til sjukehusa i Nord-Norge – Helse Nord RHF",
+	                      "", &sc), DEDUP_RULE_TITLE);
+	assert_int_equal(same(d, "Koronavaksine til risikogrupper og helsepersonell",
+	                      "Ny dose koronavaksine tilbys personer i risikogrupper.",
+	                      "Influensavaksine til risikogrupper og helsepersonell",
+	                      "Sesongens influensavaksine er klar.", &sc), 0);
+	assert_false(sc.veto);
+	assert_true(sc.title_pct < 100);
+	dedup_free(d);
+}
+
+/* --- levels through the pipeline ----------------------------------------- */
+
+static void same_url_with_utm_from_two_feeds_is_one_item(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry a = entry("hod-1", "Nytt sykehus i Stavanger",
+	    "https://www.regjeringen.no/no/aktuelt/sykehus/id1/?utm_source=rss",
+	    "Det nye sykehuset åpner.", T0);
+	struct feed_entry b = entry("https://helsedirektoratet.no/x",
+	    "Ein heilt annan tittel",
+	    "https://WWW.regjeringen.no/no/aktuelt/sykehus/id1/?utm_medium=feed#top",
+	    "Anna tekst.", T0 + 3600);
+	int oc[1];
+	int64_t ida[1], idb[1];
+
+	ingest(f, 0, &a, 1, oc, ida);
+	assert_int_equal(oc[0], STORE_NEW);
+	ingest(f, 1, &b, 1, oc, idb);
+	assert_int_equal(oc[0], PIPELINE_MERGED);
+	assert_int_equal(ida[0], idb[0]);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT feed_id) FROM item_sources"), 2);
+}
+
+static void guid_change_in_same_feed_is_one_item(void **state)
+{
+	struct fx *f = *state;
+	const char *link = "https://www.fhi.no/nyheter/2024/influensa/";
+	struct feed_entry a = entry("guid-old", "Influensasesongen er i gang", link,
+	                            "Influensaen sprer seg.", T0);
+	struct feed_entry b = entry("guid-new", "Influensasesongen er i gang", link,
+	                            "Influensaen sprer seg raskt.", T0);
+	char title[64];
+	int oc[1];
+
+	ingest(f, 1, &a, 1, oc, NULL);
+	assert_int_equal(oc[0], STORE_NEW);
+	ingest(f, 1, &b, 1, oc, NULL);
+	assert_int_equal(oc[0], STORE_UPDATED);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 2);
+	q_text(f->path, "SELECT key FROM items", title, sizeof title);
+	assert_string_equal(title, "guid-new");
+	assert_int_equal(q_int(f->path, "SELECT revision FROM items"), 2);
+	/* Both keys are known now: nothing is written for either. */
+	ingest(f, 1, &a, 1, oc, NULL);
+	assert_int_equal(oc[0], STORE_UNCHANGED);
+	ingest(f, 1, &b, 1, oc, NULL);
+	assert_int_equal(oc[0], STORE_UNCHANGED);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 2);
+}
+
+static const char *hod_title = "Vurderer endringer i regelverket for blodgivning";
+static const char *hod_sum =
+	"24.05.2022: Helse- og omsorgsdepartementet vil gi Helsedirektoratet i "
+	"oppdrag å vurdere endringer i karantenereglene for blodgivning for menn "
+	"som har sex med menn.";
+static const char *dir_title =
+	"Nyhet: Vurderer endringer i regelverket for blodgivning – Helsedirektoratet";
+static const char *dir_sum =
+	"Helsedirektoratet får i oppdrag å vurdere endringer i "
+	"karantenereglene for blodgivning for menn som har sex med menn.";
+
+static void check_ministry_primary(struct fx *f)
+{
+	char s[128];
+
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 2);
+	q_text(f->path, "SELECT f.name FROM items i JOIN feeds f ON f.id = i.feed_id",
+	       s, sizeof s);
+	assert_string_equal(s, "hod");
+	q_text(f->path, "SELECT title FROM items", s, sizeof s);
+	assert_string_equal(s, hod_title);
+	q_text(f->path, "SELECT title_norm FROM items", s, sizeof s);
+	assert_string_equal(s, "vurderer endringer i regelverket for blodgivning");
+}
+
+static void republished_release_keeps_ministry_primary(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry m = entry("hod-blod", hod_title,
+	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
+	struct feed_entry d = entry("dir-blod", dir_title,
+	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
+	    T0 + 2 * 3600);
+	int oc[1];
+
+	ingest(f, 0, &m, 1, oc, NULL);
+	assert_int_equal(oc[0], STORE_NEW);
+	ingest(f, 1, &d, 1, oc, NULL);
+	assert_int_equal(oc[0], PIPELINE_MERGED);
+	assert_int_equal(pipeline_last_rule(f->p), DEDUP_RULE_TITLE);
+	check_ministry_primary(f);
+}
+
+static void ministry_arriving_later_becomes_primary(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry m = entry("hod-blod", hod_title,
+	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
+	struct feed_entry d = entry("dir-blod", dir_title,
+	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
+	    T0 - 3600);
+	int oc[1];
+	int64_t before = 0, after = 0;
+
+	ingest(f, 1, &d, 1, oc, &before);
+	assert_int_equal(oc[0], STORE_NEW);
+	ingest(f, 0, &m, 1, oc, &after);
+	assert_int_equal(oc[0], PIPELINE_MERGED);
+	assert_int_equal(before, after);
+	check_ministry_primary(f);
+	/* The index follows the primary text: one set of keys only. */
+	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT t) FROM dedup_title_keys"), 1);
+	/* The directorate re-fetching its entry changes nothing. */
+	ingest(f, 1, &d, 1, oc, NULL);
+	assert_int_equal(oc[0], STORE_UNCHANGED);
+	check_ministry_primary(f);
+}
+
+static void january_and_february_stay_apart(void **state)
+{
+	struct fx *f = *state;
+	const char *s = "Gjennomsnittlig ventetid i spesialisthelsetjenesten var "
+	                "66 dager for pasienter som startet behandling.";
+	struct feed_entry a = entry("jan", "Nye tall om ventetider i januar",
+	                            "https://www.helsedirektoratet.no/jan", s, T0);
+	struct feed_entry b = entry("feb", "Nye tall om ventetider i februar – Helsedirektoratet",
+	                            "https://www.regjeringen.no/feb", s, T0 + DAY);
+	int oc[1];
+
+	ingest(f, 1, &a, 1, oc, NULL);
+	ingest(f, 0, &b, 1, oc, NULL);
+	assert_int_equal(oc[0], STORE_NEW);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 2);
+}
+
+static void outside_the_window_is_another_story(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry m = entry("hod-blod", hod_title,
+	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
+	struct feed_entry d = entry("dir-blod", dir_title,
+	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
+	    T0 + 8 * DAY);
+	int oc[1];
+
+	ingest(f, 0, &m, 1, oc, NULL);
+	ingest(f, 1, &d, 1, oc, NULL);
+	assert_int_equal(oc[0], STORE_NEW);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 2);
+}
+
+static void refetch_of_everything_is_unchanged(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry m[2] = {
+		entry("hod-blod", hod_title,
+		      "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0),
+		entry("hod-2", "Nytt sykehus i Stavanger",
+		      "https://www.regjeringen.no/x?utm_source=a", "Tekst.", T0),
+	};
+	struct feed_entry d[2] = {
+		entry("dir-blod", dir_title,
+		      "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum, T0),
+		entry("dir-2", "Annen tittel",
+		      "https://www.regjeringen.no/x?utm_source=b", "Tekst.", T0),
+	};
+	int oc[2];
+	int64_t items, sources, revs;
+
+	ingest(f, 1, d, 2, oc, NULL);
+	ingest(f, 0, m, 2, oc, NULL);
+	items = q_int(f->path, "SELECT count(*) FROM items");
+	sources = q_int(f->path, "SELECT count(*) FROM item_sources");
+	assert_int_equal(items, 2);
+	assert_int_equal(sources, 4);
+	revs = q_int(f->path, "SELECT sum(revision) FROM items");
+	ingest(f, 1, d, 2, oc, NULL);
+	assert_int_equal(oc[0], STORE_UNCHANGED);
+	assert_int_equal(oc[1], STORE_UNCHANGED);
+	ingest(f, 0, m, 2, oc, NULL);
+	assert_int_equal(oc[0], STORE_UNCHANGED);
+	assert_int_equal(oc[1], STORE_UNCHANGED);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), items);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), sources);
+	assert_int_equal(q_int(f->path, "SELECT sum(revision) FROM items"), revs);
+}
+
+/* --- labelled set ------------------------------------------------------- */
+
+#define MAX_ROWS 512
+
+struct row {
+	char id[32], dup[16], nearg[16];
+	char *title, *summary;
+	int feed;
+	int64_t item;
+};
+
+static char *dup_field(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	assert_non_null(p);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static size_t read_labelled(struct row *rows)
+{
+	FILE *fp = fopen("data/classify/labelled.tsv", "r");
+	char *line = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t len;
+
+	assert_non_null(fp);
+	while ((len = getline(&line, &cap, fp)) > 0) {
+		const char *fld[8];
+		size_t fl[8], k = 0;
+		char *p = line;
+
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!len || line[0] == '#')
+			continue;
+		while (k < 7) {
+			char *tab = strchr(p, '\t');
+			fld[k] = p;
+			fl[k] = tab ? (size_t)(tab - p) : strlen(p);
+			k++;
+			if (!tab)
+				break;
+			p = tab + 1;
+		}
+		assert_int_equal(k, 7);
+		assert_true(n < MAX_ROWS);
+		snprintf(rows[n].id, sizeof rows[n].id, "%.*s", (int)fl[0], fld[0]);
+		snprintf(rows[n].dup, sizeof rows[n].dup, "%.*s", (int)fl[1], fld[1]);
+		snprintf(rows[n].nearg, sizeof rows[n].nearg, "%.*s", (int)fl[2], fld[2]);
+		rows[n].title = dup_field(fld[5], fl[5]);
+		rows[n].summary = dup_field(fld[6], fl[6]);
+		n++;
+	}
+	free(line);
+	fclose(fp);
+	return n;
+}
+
+static int grouped(const char *a, const char *b)
+{
+	return strcmp(a, "-") != 0 && strcmp(a, b) == 0;
+}
+
+/* Rows of one same-story or look-alike group come from different feeds
+ * (a feed never duplicates itself, so that would prove nothing); the
+ * others rotate over the feeds. */
+static void assign_feeds(struct row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int used[NFEEDS] = {0};
+
+		for (size_t j = 0; j < i; j++)
+			if (grouped(rows[i].dup, rows[j].dup) ||
+			    grouped(rows[i].nearg, rows[j].nearg))
+				used[rows[j].feed] = 1;
+		rows[i].feed = (int)(i % NFEEDS);
+		for (int k = 0; k < NFEEDS && used[rows[i].feed]; k++)
+			rows[i].feed = (rows[i].feed + 1) % NFEEDS;
+	}
+}
+
+static void labelled_set_precision_and_recall(void **state)
+{
+	struct fx *f = *state;
+	struct row *rows = calloc(MAX_ROWS, sizeof *rows);
+	size_t n, i, j, tp = 0, pred = 0, truth = 0;
+	char link[128];
+	double precision, recall;
+
+	assert_non_null(rows);
+	n = read_labelled(rows);
+	assign_feeds(rows, n);
+	for (i = 0; i < n; i++) {
+		struct feed_entry e;
+
+		snprintf(link, sizeof link, "https://%s.example.no/nyheter/%s",
+		         names[rows[i].feed], rows[i].id);
+		e = entry(rows[i].id, rows[i].title, link, rows[i].summary,
+		          T0 + (int64_t)i * 60);
+		ingest(f, (size_t)rows[i].feed, &e, 1, NULL, &rows[i].item);
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++) {
+			int p = rows[i].item == rows[j].item;
+			int t = grouped(rows[i].dup, rows[j].dup);
+
+			pred += (size_t)p;
+			truth += (size_t)t;
+			tp += (size_t)(p && t);
+			if (p != t)
+				print_message("%s: %s / %s (%s, %s)\n",
+				              p ? "false merge" : "missed", rows[i].id,
+				              rows[j].id, rows[i].title, rows[j].title);
+		}
+	precision = pred ? (double)tp / (double)pred : 1.0;
+	recall = truth ? (double)tp / (double)truth : 1.0;
+	print_message("labelled set: %zu items, %zu same-story pairs, %zu merged "
+	              "pairs, %zu right: precision %.3f recall %.3f\n",
+	              n, truth, pred, tp, precision, recall);
+	assert_true(truth >= 38);
+	assert_true(precision >= 0.95);
+	assert_true(recall >= 0.90);
+	for (i = 0; i < n; i++) {
+		free(rows[i].title);
+		free(rows[i].summary);
+	}
+	free(rows);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(title_norm_strips_labels_and_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(numbers_and_months_veto, setup, teardown),
+		cmocka_unit_test_setup_teardown(spelling_variants_match_compounds_do_not, setup, teardown),
+		cmocka_unit_test_setup_teardown(same_url_with_utm_from_two_feeds_is_one_item, setup, teardown),
+		cmocka_unit_test_setup_teardown(guid_change_in_same_feed_is_one_item, setup, teardown),
+		cmocka_unit_test_setup_teardown(republished_release_keeps_ministry_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(ministry_arriving_later_becomes_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(january_and_february_stay_apart, setup, teardown),
+		cmocka_unit_test_setup_teardown(outside_the_window_is_another_story, setup, teardown),
+		cmocka_unit_test_setup_teardown(refetch_of_everything_is_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(labelled_set_precision_and_recall, setup, teardown),
+	};
+
+	log_set_level(LOG_LVL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,233 @@
+/* test_pipeline.c - categories and fingerprints of the per-entry pipeline,
+ * read back from the database file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "helsefeed/dedup.h"
+#include "helsefeed/log.h"
+#include "helsefeed/pipeline.h"
+#include "helsefeed/store.h"
+
+#define T0 1709280000
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct store *st;
+	struct pipeline *p;
+	struct config cfg;
+	struct config_feed feeds[2];
+	struct config_category cats[3];
+};
+
+static char *hosp_cats[] = {"hospitals"};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/hf-pipe-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/helsefeed.db", f->dir);
+	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
+	f->cats[0] = (struct config_category){"covid", "Covid-19", "korona* covid*", NULL, 1};
+	f->cats[1] = (struct config_category){"hospitals", "Sykehus", "sykehus* sjukehus*", NULL, 2};
+	f->cats[2] = (struct config_category){"municipal", "Kommunale tjenester", NULL, NULL, 3};
+	f->feeds[0] = (struct config_feed){"hod", "https://example.no/hod", "HOD", NULL,
+	                                   FEED_KIND_MINISTRY, -1, NULL, 0, 900, 4};
+	f->feeds[1] = (struct config_feed){"ahus", "https://example.no/ahus", "Ahus", NULL,
+	                                   FEED_KIND_HOSPITAL, -1, hosp_cats, 1, 900, 5};
+	f->cfg.categories = f->cats;
+	f->cfg.ncategories = 3;
+	f->cfg.feeds = f->feeds;
+	f->cfg.nfeeds = 2;
+	f->cfg.dedup_window = 7 * 24 * 3600;
+	assert_int_equal(store_sync_feeds(f->st, &f->cfg), 0);
+	assert_int_equal(pipeline_new(&f->cfg, f->st, &f->p, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[160];
+
+	pipeline_free(f->p);
+	store_close(f->st);
+	unlink(f->path);
+	snprintf(p, sizeof p, "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static int run(struct fx *f, size_t fi, const struct feed_entry *e)
+{
+	struct store_fetch_result res;
+	struct store_ingest *in = NULL;
+	int oc = -1;
+
+	memset(&res, 0, sizeof res);
+	res.started = T0;
+	assert_int_equal(store_ingest_begin(f->st, f->feeds[fi].name, T0, &in), 0);
+	assert_int_equal(pipeline_entry(f->p, in, &f->feeds[fi], e, &oc), 0);
+	assert_int_equal(store_ingest_commit(in, &res), 0);
+	return oc;
+}
+
+/* "category/origin" rows of all items, sorted, joined by spaces. */
+static void cats(const char *path, char *out, size_t n)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t len = 0;
+
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT category || '/' || origin"
+	                 " FROM item_categories ORDER BY 1", -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW && len < n)
+		len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "",
+		                        (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+static int64_t q_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static struct feed_entry mk(const char *key, const char *title, const char *link,
+                            const char *summary, uint64_t hash)
+{
+	struct feed_entry e;
+
+	memset(&e, 0, sizeof e);
+	e.key = key;
+	e.title = title;
+	e.link = link;
+	e.summary = summary;
+	e.published = T0;
+	e.updated = HF_NOTIME;
+	e.raw_hash = hash;
+	return e;
+}
+
+static void new_item_gets_feed_rule_and_entry_categories(void **state)
+{
+	struct fx *f = *state;
+	static const char *const ecats[] = {"KOMMUNALE TJENESTER", "Diverse"};
+	struct feed_entry e = mk("a1", "Koronautbrudd på Ahus", "https://ahus.no/a1",
+	                         "<p>Smitte i akuttmottaket.</p>", 1);
+	char got[256];
+
+	e.categories = ecats;
+	e.ncategories = 2;
+	assert_int_equal(run(f, 1, &e), STORE_NEW);
+	cats(f->path, got, sizeof got);
+	assert_string_equal(got, "covid/rule hospitals/feed municipal/entry");
+	assert_int_equal(q_int(f->path, "SELECT title_norm = 'koronautbrudd på ahus'"
+	                                " AND simhash IS NOT NULL FROM items"), 1);
+}
+
+static void update_sets_categories_again(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry e = mk("a1", "Koronautbrudd på Ahus", "https://ahus.no/a1", NULL, 1);
+	struct feed_entry u = mk("a1", "Nytt sjukehusbygg på Ahus", "https://ahus.no/a1", NULL, 2);
+	char got[256];
+
+	assert_int_equal(run(f, 1, &e), STORE_NEW);
+	assert_int_equal(run(f, 1, &u), STORE_UPDATED);
+	cats(f->path, got, sizeof got);
+	assert_string_equal(got, "hospitals/feed hospitals/rule");
+	assert_int_equal(q_int(f->path, "SELECT title_norm = 'nytt sjukehusbygg på ahus'"
+	                                " FROM items"), 1);
+	/* The old title's index rows went with it: "sjukehusbygg" and
+	 * "ahus" are left, "koronautbrudd" is gone ("nytt", "på" are stop
+	 * words and never keys). */
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM dedup_title_keys"), 2);
+	assert_int_equal(run(f, 1, &u), STORE_UNCHANGED);
+}
+
+static void merged_source_adds_no_categories(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry m = mk("m1", "Nytt sykehus i Stavanger", "https://regjeringen.no/s", NULL, 1);
+	struct feed_entry h = mk("h1", "Nyhet: Nytt sykehus i Stavanger – Ahus",
+	                         "https://ahus.no/s", NULL, 2);
+	char got[256];
+
+	assert_int_equal(run(f, 0, &m), STORE_NEW);
+	assert_int_equal(run(f, 1, &h), PIPELINE_MERGED);
+	cats(f->path, got, sizeof got);
+	assert_string_equal(got, "hospitals/rule");
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+}
+
+static void authority_override_beats_kind(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry h = mk("h1", "Nytt sykehus i Stavanger", "https://ahus.no/s", NULL, 2);
+	struct feed_entry m = mk("m1", "Nytt sykehus i Stavanger", "https://regjeringen.no/s", NULL, 1);
+
+	assert_int_equal(pipeline_rank(&f->feeds[0]), 0);
+	assert_int_equal(pipeline_rank(&f->feeds[1]), 2);
+	f->feeds[0].authority = 50;           /* the ministry ranks last */
+	assert_int_equal(run(f, 1, &h), STORE_NEW);
+	assert_int_equal(run(f, 0, &m), PIPELINE_MERGED);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items i JOIN feeds f"
+	                                " ON f.id = i.feed_id WHERE f.name = 'ahus'"), 1);
+}
+
+static void bad_rule_is_a_config_error(void **state)
+{
+	struct fx *f = *state;
+	struct pipeline *p = NULL;
+	struct buf err = BUF_INIT;
+
+	f->cats[0].match = "ko*rona";
+	assert_int_equal(pipeline_new(&f->cfg, f->st, &p, &err), HF_ECONFIG);
+	assert_null(p);
+	assert_non_null(strstr(buf_str(&err), "covid"));
+	buf_free(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(new_item_gets_feed_rule_and_entry_categories, setup, teardown),
+		cmocka_unit_test_setup_teardown(update_sets_categories_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(merged_source_adds_no_categories, setup, teardown),
+		cmocka_unit_test_setup_teardown(authority_override_beats_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_rule_is_a_config_error, setup, teardown),
+	};
+
+	log_set_level(LOG_LVL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
