@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{"check", cmd_check, "validate the configuration file"},
 	{"fetch", cmd_fetch, "fetch the due feeds (--all: every feed), store the items"},
 	{"status", cmd_status, "feed health: last fetch, HTTP status, items, errors"},
+	{"publish", cmd_publish, "write the Atom feeds, index.html and status pages"},
 	{"digest", cmd_digest, "build and send the due e-mail digests (--dry-run prints them)"},
 	{"parse", cmd_parse, "parse one feed file and print it as JSON"},
 };

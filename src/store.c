@@ -279,8 +279,11 @@ void store_close(struct store *st)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db) {
 		/* SQLite's advice for long-lived connections: refresh the
-		 * planner's statistics where they went stale. */
-		sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
+		 * planner's statistics where they went stale.  analysis_limit
+		 * bounds the ANALYZE it may run: a full one over a million
+		 * items takes over a second on every close. */
+		sqlite3_exec(st->db, "PRAGMA analysis_limit = 400; PRAGMA optimize",
+		             NULL, NULL, NULL);
 		sqlite3_close(st->db);
 	}
 	buf_free(&st->err);

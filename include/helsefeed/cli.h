@@ -25,5 +25,6 @@ int cmd_parse(const struct cli *cli, int argc, char **argv);
 int cmd_fetch(const struct cli *cli, int argc, char **argv);
 int cmd_status(const struct cli *cli, int argc, char **argv);
 int cmd_digest(const struct cli *cli, int argc, char **argv);
+int cmd_publish(const struct cli *cli, int argc, char **argv);
 
 #endif
