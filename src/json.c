@@ -1,5 +1,6 @@
 /* json.c - streaming JSON writer; see json.h. */
 #include <inttypes.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "helsefeed/json.h"
@@ -40,6 +41,20 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return 4;
 }
 
+/* Eight plain[] bytes at p: no byte >= 0x80, below 0x20, '"' or '\\'
+ * (the "has a byte less than n" tests of Hacker's Delight 6-1, exact when
+ * no byte has its high bit set, which the first term checks). */
+static int word_plain(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t v, q, b;
+
+	memcpy(&v, p, 8);
+	q = v ^ (ones * '"');
+	b = v ^ (ones * '\\');
+	return !((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high);
+}
+
 int json_escape(const char *s, size_t len, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
@@ -54,8 +69,18 @@ int json_escape(const char *s, size_t len, struct buf *out)
 		char esc[6];
 		size_t n;
 
-		while (p < end && plain[*p])
-			p++;
+		for (;;) {
+			while (end - p >= 8 && word_plain(p))
+				p += 8;
+			while (p < end && plain[*p])
+				p++;
+			/* valid UTF-8 but U+2028/U+2029 joins the run */
+			if (p < end && *p >= 0x80 && (n = utf8_seq(p, (size_t)(end - p))) &&
+			    !(n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)))
+				p += n;
+			else
+				break;
+		}
 		if (p > run && (rc = buf_append(out, (const char *)run, (size_t)(p - run))))
 			return rc;
 		if (p >= end)

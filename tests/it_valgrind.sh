@@ -18,7 +18,7 @@ vg() {
 		--errors-for-leak-kinds=definite,indirect,possible "$HELSEFEED" "$@"
 }
 
-for cmd in "check" "fetch --all" "fetch --all" "status"; do
+for cmd in "check" "run --once" "run --once" "status" "publish" "digest --dry-run"; do
 	echo "== $cmd"
 	rc=0
 	vg -c "$conf" $cmd >"$tmp/out.txt" 2>"$tmp/err.txt" || rc=$?

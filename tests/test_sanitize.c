@@ -12,7 +12,9 @@
 #include <strings.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
+#include "helsefeed/norm.h"
 #include "helsefeed/sanitize.h"
 
 #define BASE "https://www.helsedirektoratet.no/nyheter/"
@@ -425,6 +427,214 @@ static void test_escape(void **state)
 	buf_free(&b);
 }
 
+/* --- the tokenizer for simple markup against libxml2 ------------------- */
+
+/* Compare both readers on one input; returns 1 when the tokenizer took it. */
+static int same_both_ways(const char *in, size_t len, const char *base, size_t max)
+{
+	struct buf f = BUF_INIT, l = BUF_INIT;
+	int rc, took;
+
+	assert_int_equal(buf_puts(&f, "x"), 0); /* appends, never rewrites */
+	assert_int_equal(buf_puts(&l, "x"), 0);
+	rc = sanitize_html_fast(in, len, base, max, &f);
+	assert_true(rc == 0 || rc == 1);
+	took = rc == 0;
+	if (took) {
+		assert_int_equal(sanitize_html_libxml(in, len, base, max, &l), 0);
+		if (strcmp(f.data, l.data))
+			fail_msg("tokenizer and libxml2 differ on %.*s (max %zu, base %s)\n"
+			         " fast   %s\n libxml %s", (int)len, in, max,
+			         base ? base : "NULL", f.data, l.data);
+		assert_safe(in, f.data + 1);
+	} else {
+		assert_string_equal(f.data, "x");
+	}
+	buf_free(&f);
+	buf_free(&l);
+	return took;
+}
+
+static const char *const diff_inputs[] = {
+	"<p>Regjeringen gir <strong>50</strong> millioner <a href=\"/no/id1/\">les mer</a></p>",
+	"<p>a</p><p>b &amp; c &lt;d&gt; &quot;e&quot; &#229; &#xE6; &nbsp;x&ndash;y</p>",
+	"<p>open <em>em",
+	"<br><br/><br /><hr><img src=\"https://x.no/a.png\" alt=\"bilde\" width=\"10\">",
+	"<img src=\"/rel.png\" alt=\"relativ\"><img alt=\"no src\">",
+	"<a href='https://x.no/?a=1&amp;b=2' title=\"t &amp; u\">x</a>",
+	"<a href=\"javascript:alert(1)\">x</a><a href=\"  JaVa&#x09;script:x\">y</a>",
+	"<a href=\"mailto:x@y.no\">m</a><a href=\"data:text/html,x\">d</a>",
+	"<A HREF=\"https://x.no/\" TITLE=\"Stor\">STOR</A>",
+	"<p onclick=\"x()\" class=\"c\" id=\"i\">t</p>",
+	"<ul><li>a</li><li>b</li></ul><ol start=\"3\" type=\"a\"><li>c</li></ol>",
+	"<ol start=\"99999\" type=\"x\"><li>c</li></ol>",
+	"<p>a<p>b",
+	"<p>a<div>b</div></p>",
+	"<li>a<li>b",
+	"<a href=\"/a\">1<a href=\"/b\">2</a></a>",
+	"<b>fet<p>avsnitt</p></b>",
+	"<h1>t</h1><h2>u<p>v</p></h2>",
+	"<p>a</b>c</p>",
+	"<p>x</P><P>y</p >",
+	"<div><span>a</span></div>",
+	"<p>&unknown; &amp &#0; &#xD800; &#1114112;</p>",
+	"<p>&AMP; &Aring; &aring; &euro; &hellip; &apos;</p>",
+	"<p>line\r\nbreak</p>",
+	"<p>tab\tand\nnewline</p>",
+	"<p>ctl\x01x\x7f</p>",
+	"<p>a < b > c</p>",
+	"<p><!-- c -->x</p>",
+	"<p>x</p><script>alert(1)</script>",
+	"<p/>x<b/>y",
+	"<a href=\"x\"title=\"y\">z</a>",
+	"<a href=x>z</a>",
+	"<a href>z</a>",
+	"<a href=\"/1\" href=\"/2\">z</a>",
+	"<a href = \"/1\">z</a>",
+	"<p>\xc3\xa5 \xe2\x80\x93 \xf0\x9f\x98\x80 \xcc\x8a</p>",
+	"<p>a\xff\xfe b</p>",
+	"<p>nul\0byte</p>",
+	"   <p>  x  </p>   ",
+	"<p>x</p>\n",
+	"<p></p>",
+	"<blockquote cite=\"https://x.no/k\">q</blockquote>",
+	"<small><sub>1</sub><sup>2</sup><u>u</u><s>s</s><code>c</code><i>i</i></small>",
+	"<img src=\"https://x.no/a.png\" width=\"10\" height=\"abc\" title=\"t\">",
+	"<img src=\"https://x.no/a b.png\">",
+	"<a href=\"https://x.no/\x01\">z</a>",
+	"<a href=\"https://x.no/<x>\">z</a>",
+	"<a href=\"\xe2\x80\x8bjavascript:x\">z</a>",
+	"<p>e&#39;s</p><p>&#x3C;script&#x3E;</p>",
+	"<p>&#60;b&#62;</p>",
+	"<p title=\"x\">y</p>",
+	"<",
+	"x<",
+	"<p",
+	"<p>x</",
+	"<a href=\"/x",
+};
+
+static const char *const diff_bases[] = {
+	BASE, NULL, "javascript:alert(1)//", "https://x.no", "http://Eks.NO:80/a/b?q#f",
+};
+
+static void test_fast_path_agrees_with_libxml(void **state)
+{
+	static const size_t maxes[] = {1 << 20, 1, 3, 7, 12, 20, 33, 60};
+	int took = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(diff_inputs) / sizeof(diff_inputs[0]); i++)
+		for (size_t b = 0; b < sizeof(diff_bases) / sizeof(diff_bases[0]); b++)
+			for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++)
+				took += same_both_ways(diff_inputs[i], strlen(diff_inputs[i]) +
+				                       (strstr(diff_inputs[i], "nul") ? 6 : 0),
+				                       diff_bases[b], maxes[m]);
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
+		for (size_t b = 0; b < sizeof(diff_bases) / sizeof(diff_bases[0]); b++)
+			(void)same_both_ways(vectors[i], strlen(vectors[i]), diff_bases[b], 1 << 20);
+	/* the tokenizer must really carry the common shapes */
+	assert_true(took > 100);
+}
+
+/* Random strings over the pieces the tokenizer knows and the ones it must
+ * refuse; a fixed seed, so a failure reproduces. */
+static void test_fast_path_random_agreement(void **state)
+{
+	static const char *const pieces[] = {
+		"<p>", "</p>", "<b>", "</b>", "<strong>", "</strong>", "<em>", "</em>",
+		"<i>", "</i>", "<a href=\"/r\">", "<a href=\"https://x.no/a?b=1&amp;c\">",
+		"<a href=\"javascript:x\">", "<a title='t'>", "</a>", "<br>", "<br/>",
+		"<hr>", "<img src=\"https://x.no/i.png\" alt=\"a\">", "<img src=\"x\">",
+		"<ul>", "</ul>", "<ol>", "</ol>", "<li>", "</li>", "<div>", "</div>",
+		"<span>", "</span>", "<h1>", "</h1>", "<h3>", "</h3>", "<blockquote>",
+		"</blockquote>", "<small>", "</small>", "<u>", "</u>", "<s>", "</s>",
+		"<code>", "</code>", "<sub>", "</sub>", "<p/>", "<table>", "<td>",
+		"<font>", "</font>", "<script>", "</script>", "<!--x-->", "&amp;",
+		"&lt;", "&gt;", "&quot;", "&nbsp;", "&aring;", "&#229;", "&#x2013;",
+		"&bogus;", "&", "<", ">", " ", "\n", "\t", "tekst", "\xc3\xa6\xc3\xb8",
+		"\xe2\x80\x9c", "'", "\"", "P", "</P>", "<P CLASS=\"x\">",
+	};
+	static const size_t maxes[] = {1 << 20, 5, 17, 40, 90};
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	struct buf in = BUF_INIT;
+	int took = 0;
+
+	(void)state;
+	for (int n = 0; n < 20000; n++) {
+		size_t k;
+
+		buf_clear(&in);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		k = 1 + x % 12;
+		for (size_t j = 0; j < k; j++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			assert_int_equal(buf_puts(&in, pieces[x % (sizeof(pieces) / sizeof(pieces[0]))]), 0);
+		}
+		took += same_both_ways(in.data, in.len, diff_bases[n % 5], maxes[(n / 5) % 5]);
+	}
+	assert_true(took > 2000);
+	buf_free(&in);
+}
+
+/* norm_url_resolve copies plain absolute http(s) URLs without libcurl:
+ * the copy must be what libcurl would have made of them. */
+static void test_plain_links_agree_with_curl(void **state)
+{
+	static const char *const urls[] = {
+		"https://www.regjeringen.no/no/aktuelt/sak-2/id2900002/",
+		"https://www.helsedirektoratet.no/nyheter/12",
+		"http://x.no/a.b/c_d~e-f?g=1&h=2.3/4",
+		"https://WWW.x.no/a", "HTTPS://x.no/a", "https://x.no", "https://x.no?a",
+		"https://x.no:443/a", "https://u@x.no/a", "https://x.no/./a", "https://x.no/a/../b",
+		"https://x.no/a//b", "https://x.no/a/.", "https://x.no/.a", "https://x.no/a.",
+		"https://x.no/a#f", "https://x.no/a?b#f", "https://x.no/a%20b", "https://x.no/a b",
+		"https://127.0.0.1/a", "https://0x7f.1/a", "https://1.2.3.e5/a", "https://x-.no/a",
+		"https://-x.no/a", "https://x..no/a", "https://x.no./a", "https://.x.no/a",
+		"https://localhost/a", "https://x.no/\xc3\xa5", "https://xn--bl-zia.no/a",
+		"https://x.no/a?b=c?d", "https://x.no/a?b=%41", "https://x.no/a?b=c d",
+		"https://x.no/a;b", "https://x.no/a?b/../c", "https://x.no/?", "https://x.no/a?.",
+	};
+	static const char *const pieces[] = {
+		"a", "Z", "0", "9", "-", ".", "..", "/", "//", "?", "&", "=", "_", "~",
+		"#", "%41", ":", "@", "no", "x", "/.", "./", "?a=b", "\\",
+	};
+	struct buf b = BUF_INIT, in = BUF_INIT;
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]) + 20000; i++) {
+		const char *url = i < sizeof(urls) / sizeof(urls[0]) ? urls[i] : NULL;
+		CURLU *u = curl_url();
+		char *want = NULL;
+
+		if (!url) {
+			buf_clear(&in);
+			assert_int_equal(buf_puts(&in, x & 1 ? "https://" : "http://"), 0);
+			for (size_t k = 0; k < 2 + (x >> 8) % 14; k++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				assert_int_equal(buf_puts(&in, pieces[x % (sizeof(pieces) / sizeof(pieces[0]))]), 0);
+			}
+			url = in.data;
+		}
+		assert_non_null(u);
+		buf_clear(&b);
+		assert_int_equal(norm_url_resolve("https://base.no/d/", url, &b), 0);
+		if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE) ==
+		        CURLUE_OK &&
+		    curl_url_get(u, CURLUPART_URL, &want, 0) == CURLUE_OK) {
+			if (strcmp(b.data, want))
+				fail_msg("norm_url_resolve(%s) = %s, libcurl %s", url, b.data, want);
+		} else {
+			assert_string_equal(b.data, url);
+		}
+		curl_free(want);
+		curl_url_cleanup(u);
+	}
+	buf_free(&b);
+	buf_free(&in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +646,9 @@ int main(void)
 		cmocka_unit_test(test_max_length_balanced),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_fast_path_agrees_with_libxml),
+		cmocka_unit_test(test_fast_path_random_agreement),
+		cmocka_unit_test(test_plain_links_agree_with_curl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

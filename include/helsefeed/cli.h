@@ -20,6 +20,7 @@ struct cli {
 	const char *prog;         /* argv[0] of the process, for messages */
 };
 
+int cmd_run(const struct cli *cli, int argc, char **argv);
 int cmd_check(const struct cli *cli, int argc, char **argv);
 int cmd_parse(const struct cli *cli, int argc, char **argv);
 int cmd_fetch(const struct cli *cli, int argc, char **argv);

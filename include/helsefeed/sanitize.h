@@ -32,6 +32,21 @@
 int sanitize_html(const char *html, size_t len, const char *base, size_t max,
                   struct buf *out) HF_WUR;
 
+/*
+ * The two readers behind sanitize_html(), for tests and benchmarks.
+ * sanitize_html() first tries a strict tokenizer that handles simple
+ * markup (a set of common elements, quoted attributes, known entities)
+ * and falls back to libxml2's HTML parser on anything else; both give
+ * the same output for every input the tokenizer accepts.
+ * sanitize_html_fast() returns 1, appending nothing, where the tokenizer
+ * gives up; sanitize_html_libxml() never uses it.  Otherwise as
+ * sanitize_html().
+ */
+int sanitize_html_fast(const char *html, size_t len, const char *base, size_t max,
+                       struct buf *out) HF_WUR;
+int sanitize_html_libxml(const char *html, size_t len, const char *base, size_t max,
+                         struct buf *out) HF_WUR;
+
 /* Append `len` bytes of text to `out`, escaped for HTML/XML content and
  * attribute values (& < > " ').  Returns 0, HF_ENOMEM. */
 int sanitize_escape(const char *s, size_t len, struct buf *out) HF_WUR;

@@ -1,0 +1,364 @@
+"""`helsefeed run` end to end, against tests/httpd.py on 127.0.0.1.
+
+The daemon runs with a config of http:// feeds (interval 1m, the floor).
+Cycles are driven by signals rather than by waiting for the schedule:
+SIGUSR1 makes the daemon fetch every feed at once, SIGHUP reloads the
+configuration and runs a cycle for the feeds that are then due.  Each
+cycle ends with one "cycle N done" log line, which the test waits for.
+
+systemd's notification protocol is checked through a NOTIFY_SOCKET of
+the test's own (READY, STATUS, RELOADING + MONOTONIC_USEC, STOPPING,
+WATCHDOG with WATCHDOG_USEC set) when the binary was built with
+libsystemd.
+
+Checks: first cycle publishes all.atom; an item added on the server is
+fetched and published; the open file descriptors do not grow over
+cycles; a valid reload adds a feed and keeps the items, and (with
+python3-aiosmtpd) adds an [smtp] section and a digest group that is due,
+whose digest the reload's cycle sends to tests/smtpd.py; an invalid
+reload logs file:line and keeps the running configuration; SIGTERM exits
+0; `run --once` and a broken configuration at start.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+import email
+import email.policy
+
+SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
+BIN = os.environ.get("HELSEFEED")
+BUILD = os.environ.get("HF_BUILD", "")
+TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-daemon"
+ATOM = "{http://www.w3.org/2005/Atom}"
+WAIT = 60          # seconds any single event may take at most
+FAILS = []
+PROCS = []
+sys.path.insert(0, os.path.join(SRC, "tests"))
+try:
+    import smtpd  # noqa: E402  (tests/smtpd.py, needs python3-aiosmtpd)
+except ImportError:
+    smtpd = None
+
+
+def check(cond, what):
+    if not cond:
+        FAILS.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def commands():
+    r = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
+    return set(re.findall(r"^\s+([a-z]+)\b", r.stdout, re.M))
+
+
+def have_systemd():
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt"), encoding="utf-8") as f:
+            return re.search(r"^SYSTEMD_FOUND:INTERNAL=1$", f.read(), re.M) is not None
+    except OSError:
+        return False
+
+
+def write_atomic(path, text):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def conf_text(port, feeds, extra="", mail=""):
+    """The sample's [helsefeed] and categories with our own paths and
+    http:// feeds; `extra` is appended to the first feed's section, `mail`
+    to the end."""
+    with open(os.path.join(SRC, "examples", "helsefeed.conf"), encoding="utf-8") as f:
+        text = f.read()
+    head = text[: text.index("[feed ")]
+    head = head.replace("interval  = 15m", "interval  = 1m")
+    head = head.replace("allow_file_urls = yes", "allow_file_urls = no")
+    out = [head]
+    for i, (name, file, kind) in enumerate(feeds):
+        out.append("[feed %s]\nurl = http://127.0.0.1:%d/feeds/%s\nkind = %s\n%s\n"
+                   % (name, port, file, kind, extra if i == 0 else ""))
+    out.append("[digest presse]\nto = presse@example.no\ntime = 07:00\n"
+               "timezone = Europe/Oslo\n\n")
+    out.append(mail)
+    return "".join(out)
+
+
+class Notify:
+    """A NOTIFY_SOCKET: collects every datagram the daemon sends."""
+
+    def __init__(self, path):
+        self.path = path
+        self.msgs = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop.is_set():
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.msgs.append(data.decode("utf-8", "replace"))
+
+    def all(self):
+        with self.lock:
+            return list(self.msgs)
+
+    def close(self):
+        self.stop.set()
+        self.t.join(5)
+        self.sock.close()
+
+
+def wait_for(pred, what, timeout=WAIT):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return check(False, "timed out waiting for " + what)
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def titles(atom_path):
+    try:
+        root = ET.parse(atom_path).getroot()
+    except (OSError, ET.ParseError):
+        return []
+    return [e.findtext(ATOM + "title") or "" for e in root.iter(ATOM + "entry")]
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def add_item(path, title, guid):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    item = ("<item>\n<title>%s</title>\n<link>https://www.regjeringen.no/no/aktuelt/%s/</link>\n"
+            "<description>Ny sak om sykehus og ventetid.</description>\n"
+            "<guid isPermaLink=\"false\">%s</guid>\n"
+            "<pubDate>Mon, 22 Apr 2024 09:00:00 +0200</pubDate>\n</item>\n"
+            % (title, guid, guid))
+    write_atomic(path, text.replace("<item>", item + "<item>", 1))
+    # Later than any If-Modified-Since the daemon could send.
+    t = time.time() + 5
+    os.utime(path, (t, t))
+
+
+def mail_texts(outdir, accepted):
+    out = []
+    for rec in accepted:
+        with open(os.path.join(outdir, rec["file"]), "rb") as f:
+            msg = email.message_from_binary_file(f, policy=email.policy.default)
+        out.append("\n".join(part.get_content() for part in msg.walk()
+                             if part.get_content_type() == "text/plain"))
+    return out
+
+
+def main():
+    if not BIN or not os.path.exists(BIN):
+        print("skip: $HELSEFEED is not set")
+        return 77
+    if "run" not in commands():
+        print("skip: this helsefeed has no 'run' command")
+        return 77
+    shutil.rmtree(TMP, ignore_errors=True)
+    os.makedirs(TMP)
+    feeddir = os.path.join(TMP, "feeds")
+    shutil.copytree(os.path.join(SRC, "examples", "feeds"), feeddir)
+
+    httpd = subprocess.Popen([sys.executable, os.path.join(SRC, "tests", "httpd.py"),
+                              "--dir", feeddir, "--lifetime", "400"],
+                             stdout=subprocess.PIPE, text=True)
+    PROCS.append(httpd)
+    port = int(httpd.stdout.readline())
+
+    # --- a broken configuration at start: exit 2, file:line on stderr ---
+    bad = os.path.join(TMP, "bad.conf")
+    write_atomic(bad, conf_text(port, [("hod", "hod.rss", "ministry")], "intervall = 5m"))
+    r = subprocess.run([BIN, "-c", bad, "run"], capture_output=True, text=True, timeout=WAIT)
+    check(r.returncode == 2, "broken config at start: exit %d, want 2" % r.returncode)
+    check(re.search(re.escape(bad) + r":\d+:", r.stderr), "broken config: no file:line in %r" % r.stderr)
+
+    # --- run --once: every feed, publish, exit 0 ---
+    once_dir = os.path.join(TMP, "once")
+    os.makedirs(once_dir)
+    once_conf = os.path.join(once_dir, "feeds.conf")
+    write_atomic(once_conf, conf_text(port, [("hod", "hod.rss", "ministry"),
+                                             ("fhi", "fhi.rss", "directorate")]))
+    r = subprocess.run([BIN, "-c", once_conf, "run", "--once"], capture_output=True,
+                       text=True, timeout=WAIT)
+    check(r.returncode == 0, "run --once: exit %d: %s" % (r.returncode, r.stderr))
+    check("cycle 1 done: 2 feeds fetched (2 ok" in r.stderr, "run --once: no cycle line: %s" % r.stderr)
+    check(len(titles(os.path.join(once_dir, "out", "public", "all.atom"))) > 0,
+          "run --once: all.atom has no entries")
+
+    # --- the daemon ---
+    run_dir = os.path.join(TMP, "run")
+    os.makedirs(run_dir)
+    conf = os.path.join(run_dir, "feeds.conf")
+    feeds = [("hod", "hod.rss", "ministry"), ("fhi", "fhi.rss", "directorate"),
+             ("helse-nord", "helse-nord.atom", "hospital")]
+    write_atomic(conf, conf_text(port, feeds))
+    atom = os.path.join(run_dir, "out", "public", "all.atom")
+    logpath = os.path.join(run_dir, "daemon.log")
+    systemd = have_systemd()
+    notify = Notify(os.path.join(TMP, "notify.sock"))
+    env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="1000000")
+    env.pop("WATCHDOG_PID", None)
+    with open(logpath, "w") as logf:
+        d = subprocess.Popen([BIN, "-c", conf, "run"], stderr=logf, env=env)
+    PROCS.append(d)
+    log = lambda: read(logpath)  # noqa: E731
+
+    def cycles():
+        return len(re.findall(r"^info: cycle \d+ done:", log(), re.M))
+
+    def cycle(sig, what):
+        n = cycles()
+        d.send_signal(sig)
+        return wait_for(lambda: cycles() > n, what)
+
+    wait_for(lambda: cycles() >= 1 and os.path.exists(atom), "first cycle and all.atom")
+    first = titles(atom)
+    # A digest group added by the reload below, due at the first minute
+    # that starts after these items were stored.
+    boundary = (int(time.time()) // 60 + 1) * 60
+    check(len(first) > 0, "all.atom has no entries after the first cycle")
+    check("cycle 1 done: 3 feeds fetched (3 ok" in log(), "first cycle line:\n" + log())
+    if systemd:
+        check(wait_for(lambda: "READY=1" in "\n".join(notify.all()), "READY=1"), "READY=1")
+        check(wait_for(lambda: any(m.startswith("STATUS=3 feeds, 0 failing, next digest 07:00")
+                                   for m in notify.all()), "STATUS=3 feeds"),
+              "STATUS after the first cycle: %r" % notify.all())
+
+    # A new item on the server, fetched at once on SIGUSR1.
+    add_item(os.path.join(feeddir, "hod.rss"), "Testsak om nye sykehusbygg", "it-daemon-1")
+    cycle(signal.SIGUSR1, "cycle after SIGUSR1")
+    check("Testsak om nye sykehusbygg" in titles(atom), "the new item was not published")
+    check(re.search(r"cycle \d+ done: 3 feeds fetched \(3 ok, 2 not modified, 0 failed\), 1 new",
+                    log()), "SIGUSR1 cycle line:\n" + log())
+
+    # File descriptors stay flat over cycles.
+    base = fd_count(d.pid)
+    counts = []
+    for _ in range(6):
+        cycle(signal.SIGUSR1, "repeated cycle")
+        counts.append(fd_count(d.pid))
+    check(max(counts) <= base, "open fds grew over cycles: %d then %r" % (base, counts))
+
+    # A valid reload: one feed more; a cycle fetches it, items are kept.
+    # With an SMTP server, also a digest group that is due by then: the
+    # reload's cycle sends it (at most a minute's wait for the boundary).
+    feeds.append(("helsedirektoratet", "helsedirektoratet.atom", "directorate"))
+    mail, srv, ndigests = "", None, 1
+    if smtpd is not None:
+        srv = smtpd.Server(os.path.join(TMP, "smtp"))
+        srv.start()
+        mail = ("[smtp]\nurl = smtp://127.0.0.1:%d\nfrom = Helsenytt <helsenytt@example.no>\n"
+                "starttls = opportunistic\ntimeout = 20s\n\n"
+                "[digest vakt]\nto = vakt@example.no\ntime = %s\ntimezone = UTC\n"
+                % (srv.port, time.strftime("%H:%M", time.gmtime(boundary))))
+        ndigests = 2
+        while time.time() < boundary + 1:
+            time.sleep(0.2)
+    else:
+        print("note: no aiosmtpd, the digest part is left out")
+    write_atomic(conf, conf_text(port, feeds, mail=mail))
+    n = cycles()
+    d.send_signal(signal.SIGHUP)
+    wait_for(lambda: cycles() > n, "cycle after the reload")
+    check(re.search(r"^info: reloaded %s: 4 feeds, 3 categories, %d digests$"
+                    % (re.escape(conf), ndigests), log(), re.M), "reload line:\n" + log())
+    check(re.search(r"cycle \d+ done: 1 feeds fetched \(1 ok", log()),
+          "the reload cycle did not fetch the new feed alone:\n" + log())
+    after = titles(atom)
+    if srv is not None:
+        check(re.search(r"cycle \d+ done: .*; digests 1 sent, 0 failed", log()),
+              "the reload cycle did not send the due digest:\n" + log())
+        acc = srv.handler.accepted()
+        if check(len(acc) == 1, "want one digest by SMTP, got %r" % acc):
+            check(acc[0]["rcpt"] == ["vakt@example.no"], "digest recipients %r" % acc[0]["rcpt"])
+            body = mail_texts(os.path.join(TMP, "smtp"), acc)[0]
+            check(any(t and t in body for t in first), "the digest lists no stored item:\n" + body)
+    check(any("blodgivning" in t for t in after), "the new feed's items were not published")
+    check(all(t in after for t in first if t), "items were lost by the reload")
+    if systemd:
+        msgs = notify.all()
+        i = next((k for k, m in enumerate(msgs) if m.startswith("RELOADING=1")), None)
+        if check(i is not None, "no RELOADING=1: %r" % msgs):
+            check(re.search(r"^MONOTONIC_USEC=\d+$", msgs[i], re.M), "RELOADING without MONOTONIC_USEC")
+            check(any(m == "READY=1" for m in msgs[i + 1:]), "no READY=1 after RELOADING=1")
+
+    # An invalid reload: every error with file:line, the old config stays.
+    write_atomic(conf, conf_text(port, feeds + [("dmp", "dmp.rss", "directorate")],
+                                 "intervall = 5m\ninterval = 10s"))
+    d.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload of %s failed" % conf in log(), "the failed reload")
+    check(re.search(r"^error: reload of %s failed; keeping the running configuration$"
+                    % re.escape(conf), log(), re.M), "failed reload line")
+    errs = re.findall(r"^error: %s:\d+: .*$" % re.escape(conf), log(), re.M)
+    check(len(errs) >= 2, "want one error line per mistake with file:line, got %r" % errs)
+    check(d.poll() is None, "the daemon died on an invalid reload")
+    cycle(signal.SIGUSR1, "cycle after the failed reload")
+    check(re.findall(r"cycle \d+ done: (\d+) feeds fetched", log())[-1] == "4",
+          "the running configuration was not kept:\n" + log())
+
+    if systemd:
+        check(any(m == "WATCHDOG=1" for m in notify.all()), "no WATCHDOG=1 ping")
+
+    # SIGTERM: clean exit 0.
+    d.send_signal(signal.SIGTERM)
+    try:
+        rc = d.wait(WAIT)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "SIGTERM: exit %r, want 0" % rc)
+    check(re.search(r"^info: stopping after \d+ cycles$", log(), re.M), "no stopping line")
+    if systemd:
+        wait_for(lambda: "STOPPING=1" in notify.all(), "STOPPING=1")
+    notify.close()
+    if srv is not None:
+        check(len(srv.handler.accepted()) == 1, "the digest went out more than once")
+        srv.stop()
+    for line in log().splitlines():
+        check(re.match(r"^(error|warn|info|debug): ", line), "log line without level: %r" % line)
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+    finally:
+        for p in PROCS:
+            if p.poll() is None:
+                p.kill()
+                p.wait(30)
+    print("FAILED: %d" % len(FAILS) if FAILS else "ok")
+    sys.exit(code)
