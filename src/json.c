@@ -41,18 +41,20 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return 4;
 }
 
-/* Eight plain[] bytes at p: no byte >= 0x80, below 0x20, '"' or '\\'
+/* Eight plain[] bytes at p: no byte >= 0x7f, below 0x20, '"' or '\\'
  * (the "has a byte less than n" tests of Hacker's Delight 6-1, exact when
  * no byte has its high bit set, which the first term checks). */
 static int word_plain(const unsigned char *p)
 {
 	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	uint64_t v, q, b;
+	uint64_t v, q, b, d;
 
 	memcpy(&v, p, 8);
 	q = v ^ (ones * '"');
 	b = v ^ (ones * '\\');
-	return !((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high);
+	d = v ^ (ones * 0x7f);
+	return !((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+	          ((d - ones) & ~d)) & high);
 }
 
 int json_escape(const char *s, size_t len, struct buf *out)

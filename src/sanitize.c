@@ -413,11 +413,7 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 {
 	struct san *s = ctx;
 
-	if (s->skip) {
-		s->skip++;
-		return;
-	}
-	start_elem(s, elem_find((const char *)name), atts);
+	start_elem(s, s->skip ? NULL : elem_find((const char *)name), atts);
 }
 
 /* on_start for an element already looked up (NULL: not in elems[]) */

@@ -1,6 +1,6 @@
 """`helsefeed run` killed with SIGKILL at random moments.
 
-30 times: one feed on tests/httpd.py (127.0.0.1) gains an item, the
+50 times: one feed on tests/httpd.py (127.0.0.1) gains an item, the
 daemon starts, is asked to fetch every feed (SIGUSR1) and is killed with
 SIGKILL after a random delay, somewhere in fetching, storing, publishing
 or sleeping.  After every kill the database passes PRAGMA
@@ -26,7 +26,7 @@ import time
 SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.environ.get("HELSEFEED")
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-crash"
-ITERATIONS = 30
+ITERATIONS = 50
 WAIT = 60
 FAILS = []
 PROCS = []

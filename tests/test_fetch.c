@@ -190,8 +190,16 @@ static int teardown(void **state)
 	(void)state;
 	got_clear();
 	if (T.pid > 0) {
+		/* SIGTERM, then SIGKILL when the server has not gone after 5 s. */
 		kill(T.pid, SIGTERM);
-		waitpid(T.pid, NULL, 0);
+		for (int i = 0; i < 100 && waitpid(T.pid, NULL, WNOHANG) == 0; i++) {
+			struct timespec ts = {0, 50 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+			if (i == 99) {
+				kill(T.pid, SIGKILL);
+				waitpid(T.pid, NULL, 0);
+			}
+		}
 	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", T.dir);
 	return system(cmd) == 0 ? 0 : -1;

@@ -424,6 +424,10 @@ static void test_escape(void **state)
 	(void)state;
 	assert_int_equal(sanitize_escape("<a href=\"x\">&'\x01\t\n\xc3\xa5", 19, &b), 0);
 	assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;\t\n\xc3\xa5");
+	/* a stray lead byte does not carry the next character out unescaped */
+	buf_clear(&b);
+	assert_int_equal(sanitize_escape("\xc3<\xff\"ab", 6, &b), 0);
+	assert_string_equal(b.data, "\xc3&lt;\xff&quot;ab");
 	buf_free(&b);
 }
 

@@ -203,10 +203,12 @@ int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
 
 /*
  * Side table, an index of items that can be rebuilt from items.title_norm:
- *   dedup_title_keys(key, t, item_id) PRIMARY KEY (key, t, item_id)
- *   WITHOUT ROWID: key = FNV-1a of a title token, t = published time
- *   (else first_seen).  One range seek per key finds the candidates of a
- *   window, so the cost per entry does not grow with the database.
+ *   dedup_title_keys(bucket, key, t, item_id) PRIMARY KEY (bucket, key,
+ *   t, item_id) WITHOUT ROWID: key = FNV-1a of a title token, t =
+ *   published time (else first_seen), bucket = the week of t.  One range
+ *   seek per key and week finds the candidates of a window, and new rows
+ *   go to the newest week's pages, so the cost per entry does not grow
+ *   with the database.
  * store_dedup_open creates it IF NOT EXISTS (store.h owns migrations: the
  * same statement belongs in store__migrations as version 2).
  */
