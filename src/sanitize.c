@@ -6,7 +6,10 @@
  * drives SAX callbacks: no tree is built, so memory stays flat for a
  * megabyte of content.  Output is written from scratch: every name comes
  * from our tables, every text and attribute value is escaped, so nothing
- * the input spelled survives except characters.
+ * the input spelled survives except characters.  Simple markup, most of
+ * what feeds carry, is read by a strict tokenizer in front of libxml2
+ * (see "the tokenizer for simple markup"): the same callbacks, the same
+ * output, a fraction of the cost.
  */
 #include <stdatomic.h>
 #include <stdint.h>

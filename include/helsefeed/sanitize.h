@@ -1,7 +1,8 @@
 /*
  * sanitize.h - rebuild untrusted HTML from an allowlist.
  *
- * The input is parsed with libxml2's HTML parser (never the network) and
+ * The input is parsed with libxml2's HTML parser (never the network), or
+ * for simple markup by a strict tokenizer that gives the same events, and
  * written out again element by element: only allowlisted elements and
  * attributes survive; everything else is dropped, and the content of
  * script, style, iframe, object, embed, template, noscript, svg and math
