@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{"status", cmd_status, "feed health: last fetch, HTTP status, items, errors"},
 	{"publish", cmd_publish, "write the Atom feeds, index.html and status pages"},
 	{"digest", cmd_digest, "build and send the due e-mail digests (--dry-run prints them)"},
+	{"classify", cmd_classify, "show a stored item's categories, sources and the rules that matched (--explain)"},
 	{"parse", cmd_parse, "parse one feed file and print it as JSON"},
 };
 

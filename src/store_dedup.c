@@ -16,20 +16,7 @@
 /* A candidate found by title_norm outranks any number of shared keys. */
 #define TITLE_WEIGHT (DEDUP_MAX_KEYS + 1)
 
-/* Version 2 of the schema, to move into store__migrations.  The time
- * bucket leads the key: a new item's rows all land in the newest bucket,
- * whose pages stay in the cache, instead of on random leaves of an index
- * that outgrows it (with `key` first, every insert was a cache miss once
- * the table passed a few million rows, and the rate fell with the size of
- * the database). */
-#define SD_SCHEMA \
-	"CREATE TABLE IF NOT EXISTS dedup_title_keys (" \
-	" bucket INTEGER NOT NULL," \
-	" key INTEGER NOT NULL," \
-	" t INTEGER NOT NULL," \
-	" item_id INTEGER NOT NULL," \
-	" PRIMARY KEY (bucket, key, t, item_id)" \
-	") STRICT, WITHOUT ROWID"
+/* The table dedup_title_keys is made by schema step 2 (store_schema.c). */
 
 /* Width of a bucket: a week, the default window, so that a window
  * spans three buckets (two seeks per key most of the time).  Fixed, not
@@ -129,15 +116,10 @@ struct store_dedup {
 int store_dedup_open(struct store *st, struct store_dedup **out)
 {
 	struct store_dedup *sd = NULL;
-	char *msg = NULL;
 	int rc, i;
 
 	if ((rc = store__check_idle(st, "prepare deduplication")))
 		return rc;
-	if (sqlite3_exec(st->db, SD_SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
-		sqlite3_free(msg);
-		return store__fail(st, "cannot create dedup_title_keys");
-	}
 	if (!(sd = calloc(1, sizeof *sd)))
 		return HF_ENOMEM;
 	sd->st = st;

@@ -115,6 +115,18 @@ const char *const store__migrations[] = {
 	" last_error TEXT,"
 	" UNIQUE (group_name, window_start)"
 	") STRICT;",
+	/* 1 -> 2: the word index of near-duplicate detection (dedup.h).  The
+	 * time bucket leads the key: a new item's rows all land in the newest
+	 * bucket, whose pages stay in the cache, instead of on random leaves
+	 * of an index that outgrows it.  IF NOT EXISTS: databases made before
+	 * this step had the table created by the dedup module itself. */
+	"CREATE TABLE IF NOT EXISTS dedup_title_keys ("
+	" bucket INTEGER NOT NULL,"
+	" key INTEGER NOT NULL,"
+	" t INTEGER NOT NULL,"
+	" item_id INTEGER NOT NULL,"
+	" PRIMARY KEY (bucket, key, t, item_id)"
+	") STRICT, WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof store__migrations / sizeof store__migrations[0] ==

@@ -27,5 +27,6 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv);
 int cmd_status(const struct cli *cli, int argc, char **argv);
 int cmd_digest(const struct cli *cli, int argc, char **argv);
 int cmd_publish(const struct cli *cli, int argc, char **argv);
+int cmd_classify(const struct cli *cli, int argc, char **argv);
 
 #endif
