@@ -26,6 +26,7 @@
 #include "helsefeed/buf.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
+#include "helsefeed/fsutil.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/json.h"
 #include "helsefeed/log.h"
@@ -49,38 +50,6 @@ static int load_config(const struct cli *cli, struct config **out)
 			fprintf(stderr, "%s: %s\n", cli->config_path, hf_strerror(rc));
 	}
 	buf_free(&errs);
-	return rc;
-}
-
-/* mkdir -p of the directory part of `file`. */
-static int mkdir_parent(const char *file)
-{
-	char *path = strdup(file);
-	char *slash, *p;
-	int rc = HF_OK;
-
-	if (!path)
-		return HF_ENOMEM;
-	slash = strrchr(path, '/');
-	if (!slash || slash == path)
-		goto out;
-	*slash = '\0';
-	for (p = path + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(path, HF_DB_DIR_MODE) != 0 && errno != EEXIST) {
-				log_error("%s: cannot create directory: %s", path, strerror(errno));
-				rc = HF_EIO;
-				goto out;
-			}
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-out:
-	free(path);
 	return rc;
 }
 
@@ -138,7 +107,7 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 		ex = HF_EXIT_USAGE;
 		goto out;
 	}
-	if (mkdir_parent(cfg->database))
+	if (fs_mkdir_parent(cfg->database, HF_DB_DIR_MODE))
 		goto out;
 	if (store_open(cfg->database, &st, NULL))
 		goto out;

@@ -20,6 +20,7 @@
 #include "helsefeed/buf.h"
 #include "helsefeed/config.h"
 #include "helsefeed/daemon.h"
+#include "helsefeed/fsutil.h"
 #include "helsefeed/digest.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/log.h"
@@ -108,51 +109,6 @@ static void watchdog_tick(struct daemon *d)
 	d->wd_last_ms = now;
 }
 
-/* mkdir -p `dir`. */
-static int mkdir_p(const char *dir, mode_t mode)
-{
-	char *path = strdup(dir);
-	int rc = HF_OK;
-
-	if (!path)
-		return HF_ENOMEM;
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, mode) != 0 && errno != EEXIST) {
-			log_error("%s: cannot create directory: %s", path, strerror(errno));
-			rc = HF_EIO;
-			goto out;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-out:
-	free(path);
-	return rc;
-}
-
-/* mkdir -p of the directory part of `file`. */
-static int mkdir_parent(const char *file, mode_t mode)
-{
-	char *dir = strdup(file);
-	char *slash;
-	int rc = HF_OK;
-
-	if (!dir)
-		return HF_ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		rc = mkdir_p(dir, mode);
-	}
-	free(dir);
-	return rc;
-}
-
 /* -v/-q win; else the configuration's log_level; else info. */
 static void apply_log_level(const struct daemon *d)
 {
@@ -236,7 +192,7 @@ static int reload(struct daemon *d)
 		if (!errs.len)
 			log_error("%s: %s", path, hf_strerror(rc));
 	} else {
-		rc = mkdir_p(nc->output, PUBLISH_DIR_MODE);   /* logs itself */
+		rc = fs_mkdir_p(nc->output, PUBLISH_DIR_MODE);   /* logs itself */
 	}
 	if (rc) {
 		log_error("reload of %s failed; keeping the running configuration", path);
@@ -431,8 +387,8 @@ int daemon_run(const struct daemon_opts *o)
 		goto out;
 	}
 	apply_log_level(&d);
-	if ((rc = mkdir_parent(d.cfg->database, DAEMON_DB_DIR_MODE)) ||
-	    (rc = mkdir_p(d.cfg->output, PUBLISH_DIR_MODE)))
+	if ((rc = fs_mkdir_parent(d.cfg->database, DAEMON_DB_DIR_MODE)) ||
+	    (rc = fs_mkdir_p(d.cfg->output, PUBLISH_DIR_MODE)))
 		goto out;
 	if ((rc = install_signals())) {
 		log_error("cannot install signal handlers: %s", strerror(errno));

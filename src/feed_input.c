@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "helsefeed/feed.h"
+#include "helsefeed/norm.h"
 
 enum charset { CS_UTF8, CS_1252, CS_LATIN9, CS_UTF16, CS_UTF16LE, CS_UTF16BE, CS_OTHER };
 
@@ -171,30 +172,6 @@ static uint32_t cp1252(unsigned char c)
 	return c >= 0x80 && c < 0xa0 ? cp1252_c1[c - 0x80] : c;
 }
 
-/* Length of a valid UTF-8 sequence (RFC 3629 section 4) at s, else 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	if (c < 0xe0)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c < 0xf0) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-	    (s[3] & 0xc0) != 0x80)
-		return 0;
-	if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return 4;
-}
-
 /* A 64-bit word with no byte >= 0x80 and none < 0x20 (Hacker's Delight
  * "has less than" test): eight bytes that need no look. */
 static int word_plain(const unsigned char *s)
@@ -238,7 +215,7 @@ static int clean_utf8(const unsigned char *s, size_t n, struct buf *out,
 				rep = ' ';
 				k = 1;
 				*flags |= FEED_PREP_CONTROLS;
-			} else if ((k = utf8_seq(s + i, n - i)) != 0) {
+			} else if ((k = norm_utf8_seq(s + i, n - i)) != 0) {
 				if (!(k == 3 && c == 0xef && s[i + 1] == 0xbf && s[i + 2] >= 0xbe)) {
 					i += k;
 					continue;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "helsefeed/json.h"
+#include "helsefeed/norm.h"
 
 #define ST_COMMA 0x1
 #define ST_OBJECT 0x2
@@ -15,31 +16,6 @@ static const unsigned char plain[256] = {
 };
 
 static const char hex[] = "0123456789abcdef";
-
-/* Length of the valid UTF-8 sequence at s (RFC 3629 section 4), 0 when
- * invalid (overlong forms, surrogates and values above U+10FFFF too). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	if (c < 0xe0)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c < 0xf0) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-	    (s[3] & 0xc0) != 0x80)
-		return 0;
-	if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return 4;
-}
 
 /* Eight plain[] bytes at p: no byte >= 0x7f, below 0x20, '"' or '\\'
  * (the "has a byte less than n" tests of Hacker's Delight 6-1, exact when
@@ -77,7 +53,7 @@ int json_escape(const char *s, size_t len, struct buf *out)
 			while (p < end && plain[*p])
 				p++;
 			/* valid UTF-8 but U+2028/U+2029 joins the run */
-			if (p < end && *p >= 0x80 && (n = utf8_seq(p, (size_t)(end - p))) &&
+			if (p < end && *p >= 0x80 && (n = norm_utf8_seq(p, (size_t)(end - p))) &&
 			    !(n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)))
 				p += n;
 			else
@@ -88,7 +64,7 @@ int json_escape(const char *s, size_t len, struct buf *out)
 		if (p >= end)
 			break;
 		if (*p >= 0x80) {
-			n = utf8_seq(p, (size_t)(end - p));
+			n = norm_utf8_seq(p, (size_t)(end - p));
 			if (n == 0) {
 				rc = buf_append(out, "\xef\xbf\xbd", 3);
 				p++;

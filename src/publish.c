@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "helsefeed/fsutil.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/log.h"
 #include "publish_int.h"
@@ -19,33 +20,6 @@ static const char *const kind_titles[FEED_KIND__COUNT] = {
 	[FEED_KIND_MUNICIPAL] = "Kommuner",
 	[FEED_KIND_OTHER] = "Andre kilder",
 };
-
-/* mkdir -p `dir`. */
-static int make_dir(const char *dir)
-{
-	char *path = strdup(dir);
-	int rc = HF_OK;
-
-	if (!path)
-		return HF_ENOMEM;
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, PUBLISH_DIR_MODE) != 0 && errno != EEXIST) {
-			log_error("%s: cannot create directory: %s", path,
-			          strerror(errno));
-			rc = HF_EIO;
-			break;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	free(path);
-	return rc;
-}
 
 /* The list of Atom files: all.atom, one per category, one per kind that
  * has a feed.  File names live in `names` (one NUL-separated buffer is
@@ -167,7 +141,7 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 		rc = HF_ECONFIG;
 		goto out;
 	}
-	if ((rc = make_dir(cfg->output)) || (rc = feedlist_build(cfg, &fl)) ||
+	if ((rc = fs_mkdir_p(cfg->output, PUBLISH_DIR_MODE)) || (rc = feedlist_build(cfg, &fl)) ||
 	    (rc = publish_url_host(cfg->base_url, &host)) ||
 	    (rc = pubdb_open(st, &db)) ||
 	    (rc = pubdb_feed_states(db, &states, &nstates)))

@@ -90,6 +90,35 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out) HF_WUR;
  */
 int norm_url_canon(const char *url, struct buf *out) HF_WUR;
 
+/* --- UTF-8 ------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629 section 4), 0 when
+ * invalid: overlong forms, surrogates and values above U+10FFFF too.
+ * `n` (> 0) bytes are readable.  Inline: it sits in the inner loops of
+ * the input clean-up and the JSON writer. */
+static inline size_t norm_utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	if (c < 0xe0)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+	    (s[3] & 0xc0) != 0x80)
+		return 0;
+	if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return 4;
+}
+
 /* --- hashing ----------------------------------------------------------- */
 
 /* 64-bit FNV-1a, continued from `h` (start with NORM_FNV_INIT). */

@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""Soak benchmark driver: `helsefeed run` against N changing loopback feeds.
+
+    soak.py HELSEFEED [--duration S] [--feeds N] [--interval 1m] [--dir DIR]
+
+Starts server.py (127.0.0.1, bounded lifetime), writes a configuration of
+N feeds at `interval`, runs `helsefeed run` for `duration` seconds, samples
+the daemon every --sample seconds (VmRSS, open fds, utime+stime) and reads
+the CPU time again whenever a `cycle N done` line appears on its stderr.
+At the end: SIGTERM, then a report from the samples, the log and the
+fetches table (per-feed gaps between fetch attempts against the interval
++10 % jitter bound).  Everything is written to DIR (report.txt,
+samples.tsv, cycles.tsv, daemon.log); the report is also printed.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_sample(pid):
+    """(rss_kib, nfds, cpu_s) of pid, or None once it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            rss = int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
+        nfds = len(os.listdir("/proc/%d/fd" % pid))
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / TICK   # utime, stime (14, 15)
+        return rss, nfds, cpu
+    except (OSError, AttributeError, IndexError):
+        return None
+
+
+def parse_dur(s):
+    m = re.fullmatch(r"(\d+)([smh]?)", s)
+    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("helsefeed")
+    ap.add_argument("--duration", type=float, default=600)
+    ap.add_argument("--feeds", type=int, default=1000)
+    ap.add_argument("--interval", default="1m")
+    ap.add_argument("--sample", type=float, default=10)
+    ap.add_argument("--p-new", type=float, default=0.5)
+    ap.add_argument("--dir")
+    a = ap.parse_args()
+    interval = parse_dur(a.interval)
+    d = a.dir or tempfile.mkdtemp(prefix="hf-soak.")
+    os.makedirs(d, exist_ok=True)
+
+    srv = subprocess.Popen([sys.executable, os.path.join(HERE, "server.py"),
+                            "--feeds", str(a.feeds), "--p-new", str(a.p_new),
+                            "--lifetime", str(a.duration + 180)],
+                           stdout=subprocess.PIPE, text=True)
+    port = int(srv.stdout.readline())
+    conf = os.path.join(d, "soak.conf")
+    with open(conf, "w") as f:
+        f.write("[helsefeed]\ndatabase = %s/state/helsefeed.db\noutput = %s/public\n"
+                "spool = %s/spool\nbase_url = https://soak.example.no/\ntitle = Soak\n"
+                "interval = %s\ntimezone = UTC\n\n" % (d, d, d, a.interval))
+        for i in range(a.feeds):
+            f.write("[feed s%04d]\nurl = http://127.0.0.1:%d/f/%d\nkind = other\n\n"
+                    % (i, port, i))
+
+    log = open(os.path.join(d, "daemon.log"), "w")
+    t0 = time.monotonic()
+    hf = subprocess.Popen([a.helsefeed, "-c", conf, "run"], stderr=subprocess.PIPE,
+                          stdout=log, text=True, errors="replace")
+    cycles = []   # (t, n, cpu, rss, fds, ms, line)
+    cyc_re = re.compile(r"^info: cycle (\d+) done: .*; (\d+) ms$")
+
+    def reader():
+        for line in hf.stderr:
+            t = time.monotonic() - t0
+            log.write("%9.3f %s" % (t, line))
+            m = cyc_re.match(line.rstrip("\n"))
+            if m:
+                s = proc_sample(hf.pid) or (0, 0, float("nan"))
+                cycles.append((t, int(m.group(1)), s[2], s[0], s[1], int(m.group(2)),
+                               line.strip()))
+    rt = threading.Thread(target=reader, daemon=True)
+    rt.start()
+
+    samples = []  # (t, rss, fds, cpu)
+    end = t0 + a.duration
+    nxt = t0
+    while time.monotonic() < end and hf.poll() is None:
+        s = proc_sample(hf.pid)
+        if s:
+            samples.append((time.monotonic() - t0,) + s)
+        nxt += a.sample
+        time.sleep(max(0.0, min(nxt, end) - time.monotonic()))
+    s = proc_sample(hf.pid)
+    if s:
+        samples.append((time.monotonic() - t0,) + s)
+    alive = hf.poll() is None
+    if alive:
+        hf.send_signal(signal.SIGTERM)
+    try:
+        hf.wait(120)
+    except subprocess.TimeoutExpired:
+        hf.kill()
+        hf.wait()
+    rt.join(10)
+    log.close()
+    srv.send_signal(signal.SIGTERM)
+    try:
+        srv_stats = json.loads(srv.stdout.readline() or "{}")
+        srv.wait(30)
+    except (subprocess.TimeoutExpired, ValueError):
+        srv.kill()
+        srv_stats = {}
+
+    with open(os.path.join(d, "samples.tsv"), "w") as f:
+        f.write("t_s\trss_kib\tfds\tcpu_s\n")
+        for t, rss, nfds, cpu in samples:
+            f.write("%.1f\t%d\t%d\t%.2f\n" % (t, rss, nfds, cpu))
+    with open(os.path.join(d, "cycles.tsv"), "w") as f:
+        f.write("t_s\tcycle\tcpu_s\trss_kib\tfds\tms\tline\n")
+        for c in cycles:
+            f.write("%.1f\t%d\t%.2f\t%d\t%d\t%d\t%s\n" % c)
+
+    # --- the schedule, from the fetches table ---------------------------
+    con = sqlite3.connect(os.path.join(d, "state", "helsefeed.db"))
+    rows = con.execute("SELECT f.name, x.started, x.http_status, x.error FROM fetches x"
+                       " JOIN feeds f ON f.id = x.feed_id ORDER BY f.name, x.started").fetchall()
+    nitems = con.execute("SELECT count(*) FROM items").fetchone()[0]
+    con.close()
+    per = {}
+    errors = 0
+    for name, started, status, err in rows:
+        per.setdefault(name, []).append(started)
+        errors += err is not None
+    bound = interval * 1.1
+    gaps = []
+    late = []     # (lateness, feed, started)
+    for name, ts in per.items():
+        for x, y in zip(ts, ts[1:]):
+            gaps.append(y - x)
+            if y - x > bound:
+                late.append((y - x - bound, name, y))
+    late.sort(reverse=True)
+    gaps.sort()
+    lines = []
+    p = lines.append
+    p("soak: %d feeds, interval %s, %.0f s, helsefeed %s" % (a.feeds, a.interval, a.duration,
+                                                              a.helsefeed))
+    p("daemon %s; exit %s" % ("ran to the end" if alive else "DIED EARLY", hf.returncode))
+    ncyc = len(cycles)
+    p("cycles completed: %d" % ncyc)
+    if cycles:
+        first = cycles[0]
+        last = cycles[-1]
+        p("after cycle 1 (t=%.0f s): RSS %.1f MiB, %d fds, CPU %.2f s"
+          % (first[0], first[3] / 1024, first[4], first[2]))
+        p("after cycle %d (t=%.0f s): RSS %.1f MiB, %d fds, CPU %.2f s"
+          % (last[1], last[0], last[3] / 1024, last[4], last[2]))
+        if ncyc > 1:
+            steady = cycles[1:]
+            p("CPU per cycle, cycles 2..%d (between consecutive 'done' lines): mean %.3f s,"
+              " max %.3f s" % (last[1],
+                               (last[2] - first[2]) / (ncyc - 1),
+                               max(y[2] - x[2] for x, y in zip(cycles, cycles[1:]))))
+        ms = [c[5] for c in cycles]
+        p("cycle wall time (from the log): first %d ms; later: min %d, median %d, max %d ms"
+          % (ms[0], min(ms[1:] or ms), sorted(ms[1:] or ms)[len(ms[1:] or ms) // 2],
+             max(ms[1:] or ms)))
+    if samples:
+        rs = [s[1] for s in samples]
+        fs = [s[2] for s in samples]
+        p("samples: %d; RSS min %.1f / max %.1f MiB; fds min %d / max %d; CPU total %.2f s"
+          % (len(samples), min(rs) / 1024, max(rs) / 1024, min(fs), max(fs), samples[-1][3]))
+        half = [s for s in samples if cycles and s[0] >= cycles[0][0]]
+        if len(half) >= 4:
+            q = len(half) // 4
+            p("RSS mean, first quarter after cycle 1: %.1f MiB; last quarter: %.1f MiB"
+              % (sum(s[1] for s in half[:q]) / q / 1024, sum(s[1] for s in half[-q:]) / q / 1024))
+    p("fetch attempts recorded: %d (%d with an error) for %d feeds; items stored: %d"
+      % (len(rows), errors, len(per), nitems))
+    if gaps:
+        p("gap between a feed's attempts: min %d, median %d, max %d s (bound: interval"
+          " + 10 %% = %.0f s)" % (gaps[0], gaps[len(gaps) // 2], gaps[-1], bound))
+    p("gaps over the bound: %d of %d; max lateness %.0f s%s"
+      % (len(late), len(gaps), late[0][0] if late else 0,
+         " (feed %s, at +%d s)" % (late[0][1], late[0][2] - min(r[1] for r in rows))
+         if late else ""))
+    counts = sorted(len(v) for v in per.values())
+    if counts:
+        p("attempts per feed: min %d, max %d" % (counts[0], counts[-1]))
+    p("server: %s" % json.dumps(srv_stats))
+    p("files in %s" % d)
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(d, "report.txt"), "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    return 0 if alive else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+/* fsutil.c - shared file system chores; see fsutil.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "helsefeed/fsutil.h"
+#include "helsefeed/log.h"
+
+int fs_mkdir_p(const char *dir, mode_t mode)
+{
+	char *path = strdup(dir);
+	int rc = HF_OK;
+
+	if (!path)
+		return HF_ENOMEM;
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(path, mode) != 0 && errno != EEXIST) {
+			log_error("%s: cannot create directory: %s", path, strerror(errno));
+			rc = HF_EIO;
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(path);
+	return rc;
+}
+
+int fs_mkdir_parent(const char *file, mode_t mode)
+{
+	char *dir = strdup(file);
+	char *slash;
+	int rc = HF_OK;
+
+	if (!dir)
+		return HF_ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		rc = fs_mkdir_p(dir, mode);
+	}
+	free(dir);
+	return rc;
+}
