@@ -618,11 +618,14 @@ static int put_authors(struct state *st, unsigned *flags)
 			return rc;
 		if (o->tmp.len == 0)
 			continue;
-		/* RSS author and dc:creator often name the same person. */
-		for (q = buf_str(&o->author); (q = strstr(q, o->tmp.data)) != NULL; q++)
-			if ((q == o->author.data || q[-2] == ',') &&
+		/* RSS author and dc:creator often name the same person: skip a
+		 * name that is already a whole ", "-separated part. */
+		for (q = buf_str(&o->author); (q = strstr(q, o->tmp.data)) != NULL; q++) {
+			size_t pos = (size_t)(q - o->author.data);
+			if ((pos == 0 || (pos >= 2 && q[-2] == ',' && q[-1] == ' ')) &&
 			    (q[o->tmp.len] == '\0' || q[o->tmp.len] == ','))
 				break;
+		}
 		if (q)
 			continue;
 		at = o->author.len;

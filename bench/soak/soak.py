@@ -107,6 +107,7 @@ def main():
     if s:
         samples.append((time.monotonic() - t0,) + s)
     alive = hf.poll() is None
+    stop_wall = time.time()
     if alive:
         hf.send_signal(signal.SIGTERM)
     try:
@@ -174,6 +175,15 @@ def main():
               " max %.3f s" % (last[1],
                                (last[2] - first[2]) / (ncyc - 1),
                                max(y[2] - x[2] for x, y in zip(cycles, cycles[1:]))))
+            fetched = [int(re.search(r"done: (\d+) feeds fetched", c[6]).group(1))
+                       for c in steady]
+            pub = sum(" published " in c[6] for c in steady)
+            span = last[0] - first[0]
+            p("cycles 2..%d: %d feed fetches (%.1f per cycle), %d cycles published;"
+              " CPU %.2f ms per feed fetch, %.1f %% of one core over %.0f s"
+              % (last[1], sum(fetched), sum(fetched) / len(steady), pub,
+                 1000 * (last[2] - first[2]) / max(1, sum(fetched)),
+                 100 * (last[2] - first[2]) / span if span else 0, span))
         ms = [c[5] for c in cycles]
         p("cycle wall time (from the log): first %d ms; later: min %d, median %d, max %d ms"
           % (ms[0], min(ms[1:] or ms), sorted(ms[1:] or ms)[len(ms[1:] or ms) // 2],
@@ -197,6 +207,12 @@ def main():
       % (len(late), len(gaps), late[0][0] if late else 0,
          " (feed %s, at +%d s)" % (late[0][1], late[0][2] - min(r[1] for r in rows))
          if late else ""))
+    overdue = sorted((stop_wall - ts[-1] - bound, name) for name, ts in per.items()
+                     if stop_wall - ts[-1] > bound + 1)
+    p("feeds overdue at the stop (last attempt more than %.0f s + 1 s before): %d%s"
+      % (bound, len(overdue), ", worst %s by %.0f s" % (overdue[-1][1], overdue[-1][0])
+         if overdue else ""))
+    p("feeds never fetched: %d" % (a.feeds - len(per)))
     counts = sorted(len(v) for v in per.values())
     if counts:
         p("attempts per feed: min %d, max %d" % (counts[0], counts[-1]))
