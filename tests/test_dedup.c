@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testdb.h"
 #include <sqlite3.h>
 
 #include "helsefeed/dedup.h"
@@ -42,9 +44,8 @@ static int setup(void **state)
 	size_t i;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/hf-dedup-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof f->path, "%s/helsefeed.db", f->dir);
+	assert_int_equal(testdb_make(f->dir, sizeof f->dir, f->path, sizeof f->path,
+	                             "dedup"), 0);
 	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
 	for (i = 0; i < NFEEDS; i++) {
 		f->feeds[i].name = names[i];
@@ -66,16 +67,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[160];
 
 	pipeline_free(f->p);
 	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	testdb_remove(f->dir, f->path);
 	free(f);
 	return 0;
 }

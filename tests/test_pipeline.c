@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testdb.h"
 #include <sqlite3.h>
 
 #include "helsefeed/dedup.h"
@@ -36,9 +38,8 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/hf-pipe-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof f->path, "%s/helsefeed.db", f->dir);
+	assert_int_equal(testdb_make(f->dir, sizeof f->dir, f->path, sizeof f->path,
+	                             "pipe"), 0);
 	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
 	f->cats[0] = (struct config_category){"covid", "Covid-19", "korona* covid*", NULL, 1};
 	f->cats[1] = (struct config_category){"hospitals", "Sykehus", "sykehus* sjukehus*", NULL, 2};
@@ -61,16 +62,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[160];
 
 	pipeline_free(f->p);
 	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof p, "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	testdb_remove(f->dir, f->path);
 	free(f);
 	return 0;
 }

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "testdb.h"
 #include <sqlite3.h>
 
 #include "helsefeed/log.h"
@@ -54,9 +56,8 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/hf-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof f->path, "%s/helsefeed.db", f->dir);
+	assert_int_equal(testdb_make(f->dir, sizeof f->dir, f->path, sizeof f->path,
+	                             "store"), 0);
 	assert_int_equal(store_open(f->path, &f->st, &err), 0);
 	assert_int_equal(err.len, 0);
 	set_feeds(f, 3);
@@ -65,25 +66,12 @@ static int setup(void **state)
 	return 0;
 }
 
-/* A database and the WAL files a read-only connection leaves behind. */
-static void rm_db(const char *path)
-{
-	char p[192];
-
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
 	store_close(f->st);
-	rm_db(f->path);
-	rmdir(f->dir);
+	testdb_remove(f->dir, f->path);
 	free(f);
 	return 0;
 }
@@ -247,7 +235,7 @@ static void test_newer_version_refused_with_message(void **state)
 	assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_schema", NULL),
 	                 0);
 	buf_free(&err);
-	rm_db(path);
+	testdb_remove_file(path);
 }
 
 static void test_open_failure_names_the_path(void **state)
@@ -277,7 +265,7 @@ static void test_open_failure_names_the_path(void **state)
 	assert_non_null(strstr(buf_str(&err), path));
 	assert_non_null(strstr(buf_str(&err), "not a database"));
 	buf_free(&err);
-	rm_db(path);
+	testdb_remove_file(path);
 }
 
 static void test_failed_migration_rolls_back_its_step(void **state)
@@ -304,7 +292,7 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_schema"
 	                       " WHERE name = 'feeds'", NULL), 0);
 	buf_free(&err);
-	rm_db(path);
+	testdb_remove_file(path);
 }
 
 /* --- feeds ------------------------------------------------------------ */
