@@ -1,5 +1,6 @@
 /* dedup.c - title normalisation, simhash and the same-story decision; see
  * dedup.h. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,8 +146,15 @@ static void word_add(struct word *w, utf8proc_int32_t c)
 	utf8proc_uint8_t enc[4];
 	utf8proc_ssize_t n;
 
-	c = utf8proc_tolower(c);
-	n = utf8proc_encode_char(c, enc);
+	/* Most letters of a Norwegian text are ASCII: fold those here. */
+	if (c < 0x80) {
+		c |= c >= 'A' && c <= 'Z' ? 0x20 : 0;
+		enc[0] = (utf8proc_uint8_t)c;
+		n = 1;
+	} else {
+		c = utf8proc_tolower(c);
+		n = utf8proc_encode_char(c, enc);
+	}
 	w->hash = norm_fnv1a(w->hash, enc, (size_t)n);
 	if (w->nkept == w->nb && w->nkept + (size_t)n < sizeof w->b) {
 		memcpy(w->b + w->nkept, enc, (size_t)n);
@@ -183,6 +191,8 @@ static void each_word(const char *s, int html, word_fn fn, void *ud)
 			const char *sc = memchr(s + i, ';', len - i < 12 ? len - i : 12);
 			i = sc ? (size_t)(sc - s) + 1 : i + 1;
 			c = ' ';
+		} else if ((unsigned char)s[i] < 0x80) {
+			c = (unsigned char)s[i++];
 		} else {
 			c = next_cp(s, len, &i);
 		}
@@ -422,10 +432,62 @@ uint64_t dedup_simhash(const char *title_norm, const char *summary)
 
 /* --- signature ---------------------------------------------------------- */
 
+/*
+ * Stop words and fact words by the hash of their folded bytes (what
+ * word_add computes), in one open-addressing table made once: a word is
+ * looked up with one probe or two instead of two binary searches of
+ * string compares.  A hash match is confirmed on the bytes.
+ */
+#define KIND_BITS 9
+struct kind_slot {
+	uint64_t hash;         /* 0: empty */
+	const char *word;
+	uint64_t fact;
+	int kind;
+};
+static struct kind_slot kinds[1 << KIND_BITS];
+static pthread_once_t kinds_once = PTHREAD_ONCE_INIT;
+
+_Static_assert(sizeof stops / sizeof stops[0] +
+               sizeof fact_words / sizeof fact_words[0] < (1 << KIND_BITS) / 2,
+               "word kind table at most half full");
+
+static void kind_put(const char *word, int kind, uint64_t fact)
+{
+	uint64_t h = norm_fnv1a(NORM_FNV_INIT, word, strlen(word));
+	size_t i = (size_t)(h >> (64 - KIND_BITS));
+
+	while (kinds[i].hash && strcmp(kinds[i].word, word) != 0)
+		i = (i + 1) & ((1 << KIND_BITS) - 1);
+	if (!kinds[i].hash)   /* a fact word that is a stop word stays a fact */
+		kinds[i] = (struct kind_slot){h ? h : 1, word, fact, kind};
+}
+
+static void kinds_init(void)
+{
+	for (size_t i = 0; i < sizeof fact_words / sizeof fact_words[0]; i++)
+		kind_put(fact_words[i].word, DEDUP_TOK_FACT, fact_words[i].value);
+	for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
+		kind_put(stops[i], DEDUP_TOK_STOP, 0);
+}
+
+static const struct kind_slot *kind_of(const struct word *w)
+{
+	size_t i = (size_t)(w->hash >> (64 - KIND_BITS));
+
+	if (w->nkept != w->nb)
+		return NULL;           /* longer than any table word */
+	(void)pthread_once(&kinds_once, kinds_init);
+	for (; kinds[i].hash; i = (i + 1) & ((1 << KIND_BITS) - 1))
+		if (kinds[i].hash == (w->hash ? w->hash : 1) &&
+		    strcmp(kinds[i].word, w->b) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
 static int tok_kind(const struct word *w, uint64_t *fact)
 {
-	const struct fact_word *f;
-	struct fact_word key;
+	const struct kind_slot *k;
 	size_t i;
 
 	for (i = 0; i < w->nkept && w->b[i] >= '0' && w->b[i] <= '9'; i++)
@@ -439,16 +501,11 @@ static int tok_kind(const struct word *w, uint64_t *fact)
 		*fact = w->nb < 18 ? v : w->hash;
 		return DEDUP_TOK_FACT;
 	}
-	key.word = w->b;
-	f = bsearch(&key, fact_words, sizeof fact_words / sizeof fact_words[0],
-	            sizeof fact_words[0], cmp_str);
-	if (f) {
-		*fact = f->value;
-		return DEDUP_TOK_FACT;
-	}
-	if (in_table(stops, sizeof stops / sizeof stops[0], w->b))
-		return DEDUP_TOK_STOP;
-	return DEDUP_TOK_WORD;
+	if (!(k = kind_of(w)))
+		return DEDUP_TOK_WORD;
+	if (k->kind == DEDUP_TOK_FACT)
+		*fact = k->fact;
+	return k->kind;
 }
 
 struct sig_fill {

@@ -193,29 +193,35 @@ static int categorise(struct pipeline *p, struct store_ingest *in, int64_t id,
 	return HF_OK;
 }
 
+/* The entry's title_norm as stored: NULL for an empty one. */
+static const char *title_norm(const struct pipeline *p)
+{
+	return p->tn.len ? p->tn.data : NULL;
+}
+
 /*
- * After item `id` took entry e as its primary text: drop the old title
- * index rows (keys of `old`, time old_t; none when old_t is HF_NOTIME),
- * set fingerprint, index and categories.  p->tn and p->sig are the
+ * After item `id` took entry e as its primary text: take the item out of
+ * the candidate index at its old time old_t (HF_NOTIME: it was not in),
+ * store the fingerprint unless `fp_stored`, put the item back under its
+ * new time and keys, set its categories.  p->tn and p->sig are the
  * entry's.
  */
 static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
                   const struct config_feed *feed, const struct feed_entry *e,
-                  const struct dedup_sig *old, int64_t old_t, int is_new)
+                  int64_t old_t, int is_new, int fp_stored)
 {
+	const char *tn = title_norm(p);
 	uint64_t keys[DEDUP_MAX_KEYS];
 	struct store_dedup_item it;
 	size_t n;
 	int64_t t;
 	int rc;
 
-	if (old_t != HF_NOTIME) {
-		n = dedup_sig_keys(old, keys, DEDUP_MAX_KEYS);
-		if ((rc = store_dedup_index(p->sd, in, id, old_t, keys, n, 0)))
-			return rc;
-	}
-	if ((rc = store_item_set_fingerprint(in, id, p->tn.len ? p->tn.data : NULL,
-	                                     p->sig->simhash)))
+	if (old_t != HF_NOTIME &&
+	    (rc = store_dedup_index(p->sd, in, id, old_t, NULL, 0, NULL, 0, 0)))
+		return rc;
+	if (!fp_stored &&
+	    (rc = store_item_set_fingerprint(in, id, tn, p->sig->simhash)))
 		return rc;
 	/* The index time must be what the candidate query computes:
 	 * published, else first_seen, which only a new item has as now. */
@@ -227,7 +233,8 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 		t = it.t;
 	}
 	n = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
-	if ((rc = store_dedup_index(p->sd, in, id, t, keys, n, 1)))
+	if ((rc = store_dedup_index(p->sd, in, id, t, tn, p->sig->simhash, keys,
+	                            n, 1)))
 		return rc;
 	return categorise(p, in, id, feed, e);
 }
@@ -298,7 +305,7 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 		}
 	}
 	if ((rc = store_dedup_promote(p->sd, in, id, e, same)) ||
-	    (rc = finish(p, in, id, feed, e, p->other, it.t, 0)))
+	    (rc = finish(p, in, id, feed, e, it.t, 0, 0)))
 		return rc;
 	*outcome = same ? STORE_UPDATED : PIPELINE_MERGED;
 	return HF_OK;
@@ -341,15 +348,16 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
                    int *outcome)
 {
-	struct store_dedup_source src = {0, 0, 0, NULL};
+	struct store_dedup_source src = {0, 0, 0, NULL, 0};
+	struct store_entry_hint hint;
 	int64_t id = 0;
 	int oc = STORE_UNCHANGED, rc;
 
 	p->last_rule = DEDUP_RULE_NONE;
-	rc = store_ingest_known(in, e->key, e->raw_hash);
-	if (rc)
-		goto out;
 	if ((rc = store_dedup_source(p->sd, in, e->key, &src)))
+		goto out;
+	/* The same raw entry as stored: nothing to do (store_ingest_known). */
+	if (src.item_id && src.raw_hash == e->raw_hash)
 		goto out;
 	if (src.item_id && !src.primary) {
 		/* A merged source's revision: the item follows its primary. */
@@ -359,12 +367,16 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 	}
 	if ((rc = sign(p, e)))
 		goto out;
+	hint.item_id = src.item_id;
+	hint.raw_hash = src.raw_hash;
+	hint.title_norm = title_norm(p);
+	hint.simhash = p->sig->simhash;
 	if (src.item_id) {
-		if ((rc = store_ingest_entry(in, e, &oc)) || oc == STORE_UNCHANGED)
+		if ((rc = store_ingest_entry_with(in, e, &hint, &oc)) ||
+		    oc == STORE_UNCHANGED)
 			goto out;
-		dedup_sig_make(p->other, src.title_norm, NULL);
-		rc = finish(p, in, src.item_id, feed, e, p->other,
-		            src.title_norm ? src.t : HF_NOTIME, 0);
+		rc = finish(p, in, src.item_id, feed, e,
+		            src.title_norm ? src.t : HF_NOTIME, 0, 1);
 		goto out;
 	}
 	if ((rc = canon_item(p, in, e->link, &id)))
@@ -375,15 +387,11 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 		rc = merge(p, in, feed, e, id, &oc);
 		goto out;
 	}
-	if ((rc = store_ingest_entry(in, e, &oc)) || oc != STORE_NEW)
+	if ((rc = store_ingest_entry_with(in, e, &hint, &oc)) || oc != STORE_NEW)
 		goto out;
-	rc = finish(p, in, store_ingest_item_id(in), feed, e, NULL, HF_NOTIME, 1);
+	rc = finish(p, in, store_ingest_item_id(in), feed, e, HF_NOTIME, 1, 1);
 out:
 	store_dedup_source_clear(&src);
-	if (rc == 1) {           /* store_ingest_known: nothing to do */
-		rc = HF_OK;
-		oc = STORE_UNCHANGED;
-	}
 	if (!rc && outcome)
 		*outcome = oc;
 	return rc;

@@ -5,38 +5,24 @@
 
 #include "helsefeed/dedup.h"
 #include "helsefeed/norm.h"
+#include "dedup_cache.h"
 #include "store_int.h"
 
-/* Rows read per index key: a common word ("helse") has hundreds of items
- * in a week; the newest 16 are where a republished release sits, and the
- * rarer words of the title find the rest.  Bounds the work per entry. */
-#define KEY_ROWS 16
-/* Items of equal title_norm read: more in one window is a series. */
-#define TITLE_ROWS 8
-/* A candidate found by title_norm outranks any number of shared keys. */
-#define TITLE_WEIGHT (DEDUP_MAX_KEYS + 1)
+/* Least width of a cache bucket: a window of a few minutes (tests) must
+ * not make a bucket per entry. */
+#define MIN_WIDTH 3600
 
-/* The table dedup_title_keys is made by schema step 2 (store_schema.c). */
-
-/* Width of a bucket: a week, the default window, so that a window
- * spans three buckets (two seeks per key most of the time).  Fixed, not
- * the configured window: rows must stay findable when the window is
- * changed. */
-#define BUCKET_S (7 * 24 * 3600)
-
-static int64_t bucket_of(int64_t t)
-{
-	return t >= 0 ? t / BUCKET_S : -((-t + BUCKET_S - 1) / BUCKET_S);
-}
+/* Keeps the hash of a title_norm apart from those of title words, which
+ * share the cache's postings. */
+#define TITLE_SALT UINT64_C(0x5bd1e9955bd1e995)
 
 enum sd_id {
 	SD_SOURCE,
-	SD_KEY,
-	SD_TITLE,
+	SD_LOAD,
+	SD_CARRIED,
+	SD_VERSION,
 	SD_ITEM,
 	SD_BODY,
-	SD_KEY_ADD,
-	SD_KEY_DEL,
 	SD_DEMOTE,
 	SD_PRIMARY_MOVE,
 	SD_MERGED_DROP,
@@ -52,31 +38,32 @@ static const char *const sd_sql[SD__COUNT] = {
 	/* The item holds its primary source's key; a merged source has a
 	 * row of its own (store_schema.c). */
 	[SD_SOURCE] =
-	"SELECT id, 1, COALESCE(published, first_seen), title_norm FROM items"
-	" WHERE feed_id = ?1 AND key = ?2"
+	"SELECT id, 1, COALESCE(published, first_seen), title_norm, raw_hash"
+	" FROM items WHERE feed_id = ?1 AND key = ?2"
 	" UNION ALL"
-	" SELECT s.item_id, 0, COALESCE(i.published, i.first_seen), i.title_norm"
+	" SELECT s.item_id, 0, COALESCE(i.published, i.first_seen), i.title_norm,"
+	" s.raw_hash"
 	" FROM item_sources s JOIN items i ON i.id = s.item_id"
 	" WHERE s.feed_id = ?1 AND s.key = ?2 AND s.key IS NOT NULL"
 	" LIMIT 1",
-	[SD_KEY] =
-	"SELECT item_id FROM dedup_title_keys WHERE bucket = ?5 AND key = ?1"
-	" AND t BETWEEN ?2 AND ?3 ORDER BY t DESC LIMIT ?4",
-	[SD_TITLE] =
-	"SELECT id FROM items WHERE title_norm = ?1"
-	" AND COALESCE(published, first_seen) BETWEEN ?2 AND ?3"
-	" ORDER BY id DESC LIMIT ?4",
+	/* A cache bucket, through the index items_t (schema step 3), in
+	 * time order: the newest items head the cache's chains. */
+	[SD_LOAD] =
+	"SELECT id, feed_id, COALESCE(published, first_seen), title_norm,"
+	" simhash FROM items"
+	" WHERE COALESCE(published, first_seen) BETWEEN ?1 AND ?2"
+	" AND title_norm IS NOT NULL",
+	[SD_CARRIED] =
+	"SELECT EXISTS (SELECT 1 FROM item_sources WHERE item_id = ?1"
+	" AND feed_id = ?2)",
+	/* Changes when another connection commits (a `fetch` beside the
+	 * daemon): the cache is then read again. */
+	[SD_VERSION] = "PRAGMA data_version",
 	[SD_ITEM] =
 	"SELECT feed_id, COALESCE(published, first_seen), title_norm, simhash,"
 	" EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = items.id"
 	" AND s.feed_id = ?2) FROM items WHERE id = ?1",
 	[SD_BODY] = "SELECT summary FROM items WHERE id = ?1",
-	[SD_KEY_ADD] =
-	"INSERT OR IGNORE INTO dedup_title_keys (bucket, key, t, item_id)"
-	" VALUES (?4, ?1, ?2, ?3)",
-	[SD_KEY_DEL] =
-	"DELETE FROM dedup_title_keys"
-	" WHERE bucket = ?4 AND key = ?1 AND t = ?2 AND item_id = ?3",
 	/* Promotion, in this order: the old primary becomes a merged source
 	 * (so its key stays known), the primary row moves to the new feed,
 	 * the new primary's merged row goes, the item takes its fields.
@@ -111,7 +98,23 @@ struct store_dedup {
 	struct store *st;
 	sqlite3_stmt *s[SD__COUNT];
 	struct buf canon;
+	struct dcache *dc;
+	uint64_t serial;              /* ingest the cache was last checked in */
+	int64_t data_version;
+	struct dedup_sig *sig;        /* scratch for loading */
+	/* The candidates of the last store_dedup_candidates, valid until the
+	 * cache changes: store_dedup_item reads them without SQL. */
+	struct dcache_item last[DCACHE_TITLE_ROWS + DEDUP_MAX_KEYS * DCACHE_KEY_ROWS];
+	size_t nlast;
 };
+
+static void on_rollback(void *ud, uint64_t serial)
+{
+	struct store_dedup *sd = ud;
+
+	dcache_drop_tagged(sd->dc, serial);
+	sd->nlast = 0;
+}
 
 int store_dedup_open(struct store *st, struct store_dedup **out)
 {
@@ -123,6 +126,10 @@ int store_dedup_open(struct store *st, struct store_dedup **out)
 	if (!(sd = calloc(1, sizeof *sd)))
 		return HF_ENOMEM;
 	sd->st = st;
+	if (dcache_new(&sd->dc) || !(sd->sig = malloc(sizeof *sd->sig))) {
+		store_dedup_close(sd);
+		return HF_ENOMEM;
+	}
 	for (i = 0; i < SD__COUNT; i++)
 		if (sqlite3_prepare_v3(st->db, sd_sql[i], -1,
 		                       SQLITE_PREPARE_PERSISTENT, &sd->s[i],
@@ -131,6 +138,8 @@ int store_dedup_open(struct store *st, struct store_dedup **out)
 			store_dedup_close(sd);
 			return rc;
 		}
+	st->on_rollback = on_rollback;
+	st->on_rollback_ud = sd;
 	*out = sd;
 	return HF_OK;
 }
@@ -139,9 +148,15 @@ void store_dedup_close(struct store_dedup *sd)
 {
 	if (!sd)
 		return;
+	if (sd->st->on_rollback_ud == sd) {
+		sd->st->on_rollback = NULL;
+		sd->st->on_rollback_ud = NULL;
+	}
 	for (int i = 0; i < SD__COUNT; i++)
 		sqlite3_finalize(sd->s[i]);
 	buf_free(&sd->canon);
+	dcache_free(sd->dc);
+	free(sd->sig);
 	free(sd);
 }
 
@@ -167,7 +182,7 @@ int store_dedup_source(struct store_dedup *sd, struct store_ingest *in,
                        const char *key, struct store_dedup_source *out)
 {
 	sqlite3_stmt *s = sd->s[SD_SOURCE];
-	struct store_dedup_source r = {0, 0, 0, NULL};
+	struct store_dedup_source r = {0, 0, 0, NULL, 0};
 	int rc;
 
 	if (in->failed)
@@ -183,6 +198,7 @@ int store_dedup_source(struct store_dedup *sd, struct store_ingest *in,
 		r.item_id = sqlite3_column_int64(s, 0);
 		r.primary = sqlite3_column_int(s, 1);
 		r.t = sqlite3_column_int64(s, 2);
+		r.raw_hash = (uint64_t)sqlite3_column_int64(s, 4);
 		if (tn && !(r.title_norm = strdup(tn))) {
 			sqlite3_reset(s);
 			return failed(in, HF_ENOMEM);
@@ -207,42 +223,77 @@ void store_dedup_source_clear(struct store_dedup_source *s)
 	s->item_id = 0;
 }
 
-struct cand {
-	int64_t id;
-	int hits;
-};
-
-static int cmp_cand(const void *a, const void *b)
+/* At the first call of an ingest: read everything again when another
+ * connection has written since ours last looked. */
+static int sync_cache(struct store_dedup *sd, struct store_ingest *in)
 {
-	const struct cand *x = a, *y = b;
-
-	if (x->hits != y->hits)
-		return y->hits - x->hits;
-	return (y->id > x->id) - (y->id < x->id);  /* newest first */
-}
-
-/* Step a SELECT of ids and count each in c[]. */
-static int collect(struct store *st, sqlite3_stmt *s, int weight,
-                   struct cand *c, size_t *nc, size_t cap)
-{
+	sqlite3_stmt *s = sd->s[SD_VERSION];
+	int64_t v;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(s, 0);
-		size_t i;
-
-		for (i = 0; i < *nc && c[i].id != id; i++)
-			;
-		if (i == *nc) {
-			if (*nc == cap)
-				continue;
-			c[(*nc)++] = (struct cand){id, 0};
-		}
-		c[i].hits += weight;
+	if (in->serial == sd->serial)
+		return HF_OK;
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return store__fail(sd->st, "cannot read the data version");
 	}
+	v = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? HF_OK :
-	       store__fail(st, "cannot look up dedup candidates");
+	if (v != sd->data_version) {
+		dcache_clear(sd->dc, 0);
+		sd->nlast = 0;
+		sd->data_version = v;
+	}
+	sd->serial = in->serial;
+	return HF_OK;
+}
+
+uint64_t store_dedup_title_hash(const char *title_norm)
+{
+	if (!title_norm || !*title_norm)
+		return 0;
+	return (norm_fnv1a(NORM_FNV_INIT, title_norm, strlen(title_norm)) ^
+	        TITLE_SALT) | 1;
+}
+
+/* Read bucket b of the cache from the items table. */
+static int load(struct store_dedup *sd, struct store_ingest *in, int64_t b)
+{
+	sqlite3_stmt *s = sd->s[SD_LOAD];
+	int64_t w = dcache_width(sd->dc);
+	uint64_t keys[DEDUP_MAX_KEYS];
+	int rc;
+
+	if ((rc = dcache_open_bucket(sd->dc, b, in->serial)))
+		return rc;
+	sd->nlast = 0;
+	if ((sqlite3_bind_int64(s, 1, b * w) |
+	     sqlite3_bind_int64(s, 2, b * w + w - 1)) != SQLITE_OK) {
+		rc = store__fail(sd->st, "cannot read dedup candidates");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *tn = (const char *)sqlite3_column_text(s, 3);
+		struct dcache_item it = {
+			sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+			sqlite3_column_int64(s, 2),
+			(uint64_t)sqlite3_column_int64(s, 4), tn,
+		};
+		size_t n;
+
+		dedup_sig_title(sd->sig, tn, it.simhash);
+		n = dedup_sig_keys(sd->sig, keys, DEDUP_MAX_KEYS);
+		if ((rc = dcache_add(sd->dc, &it, store_dedup_title_hash(tn), keys,
+		                     n, in->serial)))
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? HF_OK :
+	     store__fail(sd->st, "cannot read dedup candidates");
+out:
+	sqlite3_reset(s);
+	if (rc)
+		dcache_drop(sd->dc, b);
+	return rc;
 }
 
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
@@ -250,50 +301,31 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
                            size_t nkeys, int64_t t, int64_t window,
                            int64_t *ids, int *hits, size_t max, size_t *n)
 {
-	struct cand c[DEDUP_MAX_KEYS * KEY_ROWS + TITLE_ROWS];
-	struct store *st = sd->st;
-	sqlite3_stmt *s;
-	size_t nc = 0, i, k = 0;
-	int64_t b;
-	int rc = HF_OK;
+	int hv[sizeof sd->last / sizeof sd->last[0]];
+	int64_t width = window > MIN_WIDTH ? window : MIN_WIDTH, b;
+	size_t i, k;
+	int rc;
 
 	if (in->failed)
 		return in->failed;
-	if (nkeys > DEDUP_MAX_KEYS)
-		nkeys = DEDUP_MAX_KEYS;
-	if (title_norm && *title_norm) {
-		s = sd->s[SD_TITLE];
-		if ((bind_text(s, 1, title_norm) |
-		     sqlite3_bind_int64(s, 2, t - window) |
-		     sqlite3_bind_int64(s, 3, t + window) |
-		     sqlite3_bind_int(s, 4, TITLE_ROWS)) != SQLITE_OK)
-			rc = store__fail(st, "cannot look up dedup candidates");
-		else
-			rc = collect(st, s, TITLE_WEIGHT, c, &nc,
-			             sizeof c / sizeof c[0]);
-	}
-	/* Newest bucket first: the newest rows are the likeliest match. */
-	s = sd->s[SD_KEY];
-	for (i = 0; i < nkeys && !rc; i++)
-		for (b = bucket_of(t + window); b >= bucket_of(t - window) && !rc; b--) {
-			if ((sqlite3_bind_int64(s, 1, (int64_t)keys[i]) |
-			     sqlite3_bind_int64(s, 2, t - window) |
-			     sqlite3_bind_int64(s, 3, t + window) |
-			     sqlite3_bind_int(s, 4, KEY_ROWS) |
-			     sqlite3_bind_int64(s, 5, b)) != SQLITE_OK)
-				rc = store__fail(st, "cannot look up dedup candidates");
-			else
-				rc = collect(st, s, 1, c, &nc, sizeof c / sizeof c[0]);
-		}
-	if (rc)
+	if ((rc = sync_cache(sd, in)))
 		return failed(in, rc);
-	if (nc)
-		qsort(c, nc, sizeof c[0], cmp_cand);
-	for (i = 0; i < nc && k < max; i++) {
-		ids[k] = c[i].id;
-		hits[k++] = c[i].hits;
+	/* A window never spans more than three buckets. */
+	if (dcache_width(sd->dc) != width)
+		dcache_clear(sd->dc, width);
+	for (b = dcache_bucket(sd->dc, t - window);
+	     b <= dcache_bucket(sd->dc, t + window); b++)
+		if (!dcache_has(sd->dc, b) && (rc = load(sd, in, b)))
+			return failed(in, rc);
+	dcache_candidates(sd->dc, t - window, t + window,
+	                  store_dedup_title_hash(title_norm), keys, nkeys,
+	                  sd->last, hv, sizeof sd->last / sizeof sd->last[0], &k);
+	sd->nlast = k;
+	for (i = 0; i < k && i < max; i++) {
+		ids[i] = sd->last[i].id;
+		hits[i] = hv[i];
 	}
-	*n = k;
+	*n = i;
 	return HF_OK;
 }
 
@@ -301,9 +333,36 @@ int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
                      int64_t id, struct store_dedup_item *out,
                      struct dedup_sig *sig)
 {
-	sqlite3_stmt *s = sd->s[SD_ITEM];
+	sqlite3_stmt *s;
+	size_t i;
 	int rc;
 
+	for (i = 0; i < sd->nlast && sd->last[i].id != id; i++)
+		;
+	if (i < sd->nlast) {
+		const struct dcache_item *it = &sd->last[i];
+
+		out->id = id;
+		out->feed_id = it->feed_id;
+		out->t = it->t;
+		out->carried = 1;
+		if (it->feed_id != in->feed_id) {
+			s = sd->s[SD_CARRIED];
+			if ((sqlite3_bind_int64(s, 1, id) |
+			     sqlite3_bind_int64(s, 2, in->feed_id)) != SQLITE_OK ||
+			    sqlite3_step(s) != SQLITE_ROW) {
+				sqlite3_reset(s);
+				return failed(in, store__fail(sd->st,
+				              "cannot read sources of item %lld",
+				              (long long)id));
+			}
+			out->carried = sqlite3_column_int(s, 0);
+			sqlite3_reset(s);
+		}
+		dedup_sig_title(sig, it->title_norm, it->simhash);
+		return 1;
+	}
+	s = sd->s[SD_ITEM];
 	if ((sqlite3_bind_int64(s, 1, id) |
 	     sqlite3_bind_int64(s, 2, in->feed_id)) != SQLITE_OK)
 		rc = SQLITE_ERROR;
@@ -348,21 +407,26 @@ int store_dedup_item_body(struct store_dedup *sd, int64_t id,
 }
 
 int store_dedup_index(struct store_dedup *sd, struct store_ingest *in,
-                      int64_t id, int64_t t, const uint64_t *keys,
-                      size_t nkeys, int add)
+                      int64_t id, int64_t t, const char *title_norm,
+                      uint64_t simhash, const uint64_t *keys, size_t nkeys,
+                      int add)
 {
-	sqlite3_stmt *s = sd->s[add ? SD_KEY_ADD : SD_KEY_DEL];
-	int rc = in->failed;
+	struct dcache_item it = {id, in->feed_id, t, simhash, title_norm};
+	int rc;
 
-	for (size_t i = 0; i < nkeys && !rc; i++)
-		rc = store__run(sd->st, s,
-		         sqlite3_bind_int64(s, 1, (int64_t)keys[i]) |
-		         sqlite3_bind_int64(s, 2, t) |
-		         sqlite3_bind_int64(s, 3, id) |
-		         sqlite3_bind_int64(s, 4, bucket_of(t)),
-		         add ? "cannot index item title" :
-		               "cannot drop item title index");
-	return failed(in, rc);
+	if (in->failed)
+		return in->failed;
+	if ((rc = sync_cache(sd, in)))
+		return failed(in, rc);
+	sd->nlast = 0;
+	if (!add) {
+		dcache_remove(sd->dc, id, t, in->serial);
+		return HF_OK;
+	}
+	if (!title_norm || !*title_norm)
+		return HF_OK;         /* never a candidate, as when loaded */
+	return failed(in, dcache_add(sd->dc, &it, store_dedup_title_hash(title_norm),
+	                             keys, nkeys, in->serial));
 }
 
 int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,

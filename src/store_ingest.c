@@ -15,6 +15,15 @@ static void ingest_free(struct store_ingest *in)
 	free(in);
 }
 
+static void rollback(struct store_ingest *in)
+{
+	struct store *st = in->st;
+
+	store__rollback(st);
+	if (st->on_rollback)
+		st->on_rollback(st->on_rollback_ud, in->serial);
+}
+
 int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
                        struct store_ingest **out)
 {
@@ -36,6 +45,7 @@ int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
 		store__rollback(st);
 		goto fail;
 	}
+	in->serial = ++st->ingest_serial;
 	st->ingest = in;
 	*out = in;
 	return HF_OK;
@@ -97,9 +107,17 @@ static int canon_of(struct store_ingest *in, const char *link,
 	return rc;
 }
 
+/* The simhash of a fingerprint, NULL without one. */
+static int bind_fp(sqlite3_stmt *s, int i, const char *tn,
+                   const struct store_entry_hint *h)
+{
+	return tn ? sqlite3_bind_int64(s, i, (int64_t)h->simhash) :
+	            sqlite3_bind_null(s, i);
+}
+
 /* The primary item_sources row of a new (`isnew`) or updated item. */
 static int put_primary(struct store_ingest *in, int64_t item,
-                       const struct feed_entry *e, int isnew)
+                       const struct feed_entry *e, int isnew, int unmerged)
 {
 	struct store *st = in->st;
 	sqlite3_stmt *s;
@@ -113,11 +131,12 @@ static int put_primary(struct store_ingest *in, int64_t item,
 		                  bind_text(s, 2, e->link) | bind_text(s, 3, e->id),
 		                  "cannot update item source");
 	}
-	if (!(s = store__stmt(st, S_SOURCE_MERGED_DROP)) ||
-	    (rc = store__run(st, s,
+	if (!unmerged &&
+	    (!(s = store__stmt(st, S_SOURCE_MERGED_DROP)) ||
+	     (rc = store__run(st, s,
 	                     sqlite3_bind_int64(s, 1, in->feed_id) |
 	                     bind_text(s, 2, e->key),
-	                     "cannot drop merged item source")))
+	                     "cannot drop merged item source"))))
 		return s ? rc : HF_EDB;
 	if (!(s = store__stmt(st, S_SOURCE_PRIMARY_ADD)))
 		return HF_EDB;
@@ -179,37 +198,60 @@ static int put_categories(struct store_ingest *in, int64_t item,
 	return HF_OK;
 }
 
+/* The (feed, key) of entry e in the items table: *id 0 when none. */
+static int find_item(struct store_ingest *in, const struct feed_entry *e,
+                     int64_t *id, uint64_t *raw_hash)
+{
+	struct store *st = in->st;
+	sqlite3_stmt *s = store__stmt(st, S_ITEM_FIND);
+	int rc;
+
+	if (!s)
+		return HF_EDB;
+	if ((sqlite3_bind_int64(s, 1, in->feed_id) | bind_text(s, 2, e->key))
+	    != SQLITE_OK)
+		rc = SQLITE_ERROR;
+	else
+		rc = sqlite3_step(s);
+	*id = 0;
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		*raw_hash = (uint64_t)sqlite3_column_int64(s, 1);
+		rc = HF_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = HF_OK;
+	} else {
+		rc = store__fail(st, "cannot look up item of feed '%s'", in->name);
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
 int store_ingest_entry(struct store_ingest *in, const struct feed_entry *e,
                        int *outcome)
 {
+	return store_ingest_entry_with(in, e, NULL, outcome);
+}
+
+int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
+                            const struct store_entry_hint *h, int *outcome)
+{
 	struct store *st = in->st;
 	sqlite3_stmt *s;
-	const char *canon;
+	const char *canon, *tn = h ? h->title_norm : NULL;
 	int64_t id = 0;
 	uint64_t old = 0;
 	int found, rc;
 
 	if (in->failed)
 		return in->failed;
-	if (!(s = store__stmt(st, S_ITEM_FIND))) {
-		rc = HF_EDB;
+	if (h) {
+		id = h->item_id;
+		old = h->raw_hash;
+	} else if ((rc = find_item(in, e, &id, &old))) {
 		goto out;
 	}
-	if ((sqlite3_bind_int64(s, 1, in->feed_id) | bind_text(s, 2, e->key))
-	    != SQLITE_OK)
-		rc = SQLITE_ERROR;
-	else
-		rc = sqlite3_step(s);
-	found = rc == SQLITE_ROW;
-	if (found) {
-		id = sqlite3_column_int64(s, 0);
-		old = (uint64_t)sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	if (!found && rc != SQLITE_DONE) {
-		rc = store__fail(st, "cannot look up item of feed '%s'", in->name);
-		goto out;
-	}
+	found = id != 0;
 	if (found && old == e->raw_hash) {
 		in->item_id = id;
 		if (outcome)
@@ -236,7 +278,8 @@ int store_ingest_entry(struct store_ingest *in, const struct feed_entry *e,
 		         bind_text(s, 11, e->summary) |
 		         bind_text(s, 12, e->content) |
 		         sqlite3_bind_int64(s, 13, in->now) |
-		         sqlite3_bind_int64(s, 14, e->flags & STORE_ITEM_ENTRY_FLAGS),
+		         sqlite3_bind_int64(s, 14, e->flags & STORE_ITEM_ENTRY_FLAGS) |
+		         bind_text(s, 15, tn) | bind_fp(s, 16, tn, h),
 		         "cannot insert item");
 		if (rc)
 			goto out;
@@ -258,12 +301,13 @@ int store_ingest_entry(struct store_ingest *in, const struct feed_entry *e,
 		         bind_text(s, 10, e->summary) |
 		         bind_text(s, 11, e->content) |
 		         sqlite3_bind_int64(s, 12, in->now) |
-		         sqlite3_bind_int64(s, 13, e->flags & STORE_ITEM_ENTRY_FLAGS),
+		         sqlite3_bind_int64(s, 13, e->flags & STORE_ITEM_ENTRY_FLAGS) |
+		         bind_text(s, 14, tn) | bind_fp(s, 15, tn, h),
 		         "cannot update item");
 		if (rc)
 			goto out;
 	}
-	if ((rc = put_primary(in, id, e, !found)) ||
+	if ((rc = put_primary(in, id, e, !found, h != NULL)) ||
 	    (rc = put_categories(in, id, e, found)))
 		goto out;
 	if (found)
@@ -382,7 +426,7 @@ int store_ingest_commit(struct store_ingest *in,
 	if (!rc)
 		rc = store__run_id(st, S_COMMIT, "cannot commit ingest");
 	if (rc)
-		store__rollback(st);
+		rollback(in);
 	ingest_free(in);
 	return rc;
 }
@@ -391,6 +435,6 @@ void store_ingest_abort(struct store_ingest *in)
 {
 	if (!in)
 		return;
-	store__rollback(in->st);
+	rollback(in);
 	ingest_free(in);
 }

@@ -127,6 +127,13 @@ const char *const store__migrations[] = {
 	" item_id INTEGER NOT NULL,"
 	" PRIMARY KEY (bucket, key, t, item_id)"
 	") STRICT, WITHOUT ROWID;",
+	/* 2 -> 3: near-duplicate candidates are indexed in memory, read a
+	 * time bucket at a time through items_t (dedup.h); the word table
+	 * and the title_norm index cost four to ten random index writes per
+	 * new item and are gone. */
+	"DROP TABLE dedup_title_keys;"
+	"DROP INDEX items_title_norm;"
+	"CREATE INDEX items_t ON items(COALESCE(published, first_seen));",
 };
 
 _Static_assert(sizeof store__migrations / sizeof store__migrations[0] ==
@@ -175,16 +182,16 @@ const char *const store__stmt_sql[S__COUNT] = {
 	[S_ITEM_INSERT] =
 	"INSERT INTO items (feed_id, key, raw_hash, guid, title, link,"
 	" canon_url, published, updated, author, summary, content,"
-	" first_seen, last_changed, flags)"
+	" first_seen, last_changed, flags, title_norm, simhash)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-	" ?13, ?13, ?14)",
+	" ?13, ?13, ?14, ?15, ?16)",
 	[S_ITEM_UPDATE] =
 	"UPDATE items SET raw_hash = ?2, guid = ?3, title = ?4, link = ?5,"
 	" canon_url = ?6, published = ?7, updated = ?8, author = ?9,"
 	" summary = ?10, content = ?11, last_changed = ?12,"
 	" revision = revision + 1,"
 	" flags = (flags & ~0xffff) | ?13,"
-	" title_norm = NULL, simhash = NULL"
+	" title_norm = ?14, simhash = ?15"
 	" WHERE id = ?1",
 	[S_SOURCE_PRIMARY_ADD] =
 	"INSERT INTO item_sources (item_id, feed_id, link, guid, first_seen)"

@@ -372,12 +372,117 @@ static void ministry_arriving_later_becomes_primary(void **state)
 	assert_int_equal(oc[0], PIPELINE_MERGED);
 	assert_int_equal(before, after);
 	check_ministry_primary(f);
-	/* The index follows the primary text: one set of keys only. */
-	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT t) FROM dedup_title_keys"), 1);
 	/* The directorate re-fetching its entry changes nothing. */
 	ingest(f, 1, &d, 1, oc, NULL);
 	assert_int_equal(oc[0], STORE_UNCHANGED);
 	check_ministry_primary(f);
+	/* The candidate index follows the primary text: a third copy of the
+	 * story finds the item under the ministry's time and wording. */
+	{
+		struct feed_entry h = entry("hosp-blod", hod_title,
+		    "https://helse-bergen.no/nyheter/blod", hod_sum, T0 + 3600);
+
+		ingest(f, 2, &h, 1, oc, &after);
+		assert_int_equal(oc[0], PIPELINE_MERGED);
+		assert_int_equal(before, after);
+		assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+	}
+}
+
+/* What a rolled-back ingest stored is no candidate afterwards: the item
+ * is not in the database, so nothing may be merged into it. */
+static void rolled_back_item_is_no_candidate(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry m = entry("hod-blod", hod_title,
+	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
+	struct feed_entry d = entry("dir-blod", dir_title,
+	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
+	    T0 + 3600);
+	struct store_ingest *in = NULL;
+	int oc = -1;
+
+	assert_int_equal(store_ingest_begin(f->st, names[0], T0, &in), 0);
+	assert_int_equal(pipeline_entry(f->p, in, &f->feeds[0], &m, &oc), 0);
+	assert_int_equal(oc, STORE_NEW);
+	store_ingest_abort(in);
+	ingest(f, 1, &d, 1, &oc, NULL);
+	assert_int_equal(oc, STORE_NEW);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+}
+
+/* Another process (a `fetch` beside the daemon) stores the ministry's
+ * release: this pipeline, which had its window read already, sees it. */
+static void other_connection_writes_are_seen(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry x = entry("kom-1", "Kommunen åpner nytt legekontor",
+	    "https://bergen.kommune.no/legekontor", "<p>Nytt legekontor.</p>", T0);
+	struct feed_entry m = entry("hod-blod", hod_title,
+	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
+	struct feed_entry d = entry("dir-blod", dir_title,
+	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
+	    T0 + 3600);
+	struct store *st2 = NULL;
+	struct pipeline *p2 = NULL;
+	struct store_ingest *in = NULL;
+	struct store_fetch_result res;
+	int oc = -1;
+
+	ingest(f, 3, &x, 1, &oc, NULL);     /* reads the window */
+	assert_int_equal(oc, STORE_NEW);
+	assert_int_equal(store_open(f->path, &st2, NULL), 0);
+	assert_int_equal(pipeline_new(&f->cfg, st2, &p2, NULL), 0);
+	memset(&res, 0, sizeof res);
+	res.started = T0;
+	res.http_status = 200;
+	assert_int_equal(store_ingest_begin(st2, names[0], T0, &in), 0);
+	assert_int_equal(pipeline_entry(p2, in, &f->feeds[0], &m, &oc), 0);
+	assert_int_equal(oc, STORE_NEW);
+	assert_int_equal(store_ingest_commit(in, &res), 0);
+	pipeline_free(p2);
+	store_close(st2);
+	ingest(f, 1, &d, 1, &oc, NULL);
+	assert_int_equal(oc, PIPELINE_MERGED);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 2);
+}
+
+/* Stories far apart in time: each window reads its own buckets, and a
+ * period visited again after many others (its buckets evicted) is read
+ * again, not forgotten. */
+static void old_periods_are_read_again(void **state)
+{
+	struct fx *f = *state;
+	char title[64], dtitle[96], link[64], dlink[64], key[16], dkey[16];
+	int64_t when[12];
+	int oc = -1, i;
+
+	for (i = 0; i < 12; i++) {
+		struct feed_entry m;
+
+		when[i] = T0 - (int64_t)(i * 30) * DAY;
+		snprintf(title, sizeof title, "Nasjonal plan for %s lansert",
+		         i % 2 ? "fødselsomsorg" : "legemiddelberedskap");
+		snprintf(link, sizeof link, "https://regjeringen.no/plan/%d", i);
+		snprintf(key, sizeof key, "hod-%d", i);
+		m = entry(key, title, link, "<p>Planen er lagt fram.</p>", when[i]);
+		ingest(f, 0, &m, 1, &oc, NULL);
+		assert_int_equal(oc, STORE_NEW);
+	}
+	/* Back to the oldest period, and then to every other one. */
+	for (i = 11; i >= 0; i--) {
+		struct feed_entry d;
+
+		snprintf(dtitle, sizeof dtitle, "Nyhet: Nasjonal plan for %s lansert",
+		         i % 2 ? "fødselsomsorg" : "legemiddelberedskap");
+		snprintf(dlink, sizeof dlink, "https://helsedirektoratet.no/p/%d", i);
+		snprintf(dkey, sizeof dkey, "dir-%d", i);
+		d = entry(dkey, dtitle, dlink, "<p>Planen er lagt fram.</p>",
+		          when[i] + 3600);
+		ingest(f, 1, &d, 1, &oc, NULL);
+		assert_int_equal(oc, PIPELINE_MERGED);
+	}
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 12);
 }
 
 static void january_and_february_stay_apart(void **state)
@@ -585,6 +690,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(title_norm_strips_labels_and_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(rolled_back_item_is_no_candidate, setup, teardown),
+		cmocka_unit_test_setup_teardown(other_connection_writes_are_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(old_periods_are_read_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_and_months_veto, setup, teardown),
 		cmocka_unit_test_setup_teardown(spelling_variants_match_compounds_do_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_url_with_utm_from_two_feeds_is_one_item, setup, teardown),

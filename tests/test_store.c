@@ -184,7 +184,7 @@ static void test_open_creates_schema_in_wal_mode(void **state)
 	/* The lookups of ingest and dedup run on indices. */
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM sqlite_schema"
 	                       " WHERE type = 'index' AND name IN ('items_canon',"
-	                       " 'items_title_norm', 'items_published',"
+	                       " 'items_t', 'items_published',"
 	                       " 'item_sources_item', 'item_sources_merged')",
 	                       NULL), 5);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM pragma_index_list"

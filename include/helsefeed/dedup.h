@@ -202,20 +202,20 @@ int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
 /* --- storage (store_dedup.c), on the store's own connection ---------- */
 
 /*
- * Side table, an index of items that can be rebuilt from items.title_norm:
- *   dedup_title_keys(bucket, key, t, item_id) PRIMARY KEY (bucket, key,
- *   t, item_id) WITHOUT ROWID: key = FNV-1a of a title token, t =
- *   published time (else first_seen), bucket = the week of t.  One range
- *   seek per key and week finds the candidates of a window, and new rows
- *   go to the newest week's pages, so the cost per entry does not grow
- *   with the database.
- * store_dedup_open creates it IF NOT EXISTS (store.h owns migrations: the
- * same statement belongs in store__migrations as version 2).
+ * Candidates come from an index in memory (src/dedup_cache.h): the items
+ * of a few time buckets as wide as the window, read through the index
+ * items_t on COALESCE(published, first_seen) the first time a window
+ * needs them and kept up to date by store_dedup_index.  A window reads at
+ * most three buckets, so the cost of an entry does not grow with the
+ * database, and an entry costs no SQL for candidates once its buckets
+ * are held.  The index follows the store: what an ingest taught it is
+ * forgotten when that ingest rolls back, and all of it is read again
+ * when another connection has written (PRAGMA data_version).
  */
 struct store_dedup;
 
-/* Prepare the statements (and the side table) on `st`, which must be
- * idle (no ingest open).  Free with store_dedup_close before
+/* Prepare the statements on `st`, which must be idle (no ingest open).
+ * One per store at a time.  Free with store_dedup_close before
  * store_close.  Returns 0, HF_EDB, HF_ENOMEM. */
 int store_dedup_open(struct store *st, struct store_dedup **out) HF_WUR;
 void store_dedup_close(struct store_dedup *sd);
@@ -226,6 +226,7 @@ struct store_dedup_source {
 	int primary;           /* the item's primary source is this entry */
 	int64_t t;             /* of the item: published, else first_seen */
 	char *title_norm;      /* of the item, or NULL; malloc'ed */
+	uint64_t raw_hash;     /* of this entry as last stored */
 };
 
 /* Look up (the ingest's feed, key).  Returns 0 (and *out, cleared
@@ -240,8 +241,9 @@ int64_t store_dedup_now(const struct store_ingest *in);
 
 /*
  * Candidates for entry time t: items in [t - window, t + window] sharing
- * title_norm or one of `keys`, best first (shared keys).  Writes up to `max` ids to ids[] and their count
- * to *n.  Returns 0, HF_EDB.
+ * title_norm (weight DEDUP_MAX_KEYS + 1) or one of `keys` (1 each), best
+ * first.  Writes up to `max` ids and weights to ids[], hits[] and their
+ * count to *n.  Returns 0, HF_EDB, HF_ENOMEM.
  */
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
                            const char *title_norm, const uint64_t *keys,
@@ -256,8 +258,9 @@ struct store_dedup_item {
 };
 
 /* Read item `id` and the title half of its signature into *sig
- * (dedup_sig_title, from its stored title_norm and simhash).  Returns 1
- * and *out, 0 when no such item, HF_EDB. */
+ * (dedup_sig_title, from its stored title_norm and simhash); a candidate
+ * of the last store_dedup_candidates call is read from memory.  Returns
+ * 1 and *out, 0 when no such item, HF_EDB. */
 int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
                      int64_t id, struct store_dedup_item *out,
                      struct dedup_sig *sig) HF_WUR;
@@ -267,10 +270,15 @@ int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
 int store_dedup_item_body(struct store_dedup *sd, int64_t id,
                           struct dedup_sig *sig) HF_WUR;
 
-/* Add (add != 0) or remove the index rows of item `id`. */
+/* Add (add != 0) item `id` of the ingest's feed, with time t, its
+ * fingerprint and index keys, to the candidate index, or remove it (the
+ * fingerprint is then unused).  Returns 0, HF_EDB, HF_ENOMEM. */
 int store_dedup_index(struct store_dedup *sd, struct store_ingest *in,
-                      int64_t id, int64_t t, const uint64_t *keys,
-                      size_t nkeys, int add) HF_WUR;
+                      int64_t id, int64_t t, const char *title_norm,
+                      uint64_t simhash, const uint64_t *keys, size_t nkeys,
+                      int add) HF_WUR;
+/* Hash under which an item is found by its title_norm; 0 for none. */
+uint64_t store_dedup_title_hash(const char *title_norm);
 
 /*
  * Make entry `e` of the ingest's feed the primary source of item `id`:

@@ -3,8 +3,9 @@
  * (DESIGN.md "Deduplication, in order"), store, fingerprint, classify.
  *
  * Per entry, inside the feed's open ingest (store.h):
- *   0. store_ingest_known: this feed carried the same key with the same
- *      raw_hash -> STORE_UNCHANGED, nothing touched.
+ *   0. The feed carried the same key with the same raw_hash (one look-up,
+ *      store_dedup_source, as store_ingest_known) -> STORE_UNCHANGED,
+ *      nothing touched.
  *   1. The feed carried the key before:
  *        as the item's primary source -> store_ingest_entry updates it
  *          (STORE_UPDATED), fingerprint and categories are set again;
@@ -33,7 +34,8 @@
  * other 4.  Lower ranks win; on a tie the first arrival stays primary.
  *
  * For every new or changed primary: fingerprint (store_item_set_-
- * fingerprint: title_norm, simhash), title index (store_dedup_index),
+ * fingerprint: title_norm, simhash, written with the item's row), the
+ * candidate index (store_dedup_index),
  * and categories: the primary feed's own (origin "feed"), the keyword
  * rules over title, summary, content and the entry's <category> texts
  * (origin "rule"), and every category whose name or title equals one of

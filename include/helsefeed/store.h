@@ -32,7 +32,7 @@
 #include "helsefeed/feed.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 struct store_ingest;
@@ -195,6 +195,25 @@ int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
 int store_ingest_entry(struct store_ingest *in, const struct feed_entry *e,
                        int *outcome) HF_WUR;
 
+/*
+ * What the caller knows of an entry before it is stored (pipeline.c has
+ * looked its key up with store_dedup_source): store_ingest_entry_with
+ * then skips its own look-ups, and stores the dedup fingerprint in the
+ * same write instead of leaving it NULL.
+ */
+struct store_entry_hint {
+	int64_t item_id;          /* the feed's own item with e->key, 0 none;
+	                           * the key is no merged source of the feed */
+	uint64_t raw_hash;        /* of that item */
+	const char *title_norm;   /* fingerprint as store_item_set_fingerprint */
+	uint64_t simhash;         /* takes it; NULL title_norm: none */
+};
+
+/* store_ingest_entry with a hint (NULL: none); the same outcomes. */
+int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
+                            const struct store_entry_hint *hint,
+                            int *outcome) HF_WUR;
+
 /* Id of the item the last store_ingest_entry call stored or found, 0
  * before the first. */
 int64_t store_ingest_item_id(const struct store_ingest *in);
@@ -228,7 +247,8 @@ int store_item_add_category(struct store_ingest *in, int64_t item_id,
 
 /*
  * Set the dedup fingerprint of item `item_id`: normalised title (NULL
- * clears) and 64-bit similarity hash.  store_ingest_entry leaves both NULL.
+ * clears) and 64-bit similarity hash.  store_ingest_entry leaves both
+ * NULL (store_ingest_entry_with sets them from its hint).
  * Returns 0, HF_EDB, HF_ENOMEM.
  */
 int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,

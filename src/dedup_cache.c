@@ -1,0 +1,367 @@
+/* dedup_cache.c - the near-duplicate candidate index in memory; see
+ * dedup_cache.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedup_cache.h"
+
+/* Postings of a bucket hang off a power-of-two table of chain heads,
+ * newest posting first.  `next` and heads[] hold index + 1, 0 ends. */
+struct post {
+	uint64_t key;
+	uint32_t item, next;
+};
+
+struct slot {
+	int64_t id, feed_id, t;
+	uint64_t simhash;
+	char *title_norm;      /* owned */
+	int dead;
+};
+
+struct bucket {
+	int64_t no;
+	int live;              /* loaded */
+	uint64_t used;         /* LRU clock */
+	uint64_t tag;          /* last loaded or changed under */
+	struct slot *items;
+	uint32_t nitems, citems;
+	struct post *posts;
+	uint32_t nposts, cposts;
+	uint32_t *heads;
+	unsigned bits;         /* heads has 1 << bits entries */
+};
+
+struct cand {
+	const struct slot *s;
+	int hits;
+};
+
+/* Candidates of one query, counted through a small open-addressing
+ * table of indices into c[] (index + 1, 0 empty). */
+#define CAND_CAP (DCACHE_TITLE_ROWS + DEDUP_MAX_KEYS * DCACHE_KEY_ROWS * 3)
+#define TAB_BITS 10
+_Static_assert(CAND_CAP < (1 << TAB_BITS) / 2, "table at most half full");
+
+struct tally {
+	struct cand c[CAND_CAP];
+	size_t n;
+	uint16_t tab[1 << TAB_BITS];
+};
+
+struct dcache {
+	int64_t width;
+	uint64_t clock;
+	struct bucket b[DCACHE_BUCKETS];
+	struct tally t;        /* of the query under way */
+};
+
+#define DEFAULT_WIDTH (7 * 24 * 3600)
+#define MIN_BITS 8
+
+static uint32_t head_of(const struct bucket *bk, uint64_t key)
+{
+	return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bk->bits));
+}
+
+static void bucket_reset(struct bucket *bk)
+{
+	for (uint32_t i = 0; i < bk->nitems; i++)
+		free(bk->items[i].title_norm);
+	free(bk->items);
+	free(bk->posts);
+	free(bk->heads);
+	memset(bk, 0, sizeof *bk);
+}
+
+int dcache_new(struct dcache **out)
+{
+	struct dcache *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return HF_ENOMEM;
+	c->width = DEFAULT_WIDTH;
+	*out = c;
+	return HF_OK;
+}
+
+void dcache_free(struct dcache *c)
+{
+	if (!c)
+		return;
+	dcache_clear(c, 0);
+	free(c);
+}
+
+void dcache_clear(struct dcache *c, int64_t width)
+{
+	for (int i = 0; i < DCACHE_BUCKETS; i++)
+		bucket_reset(&c->b[i]);
+	if (width > 0)
+		c->width = width;
+}
+
+int64_t dcache_width(const struct dcache *c)
+{
+	return c->width;
+}
+
+int64_t dcache_bucket(const struct dcache *c, int64_t t)
+{
+	int64_t w = c->width;
+
+	return t >= 0 ? t / w : -((-(t + 1)) / w) - 1;
+}
+
+static struct bucket *find(const struct dcache *c, int64_t b)
+{
+	for (int i = 0; i < DCACHE_BUCKETS; i++)
+		if (c->b[i].live && c->b[i].no == b)
+			return (struct bucket *)&c->b[i];
+	return NULL;
+}
+
+int dcache_has(struct dcache *c, int64_t b)
+{
+	struct bucket *bk = find(c, b);
+
+	if (bk)
+		bk->used = ++c->clock;
+	return bk != NULL;
+}
+
+int dcache_open_bucket(struct dcache *c, int64_t b, uint64_t tag)
+{
+	struct bucket *bk = find(c, b), *victim = NULL;
+	uint32_t *heads;
+
+	if (!(heads = calloc((size_t)1 << MIN_BITS, sizeof *heads)))
+		return HF_ENOMEM;
+	if (!bk) {
+		for (int i = 0; i < DCACHE_BUCKETS; i++)
+			if (!victim || !c->b[i].live ||
+			    (victim->live && c->b[i].used < victim->used))
+				victim = &c->b[i];
+		bk = victim;
+	}
+	bucket_reset(bk);
+	bk->no = b;
+	bk->live = 1;
+	bk->used = ++c->clock;
+	bk->tag = tag;
+	bk->heads = heads;
+	bk->bits = MIN_BITS;
+	return HF_OK;
+}
+
+void dcache_drop(struct dcache *c, int64_t b)
+{
+	struct bucket *bk = find(c, b);
+
+	if (bk)
+		bucket_reset(bk);
+}
+
+void dcache_drop_tagged(struct dcache *c, uint64_t tag)
+{
+	for (int i = 0; i < DCACHE_BUCKETS; i++)
+		if (c->b[i].live && c->b[i].tag == tag)
+			bucket_reset(&c->b[i]);
+}
+
+/* Double the chain heads and thread every posting again, oldest first,
+ * so that each chain stays newest first. */
+static int rehash(struct bucket *bk)
+{
+	unsigned bits = bk->bits + 1;
+	uint32_t *heads = calloc((size_t)1 << bits, sizeof *heads);
+
+	if (!heads)
+		return HF_ENOMEM;
+	free(bk->heads);
+	bk->heads = heads;
+	bk->bits = bits;
+	for (uint32_t i = 0; i < bk->nposts; i++) {
+		uint32_t h = head_of(bk, bk->posts[i].key);
+
+		bk->posts[i].next = bk->heads[h];
+		bk->heads[h] = i + 1;
+	}
+	return HF_OK;
+}
+
+static int grow(void **v, uint32_t *cap, uint32_t need, size_t size)
+{
+	uint32_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (need <= *cap)
+		return HF_OK;
+	while (n < need) {
+		if (n > UINT32_MAX / 2)
+			return HF_ENOMEM;
+		n *= 2;
+	}
+	if (!(p = realloc(*v, (size_t)n * size)))
+		return HF_ENOMEM;
+	*v = p;
+	*cap = n;
+	return HF_OK;
+}
+
+static int post(struct bucket *bk, uint64_t key, uint32_t item)
+{
+	uint32_t h;
+	int rc;
+
+	if ((size_t)bk->nposts + 1 > ((size_t)1 << bk->bits) && (rc = rehash(bk)))
+		return rc;
+	if ((rc = grow((void **)&bk->posts, &bk->cposts, bk->nposts + 1,
+	               sizeof *bk->posts)))
+		return rc;
+	h = head_of(bk, key);
+	bk->posts[bk->nposts] = (struct post){key, item, bk->heads[h]};
+	bk->heads[h] = ++bk->nposts;
+	return HF_OK;
+}
+
+int dcache_add(struct dcache *c, const struct dcache_item *it,
+               uint64_t tn_hash, const uint64_t *keys, size_t nkeys,
+               uint64_t tag)
+{
+	struct bucket *bk = find(c, dcache_bucket(c, it->t));
+	struct slot *s;
+	uint32_t i;
+	int rc;
+
+	if (!bk)
+		return HF_OK;
+	bk->tag = tag;
+	if ((rc = grow((void **)&bk->items, &bk->citems, bk->nitems + 1,
+	               sizeof *bk->items)))
+		goto fail;
+	i = bk->nitems;
+	s = &bk->items[i];
+	memset(s, 0, sizeof *s);
+	if (it->title_norm && !(s->title_norm = strdup(it->title_norm))) {
+		rc = HF_ENOMEM;
+		goto fail;
+	}
+	s->id = it->id;
+	s->feed_id = it->feed_id;
+	s->t = it->t;
+	s->simhash = it->simhash;
+	bk->nitems++;
+	if (tn_hash && (rc = post(bk, tn_hash, i)))
+		goto fail;
+	for (size_t k = 0; k < nkeys; k++)
+		if ((rc = post(bk, keys[k], i)))
+			goto fail;
+	return HF_OK;
+fail:
+	/* An incomplete bucket would hide candidates: read it again. */
+	bucket_reset(bk);
+	return rc;
+}
+
+void dcache_remove(struct dcache *c, int64_t id, int64_t t, uint64_t tag)
+{
+	struct bucket *bk = find(c, dcache_bucket(c, t));
+
+	if (!bk)
+		return;
+	bk->tag = tag;
+	/* Newest first: what is changed is mostly what came in lately. */
+	for (uint32_t i = bk->nitems; i-- > 0;)
+		if (bk->items[i].id == id && !bk->items[i].dead) {
+			bk->items[i].dead = 1;
+			free(bk->items[i].title_norm);
+			bk->items[i].title_norm = NULL;
+		}
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->hits != y->hits)
+		return y->hits - x->hits;
+	return (y->s->id > x->s->id) - (y->s->id < x->s->id);
+}
+
+static void tally_add(struct tally *t, const struct slot *s, int weight)
+{
+	uint32_t h = (uint32_t)(((uintptr_t)s * UINT64_C(0x9E3779B97F4A7C15)) >>
+	                        (64 - TAB_BITS));
+
+	for (;; h = (h + 1) & ((1u << TAB_BITS) - 1)) {
+		uint16_t i = t->tab[h];
+
+		if (!i) {
+			if (t->n == CAND_CAP)
+				return;
+			t->c[t->n] = (struct cand){s, weight};
+			t->tab[h] = (uint16_t)++t->n;
+			return;
+		}
+		if (t->c[i - 1].s == s) {
+			t->c[i - 1].hits += weight;
+			return;
+		}
+	}
+}
+
+/* Count the postings of `key` in bucket bk with t in [lo, hi], at most
+ * `rows` of them, newest first. */
+static void count(const struct bucket *bk, uint64_t key, int64_t lo,
+                  int64_t hi, int rows, int weight, struct tally *t)
+{
+	uint32_t p = bk->heads[head_of(bk, key)];
+
+	for (; p && rows > 0; p = bk->posts[p - 1].next) {
+		const struct post *ps = &bk->posts[p - 1];
+		const struct slot *s = &bk->items[ps->item];
+
+		if (ps->key != key || s->dead || s->t < lo || s->t > hi)
+			continue;
+		rows--;
+		tally_add(t, s, weight);
+	}
+}
+
+void dcache_candidates(struct dcache *c, int64_t lo, int64_t hi,
+                       uint64_t tn_hash, const uint64_t *keys, size_t nkeys,
+                       struct dcache_item *items, int *hits, size_t max,
+                       size_t *n)
+{
+	struct tally *t = &c->t;
+	size_t k = 0, i;
+	int64_t b;
+
+	t->n = 0;
+	memset(t->tab, 0, sizeof t->tab);
+	if (nkeys > DEDUP_MAX_KEYS)
+		nkeys = DEDUP_MAX_KEYS;
+	/* Newest bucket first: the newest items are the likeliest match. */
+	for (b = dcache_bucket(c, hi); b >= dcache_bucket(c, lo); b--) {
+		const struct bucket *bk = find(c, b);
+
+		if (!bk)
+			continue;
+		if (tn_hash)
+			count(bk, tn_hash, lo, hi, DCACHE_TITLE_ROWS,
+			      DCACHE_TITLE_WEIGHT, t);
+		for (i = 0; i < nkeys; i++)
+			count(bk, keys[i], lo, hi, DCACHE_KEY_ROWS, 1, t);
+	}
+	if (t->n > 1)
+		qsort(t->c, t->n, sizeof t->c[0], cmp_cand);
+	for (i = 0; i < t->n && k < max; i++, k++) {
+		const struct slot *s = t->c[i].s;
+
+		items[k] = (struct dcache_item){s->id, s->feed_id, s->t, s->simhash,
+		                                s->title_norm};
+		hits[k] = t->c[i].hits;
+	}
+	*n = k;
+}
