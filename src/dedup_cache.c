@@ -16,7 +16,7 @@ struct slot {
 	int64_t id, feed_id, t;
 	uint64_t simhash;
 	char *title_norm;      /* owned */
-	int dead;
+	int dead, multi;
 };
 
 struct bucket {
@@ -251,6 +251,7 @@ int dcache_add(struct dcache *c, const struct dcache_item *it,
 	s->feed_id = it->feed_id;
 	s->t = it->t;
 	s->simhash = it->simhash;
+	s->multi = it->multi;
 	bk->nitems++;
 	if (tn_hash && (rc = post(bk, tn_hash, i)))
 		goto fail;
@@ -262,6 +263,15 @@ fail:
 	/* An incomplete bucket would hide candidates: read it again. */
 	bucket_reset(bk);
 	return rc;
+}
+
+void dcache_mark_multi(struct dcache *c, int64_t id, int64_t t)
+{
+	struct bucket *bk = find(c, dcache_bucket(c, t));
+
+	for (uint32_t i = bk ? bk->nitems : 0; i-- > 0;)
+		if (bk->items[i].id == id)
+			bk->items[i].multi = 1;
 }
 
 void dcache_remove(struct dcache *c, int64_t id, int64_t t, uint64_t tag)
@@ -354,14 +364,27 @@ void dcache_candidates(struct dcache *c, int64_t lo, int64_t hi,
 		for (i = 0; i < nkeys; i++)
 			count(bk, keys[i], lo, hi, DCACHE_KEY_ROWS, 1, t);
 	}
-	if (t->n > 1)
-		qsort(t->c, t->n, sizeof t->c[0], cmp_cand);
-	for (i = 0; i < t->n && k < max; i++, k++) {
+	/* The best `max` only, by insertion into the head of c[]: the
+	 * caller tries a handful, and most candidates share one common word
+	 * and fail against the last kept at once. */
+	for (i = 0; i < t->n; i++) {
+		struct cand x = t->c[i];
+		size_t j = k < max ? k++ : max;
+
+		if (j == max && (!max || cmp_cand(&x, &t->c[max - 1]) >= 0))
+			continue;
+		if (j == max)
+			j = max - 1;
+		for (; j > 0 && cmp_cand(&x, &t->c[j - 1]) < 0; j--)
+			t->c[j] = t->c[j - 1];
+		t->c[j] = x;
+	}
+	for (i = 0; i < k; i++) {
 		const struct slot *s = t->c[i].s;
 
-		items[k] = (struct dcache_item){s->id, s->feed_id, s->t, s->simhash,
-		                                s->title_norm};
-		hits[k] = t->c[i].hits;
+		items[i] = (struct dcache_item){s->id, s->feed_id, s->t, s->simhash,
+		                                s->title_norm, s->multi};
+		hits[i] = t->c[i].hits;
 	}
 	*n = k;
 }

@@ -49,6 +49,7 @@ struct dcache_item {
 	int64_t id, feed_id, t;
 	uint64_t simhash;
 	const char *title_norm;
+	int multi;             /* it may have sources beside its primary */
 };
 
 /* Returns 0 and *out (dcache_free), or HF_ENOMEM. */
@@ -85,6 +86,9 @@ void dcache_drop_tagged(struct dcache *c, uint64_t tag);
 int dcache_add(struct dcache *c, const struct dcache_item *it,
                uint64_t tn_hash, const uint64_t *keys, size_t nkeys,
                uint64_t tag) HF_WUR;
+
+/* Item `id` (time t) has got another source: dcache_item.multi. */
+void dcache_mark_multi(struct dcache *c, int64_t id, int64_t t);
 
 /* Remove item `id` from the bucket of time t, if loaded. */
 void dcache_remove(struct dcache *c, int64_t id, int64_t t, uint64_t tag);

@@ -218,7 +218,7 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 	int rc;
 
 	if (old_t != HF_NOTIME &&
-	    (rc = store_dedup_index(p->sd, in, id, old_t, NULL, 0, NULL, 0, 0)))
+	    (rc = store_dedup_index(p->sd, in, id, old_t, NULL, 0, NULL, 0, 0, 0)))
 		return rc;
 	if (!fp_stored &&
 	    (rc = store_item_set_fingerprint(in, id, tn, p->sig->simhash)))
@@ -234,7 +234,7 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 	}
 	n = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
 	if ((rc = store_dedup_index(p->sd, in, id, t, tn, p->sig->simhash, keys,
-	                            n, 1)))
+	                            n, 1, is_new)))
 		return rc;
 	return categorise(p, in, id, feed, e);
 }
@@ -301,6 +301,7 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 			return rc;
 		if (pipeline_rank(feed) >= rank) {
 			*outcome = PIPELINE_MERGED;
+			store_dedup_sourced(p->sd, id, it.t);
 			return store_ingest_add_source(in, id, e);
 		}
 	}

@@ -50,7 +50,8 @@ static const char *const sd_sql[SD__COUNT] = {
 	 * time order: the newest items head the cache's chains. */
 	[SD_LOAD] =
 	"SELECT id, feed_id, COALESCE(published, first_seen), title_norm,"
-	" simhash FROM items"
+	" simhash, EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = id"
+	" AND s.key IS NOT NULL) FROM items"
 	" WHERE COALESCE(published, first_seen) BETWEEN ?1 AND ?2"
 	" AND title_norm IS NOT NULL",
 	[SD_CARRIED] =
@@ -278,6 +279,7 @@ static int load(struct store_dedup *sd, struct store_ingest *in, int64_t b)
 			sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
 			sqlite3_column_int64(s, 2),
 			(uint64_t)sqlite3_column_int64(s, 4), tn,
+			sqlite3_column_int(s, 5),
 		};
 		size_t n;
 
@@ -317,9 +319,11 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 	     b <= dcache_bucket(sd->dc, t + window); b++)
 		if (!dcache_has(sd->dc, b) && (rc = load(sd, in, b)))
 			return failed(in, rc);
+	if (max > sizeof sd->last / sizeof sd->last[0])
+		max = sizeof sd->last / sizeof sd->last[0];
 	dcache_candidates(sd->dc, t - window, t + window,
 	                  store_dedup_title_hash(title_norm), keys, nkeys,
-	                  sd->last, hv, sizeof sd->last / sizeof sd->last[0], &k);
+	                  sd->last, hv, max, &k);
 	sd->nlast = k;
 	for (i = 0; i < k && i < max; i++) {
 		ids[i] = sd->last[i].id;
@@ -346,7 +350,10 @@ int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
 		out->feed_id = it->feed_id;
 		out->t = it->t;
 		out->carried = 1;
-		if (it->feed_id != in->feed_id) {
+		/* Only an item with merged sources needs SQL to tell. */
+		if (it->feed_id != in->feed_id && !it->multi)
+			out->carried = 0;
+		else if (it->feed_id != in->feed_id) {
 			s = sd->s[SD_CARRIED];
 			if ((sqlite3_bind_int64(s, 1, id) |
 			     sqlite3_bind_int64(s, 2, in->feed_id)) != SQLITE_OK ||
@@ -406,12 +413,18 @@ int store_dedup_item_body(struct store_dedup *sd, int64_t id,
 	return rc;
 }
 
+void store_dedup_sourced(struct store_dedup *sd, int64_t id, int64_t t)
+{
+	dcache_mark_multi(sd->dc, id, t);
+	sd->nlast = 0;
+}
+
 int store_dedup_index(struct store_dedup *sd, struct store_ingest *in,
                       int64_t id, int64_t t, const char *title_norm,
                       uint64_t simhash, const uint64_t *keys, size_t nkeys,
-                      int add)
+                      int add, int sole)
 {
-	struct dcache_item it = {id, in->feed_id, t, simhash, title_norm};
+	struct dcache_item it = {id, in->feed_id, t, simhash, title_norm, !sole};
 	int rc;
 
 	if (in->failed)

@@ -5,6 +5,8 @@
 #
 #   sh bench/ingest/run.sh [BUILD-DIR] [NFEEDS] [NITEMS]
 #
+# The categories and keyword rules of the shipped feeds.conf are used.
+#
 # BUILD-DIR defaults to build/ (cmake --build it first); the database goes
 # to a fresh directory under ${TMPDIR:-/var/tmp} and is removed after.
 set -eu
@@ -18,5 +20,5 @@ trap 'rm -rf "$dir"' EXIT
 cc -std=c11 -D_GNU_SOURCE -O2 -I "$here/../../include" \
    -o "$dir/bench_ingest" "$here/bench_ingest.c" "$build/libhelsefeed_core.a" \
    $(pkg-config --libs libcurl libxml-2.0 sqlite3 libutf8proc) -lm
-"$dir/bench_ingest" "$dir/bench.db" "$n" "$m"
+"$dir/bench_ingest" "$dir/bench.db" "$n" "$m" "$here/../../feeds.conf"
 ls -l "$dir/bench.db" | awk '{printf "database: %.0f MB\n", $5 / 1048576}'

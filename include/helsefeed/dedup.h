@@ -272,11 +272,15 @@ int store_dedup_item_body(struct store_dedup *sd, int64_t id,
 
 /* Add (add != 0) item `id` of the ingest's feed, with time t, its
  * fingerprint and index keys, to the candidate index, or remove it (the
- * fingerprint is then unused).  Returns 0, HF_EDB, HF_ENOMEM. */
+ * fingerprint is then unused).  `sole`: the ingest's feed is the item's
+ * only source (a new item), which spares a look-up when it is a
+ * candidate.  Returns 0, HF_EDB, HF_ENOMEM. */
 int store_dedup_index(struct store_dedup *sd, struct store_ingest *in,
                       int64_t id, int64_t t, const char *title_norm,
                       uint64_t simhash, const uint64_t *keys, size_t nkeys,
-                      int add) HF_WUR;
+                      int add, int sole) HF_WUR;
+/* Item `id`, of time t, has got another source (merged into it). */
+void store_dedup_sourced(struct store_dedup *sd, int64_t id, int64_t t);
 /* Hash under which an item is found by its title_norm; 0 for none. */
 uint64_t store_dedup_title_hash(const char *title_norm);
 
