@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "helsefeed/log.h"
+#include "helsefeed/norm.h"
 #include "store_int.h"
 
 /* Another helsefeed process (`fetch` by hand, `digest`) may hold the write
@@ -181,6 +182,23 @@ out:
 	return rc;
 }
 
+/* helsefeed_fnv1a(TEXT): the 64-bit FNV-1a of its bytes (NULL for NULL),
+ * the key of items_canon_hash.  Bound to this connection only and never
+ * named by the schema: another tool can read the file without it. */
+static void sql_fnv1a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *t;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+	    !(t = sqlite3_value_text(argv[0]))) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	sqlite3_result_int64(ctx, (sqlite3_int64)norm_fnv1a(NORM_FNV_INIT, t,
+	                     (size_t)sqlite3_value_bytes(argv[0])));
+}
+
 static int open_db(struct store *st)
 {
 	const char *jmode;
@@ -227,7 +245,11 @@ static int open_db(struct store *st)
 	                 STR(STORE_CHECKPOINT_PAGES) ";"
 	                 "PRAGMA journal_size_limit = "
 	                 STR(STORE_WAL_LIMIT) ";",
-	                 NULL, NULL, NULL) != SQLITE_OK)
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(st->db, "helsefeed_fnv1a", 1,
+	                               SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+	                               SQLITE_DIRECTONLY, NULL, sql_fnv1a,
+	                               NULL, NULL, NULL) != SQLITE_OK)
 		goto dberr;
 	return migrate(st, version);
 dberr:

@@ -83,7 +83,8 @@ static const char *const sd_sql[SD__COUNT] = {
 	"DELETE FROM item_sources WHERE feed_id = ?1 AND key = ?2",
 	[SD_PROMOTE] =
 	"UPDATE items SET feed_id = ?2, key = ?3, raw_hash = ?4, guid = ?5,"
-	" title = ?6, link = ?7, canon_url = ?8, published = ?9, updated = ?10,"
+	" title = ?6, link = ?7, canon_url = ?8,"
+	" canon_hash = helsefeed_fnv1a(?8), published = ?9, updated = ?10,"
 	" author = ?11, summary = ?12, content = ?13, last_changed = ?14,"
 	" revision = revision + 1, flags = (flags & ~0xffff) | ?15,"
 	" title_norm = NULL, simhash = NULL WHERE id = ?1",

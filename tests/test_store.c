@@ -183,7 +183,7 @@ static void test_open_creates_schema_in_wal_mode(void **state)
 		                       tables[i]), 1);
 	/* The lookups of ingest and dedup run on indices. */
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM sqlite_schema"
-	                       " WHERE type = 'index' AND name IN ('items_canon',"
+	                       " WHERE type = 'index' AND name IN ('items_canon_hash',"
 	                       " 'items_t', 'items_published',"
 	                       " 'item_sources_item', 'item_sources_merged')",
 	                       NULL), 5);
@@ -293,6 +293,46 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	                       " WHERE name = 'feeds'", NULL), 0);
 	buf_free(&err);
 	testdb_remove_file(path);
+}
+
+/* Step 3 -> 4 hashes the canonical URLs a database already holds: an
+ * item stored before the upgrade is still found by its canonical URL. */
+static void test_migration_hashes_stored_canonical_urls(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry a = entry("urn:hod:7", 1, "Ny smittevernlov");
+	struct store_ingest *in = NULL;
+	sqlite3 *db = NULL;
+	char *canon;
+	int64_t id = 0;
+	int out;
+
+	a.link = "https://www.regjeringen.no/no/aktuelt/smittevern/id7/";
+	ingest(f->st, "hod", 2000, &a, 1, &out);
+	store_close(f->st);
+	f->st = NULL;
+	/* Back to what version 3 had: no hash, the index on the URL. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX items_canon_hash;"
+	                              "ALTER TABLE items DROP COLUMN canon_hash;"
+	                              "CREATE INDEX items_canon ON items(canon_url);"
+	                              "PRAGMA user_version = 3;", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
+	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
+	                 STORE_SCHEMA_VERSION);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"
+	                       " WHERE canon_hash IS NOT NULL", NULL), 1);
+	canon = q_text(f->path, "SELECT canon_url FROM items WHERE key = ?1",
+	               "urn:hod:7");
+	assert_non_null(canon);
+	assert_int_equal(store_ingest_begin(f->st, "fhi", 3000, &in), 0);
+	assert_int_equal(store_ingest_find_canon(in, canon, &id), 1);
+	assert_int_equal(id, q_int(f->path, "SELECT id FROM items", NULL));
+	store_ingest_abort(in);
+	free(canon);
 }
 
 /* --- feeds ------------------------------------------------------------ */
@@ -895,6 +935,7 @@ int main(void)
 		T(test_newer_version_refused_with_message),
 		T(test_open_failure_names_the_path),
 		T(test_failed_migration_rolls_back_its_step),
+		T(test_migration_hashes_stored_canonical_urls),
 		T(test_sync_feeds_adds_and_deactivates),
 		T(test_sync_feeds_url_change_resets_what_was_learnt),
 		T(test_unknown_feed_is_einval),
