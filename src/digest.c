@@ -757,20 +757,18 @@ struct run {
 	int mbox;                      /* several messages: From_ lines */
 };
 
-/* When a failed row may be tried again: its creation plus the delays
- * after each attempt so far (digest.h).  Counting from the creation needs
- * no column for the last attempt, and a run that comes late simply tries
- * at once. */
+/* When a failed row may be tried again: the last attempt plus the delay
+ * after that many attempts (digest.h).  A row from before schema step 5
+ * has no last attempt: its creation stands in. */
 static int64_t retry_due(const struct store_digest_row *row)
 {
-	int64_t t = row->created, d = DIGEST_RETRY_BASE_S;
+	int64_t d = DIGEST_RETRY_BASE_S;
 
-	for (int i = 0; i < row->attempts; i++) {
-		t += d;
-		if (d < DIGEST_RETRY_MAX_S)
-			d = d * 2 < DIGEST_RETRY_MAX_S ? d * 2 : DIGEST_RETRY_MAX_S;
-	}
-	return t;
+	if (row->attempts == 0)
+		return row->created;
+	for (int i = 1; i < row->attempts && d < DIGEST_RETRY_MAX_S; i++)
+		d = d * 2 < DIGEST_RETRY_MAX_S ? d * 2 : DIGEST_RETRY_MAX_S;
+	return (row->last_attempt ? row->last_attempt : row->created) + d;
 }
 
 /* --dry-run: the message as it would go out, appended to r->out. */
@@ -820,7 +818,7 @@ static int deliver(struct run *r, const struct config_digest *g,
 		}
 		goto out;
 	}
-	if ((rc = store_digest_claim(r->st, row->id, row->attempts)) <= 0) {
+	if ((rc = store_digest_claim(r->st, row->id, row->attempts, r->now)) <= 0) {
 		if (rc == 0)
 			log_warn("digest %s: the window was taken by another run", g->name);
 		goto out;
@@ -852,6 +850,7 @@ static int deliver(struct run *r, const struct config_digest *g,
 		struct store_digest_row next = *row;
 		char at[21];
 		next.attempts++;
+		next.last_attempt = r->now;
 		norm_date_iso(retry_due(&next), at);
 		log_error("digest %s: attempt %d failed: %s; next try not before %s", g->name,
 		          next.attempts, buf_str(&why), at);

@@ -56,7 +56,7 @@ int store_digest_latest(struct store *st, const char *group,
 {
 	static const char sql[] =
 		"SELECT id, window_start, window_end, state, attempts, created,"
-		" sent_at, message_id, last_error FROM digests"
+		" sent_at, message_id, last_error, last_attempt FROM digests"
 		" WHERE group_name = ?1 ORDER BY window_start DESC LIMIT 1";
 	struct store_digest_row r = {0};
 	sqlite3_stmt *s = NULL;
@@ -90,6 +90,7 @@ int store_digest_latest(struct store *st, const char *group,
 	r.sent_at = sqlite3_column_int64(s, 6);
 	r.message_id = col_dup(s, 7, &oom);
 	r.last_error = col_dup(s, 8, &oom);
+	r.last_attempt = sqlite3_column_int64(s, 9);
 	if (oom) {
 		store_digest_row_clear(&r);
 		rc = HF_ENOMEM;
@@ -152,17 +153,19 @@ out:
 	return rc;
 }
 
-int store_digest_claim(struct store *st, int64_t id, int attempts)
+int store_digest_claim(struct store *st, int64_t id, int attempts, int64_t now)
 {
 	static const char sql[] =
-		"UPDATE digests SET attempts = attempts + 1, state = 'pending'"
+		"UPDATE digests SET attempts = attempts + 1, state = 'pending',"
+		" last_attempt = ?3"
 		" WHERE id = ?1 AND attempts = ?2 AND state <> 'sent'";
 	sqlite3_stmt *s = NULL;
 	int rc, changes = 0;
 
 	if ((rc = prepare(st, sql, &s)))
 		goto out;
-	rc = write_one(st, s, sqlite3_bind_int64(s, 1, id) | sqlite3_bind_int(s, 2, attempts),
+	rc = write_one(st, s, sqlite3_bind_int64(s, 1, id) | sqlite3_bind_int(s, 2, attempts) |
+	               sqlite3_bind_int64(s, 3, now),
 	               "cannot claim digest", &changes);
 	if (!rc)
 		rc = changes ? 1 : 0;

@@ -143,6 +143,9 @@ const char *const store__migrations[] = {
 	" WHERE canon_url IS NOT NULL;"
 	"DROP INDEX items_canon;"
 	"CREATE INDEX items_canon_hash ON items(canon_hash);",
+	/* 4 -> 5: a failed digest is retried after a delay counted from its
+	 * last attempt, not from its creation (digest.h). */
+	"ALTER TABLE digests ADD COLUMN last_attempt INTEGER;",
 };
 
 _Static_assert(sizeof store__migrations / sizeof store__migrations[0] ==

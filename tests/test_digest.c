@@ -633,7 +633,7 @@ static void test_backoff_doubles_and_is_capped(void **state)
 	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1000 - D, T_0329_1200,
 	                                     T_0329_1200, "<b@example.no>", &id), 1);
 	for (int a = 0; a < 9; a++) {
-		assert_int_equal(store_digest_claim(f->st, id, a), 1);
+		assert_int_equal(store_digest_claim(f->st, id, a, T_0329_1200 + due[a]), 1);
 		assert_int_equal(store_digest_mark_failed(f->st, id, "451 later"), 0);
 		t = T_0329_1200 + due[a + 1];
 		assert_int_equal(run(f, t - 1, 0, "presse", &s), 0);
@@ -643,7 +643,32 @@ static void test_backoff_doubles_and_is_capped(void **state)
 	assert_int_equal(run(f, t, 0, "presse", &s), 0);
 	assert_int_equal(s.sent, 1);
 	/* a claim with a stale count is refused */
-	assert_int_equal(store_digest_claim(f->st, id, 3), 0);
+	assert_int_equal(store_digest_claim(f->st, id, 3, t), 0);
+}
+
+/* A daemon stopped for a day while the server was down: back, it tries
+ * once and then waits the next delay from that attempt, instead of
+ * catching up on every delay it missed with a burst of attempts. */
+static void test_late_run_retries_once_not_in_a_burst(void **state)
+{
+	struct fx *f = *state;
+	struct digest_stats s;
+	int64_t id, back = T_0329_1200 + D;
+
+	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
+	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1000 - D, T_0329_1200,
+	                                     T_0329_1200, "<g@example.no>", &id), 1);
+	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
+	assert_int_equal(store_digest_mark_failed(f->st, id, "421 busy"), 0);
+	assert_int_equal(store_digest_claim(f->st, id, 1, back), 1);
+	assert_int_equal(store_digest_mark_failed(f->st, id, "421 busy"), 0);
+	/* attempt 2 failed at `back`: the third waits 10 minutes from it */
+	assert_int_equal(run(f, back + 1, 0, "presse", &s), 0);
+	assert_int_equal(s.waiting, 1);
+	assert_int_equal(run(f, back + 599, 0, "presse", &s), 0);
+	assert_int_equal(s.waiting, 1);
+	assert_int_equal(run(f, back + 600, 0, "presse", &s), 0);
+	assert_int_equal(s.sent, 1);
 }
 
 static void test_crash_after_record_is_sent_once(void **state)
@@ -685,7 +710,7 @@ static void test_cut_off_transfer_is_resent_once_never_twice(void **state)
 	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200 - D, T_0329_1200,
 	                                     T_0329_1200, "<e@example.no>", &id), 1);
 	/* died during the transfer: claimed, never marked */
-	assert_int_equal(store_digest_claim(f->st, id, 0), 1);
+	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
 	assert_int_equal(run(f, T_0329_1200 + 60, 0, "presse", &s), 0);
 	assert_int_equal(s.sent, 1);
 	assert_int_equal(store_digest_latest(f->st, "presse", &r), 1);
@@ -697,10 +722,10 @@ static void test_cut_off_transfer_is_resent_once_never_twice(void **state)
 	add(f, "hod", T_0330_0500 - H, "b", "Covid-sak to", NULL, "covid");
 	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200, T_0330_0500,
 	                                     T_0330_0500, "<f@example.no>", &id), 1);
-	assert_int_equal(store_digest_claim(f->st, id, 0), 1);
+	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
 	assert_int_equal(store_digest_note(f->st, id, "interrupted: a transfer was cut off; "
 	                                   "sent once more"), 0);
-	assert_int_equal(store_digest_claim(f->st, id, 1), 1);
+	assert_int_equal(store_digest_claim(f->st, id, 1, T_0330_0500), 1);
 	assert_int_equal(run(f, T_0330_0500 + 60, 0, "presse", &s), 0);
 	assert_int_equal(s.sent, 0);
 	assert_int_equal(count_eml(f->spool), 1);
@@ -731,6 +756,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dry_run_records_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_now_ignores_schedule_but_not_a_fresh_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_is_retried_with_same_window_and_message_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_run_retries_once_not_in_a_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_doubles_and_is_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_record_is_sent_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_off_transfer_is_resent_once_never_twice, setup, teardown),

@@ -27,8 +27,10 @@
  *   3. send     the message of exactly that window;
  *   4. mark     sent (sent_at) after the server's final 250, or failed
  *               (last_error), retried later with the same window and the
- *               same Message-ID, after 5 min x 2^(attempts-1), at most 6 h
- *               apart, counted from the row's creation.
+ *               same Message-ID, after 5 min x 2^(attempts-1), at most 6 h,
+ *               counted from the last attempt (a run that comes late, or
+ *               a daemon that was stopped for a day, tries once, not once
+ *               for every delay it missed).
  * A group with an unfinished window opens no new one: once it goes out,
  * the next window covers everything since.
  *
@@ -159,6 +161,7 @@ struct store_digest_row {
 	enum store_digest_state state;
 	int attempts;
 	int64_t created;
+	int64_t last_attempt;     /* of the last claim; 0: none */
 	int64_t sent_at;          /* 0: none */
 	char *message_id;         /* NULL: nothing was sent (empty window) */
 	char *last_error;
@@ -179,10 +182,11 @@ int store_digest_record(struct store *st, const char *group, int64_t start,
                         int64_t end, int64_t now, const char *message_id,
                         int64_t *id) HF_WUR;
 
-/* Step 2: attempts + 1 and state pending, if the row still has
- * `attempts` attempts (compare and set).  Returns 1 when claimed, 0 when
- * another run changed it, HF_EDB. */
-int store_digest_claim(struct store *st, int64_t id, int attempts) HF_WUR;
+/* Step 2: attempts + 1, last_attempt = now and state pending, if the row
+ * still has `attempts` attempts (compare and set).  Returns 1 when
+ * claimed, 0 when another run changed it, HF_EDB. */
+int store_digest_claim(struct store *st, int64_t id, int attempts,
+                       int64_t now) HF_WUR;
 
 /* Step 4.  sent: state sent, sent_at (0: NULL), last_error = note (NULL
  * clears); for an empty window also message_id NULL (empty != 0).
