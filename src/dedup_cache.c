@@ -52,6 +52,7 @@ struct tally {
 struct dcache {
 	int64_t width;
 	uint64_t clock;
+	size_t items;          /* held in all buckets */
 	struct bucket b[DCACHE_BUCKETS];
 	struct tally t;        /* of the query under way */
 };
@@ -64,8 +65,9 @@ static uint32_t head_of(const struct bucket *bk, uint64_t key)
 	return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bk->bits));
 }
 
-static void bucket_reset(struct bucket *bk)
+static void bucket_reset(struct dcache *c, struct bucket *bk)
 {
+	c->items -= bk->nitems;
 	for (uint32_t i = 0; i < bk->nitems; i++)
 		free(bk->items[i].title_norm);
 	free(bk->items);
@@ -96,7 +98,7 @@ void dcache_free(struct dcache *c)
 void dcache_clear(struct dcache *c, int64_t width)
 {
 	for (int i = 0; i < DCACHE_BUCKETS; i++)
-		bucket_reset(&c->b[i]);
+		bucket_reset(c, &c->b[i]);
 	if (width > 0)
 		c->width = width;
 }
@@ -130,21 +132,38 @@ int dcache_has(struct dcache *c, int64_t b)
 	return bk != NULL;
 }
 
+/* The least recently used loaded bucket, unless it is one of the three
+ * newest-used (the window being read); NULL when there is none. */
+static struct bucket *lru(struct dcache *c)
+{
+	struct bucket *v = NULL;
+	int live = 0;
+
+	for (int i = 0; i < DCACHE_BUCKETS; i++)
+		if (c->b[i].live) {
+			live++;
+			if (!v || c->b[i].used < v->used)
+				v = &c->b[i];
+		}
+	return live > 3 ? v : NULL;
+}
+
 int dcache_open_bucket(struct dcache *c, int64_t b, uint64_t tag)
 {
-	struct bucket *bk = find(c, b), *victim = NULL;
+	struct bucket *bk = find(c, b), *v;
 	uint32_t *heads;
 
 	if (!(heads = calloc((size_t)1 << MIN_BITS, sizeof *heads)))
 		return HF_ENOMEM;
-	if (!bk) {
-		for (int i = 0; i < DCACHE_BUCKETS; i++)
-			if (!victim || !c->b[i].live ||
-			    (victim->live && c->b[i].used < victim->used))
-				victim = &c->b[i];
-		bk = victim;
-	}
-	bucket_reset(bk);
+	if (bk)
+		bucket_reset(c, bk);
+	while (c->items > DCACHE_MAX_ITEMS && (v = lru(c)))
+		bucket_reset(c, v);
+	for (int i = 0; !bk && i < DCACHE_BUCKETS; i++)
+		if (!c->b[i].live)
+			bk = &c->b[i];
+	if (!bk)
+		bucket_reset(c, bk = lru(c));
 	bk->no = b;
 	bk->live = 1;
 	bk->used = ++c->clock;
@@ -159,14 +178,14 @@ void dcache_drop(struct dcache *c, int64_t b)
 	struct bucket *bk = find(c, b);
 
 	if (bk)
-		bucket_reset(bk);
+		bucket_reset(c, bk);
 }
 
 void dcache_drop_tagged(struct dcache *c, uint64_t tag)
 {
 	for (int i = 0; i < DCACHE_BUCKETS; i++)
 		if (c->b[i].live && c->b[i].tag == tag)
-			bucket_reset(&c->b[i]);
+			bucket_reset(c, &c->b[i]);
 }
 
 /* Double the chain heads and thread every posting again, oldest first,
@@ -253,6 +272,7 @@ int dcache_add(struct dcache *c, const struct dcache_item *it,
 	s->simhash = it->simhash;
 	s->multi = it->multi;
 	bk->nitems++;
+	c->items++;
 	if (tn_hash && (rc = post(bk, tn_hash, i)))
 		goto fail;
 	for (size_t k = 0; k < nkeys; k++)
@@ -261,7 +281,7 @@ int dcache_add(struct dcache *c, const struct dcache_item *it,
 	return HF_OK;
 fail:
 	/* An incomplete bucket would hide candidates: read it again. */
-	bucket_reset(bk);
+	bucket_reset(c, bk);
 	return rc;
 }
 

@@ -10,12 +10,13 @@
  * id, primary feed, t, simhash, title_norm, and postings under its title
  * keys (dedup_sig_keys) and under the hash of its title_norm.
  *
- * At most DCACHE_BUCKETS buckets are held; loading one more evicts the
- * least recently used.  A window of width w spans three buckets of width
- * w, so a query never evicts what it reads.
+ * Loading a bucket evicts the least recently used ones while more than
+ * DCACHE_MAX_ITEMS items are held, or when DCACHE_BUCKETS are: a window of
+ * width w spans three buckets of width w, and the three newest-used are
+ * never evicted, so a query never evicts what it reads.
  *
- * Memory: about 300 bytes per item held: a sector that publishes a few
- * thousand items a week holds a few MB at most.
+ * Memory: about 300 bytes per item held, at most about 30 MB; a sector
+ * that publishes a few thousand items a week holds a few MB.
  */
 #ifndef HELSEFEED_DEDUP_CACHE_H
 #define HELSEFEED_DEDUP_CACHE_H
@@ -26,10 +27,12 @@
 #include "helsefeed/dedup.h"
 #include "helsefeed/err.h"
 
-/* Buckets held: three for the window of the current entry, three more so
- * that feeds whose entries alternate between two periods (a feed that
- * republishes its archive) do not reload on every entry. */
-#define DCACHE_BUCKETS 6
+/* Buckets held at most.  Entries of one fetch come in any order of time
+ * (a month of archive in a feed, a thousand feeds at once): every bucket
+ * their windows touch should stay, or each entry reloads one. */
+#define DCACHE_BUCKETS 64
+/* Items held before older buckets are evicted: a year of the sector. */
+#define DCACHE_MAX_ITEMS 100000
 
 /* Postings of one key followed per bucket: the newest this many in the
  * window.  A common title word ("helse") has hundreds of items in a week;
