@@ -5,11 +5,19 @@
 
 #include "dedup_cache.h"
 
-/* Postings of a bucket hang off a power-of-two table of chain heads,
- * newest posting first.  `next` and heads[] hold index + 1, 0 ends. */
+/* Postings of a bucket: one chain per key, newest posting first, off an
+ * open-addressing table of keys (at most half full).  One chain per key,
+ * not per slot of the table: a rare word never walks a common word's
+ * hundreds of postings.  `next` and `first` hold index + 1, 0 ends. */
 struct post {
-	uint64_t key;
+	int64_t t;             /* the item's: a walk reads no item outside
+	                        * the window */
 	uint32_t item, next;
+};
+
+struct head {
+	uint64_t key;
+	uint32_t first;        /* 0: free */
 };
 
 struct slot {
@@ -28,7 +36,8 @@ struct bucket {
 	uint32_t nitems, citems;
 	struct post *posts;
 	uint32_t nposts, cposts;
-	uint32_t *heads;
+	struct head *heads;
+	uint32_t nkeys;
 	unsigned bits;         /* heads has 1 << bits entries */
 };
 
@@ -60,9 +69,15 @@ struct dcache {
 #define DEFAULT_WIDTH (7 * 24 * 3600)
 #define MIN_BITS 8
 
-static uint32_t head_of(const struct bucket *bk, uint64_t key)
+/* The table slot of key: its own, or the free one it would take. */
+static struct head *head_of(struct head *heads, unsigned bits, uint64_t key)
 {
-	return (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bk->bits));
+	uint32_t mask = (1u << bits) - 1;
+	uint32_t i = (uint32_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits));
+
+	while (heads[i].first && heads[i].key != key)
+		i = (i + 1) & mask;
+	return &heads[i];
 }
 
 static void bucket_reset(struct dcache *c, struct bucket *bk)
@@ -151,7 +166,7 @@ static struct bucket *lru(struct dcache *c)
 int dcache_open_bucket(struct dcache *c, int64_t b, uint64_t tag)
 {
 	struct bucket *bk = find(c, b), *v;
-	uint32_t *heads;
+	struct head *heads;
 
 	if (!(heads = calloc((size_t)1 << MIN_BITS, sizeof *heads)))
 		return HF_ENOMEM;
@@ -188,24 +203,20 @@ void dcache_drop_tagged(struct dcache *c, uint64_t tag)
 			bucket_reset(c, &c->b[i]);
 }
 
-/* Double the chain heads and thread every posting again, oldest first,
- * so that each chain stays newest first. */
+/* Double the table of keys; the chains stay as they are. */
 static int rehash(struct bucket *bk)
 {
 	unsigned bits = bk->bits + 1;
-	uint32_t *heads = calloc((size_t)1 << bits, sizeof *heads);
+	struct head *heads = calloc((size_t)1 << bits, sizeof *heads);
 
 	if (!heads)
 		return HF_ENOMEM;
+	for (uint32_t i = 0; i < (1u << bk->bits); i++)
+		if (bk->heads[i].first)
+			*head_of(heads, bits, bk->heads[i].key) = bk->heads[i];
 	free(bk->heads);
 	bk->heads = heads;
 	bk->bits = bits;
-	for (uint32_t i = 0; i < bk->nposts; i++) {
-		uint32_t h = head_of(bk, bk->posts[i].key);
-
-		bk->posts[i].next = bk->heads[h];
-		bk->heads[h] = i + 1;
-	}
 	return HF_OK;
 }
 
@@ -228,19 +239,23 @@ static int grow(void **v, uint32_t *cap, uint32_t need, size_t size)
 	return HF_OK;
 }
 
-static int post(struct bucket *bk, uint64_t key, uint32_t item)
+static int post(struct bucket *bk, uint64_t key, int64_t t, uint32_t item)
 {
-	uint32_t h;
+	struct head *h;
 	int rc;
 
-	if ((size_t)bk->nposts + 1 > ((size_t)1 << bk->bits) && (rc = rehash(bk)))
+	if ((size_t)bk->nkeys + 1 > ((size_t)1 << bk->bits) / 2 && (rc = rehash(bk)))
 		return rc;
 	if ((rc = grow((void **)&bk->posts, &bk->cposts, bk->nposts + 1,
 	               sizeof *bk->posts)))
 		return rc;
-	h = head_of(bk, key);
-	bk->posts[bk->nposts] = (struct post){key, item, bk->heads[h]};
-	bk->heads[h] = ++bk->nposts;
+	h = head_of(bk->heads, bk->bits, key);
+	if (!h->first) {
+		h->key = key;
+		bk->nkeys++;
+	}
+	bk->posts[bk->nposts] = (struct post){t, item, h->first};
+	h->first = ++bk->nposts;
 	return HF_OK;
 }
 
@@ -273,10 +288,10 @@ int dcache_add(struct dcache *c, const struct dcache_item *it,
 	s->multi = it->multi;
 	bk->nitems++;
 	c->items++;
-	if (tn_hash && (rc = post(bk, tn_hash, i)))
+	if (tn_hash && (rc = post(bk, tn_hash, it->t, i)))
 		goto fail;
 	for (size_t k = 0; k < nkeys; k++)
-		if ((rc = post(bk, keys[k], i)))
+		if ((rc = post(bk, keys[k], it->t, i)))
 			goto fail;
 	return HF_OK;
 fail:
@@ -342,17 +357,22 @@ static void tally_add(struct tally *t, const struct slot *s, int weight)
 }
 
 /* Count the postings of `key` in bucket bk with t in [lo, hi], at most
- * `rows` of them, newest first. */
+ * `rows` of them, newest first, looking at DCACHE_KEY_SCAN at most. */
 static void count(const struct bucket *bk, uint64_t key, int64_t lo,
                   int64_t hi, int rows, int weight, struct tally *t)
 {
-	uint32_t p = bk->heads[head_of(bk, key)];
+	uint32_t p = head_of(bk->heads, bk->bits, key)->first;
+	int scan = DCACHE_KEY_SCAN;
 
-	for (; p && rows > 0; p = bk->posts[p - 1].next) {
+	for (; p && rows > 0 && scan > 0; p = bk->posts[p - 1].next) {
 		const struct post *ps = &bk->posts[p - 1];
-		const struct slot *s = &bk->items[ps->item];
+		const struct slot *s;
 
-		if (ps->key != key || s->dead || s->t < lo || s->t > hi)
+		scan--;
+		if (ps->t < lo || ps->t > hi)
+			continue;
+		s = &bk->items[ps->item];
+		if (s->dead)
 			continue;
 		rows--;
 		tally_add(t, s, weight);

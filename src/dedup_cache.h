@@ -38,6 +38,10 @@
  * window.  A common title word ("helse") has hundreds of items in a week;
  * the rarer words of a title find the rest.  Bounds the work per entry. */
 #define DCACHE_KEY_ROWS 16
+/* Postings of one key looked at per bucket, in the window or not: a
+ * bucket the window only overlaps holds many a common word's items outside
+ * it, and entries arrive in no order of time. */
+#define DCACHE_KEY_SCAN 32
 /* Items of one title_norm followed: more in one window is a series. */
 #define DCACHE_TITLE_ROWS 8
 /* A candidate with the entry's title_norm outranks any number of shared
