@@ -393,8 +393,8 @@ static void shingle_add(struct shingles *sh, uint64_t h)
 		 * word hashes: order matters, and no text is copied. */
 		uint64_t x = norm_fnv1a(NORM_FNV_INIT, &sh->prev, sizeof sh->prev);
 		x = norm_fnv1a(x, &h, sizeof h);
-		for (int b = 0; b < 64; b++)
-			sh->v[b] += (x >> b & 1) ? 1 : -1;
+		for (int b = 0; b < 64; b++)   /* branchless: vectorised */
+			sh->v[b] += (int32_t)(x >> b & 1) * 2 - 1;
 		sh->n++;
 	}
 	sh->prev = h;

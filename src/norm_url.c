@@ -445,17 +445,3 @@ out:
 	buf_free(&r);
 	return rc;
 }
-
-/* --- hashing ----------------------------------------------------------- */
-
-uint64_t norm_fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	/* FNV-1a 64 (draft-eastlake-fnv): xor, then multiply by the prime. */
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
