@@ -322,6 +322,19 @@ static const char *dir_sum =
 	"Helsedirektoratet får i oppdrag å vurdere endringer i "
 	"karantenereglene for blodgivning for menn som har sex med menn.";
 
+/* The ministry's release and the directorate's rewrite of it, at t. */
+static struct feed_entry hod_release(int64_t t)
+{
+	return entry("hod-blod", hod_title,
+	             "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, t);
+}
+
+static struct feed_entry dir_release(int64_t t)
+{
+	return entry("dir-blod", dir_title,
+	             "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum, t);
+}
+
 static void check_ministry_primary(struct fx *f)
 {
 	char s[128];
@@ -340,11 +353,8 @@ static void check_ministry_primary(struct fx *f)
 static void republished_release_keeps_ministry_primary(void **state)
 {
 	struct fx *f = *state;
-	struct feed_entry m = entry("hod-blod", hod_title,
-	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
-	struct feed_entry d = entry("dir-blod", dir_title,
-	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
-	    T0 + 2 * 3600);
+	struct feed_entry m = hod_release(T0);
+	struct feed_entry d = dir_release(T0 + 2 * 3600);
 	int oc[1];
 
 	ingest(f, 0, &m, 1, oc, NULL);
@@ -358,11 +368,8 @@ static void republished_release_keeps_ministry_primary(void **state)
 static void ministry_arriving_later_becomes_primary(void **state)
 {
 	struct fx *f = *state;
-	struct feed_entry m = entry("hod-blod", hod_title,
-	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
-	struct feed_entry d = entry("dir-blod", dir_title,
-	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
-	    T0 - 3600);
+	struct feed_entry m = hod_release(T0);
+	struct feed_entry d = dir_release(T0 - 3600);
 	int oc[1];
 	int64_t before = 0, after = 0;
 
@@ -394,11 +401,8 @@ static void ministry_arriving_later_becomes_primary(void **state)
 static void rolled_back_item_is_no_candidate(void **state)
 {
 	struct fx *f = *state;
-	struct feed_entry m = entry("hod-blod", hod_title,
-	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
-	struct feed_entry d = entry("dir-blod", dir_title,
-	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
-	    T0 + 3600);
+	struct feed_entry m = hod_release(T0);
+	struct feed_entry d = dir_release(T0 + 3600);
 	struct store_ingest *in = NULL;
 	int oc = -1;
 
@@ -418,11 +422,8 @@ static void other_connection_writes_are_seen(void **state)
 	struct fx *f = *state;
 	struct feed_entry x = entry("kom-1", "Kommunen åpner nytt legekontor",
 	    "https://bergen.kommune.no/legekontor", "<p>Nytt legekontor.</p>", T0);
-	struct feed_entry m = entry("hod-blod", hod_title,
-	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
-	struct feed_entry d = entry("dir-blod", dir_title,
-	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
-	    T0 + 3600);
+	struct feed_entry m = hod_release(T0);
+	struct feed_entry d = dir_release(T0 + 3600);
 	struct store *st2 = NULL;
 	struct pipeline *p2 = NULL;
 	struct store_ingest *in = NULL;
@@ -507,11 +508,8 @@ static void january_and_february_stay_apart(void **state)
 static void outside_the_window_is_another_story(void **state)
 {
 	struct fx *f = *state;
-	struct feed_entry m = entry("hod-blod", hod_title,
-	    "https://www.regjeringen.no/no/aktuelt/blod/id2911/", hod_sum, T0);
-	struct feed_entry d = entry("dir-blod", dir_title,
-	    "https://www.helsedirektoratet.no/nyheter/blodgivning", dir_sum,
-	    T0 + 8 * DAY);
+	struct feed_entry m = hod_release(T0);
+	struct feed_entry d = dir_release(T0 + 8 * DAY);
 	int oc[1];
 
 	ingest(f, 0, &m, 1, oc, NULL);
