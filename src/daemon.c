@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef HF_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -24,25 +27,12 @@
 #include "helsefeed/digest.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/log.h"
-#include "helsefeed/pipeline.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
 
 /* The database directory holds item text from the feeds; no reason for
  * other users to read it. */
 #define DAEMON_DB_DIR_MODE 0750
-
-static volatile sig_atomic_t sig_stop, sig_reload, sig_fetch_all;
-
-static void on_signal(int signo)
-{
-	if (signo == SIGHUP)
-		sig_reload = 1;
-	else if (signo == SIGUSR1)
-		sig_fetch_all = 1;
-	else
-		sig_stop = 1;
-}
 
 static const int handled_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 #define NHANDLED (sizeof handled_signals / sizeof handled_signals[0])
@@ -51,20 +41,49 @@ struct daemon {
 	const struct daemon_opts *opts;
 	struct config *cfg;
 	struct store *st;
-	unsigned long cycles;     /* completed */
-	int publish_pending;      /* first cycle, or a reload since */
+	struct ingest *ing;       /* NULL after an engine failure, until retry_ms */
+	int sfd;                  /* signalfd of handled_signals; -1: none */
+	int masked;               /* handled_signals blocked, orig_mask saved */
+	sigset_t orig_mask;
+	int stop, reload, fetch_all;   /* signals read, not yet acted on */
+	/* Monotonic milliseconds; 0: not set. */
+	int64_t stop_ms;          /* end of the stop's grace period */
+	int64_t scan_ms;          /* next look at the schedule in any case */
+	int64_t started_ms;       /* last ingest_start */
+	int64_t retry_ms;         /* no start (or session) before this */
+	int64_t publish_ms;       /* no publish before this */
+	int64_t digest_ms;        /* next digest_run */
+	int started;              /* --once: the pass was started */
+	int publish_pending;      /* something to publish: a change, a start, a reload */
 	int64_t last_prune;       /* UTC seconds, 0: never */
+	struct ingest_stats acc;  /* completed since the last publish */
+	struct ingest_stats total;  /* completed since the start */
+	struct digest_stats ds;   /* digests since the start */
+	int rc;                   /* --once: the first error of ingest or publish */
 	uint64_t wd_usec;         /* WatchdogSec, 0: no watchdog */
 	int64_t wd_last_ms;       /* monotonic time of the last ping */
 	char status[160];         /* last STATUS= text */
 };
 
-static int64_t mono_ms(void)
+static int64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* The monotonic time at which the wall clock reads `utc` (seconds).  Waits
+ * are on the monotonic clock: a step of the wall clock cannot stretch one
+ * beyond DAEMON_MAX_SLEEP_S. */
+static int64_t mono_at(int64_t utc)
+{
+	return mono_ms() + (utc * 1000 - clock_ms(CLOCK_REALTIME));
 }
 
 static void notify(const char *fmt, ...) HF_PRINTF(1, 2);
@@ -136,229 +155,6 @@ static void log_lines(const struct buf *errs)
 	}
 }
 
-static int install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < NHANDLED; i++)
-		if (sigaction(handled_signals[i], &sa, NULL) != 0)
-			return HF_ERR;
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) != 0)
-		return HF_ERR;
-	return HF_OK;
-}
-
-/*
- * config_load does not compile the keyword rules: compile them once, so
- * that a configuration the ingest would refuse is refused up front.
- * Returns 0, or HF_ECONFIG with one line per error in `errs`, HF_EDB,
- * HF_ENOMEM.
- */
-static int check_rules(const struct config *cfg, struct store *st, struct buf *errs)
-{
-	struct pipeline *p = NULL;
-	int rc = pipeline_new(cfg, st, &p, errs);
-
-	pipeline_free(p);
-	return rc;
-}
-
-/*
- * SIGHUP: load the file again.  A configuration that loads and whose
- * category rules compile replaces the running one; anything else is
- * logged and the running configuration stays.  Returns 0 when swapped.
- */
-static int reload(struct daemon *d)
-{
-	const char *path = d->opts->config_path;
-	struct config *nc = NULL;
-	struct buf errs = BUF_INIT;
-	struct timespec ts;
-	int rc;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	notify("RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-	       (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-	rc = config_load(path, &nc, &errs);
-	if (rc == HF_OK)
-		rc = check_rules(nc, d->st, &errs);
-	if (rc) {
-		log_lines(&errs);
-		if (!errs.len)
-			log_error("%s: %s", path, hf_strerror(rc));
-	} else {
-		rc = fs_mkdir_p(nc->output, PUBLISH_DIR_MODE);   /* logs itself */
-	}
-	if (rc) {
-		log_error("reload of %s failed; keeping the running configuration", path);
-		config_free(nc);
-		goto out;
-	}
-	if (strcmp(nc->database, d->cfg->database) != 0)
-		log_warn("%s: database changed to %s: takes effect at the next restart; "
-		         "still using %s", path, nc->database, d->cfg->database);
-	config_free(d->cfg);
-	d->cfg = nc;
-	apply_log_level(d);
-	d->publish_pending = 1;
-	log_info("reloaded %s: %zu feeds, %zu categories, %zu digests",
-	         path, nc->nfeeds, nc->ncategories, nc->ndigests);
-out:
-	notify("READY=1");
-	buf_free(&errs);
-	return rc;
-}
-
-/*
- * One cycle (see daemon.h).  Returns 0, or the first error of the ingest
- * or the publish (logged); the loop goes on after either.
- */
-static int cycle(struct daemon *d, int all)
-{
-	struct ingest_stats is = {0};
-	struct publish_stats ps = {0};
-	struct digest_stats ds = {0};
-	int64_t now = (int64_t)time(NULL), t0 = mono_ms();
-	int rc, prc = HF_OK, drc, published = 0;
-	char pub[64] = "nothing to publish";
-
-	watchdog_tick(d);
-	rc = ingest_run(d->cfg, d->st, all, now, &is);
-	if (rc)
-		log_error("cycle %lu: ingest failed: %s", d->cycles + 1, hf_strerror(rc));
-	watchdog_tick(d);
-	if (sig_stop)
-		goto out;
-
-	now = (int64_t)time(NULL);
-	if (d->publish_pending || is.items_new + is.items_updated > 0 || is.failed > 0) {
-		prc = publish_run(d->cfg, d->st, now, &ps);
-		if (prc)
-			log_error("cycle %lu: publish failed: %s", d->cycles + 1, hf_strerror(prc));
-		else
-			d->publish_pending = 0;
-		published = 1;
-		watchdog_tick(d);
-	}
-	if (sig_stop)
-		goto out;
-
-	/* A failed delivery is recorded by digest_run for retry and logged
-	 * there; it never stops the loop. */
-	drc = digest_run(d->cfg, d->st, now, 0, NULL, NULL, &ds);
-	if (drc && drc != HF_ENET)
-		log_error("cycle %lu: digests failed: %s", d->cycles + 1, hf_strerror(drc));
-	watchdog_tick(d);
-
-	if (now - d->last_prune >= DAEMON_PRUNE_EVERY_S) {
-		if (store_prune_fetches(d->st, now - DAEMON_KEEP_FETCHES_S) == HF_OK)
-			d->last_prune = now;
-	}
-out:
-	d->cycles++;
-	if (published)
-		snprintf(pub, sizeof pub, "published %d files (%d changed)", ps.files, ps.changed);
-	log_info("cycle %lu done: %d feeds fetched (%d ok, %d not modified, %d failed), "
-	         "%d new, %d updated; %s; digests %d sent, %d failed; %" PRId64 " ms",
-	         d->cycles, is.feeds, is.ok, is.not_modified, is.failed,
-	         is.items_new, is.items_updated, pub, ds.sent, ds.failed, mono_ms() - t0);
-	return rc ? rc : prc;
-}
-
-/*
- * The next time the loop has work (UTC seconds): the earliest
- * next_fetch of an active feed that is not gone, the next digest time,
- * at most now + DAEMON_MAX_SLEEP_S.  Also refreshes STATUS=.
- */
-static int64_t plan(struct daemon *d)
-{
-	struct store_feed_state *v = NULL;
-	size_t n = 0, failing = 0;
-	int64_t now = (int64_t)time(NULL), wake = now + DAEMON_MAX_SLEEP_S;
-	int64_t next_digest = 0;
-	const char *digest_tz = NULL;
-	char when[32] = "";
-
-	if (store_feed_states(d->st, &v, &n) == HF_OK) {
-		for (size_t i = 0; i < n; i++) {
-			if (v[i].failures > 0 || v[i].gone)
-				failing++;
-			if (!v[i].gone && v[i].next_fetch < wake)
-				wake = v[i].next_fetch;
-		}
-		store_feed_states_free(v, n);
-	} else {
-		n = d->cfg->nfeeds;
-	}
-	for (size_t i = 0; i < d->cfg->ndigests; i++) {
-		const struct config_digest *g = &d->cfg->digests[i];
-		int64_t t;
-
-		if (digest_next_send(g, now, &t) != HF_OK)
-			continue;
-		if (!next_digest || t < next_digest) {
-			next_digest = t;
-			digest_tz = g->timezone;
-		}
-	}
-	if (next_digest && next_digest < wake)
-		wake = next_digest;
-	if (next_digest && publish_date_nb(next_digest, digest_tz, when) == HF_OK) {
-		/* "23.05.2022 kl. 07:00": the time is what a reader wants. */
-		const char *kl = strstr(when, "kl. ");
-		snprintf(d->status, sizeof d->status, "%zu feeds, %zu failing, next digest %s",
-		         n, failing, kl ? kl + 4 : when);
-	} else {
-		snprintf(d->status, sizeof d->status, "%zu feeds, %zu failing", n, failing);
-	}
-	notify("STATUS=%s", d->status);
-	log_debug("status: %s; next wake in %" PRId64 " s", d->status,
-	          wake > now ? wake - now : 0);
-	return wake;
-}
-
-/*
- * Sleep until the monotonic time `deadline_ms` or a signal, pinging the
- * watchdog on the way.  The handled signals are blocked while the flags
- * are checked and unblocked atomically by ppoll(), so none is lost
- * between the check and the wait.
- */
-static void sleep_until(struct daemon *d, int64_t deadline_ms)
-{
-	sigset_t block, orig;
-
-	sigemptyset(&block);
-	for (size_t i = 0; i < NHANDLED; i++)
-		sigaddset(&block, handled_signals[i]);
-	for (;;) {
-		int64_t ms = deadline_ms - mono_ms();
-		struct timespec ts;
-
-		watchdog_tick(d);
-		if (ms <= 0)
-			return;
-		if (d->wd_usec) {
-			int64_t next_ping = d->wd_last_ms + (int64_t)(d->wd_usec / 2000) - mono_ms();
-			if (next_ping < ms)
-				ms = next_ping > 0 ? next_ping : 0;
-		}
-		ts.tv_sec = (time_t)(ms / 1000);
-		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-		sigprocmask(SIG_BLOCK, &block, &orig);
-		if (sig_stop || sig_reload || sig_fetch_all) {
-			sigprocmask(SIG_SETMASK, &orig, NULL);
-			return;
-		}
-		(void)ppoll(NULL, 0, &ts, &orig);
-		sigprocmask(SIG_SETMASK, &orig, NULL);
-	}
-}
-
 /* Configuration errors at start go to stderr, one per line. */
 static void print_lines(const char *path, int rc, const struct buf *errs)
 {
@@ -369,17 +165,407 @@ static void print_lines(const char *path, int rc, const struct buf *errs)
 		fprintf(stderr, "%s: %s\n", path, hf_strerror(rc));
 }
 
+/* --- signals --------------------------------------------------------------- */
+
+/*
+ * No handlers: the signals are blocked in every thread (libcurl's resolver
+ * threads inherit the mask) and read from a signalfd, which the loop waits
+ * on beside the transfers' sockets, so none is lost between a look at the
+ * flags and the wait.
+ */
+static int signals_open(struct daemon *d)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < NHANDLED; i++)
+		sigaddset(&set, handled_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &set, &d->orig_mask) != 0)
+		return HF_ERR;
+	d->masked = 1;
+	d->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sfd < 0)
+		return HF_ERR;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return HF_ERR;
+	return HF_OK;
+}
+
+static void signals_close(struct daemon *d)
+{
+	if (d->sfd >= 0)
+		close(d->sfd);
+	d->sfd = -1;
+	if (d->masked)
+		sigprocmask(SIG_SETMASK, &d->orig_mask, NULL);
+	d->masked = 0;
+}
+
+static void signals_read(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			d->reload = 1;
+			break;
+		case SIGUSR1:
+			d->fetch_all = 1;
+			break;
+		default:
+			/* A second SIGTERM/SIGINT ends the grace period. */
+			if (d->stop_ms)
+				d->stop_ms = mono_ms();
+			d->stop = 1;
+			break;
+		}
+	}
+}
+
+/* --- the steps ------------------------------------------------------------- */
+
+static size_t in_flight(const struct daemon *d)
+{
+	return d->ing ? ingest_in_flight(d->ing) : 0;
+}
+
+static void stats_add(struct ingest_stats *a, const struct ingest_stats *b)
+{
+	a->feeds += b->feeds;
+	a->ok += b->ok;
+	a->not_modified += b->not_modified;
+	a->failed += b->failed;
+	a->recovered += b->recovered;
+	a->gone += b->gone;
+	a->moved += b->moved;
+	a->items_new += b->items_new;
+	a->items_updated += b->items_updated;
+	a->items_merged += b->items_merged;
+	a->bytes += b->bytes;
+}
+
+/* Take what the transfers completed since the last look. */
+static void collect(struct daemon *d)
+{
+	struct ingest_stats s;
+
+	ingest_take_stats(d->ing, &s);
+	stats_add(&d->acc, &s);
+	stats_add(&d->total, &s);
+	/* Published output shows items, their sources and the feeds' health. */
+	if (s.items_new + s.items_updated + s.items_merged + s.failed + s.recovered > 0)
+		d->publish_pending = 1;
+}
+
+/*
+ * Wait up to `ms` for the transfers, a libcurl timer or a signal, and
+ * ingest what completed.  After a store failure no transfer starts for
+ * DAEMON_RETRY_S; after an engine failure the session is closed (aborting
+ * its transfers) and opened again after that time.
+ */
+static void serve(struct daemon *d, int ms)
+{
+	struct pollfd p = {d->sfd, POLLIN, 0};
+	int rc;
+
+	if (!d->ing) {
+		if (ms > 0)
+			(void)poll(&p, 1, ms);
+		return;
+	}
+	rc = ingest_step(d->ing, ms, d->sfd);
+	collect(d);
+	if (rc >= 0)
+		return;
+	if (!d->rc)
+		d->rc = rc;
+	d->retry_ms = mono_ms() + DAEMON_RETRY_S * 1000;
+	if (rc == HF_ERR) {
+		log_error("the transfer engine failed; starting it again in %d s", DAEMON_RETRY_S);
+		ingest_close(d->ing);
+		d->ing = NULL;
+	} else {
+		log_error("storing a feed failed: %s; no new transfers for %d s",
+		          hf_strerror(rc), DAEMON_RETRY_S);
+	}
+}
+
+/* Monotonic time of the next ingest_start; INT64_MAX: none. */
+static int64_t start_at(const struct daemon *d)
+{
+	int64_t t, due;
+
+	if (!d->ing || d->stop_ms || (d->opts->once && d->started))
+		return INT64_MAX;
+	if (d->opts->once || d->fetch_all) {
+		t = 0;
+	} else {
+		due = ingest_next_due(d->ing);
+		t = due == INT64_MIN ? 0 : due == INT64_MAX ? INT64_MAX : mono_at(due);
+		if (d->scan_ms < t)
+			t = d->scan_ms;
+		if (t < d->started_ms + DAEMON_START_GAP_MS)
+			t = d->started_ms + DAEMON_START_GAP_MS;
+	}
+	return t > d->retry_ms ? t : d->retry_ms;
+}
+
+static void start(struct daemon *d)
+{
+	int all = d->opts->once || d->fetch_all;
+	int n;
+
+	if (d->fetch_all)
+		log_info("SIGUSR1: fetching every feed now");
+	d->fetch_all = 0;
+	d->started = 1;
+	d->started_ms = mono_ms();
+	d->scan_ms = d->started_ms + DAEMON_MAX_SLEEP_S * 1000;
+	n = ingest_start(d->ing, (int64_t)time(NULL), all);
+	if (n < 0) {
+		if (!d->rc)
+			d->rc = n;
+		d->retry_ms = mono_ms() + DAEMON_RETRY_S * 1000;
+		log_error("cannot start the due feeds: %s; next try in %d s",
+		          hf_strerror(n), DAEMON_RETRY_S);
+	} else if (n > 0) {
+		log_debug("started %d feeds, %zu in flight", n, in_flight(d));
+	}
+}
+
+/* STATUS=: "6 feeds, 1 failing, next digest 07:00". */
+static void status(struct daemon *d, int64_t now)
+{
+	struct store_feed_state *v = NULL;
+	size_t n = 0, failing = 0;
+	int64_t next_digest = 0;
+	const char *digest_tz = NULL;
+	char when[32] = "";
+
+	if (store_feed_states(d->st, &v, &n) == HF_OK) {
+		for (size_t i = 0; i < n; i++)
+			failing += v[i].failures > 0 || v[i].gone;
+		store_feed_states_free(v, n);
+	} else {
+		n = d->cfg->nfeeds;
+	}
+	for (size_t i = 0; i < d->cfg->ndigests; i++) {
+		const struct config_digest *g = &d->cfg->digests[i];
+		int64_t t;
+
+		if (digest_next_send(g, now, &t) == HF_OK && (!next_digest || t < next_digest)) {
+			next_digest = t;
+			digest_tz = g->timezone;
+		}
+	}
+	if (next_digest && publish_date_nb(next_digest, digest_tz, when) == HF_OK) {
+		/* "23.05.2022 kl. 07:00": the time is what a reader wants. */
+		const char *kl = strstr(when, "kl. ");
+		snprintf(d->status, sizeof d->status, "%zu feeds, %zu failing, next digest %s",
+		         n, failing, kl ? kl + 4 : when);
+	} else {
+		snprintf(d->status, sizeof d->status, "%zu feeds, %zu failing", n, failing);
+	}
+	notify("STATUS=%s", d->status);
+}
+
+static void publish(struct daemon *d)
+{
+	struct publish_stats ps = {0};
+	const struct ingest_stats *s = &d->acc;
+	int64_t t0 = mono_ms(), now = (int64_t)time(NULL);
+	int rc;
+
+	watchdog_tick(d);
+	rc = publish_run(d->cfg, d->st, now, &ps);
+	if (rc) {
+		log_error("publish failed: %s; next try in %d s", hf_strerror(rc), DAEMON_RETRY_S);
+		if (!d->rc)
+			d->rc = rc;
+		d->publish_ms = mono_ms() + DAEMON_RETRY_S * 1000;
+	} else {
+		log_info("published %d files (%d changed); since the last: %d feeds fetched "
+		         "(%d ok, %d not modified, %d failed), %d new, %d updated, %d merged; "
+		         "%zu in flight; %" PRId64 " ms",
+		         ps.files, ps.changed, s->feeds, s->ok, s->not_modified, s->failed,
+		         s->items_new, s->items_updated, s->items_merged, in_flight(d),
+		         mono_ms() - t0);
+		d->publish_pending = 0;
+		d->publish_ms = mono_ms() + DAEMON_PUBLISH_EVERY_S * 1000;
+		memset(&d->acc, 0, sizeof d->acc);
+	}
+	status(d, now);
+	watchdog_tick(d);
+}
+
+/*
+ * The digests that are due, one group at a time: a delivery blocks the
+ * loop for at most the [smtp] timeout, and the transfers in flight are
+ * served between two groups.  digest_run records a failed delivery for
+ * retry and logs it; it never stops the loop.  Then the daily prune, and
+ * the next look: the earliest scheduled send, at most DAEMON_MAX_SLEEP_S
+ * away (a retry is not a scheduled send).
+ */
+static void digests(struct daemon *d)
+{
+	int64_t now, next = INT64_MAX, t;
+	struct digest_stats ds = {0};
+	int rc;
+
+	for (size_t i = 0; i < d->cfg->ndigests && !d->stop; i++) {
+		const char *group = d->cfg->digests[i].name;
+
+		watchdog_tick(d);
+		/* Read just now: every item stored before is in this window,
+		 * every later one in the next. */
+		rc = digest_run(d->cfg, d->st, (int64_t)time(NULL), 0, group, NULL, &ds);
+		if (rc && rc != HF_ENET)
+			log_error("digest %s failed: %s", group, hf_strerror(rc));
+		watchdog_tick(d);
+		signals_read(d);
+		serve(d, 0);
+	}
+	if (ds.sent || ds.failed)
+		log_info("digests: %d sent, %d failed", ds.sent, ds.failed);
+	d->ds.sent += ds.sent;
+	d->ds.failed += ds.failed;
+
+	now = (int64_t)time(NULL);
+	if (now - d->last_prune >= DAEMON_PRUNE_EVERY_S &&
+	    store_prune_fetches(d->st, now - DAEMON_KEEP_FETCHES_S) == HF_OK)
+		d->last_prune = now;
+	for (size_t i = 0; i < d->cfg->ndigests; i++)
+		if (digest_next_send(&d->cfg->digests[i], now, &t) == HF_OK && t < next)
+			next = t;
+	d->digest_ms = mono_ms() + DAEMON_MAX_SLEEP_S * 1000;
+	if (next != INT64_MAX && mono_at(next) < d->digest_ms)
+		d->digest_ms = mono_at(next);
+	status(d, now);
+}
+
+/*
+ * SIGHUP: load the file again.  A configuration that loads, whose output
+ * directory can be made and whose session opens (the category rules
+ * compile) replaces the running one; anything else is logged and the
+ * running configuration stays.  Returns 0 when swapped.
+ */
+static int reload(struct daemon *d)
+{
+	const char *path = d->opts->config_path;
+	struct config *nc = NULL;
+	struct ingest *ni = NULL;
+	struct buf errs = BUF_INIT;
+	struct timespec ts;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	notify("RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+	       (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	rc = config_load(path, &nc, &errs);
+	if (rc == HF_OK && (rc = fs_mkdir_p(nc->output, PUBLISH_DIR_MODE)) == HF_OK)
+		rc = ingest_open(nc, d->st, &ni, &errs);
+	if (rc) {
+		log_lines(&errs);
+		if (!errs.len && rc != HF_EIO)
+			log_error("%s: %s", path, hf_strerror(rc));
+		log_error("reload of %s failed; keeping the running configuration", path);
+		config_free(nc);
+		goto out;
+	}
+	if (strcmp(nc->database, d->cfg->database) != 0)
+		log_warn("%s: database changed to %s: takes effect at the next restart; "
+		         "still using %s", path, nc->database, d->cfg->database);
+	/* The transfers in flight belong to the old configuration: aborted,
+	 * unrecorded, and due at once under the new one. */
+	ingest_close(d->ing);
+	config_free(d->cfg);
+	d->cfg = nc;
+	d->ing = ni;
+	d->retry_ms = 0;
+	d->digest_ms = 0;
+	d->publish_pending = 1;
+	apply_log_level(d);
+	log_info("reloaded %s: %zu feeds, %zu categories, %zu digests",
+	         path, nc->nfeeds, nc->ncategories, nc->ndigests);
+out:
+	notify("READY=1");
+	buf_free(&errs);
+	return rc;
+}
+
+/* How long the loop may wait now: until the earliest of its deadlines. */
+static int wait_ms(const struct daemon *d)
+{
+	int64_t now = mono_ms(), until = now + DAEMON_MAX_SLEEP_S * 1000, t;
+
+	if (d->stop_ms) {
+		until = d->stop_ms;
+	} else {
+		if ((t = start_at(d)) < until)
+			until = t;
+		if (!d->ing && d->retry_ms < until)
+			until = d->retry_ms;
+		if (!d->opts->once && d->publish_pending && d->publish_ms < until)
+			until = d->publish_ms;
+		if (!d->opts->once && d->digest_ms < until)
+			until = d->digest_ms;
+	}
+	if (d->wd_usec && (t = d->wd_last_ms + (int64_t)(d->wd_usec / 2000)) < until)
+		until = t;
+	return until > now ? (int)(until - now) : 0;
+}
+
+/* One turn of the loop, before its wait.  Returns 0 to go on, 1 when the
+ * loop is done. */
+static int turn(struct daemon *d)
+{
+	signals_read(d);
+	if (d->stop && !d->stop_ms) {
+		d->stop_ms = mono_ms() + DAEMON_STOP_GRACE_S * 1000;
+		if (!d->opts->once)
+			notify("STOPPING=1");
+		log_info("stopping: %zu feeds in flight, waiting up to %d s for them",
+		         in_flight(d), DAEMON_STOP_GRACE_S);
+	}
+	if (d->stop_ms)
+		return !in_flight(d) || mono_ms() >= d->stop_ms;
+	if (d->opts->once) {
+		/* SIGHUP and SIGUSR1 mean nothing to a single pass. */
+		d->reload = d->fetch_all = 0;
+	} else if (d->reload) {
+		d->reload = 0;
+		(void)reload(d);
+	}
+	if (!d->ing && mono_ms() >= d->retry_ms &&
+	    ingest_open(d->cfg, d->st, &d->ing, NULL) != HF_OK)
+		d->retry_ms = mono_ms() + DAEMON_RETRY_S * 1000;
+	if (mono_ms() >= start_at(d))
+		start(d);
+	if (d->opts->once)
+		return d->started && !in_flight(d);
+	if (d->publish_pending && mono_ms() >= d->publish_ms)
+		publish(d);
+	if (mono_ms() >= d->digest_ms)
+		digests(d);
+	return 0;
+}
+
 int daemon_run(const struct daemon_opts *o)
 {
 	struct daemon d;
 	struct buf errs = BUF_INIT;
-	int64_t deadline = 0;
-	int rc, run_now = 1, all = 0;
+	int64_t t0 = mono_ms();
+	int rc;
 
 	memset(&d, 0, sizeof d);
 	d.opts = o;
+	d.sfd = -1;
 	d.publish_pending = 1;
-	sig_stop = sig_reload = sig_fetch_all = 0;
 
 	rc = config_load(o->config_path, &d.cfg, &errs);
 	if (rc) {
@@ -390,66 +576,59 @@ int daemon_run(const struct daemon_opts *o)
 	if ((rc = fs_mkdir_parent(d.cfg->database, DAEMON_DB_DIR_MODE)) ||
 	    (rc = fs_mkdir_p(d.cfg->output, PUBLISH_DIR_MODE)))
 		goto out;
-	if ((rc = install_signals())) {
-		log_error("cannot install signal handlers: %s", strerror(errno));
+	if ((rc = signals_open(&d))) {
+		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
 	rc = store_open(d.cfg->database, &d.st, NULL);
 	if (rc)
 		goto out;
-	rc = check_rules(d.cfg, d.st, &errs);
+	rc = ingest_open(d.cfg, d.st, &d.ing, &errs);
 	if (rc) {
 		print_lines(o->config_path, rc, &errs);
 		goto out;
 	}
 
-	if (o->once) {
-		rc = cycle(&d, 1);
+	if (!o->once) {
+		watchdog_init(&d);
+		notify("READY=1\nSTATUS=starting: %zu feeds", d.cfg->nfeeds);
+		log_info("running: %s, %zu feeds, database %s, output %s", o->config_path,
+		         d.cfg->nfeeds, d.cfg->database, d.cfg->output);
+		/* The first publish takes the first few seconds of fetching. */
+		d.publish_ms = mono_ms() + DAEMON_PUBLISH_EVERY_S * 1000;
+	}
+	while (!turn(&d)) {
+		watchdog_tick(&d);
+		serve(&d, wait_ms(&d));
+	}
+	ingest_close(d.ing);
+	d.ing = NULL;
+	if (d.stop_ms) {
+		/* What the last seconds stored, unless the stop came before
+		 * anything was fetched; digests wait for the next start. */
+		if (d.publish_pending && d.total.feeds > 0)
+			publish(&d);
+		log_info("stopped after %d feeds fetched, %d new items, %d digests sent",
+		         d.total.feeds, d.total.items_new, d.ds.sent);
+		rc = HF_OK;
 		goto out;
 	}
-	watchdog_init(&d);
-	notify("READY=1\nSTATUS=starting: %zu feeds", d.cfg->nfeeds);
-	log_info("running: %s, %zu feeds, database %s, output %s", o->config_path,
-	         d.cfg->nfeeds, d.cfg->database, d.cfg->output);
-
-	while (!sig_stop) {
-		if (sig_reload) {
-			sig_reload = 0;
-			if (reload(&d) == HF_OK)
-				run_now = 1;
-		}
-		if (sig_fetch_all) {
-			sig_fetch_all = 0;
-			log_info("SIGUSR1: fetching every feed now");
-			all = 1;
-			run_now = 1;
-		}
-		if (run_now || mono_ms() >= deadline) {
-			int crc = cycle(&d, all);
-			int64_t now, wake;
-
-			run_now = all = 0;
-			if (sig_stop)
-				break;
-			wake = plan(&d);
-			/* Never spin: at least a second between cycles, a minute
-			 * after the store or the engine failed. */
-			now = (int64_t)time(NULL);
-			if (wake < now + (crc ? DAEMON_RETRY_S : 1))
-				wake = now + (crc ? DAEMON_RETRY_S : 1);
-			/* Waited for on the monotonic clock: a step of the wall
-			 * clock cannot stretch a sleep beyond the plan. */
-			deadline = mono_ms() + (wake - now) * 1000;
-		}
-		sleep_until(&d, deadline);
-	}
-	log_info("stopping after %lu cycles", d.cycles);
-	rc = HF_OK;
+	/* --once: the pass is over. */
+	publish(&d);
+	digests(&d);
+	log_info("once done: %d feeds fetched (%d ok, %d not modified, %d failed), "
+	         "%d new, %d updated; digests %d sent, %d failed; %" PRId64 " ms",
+	         d.total.feeds, d.total.ok, d.total.not_modified, d.total.failed,
+	         d.total.items_new, d.total.items_updated, d.ds.sent, d.ds.failed,
+	         mono_ms() - t0);
+	rc = d.rc;
 out:
-	if (!o->once)
+	if (!o->once && !d.stop_ms)
 		notify("STOPPING=1");
+	ingest_close(d.ing);
 	store_close(d.st);
 	config_free(d.cfg);
+	signals_close(&d);
 	buf_free(&errs);
 	return rc;
 }

@@ -1,4 +1,6 @@
-/* ingest.c - fetch -> parse -> store for the due feeds; see ingest.h. */
+/* ingest.c - fetch -> parse -> store, each feed as soon as its transfer
+ * completes; see ingest.h. */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,20 +13,29 @@
 #include "helsefeed/log.h"
 #include "helsefeed/pipeline.h"
 
-/* One selected feed. */
+/* A configured feed, in the session's table: at most one transfer each. */
 struct job {
-	struct store_feed_state *state;   /* borrowed from the run's array */
 	const struct config_feed *cf;
+	int64_t id;            /* the feed's row in the store */
+	int64_t started;       /* the `now` it was started with */
+	int failures;          /* consecutive failures before this attempt */
+	int busy;              /* queued or running */
 };
 
-struct run {
+struct ingest {
 	const struct config *cfg;
 	struct store *st;
 	struct pipeline *pipe; /* dedup, fingerprint, classify (pipeline.h) */
-	int64_t now;
+	struct fetch_engine *e;
+	struct job *jobs;      /* one per cfg->feeds[i], same order */
+	const struct config_feed **by_name;  /* cfg->feeds sorted, for bsearch */
+	int64_t next_due;      /* see ingest_next_due */
+	int64_t since_ms;      /* monotonic start of the stats */
 	struct ingest_stats stats;
-	int fatal;             /* first store failure: the run stops */
-	struct buf err;        /* scratch for messages */
+	unsigned long completed;       /* transfers completed, ever */
+	unsigned long store_failures;  /* ever */
+	int err;               /* first store failure since ingest_step returned */
+	struct buf msg;        /* scratch for messages */
 };
 
 /* Per-document context of the parse callbacks. */
@@ -111,11 +122,26 @@ static int doc_entry(void *ud, const struct feed_info *info, const struct feed_e
 
 /* --- one completed transfer ----------------------------------------------- */
 
-static void record_failure(struct run *R, struct job *j, const struct fetch_result *r,
+static void store_failed(struct ingest *I, int rc)
+{
+	if (!I->err)
+		I->err = rc;
+	I->store_failures++;
+}
+
+/* The schedule's seed: feeds of one host drift apart, and one feed's
+ * attempts too. */
+static uint64_t seed_of(const struct job *j)
+{
+	return (uint64_t)j->id ^ (uint64_t)j->started;
+}
+
+static void record_failure(struct ingest *I, struct job *j, const struct fetch_result *r,
                            const char *error, struct store_fetch_result *res)
 {
-	const char *name = j->state->name;
-	int failures = j->state->failures + 1;
+	const char *name = j->cf->name;
+	int64_t now = j->started;
+	int failures = j->failures + 1;
 	int64_t retry = 0;
 	int rc;
 
@@ -129,70 +155,80 @@ static void record_failure(struct run *R, struct job *j, const struct fetch_resu
 	if (r->code == HF_OK && (r->status == 429 || r->status == 503) &&
 	    r->retry_after != FETCH_NOTIME)
 		retry = r->retry_after;
-	res->next_fetch = ingest_next_fetch(R->now, j->cf->interval, 0, failures, -1,
-	                                    retry, (uint64_t)j->state->id ^ (uint64_t)R->now);
-	res->retry_after = retry ? (retry < R->now + HF_BACKOFF_MAX_S ? retry : R->now + HF_BACKOFF_MAX_S) : 0;
-	R->stats.failed++;
+	res->next_fetch = ingest_next_fetch(now, j->cf->interval, 0, failures, -1, retry,
+	                                    seed_of(j));
+	res->retry_after = retry ? (retry < now + HF_BACKOFF_MAX_S ? retry : now + HF_BACKOFF_MAX_S) : 0;
+	rc = store_record_fetch(I->st, name, res);
+	if (rc) {
+		store_failed(I, rc);
+		return;
+	}
+	j->failures = failures;
+	I->stats.failed++;
 	if (res->gone) {
-		R->stats.gone++;
+		I->stats.gone++;
 		log_warn("feed %s: %s: 410 Gone; paused until its url in feeds.conf "
 		         "changes (or 'helsefeed fetch %s')", name, r->url, name);
 	} else {
 		log_warn("feed %s: %s (failure %d in a row, next attempt in %lld s)",
-		         name, error, failures, (long long)(res->next_fetch - R->now));
+		         name, error, failures, (long long)(res->next_fetch - now));
 	}
-	rc = store_record_fetch(R->st, name, res);
-	if (rc)
-		R->fatal = rc;
 }
 
-static void note_moved(struct run *R, struct job *j, const struct fetch_result *r)
+/* After a success was committed. */
+static void count_ok(struct ingest *I, struct job *j, const struct fetch_result *r)
 {
+	I->stats.ok++;
+	if (j->failures > 0)
+		I->stats.recovered++;
+	j->failures = 0;
 	if (!r->moved_to)
 		return;
-	R->stats.moved++;
+	I->stats.moved++;
 	/* The store fetches the new URL from now on; feeds.conf still names
 	 * the old one, and only the admin can fix that. */
 	log_warn("feed %s: %s moved permanently to %s; update feeds.conf: url = %s",
-	         j->state->name, r->url, r->moved_to, r->moved_to);
+	         j->cf->name, r->url, r->moved_to, r->moved_to);
 }
 
-static void ingest_body(struct run *R, struct job *j, const struct fetch_result *r,
+static void ingest_body(struct ingest *I, struct job *j, const struct fetch_result *r,
                         struct store_fetch_result *res, int64_t t0)
 {
 	struct feed_parse_opts opts = {0};
 	struct feed_info info = {0};
 	struct doc d = {0};
+	/* Not j->started: a digest window may have closed since (ingest.h). */
+	int64_t now = (int64_t)time(NULL);
 	int rc;
 
-	rc = store_ingest_begin(R->st, j->state->name, R->now, &d.in);
+	rc = store_ingest_begin(I->st, j->cf->name, now, &d.in);
 	if (rc) {
-		R->fatal = rc;
+		store_failed(I, rc);
 		return;
 	}
 	d.cf = j->cf;
-	d.pipe = R->pipe;
+	d.pipe = I->pipe;
 	opts.content_type = r->content_type;
 	opts.base_url = r->final_url;
-	opts.now = R->now;
+	opts.now = now;
 	opts.skip = doc_skip;
 	opts.on_entry = doc_entry;
 	opts.ud = &d;
-	buf_clear(&R->err);
-	rc = feed_parse(r->body, r->body_len, &opts, &info, &R->err);
+	buf_clear(&I->msg);
+	rc = feed_parse(r->body, r->body_len, &opts, &info, &I->msg);
 	if (rc || d.store_rc) {
 		store_ingest_abort(d.in);
 		if (d.store_rc) {
-			R->fatal = d.store_rc;
+			store_failed(I, d.store_rc);
 		} else {
 			struct buf msg = BUF_INIT;
 			/* The old validators stay: the next attempt must fetch
 			 * the whole document again, not get a 304 for it. */
 			if (buf_printf(&msg, "%s: %s", r->final_url,
-			               R->err.len ? buf_str(&R->err) : hf_strerror(rc)))
-				R->fatal = HF_ENOMEM;
+			               I->msg.len ? buf_str(&I->msg) : hf_strerror(rc)))
+				store_failed(I, HF_ENOMEM);
 			else
-				record_failure(R, j, r, buf_str(&msg), res);
+				record_failure(I, j, r, buf_str(&msg), res);
 			buf_free(&msg);
 		}
 		goto out;
@@ -200,40 +236,40 @@ static void ingest_body(struct run *R, struct job *j, const struct fetch_result 
 	res->etag = r->etag;
 	res->last_modified = r->last_modified;
 	res->moved_to = r->moved_to;
-	res->next_fetch = ingest_next_fetch(R->now, j->cf->interval, 1, 0, r->max_age, 0,
-	                                    (uint64_t)j->state->id ^ (uint64_t)R->now);
+	res->next_fetch = ingest_next_fetch(j->started, j->cf->interval, 1, 0, r->max_age, 0,
+	                                    seed_of(j));
 	rc = store_ingest_commit(d.in, res);
 	if (rc) {
-		R->fatal = rc;
+		store_failed(I, rc);
 		goto out;
 	}
-	R->stats.ok++;
-	R->stats.items_new += d.items_new;
-	R->stats.items_updated += d.items_updated;
-	R->stats.items_merged += d.items_merged;
-	note_moved(R, j, r);
+	I->stats.items_new += d.items_new;
+	I->stats.items_updated += d.items_updated;
+	I->stats.items_merged += d.items_merged;
 	log_info("feed %s: %ld, %d new, %d updated, %d merged, %zu bytes, %lld ms%s",
-	         j->state->name, r->status, d.items_new, d.items_updated, d.items_merged,
+	         j->cf->name, r->status, d.items_new, d.items_updated, d.items_merged,
 	         r->body_len,
 	         (long long)(r->duration_ms + mono_ms() - t0),
 	         info.recovered ? " (malformed XML recovered)" : "");
+	count_ok(I, j, r);
 out:
 	feed_info_clear(&info);
 }
 
 static void on_done(void *ctx, const struct fetch_result *r)
 {
-	struct run *R = ctx;
+	struct ingest *I = ctx;
 	struct job *j = r->ud;
 	struct store_fetch_result res = {0};
 	int64_t t0 = mono_ms();
+	unsigned long failures = I->store_failures;
 	int rc;
 
-	if (R->fatal)
-		return;
-	R->stats.feeds++;
-	R->stats.bytes += (int64_t)r->body_len;
-	res.started = R->now;
+	j->busy = 0;
+	I->completed++;
+	I->stats.feeds++;
+	I->stats.bytes += (int64_t)r->body_len;
+	res.started = j->started;
 	res.duration_ms = r->duration_ms;
 	res.http_status = (int)r->status;
 	res.bytes = (int64_t)r->body_len;
@@ -244,126 +280,259 @@ static void on_done(void *ctx, const struct fetch_result *r)
 		res.etag = r->etag;
 		res.last_modified = r->last_modified;
 		res.moved_to = r->moved_to;
-		res.next_fetch = ingest_next_fetch(R->now, j->cf->interval, 1, 0, r->max_age, 0,
-		                                   (uint64_t)j->state->id ^ (uint64_t)R->now);
-		rc = store_record_fetch(R->st, j->state->name, &res);
+		res.next_fetch = ingest_next_fetch(j->started, j->cf->interval, 1, 0, r->max_age,
+		                                   0, seed_of(j));
+		rc = store_record_fetch(I->st, j->cf->name, &res);
 		if (rc) {
-			R->fatal = rc;
-			return;
+			store_failed(I, rc);
+		} else {
+			I->stats.not_modified++;
+			log_info("feed %s: 304 not modified, %lld ms", j->cf->name,
+			         (long long)r->duration_ms);
+			count_ok(I, j, r);
 		}
-		R->stats.ok++;
-		R->stats.not_modified++;
-		note_moved(R, j, r);
-		log_info("feed %s: 304 not modified, %lld ms", j->state->name,
-		         (long long)r->duration_ms);
 	} else if (r->code == HF_OK && r->status >= 200 && r->status < 300) {
-		ingest_body(R, j, r, &res, t0);
+		ingest_body(I, j, r, &res, t0);
 	} else {
-		record_failure(R, j, r, r->error ? r->error : hf_strerror(r->code), &res);
+		record_failure(I, j, r, r->error ? r->error : hf_strerror(r->code), &res);
+	}
+	if (I->store_failures != failures) {
+		/* Not recorded: the feed keeps its schedule and is due again. */
+		if (j->started < I->next_due)
+			I->next_due = j->started;
+	} else if (!res.gone && res.next_fetch < I->next_due) {
+		I->next_due = res.next_fetch;
 	}
 }
 
-/* --- the run ------------------------------------------------------------- */
+/* --- the session ---------------------------------------------------------- */
 
-static int run_jobs(struct run *R, struct job *jobs, size_t njobs)
+static int cmp_feed(const void *a, const void *b)
 {
-	struct fetch_engine *e = NULL;
-	int rc, n;
+	const struct config_feed *const *x = a, *const *y = b;
 
-	rc = fetch_engine_new(R->cfg, on_done, R, &e);
-	if (rc)
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static int cmp_name(const void *key, const void *elem)
+{
+	const struct config_feed *const *f = elem;
+
+	return strcmp(key, (*f)->name);
+}
+
+static struct job *job_of(struct ingest *I, const char *name)
+{
+	const struct config_feed **f = bsearch(name, I->by_name, I->cfg->nfeeds,
+	                                       sizeof *I->by_name, cmp_name);
+
+	return f ? &I->jobs[*f - I->cfg->feeds] : NULL;
+}
+
+int ingest_open(const struct config *cfg, struct store *st, struct ingest **out,
+                struct buf *err)
+{
+	struct ingest *I = NULL;
+	struct buf perr = BUF_INIT;
+	size_t n = cfg->nfeeds;
+	int rc = HF_ENOMEM;
+
+	if (!(I = calloc(1, sizeof *I)))
 		goto out;
-	for (size_t i = 0; i < njobs; i++) {
-		struct fetch_request q = {0};
-
-		q.url = jobs[i].state->url;
-		q.etag = jobs[i].state->etag;
-		q.last_modified = jobs[i].state->last_modified;
-		q.user_agent = jobs[i].cf->user_agent;
-		q.ud = &jobs[i];
-		rc = fetch_engine_add(e, &q);
-		if (rc)
-			goto out;
+	I->cfg = cfg;
+	I->st = st;
+	if (!(I->jobs = calloc(n ? n : 1, sizeof *I->jobs)) ||
+	    !(I->by_name = calloc(n ? n : 1, sizeof *I->by_name)))
+		goto out;
+	I->next_due = INT64_MIN;
+	I->since_ms = mono_ms();
+	for (size_t i = 0; i < n; i++) {
+		I->jobs[i].cf = &cfg->feeds[i];
+		I->by_name[i] = &cfg->feeds[i];
 	}
-	while ((n = fetch_engine_perform(e, 1000, -1)) > 0 && !R->fatal)
-		;
-	rc = n < 0 ? n : R->fatal;
+	qsort(I->by_name, n, sizeof *I->by_name, cmp_feed);
+	rc = pipeline_new(cfg, st, &I->pipe, err ? err : &perr);
+	if (rc) {
+		if (!err)
+			log_error("%s", perr.len ? buf_str(&perr) : hf_strerror(rc));
+		goto out;
+	}
+	if ((rc = fetch_engine_new(cfg, on_done, I, &I->e)) ||
+	    (rc = store_sync_feeds(st, cfg)))
+		goto out;
+	*out = I;
+	I = NULL;
 out:
-	fetch_engine_free(e);
+	ingest_close(I);
+	buf_free(&perr);
 	return rc;
 }
+
+void ingest_close(struct ingest *I)
+{
+	if (!I)
+		return;
+	for (size_t i = 0; I->jobs && i < I->cfg->nfeeds; i++)
+		if (I->jobs[i].busy)
+			log_info("feed %s: transfer aborted, not recorded", I->cfg->feeds[i].name);
+	fetch_engine_free(I->e);
+	pipeline_free(I->pipe);
+	free(I->jobs);
+	free(I->by_name);
+	buf_free(&I->msg);
+	free(I);
+}
+
+static int queue(struct ingest *I, struct job *j, const struct store_feed_state *s,
+                 int64_t now)
+{
+	struct fetch_request q = {0};
+	int rc;
+
+	q.url = s->url;
+	q.etag = s->etag;
+	q.last_modified = s->last_modified;
+	q.user_agent = j->cf->user_agent;
+	q.ud = j;
+	rc = fetch_engine_add(I->e, &q);
+	if (rc)
+		return rc;
+	j->id = s->id;
+	j->started = now;
+	j->failures = s->failures;
+	j->busy = 1;
+	return HF_OK;
+}
+
+/* When `s` is due (ingest.h, Schedule). */
+static int64_t due_at(const struct store_feed_state *s, const struct config_feed *cf)
+{
+	int64_t ival = cf->interval >= HF_INTERVAL_MIN_S ? cf->interval : HF_INTERVAL_MIN_S;
+	int64_t cut = s->last_attempt + ival;
+
+	if (!s->failures && s->last_attempt &&
+	    s->next_fetch > cut + ival * HF_INGEST_JITTER_PCT / 100)
+		return cut;
+	return s->next_fetch;
+}
+
+/* Start the feeds named in `names`, or else the due ones (`all`: every
+ * one), that are not in flight.  Returns how many, or an error. */
+static int start(struct ingest *I, int64_t now, int all, const char *const *names,
+                 size_t nnames)
+{
+	struct store_feed_state *v = NULL;
+	size_t n = 0;
+	int64_t next = INT64_MAX;
+	int rc, queued = 0;
+
+	rc = store_feed_states(I->st, &v, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = job_of(I, v[i].name);
+		int64_t due;
+		int take;
+
+		if (!j || j->busy)
+			continue;
+		due = due_at(&v[i], j->cf);
+		if (nnames) {
+			take = 0;
+			for (size_t k = 0; k < nnames && !take; k++)
+				take = strcmp(names[k], v[i].name) == 0;
+		} else {
+			take = !v[i].gone && (all || due <= now);
+		}
+		if (take) {
+			if ((rc = queue(I, j, &v[i], now)))
+				goto out;
+			queued++;
+		} else if (!v[i].gone && due < next) {
+			next = due;
+		}
+	}
+	I->next_due = next;
+	rc = queued;
+out:
+	store_feed_states_free(v, n);
+	return rc;
+}
+
+int ingest_start(struct ingest *I, int64_t now, int all)
+{
+	return start(I, now, all, NULL, 0);
+}
+
+int ingest_step(struct ingest *I, int timeout_ms, int wake_fd)
+{
+	unsigned long before = I->completed;
+	int n, rc;
+
+	if (!fetch_engine_pending(I->e)) {
+		struct pollfd p = {wake_fd, POLLIN, 0};
+
+		if (timeout_ms > 0)
+			(void)poll(&p, wake_fd >= 0 ? 1 : 0, timeout_ms);
+		return 0;
+	}
+	n = fetch_engine_perform(I->e, 0, -1);
+	if (n > 0 && I->completed == before && timeout_ms > 0)
+		n = fetch_engine_perform(I->e, timeout_ms, wake_fd);
+	if (n < 0)
+		return n;
+	rc = I->err;
+	I->err = HF_OK;
+	return rc ? rc : n;
+}
+
+size_t ingest_in_flight(const struct ingest *I)
+{
+	return fetch_engine_pending(I->e);
+}
+
+int64_t ingest_next_due(const struct ingest *I)
+{
+	return I->next_due;
+}
+
+void ingest_take_stats(struct ingest *I, struct ingest_stats *out)
+{
+	int64_t t = mono_ms();
+
+	*out = I->stats;
+	out->elapsed_ms = t - I->since_ms;
+	memset(&I->stats, 0, sizeof I->stats);
+	I->since_ms = t;
+}
+
+/* --- one run: the `fetch` command ---------------------------------------- */
 
 static int run(const struct config *cfg, struct store *st, int all,
                const char *const *names, size_t nnames, int64_t now,
                struct ingest_stats *out)
 {
-	struct run R = {0};
-	struct store_feed_state *states = NULL;
-	struct job *jobs = NULL;
-	size_t nstates = 0, njobs = 0;
-	int64_t t0 = mono_ms();
+	struct ingest *I = NULL;
 	int rc;
 
-	R.cfg = cfg;
-	R.st = st;
-	R.now = now;
 	for (size_t i = 0; i < nnames; i++) {
 		if (!config_feed_find(cfg, names[i])) {
 			log_error("%s: no feed named '%s'", cfg->path, names[i]);
-			rc = HF_EINVAL;
-			goto out;
+			return HF_EINVAL;
 		}
 	}
-	rc = store_sync_feeds(st, cfg);
+	rc = ingest_open(cfg, st, &I, NULL);
 	if (rc)
-		goto out;
-	rc = store_feed_states(st, &states, &nstates);
-	if (rc)
-		goto out;
-	jobs = calloc(nstates ? nstates : 1, sizeof *jobs);
-	if (!jobs) {
-		rc = HF_ENOMEM;
-		goto out;
+		return rc;
+	rc = start(I, now, all, names, nnames);
+	while (rc >= 0 && ingest_in_flight(I) > 0)
+		rc = ingest_step(I, 1000, -1);
+	if (rc >= 0) {
+		rc = HF_OK;
+		if (out)
+			ingest_take_stats(I, out);
 	}
-	for (size_t i = 0; i < nstates; i++) {
-		struct store_feed_state *s = &states[i];
-		const struct config_feed *cf = config_feed_find(cfg, s->name);
-		int take;
-
-		if (!cf)
-			continue;
-		if (nnames) {
-			take = 0;
-			for (size_t k = 0; k < nnames && !take; k++)
-				take = strcmp(names[k], s->name) == 0;
-		} else {
-			take = !s->gone && (all || s->next_fetch <= now);
-		}
-		if (take) {
-			jobs[njobs].state = s;
-			jobs[njobs].cf = cf;
-			njobs++;
-		}
-	}
-	if (njobs) {
-		struct buf perr = BUF_INIT;
-
-		rc = pipeline_new(cfg, st, &R.pipe, &perr);
-		if (rc)
-			log_error("%s", perr.len ? buf_str(&perr) : hf_strerror(rc));
-		buf_free(&perr);
-		if (rc)
-			goto out;
-	}
-	rc = run_jobs(&R, jobs, njobs);
-out:
-	pipeline_free(R.pipe);
-	R.stats.elapsed_ms = mono_ms() - t0;
-	if (rc == HF_OK && out)
-		*out = R.stats;
-	free(jobs);
-	store_feed_states_free(states, nstates);
-	buf_free(&R.err);
+	ingest_close(I);
 	return rc;
 }
 

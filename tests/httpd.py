@@ -16,6 +16,8 @@ Paths (NAME is a file in FEEDDIR; Content-Type follows its extension):
   /gzip/NAME             as /feeds, Content-Encoding: gzip when accepted
   /maxage/N/NAME         as /feeds, with Cache-Control: max-age=N
   /slow/NAME             Content-Length sent, then one byte per second
+  /trickle/SECS/NAME     Content-Length sent, then the body in even slices
+                         every 0.1 s over SECS seconds
   /big/BYTES             a body of BYTES bytes (Content-Length declared)
   /bigchunked/BYTES      the same with chunked encoding (no length known)
   /bomb/MIB              gzip of MIB MiB of spaces (a decompression bomb)
@@ -34,7 +36,8 @@ Paths (NAME is a file in FEEDDIR; Content-Type follows its extension):
                          "ua": {path: last User-Agent},
                          "ae": {path: last Accept-Encoding},
                          "inm": {path: last If-None-Match},
-                         "ims": {path: last If-Modified-Since}}
+                         "ims": {path: last If-Modified-Since},
+                         "done": {path: trickles sent whole}}
 
 Counts are per path without the query string.
 """
@@ -65,7 +68,7 @@ class State:
         self.root = root
         self.lock = threading.Lock()
         self.stats = {"count": {}, "c304": {}, "ua": {}, "ae": {},
-                      "inm": {}, "ims": {}}
+                      "inm": {}, "ims": {}, "done": {}}
         self.changing = 0
         self.bombs = {}
         self.stop = threading.Event()
@@ -184,6 +187,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 break
         self.close_connection = True
 
+    def trickle_over(self, secs, name, path):
+        got = self.feed_file(name)
+        if got is None:
+            self.send(404, b"no such feed\n")
+            return
+        data, _, ctype = got
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        ticks = max(1, int(secs * 10))
+        start = time.monotonic()
+        sent = 0
+        for i in range(1, ticks + 1):
+            # Paced from the start, so slow writes do not add up.
+            if self.st.stop.wait(max(0.0, start + i * 0.1 - time.monotonic())):
+                break
+            end = len(data) * i // ticks
+            try:
+                self.wfile.write(data[sent:end])
+                self.wfile.flush()
+            except OSError:
+                break
+            sent = end
+        if sent == len(data):
+            self.st.note("done", path)
+        self.close_connection = True
+
     def reset(self, name):
         got = self.feed_file(name)
         if got is None:
@@ -258,6 +289,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 extra=[("Cache-Control", "public, max-age=%d" % int(parts[1]))])
             elif head == "slow" and len(parts) == 2:
                 self.trickle(parts[1])
+            elif head == "trickle" and len(parts) == 3:
+                self.trickle_over(float(parts[1]), parts[2], path)
             elif head == "big" and len(parts) == 2:
                 self.send(200, b"x" * int(parts[1]), "application/rss+xml")
             elif head == "bigchunked" and len(parts) == 2:

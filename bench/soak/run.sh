@@ -5,7 +5,7 @@
 #
 #   sh bench/soak/run.sh [HELSEFEED] [DURATION] [NFEEDS]
 #
-# Output (report.txt, samples.tsv, cycles.tsv, daemon.log, the database)
+# Output (report.txt, samples.tsv, publishes.tsv, daemon.log, the database)
 # stays in $SOAK_DIR (default: a new /tmp/hf-soak.XXXXXX).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -5,12 +5,15 @@
 
 Starts server.py (127.0.0.1, bounded lifetime), writes a configuration of
 N feeds at `interval`, runs `helsefeed run` for `duration` seconds, samples
-the daemon every --sample seconds (VmRSS, open fds, utime+stime) and reads
-the CPU time again whenever a `cycle N done` line appears on its stderr.
-At the end: SIGTERM, then a report from the samples, the log and the
-fetches table (per-feed gaps between fetch attempts against the interval
-+10 % jitter bound).  Everything is written to DIR (report.txt,
-samples.tsv, cycles.tsv, daemon.log); the report is also printed.
+the daemon every --sample seconds (VmRSS, open fds, utime+stime) and again
+whenever a `published ...` line appears on its stderr.  The daemon has no
+cycles: the first pass ends with the log line of the N-th distinct feed;
+CPU is reported per feed fetch after it (fetch attempts counted from the
+fetches table between two samples).  At the end: SIGTERM (the time to exit
+is reported), then a report from the samples, the log and the fetches
+table (per-feed gaps between fetch attempts against the interval +10 %
+jitter bound).  Everything is written to DIR (report.txt, samples.tsv,
+publishes.tsv, daemon.log); the report is also printed.
 """
 import argparse
 import json
@@ -79,35 +82,51 @@ def main():
     t0 = time.monotonic()
     hf = subprocess.Popen([a.helsefeed, "-c", conf, "run"], stderr=subprocess.PIPE,
                           stdout=log, text=True, errors="replace")
-    cycles = []   # (t, n, cpu, rss, fds, ms, line)
-    cyc_re = re.compile(r"^info: cycle (\d+) done: .*; (\d+) ms$")
+    pubs = []     # (t, cpu, rss, fds, ms, line)
+    pub_re = re.compile(r"^info: published .*; (\d+) ms$")
+    feed_re = re.compile(r"^(?:info|warn): feed (s\d+): ")
+    seen = set()
+    first_pass = []   # t of the log line of the last feed fetched for the first time
 
     def reader():
         for line in hf.stderr:
             t = time.monotonic() - t0
             log.write("%9.3f %s" % (t, line))
-            m = cyc_re.match(line.rstrip("\n"))
+            m = feed_re.match(line)
+            if m and m.group(1) not in seen:
+                seen.add(m.group(1))
+                if len(seen) == a.feeds:
+                    s = proc_sample(hf.pid) or (0, 0, float("nan"))
+                    first_pass.append((t, time.time()) + s)
+            m = pub_re.match(line.rstrip("\n"))
             if m:
                 s = proc_sample(hf.pid) or (0, 0, float("nan"))
-                cycles.append((t, int(m.group(1)), s[2], s[0], s[1], int(m.group(2)),
-                               line.strip()))
+                pubs.append((t, s[2], s[0], s[1], int(m.group(1)), line.strip()))
     rt = threading.Thread(target=reader, daemon=True)
     rt.start()
 
-    samples = []  # (t, rss, fds, cpu)
+    samples = []  # (t, rss, fds, cpu, wall, wal_bytes)
+    wal = os.path.join(d, "state", "helsefeed.db-wal")
+
+    def wal_size():
+        try:
+            return os.path.getsize(wal)
+        except OSError:
+            return 0
     end = t0 + a.duration
     nxt = t0
     while time.monotonic() < end and hf.poll() is None:
         s = proc_sample(hf.pid)
         if s:
-            samples.append((time.monotonic() - t0,) + s)
+            samples.append((time.monotonic() - t0,) + s + (time.time(), wal_size()))
         nxt += a.sample
         time.sleep(max(0.0, min(nxt, end) - time.monotonic()))
     s = proc_sample(hf.pid)
     if s:
-        samples.append((time.monotonic() - t0,) + s)
+        samples.append((time.monotonic() - t0,) + s + (time.time(), wal_size()))
     alive = hf.poll() is None
     stop_wall = time.time()
+    stop_t = time.monotonic()
     if alive:
         hf.send_signal(signal.SIGTERM)
     try:
@@ -115,6 +134,7 @@ def main():
     except subprocess.TimeoutExpired:
         hf.kill()
         hf.wait()
+    stop_s = time.monotonic() - stop_t
     rt.join(10)
     log.close()
     srv.send_signal(signal.SIGTERM)
@@ -126,13 +146,14 @@ def main():
         srv_stats = {}
 
     with open(os.path.join(d, "samples.tsv"), "w") as f:
-        f.write("t_s\trss_kib\tfds\tcpu_s\n")
-        for t, rss, nfds, cpu in samples:
-            f.write("%.1f\t%d\t%d\t%.2f\n" % (t, rss, nfds, cpu))
-    with open(os.path.join(d, "cycles.tsv"), "w") as f:
-        f.write("t_s\tcycle\tcpu_s\trss_kib\tfds\tms\tline\n")
-        for c in cycles:
-            f.write("%.1f\t%d\t%.2f\t%d\t%d\t%d\t%s\n" % c)
+        f.write("t_s\trss_kib\tfds\tcpu_s\twal_kib\n")
+        for t, rss, nfds, cpu, _, w in samples:
+            f.write("%.1f\t%d\t%d\t%.2f\t%d\n" % (t, rss, nfds, cpu, w // 1024))
+    with open(os.path.join(d, "publishes.tsv"), "w") as f:
+        f.write("t_s\tcpu_s\trss_kib\tfds\tms\tline\n")
+        for c in pubs:
+            f.write("%.1f\t%.2f\t%d\t%d\t%d\t%s\n" % c)
+    db_size = os.path.getsize(os.path.join(d, "state", "helsefeed.db"))
 
     # --- the schedule, from the fetches table ---------------------------
     con = sqlite3.connect(os.path.join(d, "state", "helsefeed.db"))
@@ -160,44 +181,56 @@ def main():
     p("soak: %d feeds, interval %s, %.0f s, helsefeed %s" % (a.feeds, a.interval, a.duration,
                                                               a.helsefeed))
     p("daemon %s; exit %s" % ("ran to the end" if alive else "DIED EARLY", hf.returncode))
-    ncyc = len(cycles)
-    p("cycles completed: %d" % ncyc)
-    if cycles:
-        first = cycles[0]
-        last = cycles[-1]
-        p("after cycle 1 (t=%.0f s): RSS %.1f MiB, %d fds, CPU %.2f s"
-          % (first[0], first[3] / 1024, first[4], first[2]))
-        p("after cycle %d (t=%.0f s): RSS %.1f MiB, %d fds, CPU %.2f s"
-          % (last[1], last[0], last[3] / 1024, last[4], last[2]))
-        if ncyc > 1:
-            steady = cycles[1:]
-            p("CPU per cycle, cycles 2..%d (between consecutive 'done' lines): mean %.3f s,"
-              " max %.3f s" % (last[1],
-                               (last[2] - first[2]) / (ncyc - 1),
-                               max(y[2] - x[2] for x, y in zip(cycles, cycles[1:]))))
-            fetched = [int(re.search(r"done: (\d+) feeds fetched", c[6]).group(1))
-                       for c in steady]
-            pub = sum(" published " in c[6] for c in steady)
-            span = last[0] - first[0]
-            p("cycles 2..%d: %d feed fetches (%.1f per cycle), %d cycles published;"
-              " CPU %.2f ms per feed fetch, %.1f %% of one core over %.0f s"
-              % (last[1], sum(fetched), sum(fetched) / len(steady), pub,
-                 1000 * (last[2] - first[2]) / max(1, sum(fetched)),
-                 100 * (last[2] - first[2]) / span if span else 0, span))
-        ms = [c[5] for c in cycles]
-        p("cycle wall time (from the log): first %d ms; later: min %d, median %d, max %d ms"
-          % (ms[0], min(ms[1:] or ms), sorted(ms[1:] or ms)[len(ms[1:] or ms) // 2],
-             max(ms[1:] or ms)))
+    if first_pass:
+        t1, w1, rss1, fds1, cpu1 = first_pass[0]
+        p("first pass (every feed fetched once): %.1f s; then RSS %.1f MiB, %d fds, CPU %.2f s"
+          % (t1, rss1 / 1024, fds1, cpu1))
+        last = samples[-1] if samples else None
+        if last and last[0] > t1:
+            n = sum(1 for r in rows if r[1] >= w1 and r[1] <= last[4])
+            cpu = last[3] - cpu1
+            p("after the first pass (%.0f s): %d feed fetches, CPU %.2f s: %.2f ms per fetch,"
+              " %.1f %% of one core" % (last[0] - t1, n, cpu, 1000 * cpu / max(1, n),
+                                      100 * cpu / (last[0] - t1)))
+            # Per minute: does the CPU per fetch drift?
+            steps = []
+            for x, y in zip(samples, samples[1:]):
+                if x[0] < t1:
+                    continue
+                k = sum(1 for r in rows if x[4] <= r[1] < y[4])
+                steps.append((y[0], k, y[3] - x[3]))
+            mins = {}
+            for t, k, c in steps:
+                m = int(t // 60)
+                mk, mc = mins.get(m, (0, 0.0))
+                mins[m] = (mk + k, mc + c)
+            p("CPU per fetch by minute: " + ", ".join(
+                "%d: %.2f ms" % (m, 1000 * c / k) for m, (k, c) in sorted(mins.items()) if k))
+        p("at the end (t=%.0f s): RSS %.1f MiB, %d fds, CPU %.2f s"
+          % (samples[-1][0], samples[-1][1] / 1024, samples[-1][2], samples[-1][3])
+          if samples else "no samples")
+    else:
+        p("first pass: NOT COMPLETED (%d of %d feeds fetched)" % (len(seen), a.feeds))
+    if pubs:
+        ms = sorted(c[4] for c in pubs)
+        pgaps = [y[0] - x[0] for x, y in zip(pubs, pubs[1:])]
+        p("publishes: %d (%.1f per minute); wall time min %d, median %d, max %d ms;"
+          " min gap %.1f s" % (len(pubs), 60 * len(pubs) / max(1.0, pubs[-1][0]),
+                                ms[0], ms[len(ms) // 2], ms[-1], min(pgaps) if pgaps else 0))
     if samples:
         rs = [s[1] for s in samples]
         fs = [s[2] for s in samples]
         p("samples: %d; RSS min %.1f / max %.1f MiB; fds min %d / max %d; CPU total %.2f s"
           % (len(samples), min(rs) / 1024, max(rs) / 1024, min(fs), max(fs), samples[-1][3]))
-        half = [s for s in samples if cycles and s[0] >= cycles[0][0]]
+        half = [s for s in samples if first_pass and s[0] >= first_pass[0][0]]
         if len(half) >= 4:
             q = len(half) // 4
-            p("RSS mean, first quarter after cycle 1: %.1f MiB; last quarter: %.1f MiB"
+            p("RSS mean, first quarter after the first pass: %.1f MiB; last quarter: %.1f MiB"
               % (sum(s[1] for s in half[:q]) / q / 1024, sum(s[1] for s in half[-q:]) / q / 1024))
+    p("SIGTERM to exit: %.1f s; database %.1f MiB; WAL while running: max %.1f MiB,"
+      " last sample %.1f MiB" % (stop_s, db_size / 1048576,
+                                 max((s[5] for s in samples), default=0) / 1048576,
+                                 samples[-1][5] / 1048576 if samples else 0))
     p("fetch attempts recorded: %d (%d with an error) for %d feeds; items stored: %d"
       % (len(rows), errors, len(per), nitems))
     if gaps:

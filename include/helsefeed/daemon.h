@@ -1,46 +1,69 @@
 /*
  * daemon.h - `helsefeed run`: the long-running service.
  *
- * One process, one thread.  A cycle is:
- *   1. ingest_run(): every due feed fetched at once (all of them for
- *      --once and after SIGUSR1), parsed and stored.  The cycle cannot be
- *      interrupted, but it is bounded: each transfer ends after the
- *      configured `timeout` (whole transfer, default HF_FETCH_TIMEOUT_S)
- *      or earlier by `connect_timeout` / the low-speed abort, and the
- *      transfers run concurrently, so one cycle lasts at most about
- *      `timeout` seconds plus the parsing, however many feeds are slow.
- *   2. publish_run() when items were added or changed, a fetch failed,
- *      on the first cycle and after a reload.
- *   3. digest_run() on every cycle: it decides itself what is due; a
- *      delivery failure is recorded there for retry and never stops the
- *      loop.
- *   4. store_prune_fetches() once a day, keeping DAEMON_KEEP_FETCHES_S.
- * Then it sleeps until the earliest next_fetch of the active feeds, the
- * next digest time of any group, or DAEMON_MAX_SLEEP_S, whichever comes
- * first (and wakes in between for the systemd watchdog).
+ * One process, one thread, one loop around libcurl's multi interface
+ * (ingest.h).  Each turn:
+ *   1. acts on the signals read since the last turn (below);
+ *   2. starts every feed that is due and not already in flight (every
+ *      feed for --once and after SIGUSR1), looking at most every
+ *      DAEMON_START_GAP_MS; each transfer is stored as soon as it
+ *      completes, one transaction per feed, whatever the others do;
+ *   3. publishes (publish_run) when items were added, changed or merged,
+ *      a fetch failed or a failing feed recovered, at start and after a
+ *      reload; at most once per DAEMON_PUBLISH_EVERY_S, so that feeds
+ *      completing one after another share a publish;
+ *   4. runs the digests (digest_run, which decides what is due) at the
+ *      next scheduled send time of any group and at least every
+ *      DAEMON_MAX_SLEEP_S for retries, one group at a time; prunes the
+ *      fetch records once a day, keeping DAEMON_KEEP_FETCHES_S;
+ *   5. waits for the transfers' sockets, libcurl's timers and the signals
+ *      until the earliest of: the next due feed, the next publish or
+ *      digest, the next watchdog ping, DAEMON_MAX_SLEEP_S.
+ * A slow or broken feed holds nothing but its own transfer slot (bounded
+ * by `timeout`, `connect_timeout` and the low-speed abort).  The steps
+ * that block the loop are short: parsing and storing one document,
+ * publishing, and a digest delivery, which waits at most the [smtp]
+ * `timeout` (default 60 s) per group and only when a group is due or
+ * being retried; transfers in flight pause meanwhile, and their own
+ * time-outs keep running, so a long SMTP stall can time a slow transfer
+ * out (recorded as its failure, retried with backoff).
  *
- * Signals (the handlers only set flags; the sleep is a ppoll() that
- * unblocks them atomically, so a signal ends it at once, and a signal
- * that arrives during a cycle is acted on right after that cycle):
- *   SIGHUP          reload the configuration file.  Valid: it replaces the
- *                   running one, and a cycle runs at once (new feeds are
- *                   due immediately, the others keep their schedule) and
- *                   publishes.  Invalid: every error is logged with its
- *                   file:line and the running configuration stays.  The
- *                   database is opened once: a changed `database` needs a
- *                   restart (a warning says so).
- *   SIGUSR1         fetch every feed now, as `fetch --all`.
- *   SIGTERM/SIGINT  take no new work: the step under way finishes (a
- *                   cycle's transfers are bounded as above; publish and
- *                   digests of that cycle are skipped, the next start
- *                   does them), the store is closed, exit 0.
+ * --once: one pass over every feed (gone ones aside), then publish and the
+ * due digests, then return.
+ *
+ * Signals (no handlers: they are blocked and read from a signalfd that
+ * the loop waits on, so each ends the wait at once):
+ *   SIGHUP          reload the configuration file.  Valid: a new session
+ *                   (ingest_open) replaces the running one; transfers in
+ *                   flight are aborted, unrecorded, and start again at
+ *                   once under the new configuration; feeds removed stop,
+ *                   new feeds are due at once, the others keep their
+ *                   schedule (a shorter interval applies at once, see
+ *                   ingest.h); a publish and the digests follow.
+ *                   Invalid: every error is logged with its file:line and
+ *                   the running configuration stays, its transfers
+ *                   untouched.  The database is opened once: a changed
+ *                   `database` needs a restart (a warning says so).
+ *   SIGUSR1         fetch every feed not in flight now, as `fetch --all`.
+ *   SIGTERM/SIGINT  start nothing new; the transfers in flight get
+ *                   DAEMON_STOP_GRACE_S to complete (each one that does is
+ *                   stored), the rest are aborted unrecorded (fetched at
+ *                   the next start); a publish still pending is made,
+ *                   digests are left to the next start; then the store
+ *                   is closed, return 0.  A second SIGTERM/SIGINT ends
+ *                   the grace at once.
+ *                   A digest delivery under way finishes first (see
+ *                   above), and the abort of a transfer still resolving
+ *                   its host name waits for the resolver (ingest_close).
  *
  * systemd (Type=notify, when built with libsystemd): READY=1 once the
- * store is open; STATUS= after every cycle ("6 feeds, 1 failing, next
- * digest 07:00"); RELOADING=1 with MONOTONIC_USEC= and READY=1 around a
- * reload; STOPPING=1 on the way out; WATCHDOG=1 at half of WatchdogSec.
- * A cycle pings before and after each step, so WatchdogSec must exceed
- * the transfer `timeout` (the unit ships 120 s for the default 60 s).
+ * store is open; STATUS= after every publish and digest look ("6 feeds, 1
+ * failing, next digest 07:00"); RELOADING=1 with MONOTONIC_USEC= and
+ * READY=1 around a reload; STOPPING=1 when the stop begins; WATCHDOG=1 at
+ * half of WatchdogSec, from the loop, which turns at least that often
+ * while transfers run; only a digest delivery can hold it longer, so
+ * WatchdogSec must exceed the [smtp] `timeout` (the unit ships 120 s for
+ * the default 60 s).
  */
 #ifndef HELSEFEED_DAEMON_H
 #define HELSEFEED_DAEMON_H
@@ -53,9 +76,23 @@
  * changed behind our back (another `fetch` process, a clock step) is
  * noticed within a minute, the floor of any feed's interval. */
 #define DAEMON_MAX_SLEEP_S 60
-/* After a cycle whose store or engine failed, wait this long before the
- * next one instead of retrying the due feeds at once. */
+/* Due feeds are started at most this often (SIGUSR1 and a reload aside):
+ * the schedule counts in seconds, and 1,000 feeds spread over a minute
+ * would otherwise read the feed table from the store 17 times a second.
+ * A feed starts at most this late. */
+#define DAEMON_START_GAP_MS 1000
+/* After the store or the engine failed, start no transfer (and retry a
+ * failed publish) only after this long instead of at once. */
 #define DAEMON_RETRY_S 60
+/* Publish at most this often: 1,000 feeds completing one by one cost a
+ * dozen publishes a minute, not 1,000, and a new item is out within
+ * seconds. */
+#define DAEMON_PUBLISH_EVERY_S 5
+/* SIGTERM: how long transfers in flight may take to complete.  A feed
+ * answers in well under a second; the rest is fetched again at the next
+ * start.  systemd's TimeoutStopSec (90 s in the unit) must exceed it plus
+ * one digest delivery. */
+#define DAEMON_STOP_GRACE_S 5
 /* Fetch records feed the status page's history: a month shows every
  * weekly pattern; older ones only grow the database. */
 #define DAEMON_KEEP_FETCHES_S (30 * 24 * 3600)
@@ -63,19 +100,19 @@
 
 struct daemon_opts {
 	const char *config_path;
-	int once;               /* one full cycle (every feed), then return */
+	int once;               /* one pass over every feed, then return */
 	/* The level set by -v/-q, which wins over the configuration's
 	 * log_level; -1 when none was given. */
 	int cli_log_level;
 };
 
 /*
- * Run the service until SIGTERM/SIGINT (or one cycle with `once`).
+ * Run the service until SIGTERM/SIGINT (or one pass with `once`).
  * Returns 0 after a clean stop; HF_ECONFIG when the configuration could
  * not be loaded at start (its errors printed on stderr, one file:line per
- * line); HF_EIO, HF_EDB, HF_EVERSION, HF_ENOMEM when the directories or
- * the store could not be set up; with `once`, the first error of the
- * cycle's ingest or publish.
+ * line); HF_EIO, HF_EDB, HF_EVERSION, HF_ENOMEM, HF_ERR when the
+ * directories, the signals, the store or the session could not be set
+ * up; with `once`, the first error of the pass's ingest or publish.
  */
 int daemon_run(const struct daemon_opts *o) HF_WUR;
 

@@ -1,6 +1,7 @@
 /*
- * ingest.h - one fetch cycle: pick the due feeds, fetch them all at once,
- * parse every fresh document and store it, one transaction per feed.
+ * ingest.h - fetch -> parse -> store: a session that fetches feeds with
+ * the transfer engine (fetch.h) and stores each completed document in one
+ * transaction per feed, as soon as its transfer completes.
  *
  * Per completed transfer:
  *   304            the attempt is recorded; nothing is parsed or written.
@@ -16,8 +17,12 @@
  *   410            recorded as gone: the feed is paused (see selection).
  *   301/308 chain  the new URL is stored (the store fetches it from then
  *                  on) and a warning asks the admin to update feeds.conf.
+ * New and changed items are stamped with the time their transfer
+ * completed, never earlier: a digest window that closed before the
+ * commit never gains an item afterwards (digest.h).
  *
- * Schedule (UTC seconds):
+ * Schedule (UTC seconds), counted from the `now` the feed was started
+ * with:
  *   success  now + interval +-10 % jitter (so feeds of one host drift
  *            apart); a Cache-Control max-age longer than that moves the
  *            next fetch later, but never beyond the feed's interval.
@@ -25,12 +30,16 @@
  *            capped at HF_BACKOFF_MAX_S; reset by the next success.
  *   429/503  with Retry-After: not before that time (capped at now +
  *            HF_BACKOFF_MAX_S: a server asking for a month is a mistake).
+ * A feed whose last attempt succeeded is due at last attempt + interval
+ * when its stored next fetch lies beyond that and its jitter: a shorter
+ * interval in a reloaded configuration applies at once.
  *
- * Selection: a due run takes the active feeds with next_fetch <= now that
- * are not gone.  `all` ignores the schedule (next_fetch, backoff,
- * Retry-After) but not the gone flag: a 410 stays paused until the admin
- * changes the feed's URL in feeds.conf (which clears the flag) or names
- * the feed explicitly with ingest_run_named().
+ * Selection: a start takes the active feeds that are due and not gone.
+ * `all` ignores the schedule (next_fetch, backoff, Retry-After) but not
+ * the gone flag: a 410 stays paused until the admin changes the feed's
+ * URL in feeds.conf (which clears the flag) or names the feed explicitly
+ * with ingest_run_named().  A feed whose transfer is queued or running is
+ * never started a second time.
  */
 #ifndef HELSEFEED_INGEST_H
 #define HELSEFEED_INGEST_H
@@ -38,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "helsefeed/buf.h"
 #include "helsefeed/config.h"
 #include "helsefeed/err.h"
 #include "helsefeed/store.h"
@@ -45,28 +55,92 @@
 /* Jitter of the next fetch time, in percent of the delay either way. */
 #define HF_INGEST_JITTER_PCT 10
 
+/* What completed transfers did: over one run, or a session since the
+ * last ingest_take_stats. */
 struct ingest_stats {
-	int feeds;            /* fetched in this run */
+	int feeds;            /* transfers completed */
 	int ok;               /* 2xx stored, or 304 */
 	int not_modified;     /* of which 304 */
 	int failed;           /* transfer, HTTP or parse failure (gone included) */
-	int gone;             /* 410 in this run */
-	int moved;            /* permanent redirect learnt in this run */
+	int recovered;        /* ok after failing: the feed's health changed */
+	int gone;             /* 410 */
+	int moved;            /* permanent redirect learnt */
 	int items_new, items_updated;
 	int items_merged;     /* entries found to be another feed's story */
 	int64_t bytes;        /* body bytes received */
-	int64_t elapsed_ms;   /* wall time of the run */
+	int64_t elapsed_ms;   /* wall time covered */
 };
 
+struct ingest;
+
 /*
- * Sync the configured feeds into the store, fetch the selected ones (see
- * above; `all` != 0 ignores the schedule), ingest them and record every
- * attempt.  `now` is the time the schedule is computed from.  One log line
- * per feed.  A failing feed is recorded and counted in *out, never
- * returned as an error.
+ * Open a session for `cfg` and `st` (both borrowed: they must outlive
+ * it; st idle, no ingest open): compiles the pipeline (pipeline_new),
+ * makes the transfer engine, then syncs the configured feeds into the
+ * store (store_sync_feeds), so a session that fails to open has changed
+ * nothing.  A new configuration needs a new session.
+ * Returns 0 and *out (ingest_close), HF_ECONFIG (a category rule does
+ * not compile: one line per error in `err`, logged when `err` is NULL),
+ * HF_EDB, HF_ENOMEM, HF_ERR (the engine).
+ */
+int ingest_open(const struct config *cfg, struct store *st, struct ingest **out,
+                struct buf *err) HF_WUR;
+
+/*
+ * Abort the transfers still queued or running, without recording them:
+ * their feeds keep the schedule they had, so they are due at once for the
+ * next session.  One info line names each aborted feed.  NULL is a no-op.
+ * An abort of a transfer still resolving its host name waits for the
+ * resolver thread (libcurl's threaded resolver; bounded by the system's
+ * resolver time-outs).
+ */
+void ingest_close(struct ingest *ing);
+
+/*
+ * Queue every due feed (see Selection; `all`: every feed not gone) that is
+ * not in flight, with `now` (UTC seconds) as its start time.  Reads the
+ * schedule from the store each time: a change made by another process is
+ * seen.  Returns the number of feeds queued (>= 0), or HF_EDB / HF_ENOMEM.
+ */
+int ingest_start(struct ingest *ing, int64_t now, int all) HF_WUR;
+
+/*
+ * One turn of the engine: start queued transfers, move data and ingest
+ * every transfer that completed (as above: one transaction per feed, the
+ * attempt recorded, the next fetch scheduled).  When none completed and
+ * timeout_ms > 0, wait up to timeout_ms for socket activity, a libcurl
+ * timer or `wake_fd` (-1: none) becoming readable, and turn once more;
+ * with nothing in flight the wait is for `wake_fd` alone.
+ * Returns the number of feeds still in flight (>= 0), or:
+ *   HF_EDB / HF_ENOMEM  storing a completed feed failed (the store logged
+ *                       it); that feed is not recorded and stays due, the
+ *                       other transfers go on;
+ *   HF_ERR              libcurl's multi handle failed: close the session.
+ */
+int ingest_step(struct ingest *ing, int timeout_ms, int wake_fd) HF_WUR;
+
+/* Feeds queued or running. */
+size_t ingest_in_flight(const struct ingest *ing);
+
+/* The earliest next fetch (UTC seconds) among the feeds not in flight and
+ * not gone, as of the last start and the transfers completed since;
+ * INT64_MIN before the first start (due now), INT64_MAX when none. */
+int64_t ingest_next_due(const struct ingest *ing);
+
+/* Copy the statistics gathered since the session opened or since the last
+ * call, and start counting afresh. */
+void ingest_take_stats(struct ingest *ing, struct ingest_stats *out);
+
+/*
+ * A whole run on a session of its own: open, start the selected feeds
+ * (see above; `all` != 0 ignores the schedule), step until every transfer
+ * has completed, close.  `now` is the time the schedule is computed from.
+ * One log line per feed.  A failing feed is recorded and counted in *out,
+ * never returned as an error.
  * Returns 0 (and *out, may be NULL), or HF_EDB / HF_ENOMEM / HF_ERR when
- * the store or the transfer engine failed: the run stopped; HF_ECONFIG
- * when the category rules do not compile (pipeline_new, logged).
+ * the store or the transfer engine failed: the run stopped, the transfers
+ * still running were aborted unrecorded; HF_ECONFIG when the category
+ * rules do not compile (logged).
  */
 int ingest_run(const struct config *cfg, struct store *st, int all, int64_t now,
                struct ingest_stats *out) HF_WUR;
