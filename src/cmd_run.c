@@ -1,9 +1,9 @@
 /*
  * cmd_run.c - `helsefeed [-c FILE] run [--once]`.
  *
- * Exit 0 after SIGTERM/SIGINT (or after the one cycle of --once), 1 when
+ * Exit 0 after SIGTERM/SIGINT (or after the one pass of --once), 1 when
  * the directories or the store cannot be set up (or, with --once, the
- * cycle's ingest or publish failed), 2 for usage and configuration
+ * pass's ingest or publish failed), 2 for usage and configuration
  * errors.
  */
 #include <stdio.h>
@@ -18,10 +18,10 @@ static void run_usage(FILE *f)
 	fprintf(f, "usage: helsefeed [-c FILE] [-v|-q] run [--once]\n\n"
 	           "Run the service: fetch the feeds when due, publish, send the\n"
 	           "digests, until SIGTERM or SIGINT.\n"
-	           "  --once    one full cycle (every feed, publish, due digests), exit\n\n"
+	           "  --once    one pass: every feed, then publish and due digests, exit\n\n"
 	           "Signals: SIGHUP reloads the configuration (a broken file is\n"
 	           "reported and the running configuration kept), SIGUSR1 fetches\n"
-	           "every feed now, SIGTERM/SIGINT stop after the current step.\n");
+	           "every feed now, SIGTERM/SIGINT stop: transfers in flight get 5 s.\n");
 }
 
 int cmd_run(const struct cli *cli, int argc, char **argv)

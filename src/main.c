@@ -15,7 +15,7 @@ struct command {
 
 /* Only commands that work are listed. */
 static const struct command commands[] = {
-	{"run", cmd_run, "the service: fetch when due, publish, send digests (--once: one cycle)"},
+	{"run", cmd_run, "the service: fetch when due, publish, send digests (--once: one pass)"},
 	{"check", cmd_check, "validate the configuration file"},
 	{"fetch", cmd_fetch, "fetch the due feeds (--all: every feed), store the items"},
 	{"status", cmd_status, "feed health: last fetch, HTTP status, items, errors"},
