@@ -22,7 +22,7 @@ struct head {
 
 struct slot {
 	int64_t id, feed_id, t;
-	uint64_t simhash;
+	uint64_t simhash, tn_hash;
 	char *title_norm;      /* owned */
 	int dead, multi;
 };
@@ -64,6 +64,7 @@ struct dcache {
 	size_t items;          /* held in all buckets */
 	struct bucket b[DCACHE_BUCKETS];
 	struct tally t;        /* of the query under way */
+	struct dedup_sig sig;  /* scratch: the keys of an item kept */
 };
 
 #define DEFAULT_WIDTH (7 * 24 * 3600)
@@ -121,6 +122,11 @@ void dcache_clear(struct dcache *c, int64_t width)
 int64_t dcache_width(const struct dcache *c)
 {
 	return c->width;
+}
+
+size_t dcache_held(const struct dcache *c)
+{
+	return c->items;
 }
 
 int64_t dcache_bucket(const struct dcache *c, int64_t t)
@@ -259,40 +265,112 @@ static int post(struct bucket *bk, uint64_t key, int64_t t, uint32_t item)
 	return HF_OK;
 }
 
+/* Append slot s and its postings.  The bucket takes s's title_norm in
+ * every case (freed here when it could not be appended). */
+static int put(struct dcache *c, struct bucket *bk, const struct slot *s,
+               const uint64_t *keys, size_t nkeys)
+{
+	uint32_t i = bk->nitems;
+	int rc;
+
+	if ((rc = grow((void **)&bk->items, &bk->citems, bk->nitems + 1,
+	               sizeof *bk->items))) {
+		free(s->title_norm);
+		return rc;
+	}
+	bk->items[i] = *s;
+	bk->nitems++;
+	c->items++;
+	if (s->tn_hash && (rc = post(bk, s->tn_hash, s->t, i)))
+		return rc;
+	for (size_t k = 0; k < nkeys; k++)
+		if ((rc = post(bk, keys[k], s->t, i)))
+			return rc;
+	return HF_OK;
+}
+
+/*
+ * Keep the newer half of bucket bk (by arrival), its postings made again
+ * from the items' title_norm.  The bucket is partial from then on: its
+ * older items are no candidates.  0, or HF_ENOMEM with bk dropped.
+ */
+static int compact(struct dcache *c, struct bucket *bk)
+{
+	struct bucket nb;
+	uint64_t keys[DEDUP_MAX_KEYS];
+	struct head *heads = calloc((size_t)1 << MIN_BITS, sizeof *heads);
+	int rc = heads ? HF_OK : HF_ENOMEM;
+
+	memset(&nb, 0, sizeof nb);
+	nb.no = bk->no;
+	nb.live = 1;
+	nb.used = bk->used;
+	nb.tag = bk->tag;
+	nb.heads = heads;
+	nb.bits = MIN_BITS;
+	for (uint32_t i = bk->nitems / 2; i < bk->nitems && !rc; i++) {
+		struct slot *s = &bk->items[i];
+		size_t n;
+
+		if (s->dead)
+			continue;
+		dedup_sig_title(&c->sig, s->title_norm, s->simhash);
+		n = dedup_sig_keys(&c->sig, keys, DEDUP_MAX_KEYS);
+		rc = put(c, &nb, s, keys, n);
+		s->title_norm = NULL;               /* nb's now */
+	}
+	bucket_reset(c, bk);
+	if (rc)
+		bucket_reset(c, &nb);
+	else
+		*bk = nb;
+	return rc;
+}
+
+/* Hold at most DCACHE_MAX_ITEMS: evict the least recently used buckets
+ * the window under way does not read, then halve the biggest. */
+static void shrink(struct dcache *c)
+{
+	struct bucket *v;
+
+	while (c->items > DCACHE_MAX_ITEMS && (v = lru(c)))
+		bucket_reset(c, v);
+	while (c->items > DCACHE_MAX_ITEMS) {
+		v = NULL;
+		for (int i = 0; i < DCACHE_BUCKETS; i++)
+			if (c->b[i].live && (!v || c->b[i].nitems > v->nitems))
+				v = &c->b[i];
+		if (!v || compact(c, v))
+			break;              /* dropped: read again when needed */
+	}
+}
+
 int dcache_add(struct dcache *c, const struct dcache_item *it,
                uint64_t tn_hash, const uint64_t *keys, size_t nkeys,
                uint64_t tag)
 {
 	struct bucket *bk = find(c, dcache_bucket(c, it->t));
-	struct slot *s;
-	uint32_t i;
+	struct slot s;
 	int rc;
 
 	if (!bk)
 		return HF_OK;
 	bk->tag = tag;
-	if ((rc = grow((void **)&bk->items, &bk->citems, bk->nitems + 1,
-	               sizeof *bk->items)))
-		goto fail;
-	i = bk->nitems;
-	s = &bk->items[i];
-	memset(s, 0, sizeof *s);
-	if (it->title_norm && !(s->title_norm = strdup(it->title_norm))) {
+	memset(&s, 0, sizeof s);
+	s.id = it->id;
+	s.feed_id = it->feed_id;
+	s.t = it->t;
+	s.simhash = it->simhash;
+	s.tn_hash = tn_hash;
+	s.multi = it->multi;
+	if (it->title_norm && !(s.title_norm = strdup(it->title_norm))) {
 		rc = HF_ENOMEM;
 		goto fail;
 	}
-	s->id = it->id;
-	s->feed_id = it->feed_id;
-	s->t = it->t;
-	s->simhash = it->simhash;
-	s->multi = it->multi;
-	bk->nitems++;
-	c->items++;
-	if (tn_hash && (rc = post(bk, tn_hash, it->t, i)))
+	if ((rc = put(c, bk, &s, keys, nkeys)))
 		goto fail;
-	for (size_t k = 0; k < nkeys; k++)
-		if ((rc = post(bk, keys[k], it->t, i)))
-			goto fail;
+	if (c->items > DCACHE_MAX_ITEMS)
+		shrink(c);
 	return HF_OK;
 fail:
 	/* An incomplete bucket would hide candidates: read it again. */

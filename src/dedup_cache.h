@@ -10,12 +10,16 @@
  * id, primary feed, t, simhash, title_norm, and postings under its title
  * keys (dedup_sig_keys) and under the hash of its title_norm.
  *
- * Loading a bucket evicts the least recently used ones while more than
- * DCACHE_MAX_ITEMS items are held, or when DCACHE_BUCKETS are: a window of
- * width w spans three buckets of width w, and the three newest-used are
- * never evicted, so a query never evicts what it reads.
+ * Memory is bounded: at most DCACHE_MAX_ITEMS items are held.  Beyond
+ * that the least recently used buckets are evicted (a window of width w
+ * spans three buckets of width w, and the three newest-used are never
+ * evicted, so a query never evicts what it reads); when the window alone
+ * holds more, the biggest bucket keeps its newer half only, and a bucket
+ * is read with its newest DCACHE_LOAD_MAX items only.  Such a bucket is
+ * partial: its older items are no candidates.  That takes more than
+ * 50,000 items in two weeks, twenty times what the sector publishes.
  *
- * Memory: about 300 bytes per item held, at most about 30 MB; a sector
+ * Memory: about 300 bytes per item held, at most about 15 MB; a sector
  * that publishes a few thousand items a week holds a few MB.
  */
 #ifndef HELSEFEED_DEDUP_CACHE_H
@@ -31,8 +35,10 @@
  * (a month of archive in a feed, a thousand feeds at once): every bucket
  * their windows touch should stay, or each entry reloads one. */
 #define DCACHE_BUCKETS 64
-/* Items held before older buckets are evicted: a year of the sector. */
-#define DCACHE_MAX_ITEMS 100000
+/* Items held at most (see above). */
+#define DCACHE_MAX_ITEMS 50000
+/* Items of one bucket read from the store at most: the newest. */
+#define DCACHE_LOAD_MAX (DCACHE_MAX_ITEMS / 2)
 
 /* Postings of one key followed per bucket: the newest this many in the
  * window.  A common title word ("helse") has hundreds of items in a week;
@@ -66,6 +72,9 @@ void dcache_free(struct dcache *c);
 /* Drop every bucket.  A new width (> 0) takes effect from here on. */
 void dcache_clear(struct dcache *c, int64_t width);
 int64_t dcache_width(const struct dcache *c);
+
+/* Items held, in all buckets. */
+size_t dcache_held(const struct dcache *c);
 
 /* Bucket number of time t. */
 int64_t dcache_bucket(const struct dcache *c, int64_t t);

@@ -46,14 +46,16 @@ static const char *const sd_sql[SD__COUNT] = {
 	" FROM item_sources s JOIN items i ON i.id = s.item_id"
 	" WHERE s.feed_id = ?1 AND s.key = ?2 AND s.key IS NOT NULL"
 	" LIMIT 1",
-	/* A cache bucket, through the index items_t (schema step 3), in
-	 * time order: the newest items head the cache's chains. */
+	/* A cache bucket, through the index items_t (schema step 3): its
+	 * newest DCACHE_LOAD_MAX items, in time order, so that the newest
+	 * head the cache's chains. */
 	[SD_LOAD] =
-	"SELECT id, feed_id, COALESCE(published, first_seen), title_norm,"
-	" simhash, EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = id"
-	" AND s.key IS NOT NULL) FROM items"
+	"SELECT * FROM (SELECT id, feed_id, COALESCE(published, first_seen) AS t,"
+	" title_norm, simhash, EXISTS (SELECT 1 FROM item_sources s"
+	" WHERE s.item_id = id AND s.key IS NOT NULL) FROM items"
 	" WHERE COALESCE(published, first_seen) BETWEEN ?1 AND ?2"
-	" AND title_norm IS NOT NULL",
+	" AND title_norm IS NOT NULL"
+	" ORDER BY COALESCE(published, first_seen) DESC LIMIT ?3) ORDER BY t",
 	[SD_CARRIED] =
 	"SELECT EXISTS (SELECT 1 FROM item_sources WHERE item_id = ?1"
 	" AND feed_id = ?2)",
@@ -270,7 +272,8 @@ static int load(struct store_dedup *sd, struct store_ingest *in, int64_t b)
 		return rc;
 	sd->nlast = 0;
 	if ((sqlite3_bind_int64(s, 1, b * w) |
-	     sqlite3_bind_int64(s, 2, b * w + w - 1)) != SQLITE_OK) {
+	     sqlite3_bind_int64(s, 2, b * w + w - 1) |
+	     sqlite3_bind_int(s, 3, DCACHE_LOAD_MAX)) != SQLITE_OK) {
 		rc = store__fail(sd->st, "cannot read dedup candidates");
 		goto out;
 	}
