@@ -1,8 +1,9 @@
 /*
  * fuzz_feed.c - feed_parse on arbitrary bytes.  The first byte picks the
- * options (content type, base URL, whether skip() skips), the rest is the
- * document, so one corpus exercises every charset path and both the skip
- * and the full normalisation path.
+ * options (content type, base URL, whether skip() skips, whether on_entry
+ * stops the parse at the second entry), the rest is the document, so one
+ * corpus exercises every charset path, both the skip and the full
+ * normalisation path, and a parse abandoned half-way.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,11 +20,16 @@ static int skip_odd(void *ud, const char *key, uint64_t hash)
 	return (int)(hash & 1);
 }
 
+struct count {
+	size_t calls;
+	size_t stop;       /* return HF_EABORT from this call, 0: never */
+};
+
 static int check_entry(void *ud, const struct feed_info *info, const struct feed_entry *e)
 {
+	struct count *c = ud;
 	size_t n = 0;
 
-	(void)ud;
 	(void)info;
 	/* Touch every string so the sanitizers see bad pointers. */
 	n += strlen(e->key);
@@ -37,6 +43,8 @@ static int check_entry(void *ud, const struct feed_info *info, const struct feed
 		n += strlen(e->categories[i]);
 	for (size_t i = 0; i < e->nenclosures; i++)
 		n += strlen(e->enclosures[i].url) + (e->enclosures[i].type ? strlen(e->enclosures[i].type) : 0);
+	if (++c->calls == c->stop)
+		return HF_EABORT;
 	return n == (size_t)-1 ? -1 : 0;
 }
 
@@ -50,6 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct feed_info info;
 	struct buf err = BUF_INIT;
 	uint8_t sel = size ? data[0] : 0;
+	struct count c = {0, (sel & 16) ? 2 : 0};
+	int rc;
 
 	if (size) {
 		data++;
@@ -59,9 +69,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opts.base_url = (sel & 4) ? "https://www.regjeringen.no/no/rss/" : NULL;
 	opts.skip = (sel & 8) ? skip_odd : NULL;
 	opts.on_entry = check_entry;
+	opts.ud = &c;
 	opts.now = 1717200000;
-	if (feed_parse((const char *)data, size, &opts, &info, &err) == HF_OK && info.format == FEED_FORMAT_UNKNOWN)
+	rc = feed_parse((const char *)data, size, &opts, &info, &err);
+	if (rc == HF_OK && info.format == FEED_FORMAT_UNKNOWN)
 		__builtin_trap();  /* success means a feed was recognised */
+	if ((c.stop && c.calls == c.stop) != (rc == HF_EABORT))
+		__builtin_trap();  /* a callback's code comes back, and only then */
+	if (info.nentries != c.calls - (rc == HF_EABORT))
+		__builtin_trap();  /* every entry is counted once */
 	feed_info_clear(&info);
 	buf_free(&err);
 	return 0;

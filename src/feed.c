@@ -1,21 +1,30 @@
 /*
- * feed.c - RSS and Atom in one streaming pass over libxml2's xmlTextReader;
- * see feed.h.
+ * feed.c - RSS and Atom in one streaming pass of libxml2's SAX2 parser; see
+ * feed.h.
  *
- * The document is first brought to clean UTF-8 (feed_input.c).  Elements
- * are recognised by namespace URI and local name through one table; the
- * reader's names are interned in its dictionary, so a small cache keyed by
+ * The document is first brought to clean UTF-8 (feed_input.c).  libxml2
+ * then reads it a window of a few kilobytes at a time (with its push or its
+ * pull parser, see push_safe) and calls startElementNs, endElementNs,
+ * characters and cdataBlock here; no node is built.  It runs in recovery
+ * mode: after a well-formedness error it goes on calling, and the depth
+ * kept here is the one it reports (an end for every start, in its order;
+ * none for what is still open when the document ends).
+ *
+ * Elements are recognised by namespace URI and local name through one
+ * table; libxml2 interns both in its dictionary, so a small cache keyed by
  * the two pointers answers most look-ups without a string compare.  Each
  * entry's raw fields are collected in buffers that live as long as the
- * parse and are reused from entry to entry; nothing is built as a tree.
+ * parse and are reused from entry to entry.  xml:base is a stack of
+ * resolved URIs, one frame per open element that carries the attribute.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include <libxml/hash.h>
 #include <libxml/parser.h>
-#include <libxml/xmlreader.h>
+#include <libxml/uri.h>
 
 #include "helsefeed/feed.h"
 #include "helsefeed/limits.h"
@@ -28,6 +37,15 @@
 #define RAW_MAX (8u * 1024 * 1024)
 /* Longest key handed to skip(): the id bound, the key is an id. */
 #define KEY_MAX HF_MAX_ID
+/* xml:base frames: libxml2 refuses documents nested deeper than 256
+ * elements (xmlParserMaxDepth without XML_PARSE_HUGE). */
+#define BASE_FRAMES 256
+/* Entities of the internal subset are never expanded (feed.h), but a
+ * document declaring one that would expand to more than ten times its own
+ * size, or nest deeper than libxml2's 40 levels, or loop, is an expansion
+ * attack ("billion laughs") and rejected as one. */
+#define ENTITY_GROWTH 10
+#define ENTITY_NESTING 40
 
 enum ns {
 	NS_NONE, NS_RSS, NS_ATOM, NS_RDF, NS_DC, NS_DCTERMS, NS_CONTENT,
@@ -147,7 +165,7 @@ static const struct elem elems[] = {
 	{NS_ATOM, "email", R_AEMAIL, 0, M_ESCAPE, 0},
 };
 
-/* Attributes we read, by local name (any namespace but xmlns). */
+/* Attributes we read, by local name (any namespace). */
 enum attr { A_REL, A_HREF, A_TYPE, A_LENGTH, A_URL, A_FILESIZE, A_TERM,
             A_LABEL, A_ISPERMALINK, A_VERSION, A_ABOUT, A_MODE, A_SRC, A__N };
 static const char *const attr_names[A__N] = {
@@ -155,7 +173,7 @@ static const char *const attr_names[A__N] = {
 	"isPermaLink", "version", "about", "mode", "src",
 };
 
-/* Name cache: (local name, namespace URI) pointers from the reader's
+/* Name cache: (local name, namespace URI) pointers from libxml2's
  * dictionary -> index into elems + 1, or 0 for "nothing". */
 #define CACHE_SIZE 256
 struct cache_slot {
@@ -171,14 +189,23 @@ struct list {
 
 #define MAX_LIST_RAW 256  /* raw authors/categories kept per entry */
 
+/* Base URIs that an entry (or the feed link) refers to, copied off the
+ * xml:base stack so that they outlive the element that set them.  A
+ * reference is 0 for the document's base, else 1 + the copy's offset. */
+struct bases {
+	struct buf b;
+	size_t last;                   /* reference of the latest copy, or 0 */
+};
+
 struct raw {
 	struct buf f[F__N];
 	unsigned char rank[F__N];
-	const xmlChar *base[F__N];
+	size_t base[F__N];             /* references into `bases` */
 	int permalink;                 /* guid isPermaLink is not "false" */
 	struct list authors, cats;
 	struct list encl;              /* url, type, length: three strings each */
-	const xmlChar *encl_base[HF_MAX_ENCLOSURES];
+	size_t encl_base[HF_MAX_ENCLOSURES];
+	struct bases bases;
 	int truncated;
 	int any;                       /* something was seen */
 };
@@ -189,39 +216,69 @@ struct out {
 	struct feed_enclosure encls[HF_MAX_ENCLOSURES];
 };
 
+/* A general entity of the internal subset, measured, never expanded. */
+struct decl {
+	size_t off, len;               /* replacement text in decl_text */
+	uint64_t size;                 /* expanded length, once measured */
+	unsigned char state;           /* 0 new, 1 being measured, 2 measured */
+};
+
 struct state {
-	xmlTextReaderPtr r;
+	xmlParserCtxtPtr ctxt;
 	const struct feed_parse_opts *opts;
 	struct feed_info *info;
 	struct buf *err;
 	int64_t now;
-	int rc;
-	int xml_errors;
+	int rc;                        /* first failure: the rest is ignored */
+	int xml_errors;                /* errors libxml2 recovered from */
+	int broken;                    /* one was fatal: nesting may be off */
 	int entity_attack;
 	struct buf first_error;
 
+	const char *in;                /* text libxml2 has not read yet */
+	size_t in_left, in_len;
+
+	/* The element being started, as startElementNs gave it. */
+	const xmlChar **atts;          /* 5 pointers per attribute */
+	int natts;
+	const xmlChar **nsdecl;        /* prefix, URI per declaration */
+	int nnsdecl;
+
+	int depth;                     /* elements open, as libxml2 reports */
 	unsigned char none_ns;         /* what "no namespace" means here */
-	int has_xml_base;
 	int chan_depth, item_depth, skip_depth, author_depth;
 
 	/* Current capture. */
 	struct buf *cap;
 	int cap_depth;
+	int cap_empty;                 /* depth of an empty child just written */
 	unsigned char cap_mode, cap_role;
 	int cap_div;                   /* XHTML wrapper div being skipped */
+
+	/* xml:base: resolved URIs, NUL-terminated, one per open frame. */
+	struct {
+		int depth;
+		size_t off;
+	} frame[BASE_FRAMES];
+	int nframes;
+	struct buf frame_text;
 
 	struct raw e;
 	struct buf aname, aemail, item_text;
 	struct buf feed_title, feed_link;
-	unsigned char feed_link_rank, feed_title_rank, feed_title_mode;
-	const xmlChar *feed_link_base;
+	unsigned char feed_link_rank, feed_title_rank;
+	size_t feed_link_base;         /* reference into feed_bases */
+	struct bases feed_bases;
 	struct buf attr[A__N];
 	unsigned attr_set;
 
+	struct decl *decls;
+	size_t ndecls, decls_cap;
+	struct buf decl_text;
+	xmlHashTablePtr decl_names;    /* name -> index into decls + 1 */
+
 	struct out o;
 	int entries_capped;
-	xmlDocPtr doc;                 /* the tree of a recovered document */
-	size_t replay;                 /* entries of a recovery pass already delivered */
 	struct cache_slot cache[CACHE_SIZE];
 };
 
@@ -279,39 +336,47 @@ static const struct elem *lookup(struct state *st, const xmlChar *name, const xm
 	return slot->elem ? &elems[slot->elem - 1] : NULL;
 }
 
-/* Copy the attributes we know into st->attr; the reader's values may live
- * in a buffer it reuses, so they are copied at once. */
+/* Append an attribute value as SAX2 gives it: without XML_PARSE_NOENT
+ * libxml2 writes each '&' of a value as "&#38;", for a tree builder to
+ * tell it from an entity reference; everything else is decoded. */
+static int put_attr(struct buf *b, const xmlChar *value, const xmlChar *end)
+{
+	const char *s = (const char *)value, *e = (const char *)end, *amp;
+	int rc;
+
+	while ((amp = memchr(s, '&', (size_t)(e - s))) != NULL) {
+		if ((rc = buf_append(b, s, (size_t)(amp - s))) || (rc = buf_putc(b, '&')))
+			return rc;
+		s = amp + 1;
+		if (e - s >= 4 && memcmp(s, "#38;", 4) == 0)
+			s += 4;
+	}
+	return buf_append(b, s, (size_t)(e - s));
+}
+
+/* Copy the attributes we know of the element being started into
+ * st->attr; libxml2's pointers live only as long as the callback. */
 static int read_attrs(struct state *st)
 {
-	xmlTextReaderPtr r = st->r;
-	int rc = HF_OK;
+	int rc;
 
 	for (unsigned a = 0; a < A__N; a++)
 		if (st->attr_set & (1u << a))
 			buf_clear(&st->attr[a]);
 	st->attr_set = 0;
-	if (!xmlTextReaderHasAttributes(r))
-		return HF_OK;
-	while (xmlTextReaderMoveToNextAttribute(r) == 1) {
-		const char *name = (const char *)xmlTextReaderConstLocalName(r);
-		const xmlChar *uri = xmlTextReaderConstNamespaceUri(r);
-		const char *v;
+	for (int i = 0; i < st->natts; i++) {
+		const xmlChar **at = st->atts + 5 * i;
 
-		if (!name || (uri && strcmp((const char *)uri, "http://www.w3.org/2000/xmlns/") == 0))
-			continue;
 		for (unsigned a = 0; a < A__N; a++) {
-			if (strcmp(name, attr_names[a]) != 0 || (st->attr_set & (1u << a)))
+			if (strcmp((const char *)at[0], attr_names[a]) != 0 || (st->attr_set & (1u << a)))
 				continue;
-			v = (const char *)xmlTextReaderConstValue(r);
-			if (v && (rc = buf_puts(&st->attr[a], v)))
-				goto out;
+			if ((rc = put_attr(&st->attr[a], at[3], at[4])))
+				return rc;
 			st->attr_set |= 1u << a;
 			break;
 		}
 	}
-out:
-	xmlTextReaderMoveToElement(r);
-	return rc;
+	return HF_OK;
 }
 
 static const char *attr(const struct state *st, enum attr a)
@@ -319,11 +384,85 @@ static const char *attr(const struct state *st, enum attr a)
 	return (st->attr_set & (1u << a)) ? buf_str(&st->attr[a]) : NULL;
 }
 
-static const xmlChar *base_here(struct state *st)
+/* --- xml:base ---------------------------------------------------------- */
+
+/*
+ * An element with xml:base opens a frame: its value resolved against the
+ * base in force (XML Base section 4.2; the document's URL at the top), as
+ * xmlNodeGetBase resolves it for a tree.  A value libxml2 cannot resolve
+ * leaves the enclosing base in force.
+ */
+static int base_push(struct state *st, int depth)
 {
-	if (!st->has_xml_base)
-		return (const xmlChar *)st->opts->base_url;
-	return xmlTextReaderConstBaseUri(st->r);
+	const xmlChar **at = NULL;
+	const char *parent;
+	xmlChar *uri;
+	size_t off;
+	int rc;
+
+	for (int i = 0; i < st->natts && !at; i++)
+		if (st->atts[5 * i + 2] && strcmp((const char *)st->atts[5 * i], "base") == 0 &&
+		    strcmp((const char *)st->atts[5 * i + 2], (const char *)XML_XML_NAMESPACE) == 0)
+			at = st->atts + 5 * i;
+	if (!at || st->nframes == BASE_FRAMES)
+		return HF_OK;
+	buf_clear(&st->o.tmp);
+	if ((rc = put_attr(&st->o.tmp, at[3], at[4])))
+		return rc;
+	parent = st->nframes ? st->frame_text.data + st->frame[st->nframes - 1].off : st->opts->base_url;
+	if (!(uri = xmlBuildURI((const xmlChar *)buf_str(&st->o.tmp), (const xmlChar *)parent)))
+		return HF_OK;
+	off = st->frame_text.len;
+	rc = buf_append(&st->frame_text, (const char *)uri, strlen((const char *)uri) + 1);
+	xmlFree(uri);
+	if (rc)
+		return rc;
+	st->frame[st->nframes].depth = depth;
+	st->frame[st->nframes].off = off;
+	st->nframes++;
+	return HF_OK;
+}
+
+static void base_pop(struct state *st, int depth)
+{
+	if (st->nframes && st->frame[st->nframes - 1].depth == depth) {
+		st->nframes--;
+		st->frame_text.len = st->frame[st->nframes].off;
+		st->frame_text.data[st->frame_text.len] = '\0';
+	}
+}
+
+/* Keep the base of the current element in `a`; *ref names it. */
+static int base_keep(struct state *st, struct bases *a, size_t *ref)
+{
+	const char *cur;
+	size_t off;
+	int rc;
+
+	*ref = 0;
+	if (st->nframes == 0)
+		return HF_OK;
+	cur = st->frame_text.data + st->frame[st->nframes - 1].off;
+	if (a->last && strcmp(a->b.data + a->last - 1, cur) == 0) {
+		*ref = a->last;
+		return HF_OK;
+	}
+	off = a->b.len;
+	if ((rc = buf_append(&a->b, cur, strlen(cur) + 1)))
+		return rc;
+	*ref = a->last = off + 1;
+	return HF_OK;
+}
+
+static const char *base_at(const struct state *st, const struct bases *a, size_t ref)
+{
+	return ref ? a->b.data + ref - 1 : st->opts->base_url;
+}
+
+static void bases_clear(struct bases *a)
+{
+	buf_clear(&a->b);
+	a->last = 0;
 }
 
 /* --- raw entry --------------------------------------------------------- */
@@ -333,8 +472,9 @@ static void raw_clear(struct raw *e)
 	for (int f = 0; f < F__N; f++) {
 		buf_clear(&e->f[f]);
 		e->rank[f] = 0;
-		e->base[f] = NULL;
+		e->base[f] = 0;
 	}
+	bases_clear(&e->bases);
 	e->permalink = 0;
 	buf_clear(&e->authors.b);
 	e->authors.n = 0;
@@ -375,6 +515,7 @@ static void cap_start(struct state *st, struct buf *b, int depth, unsigned char 
 	st->cap_mode = mode;
 	st->cap_role = role;
 	st->cap_div = 0;
+	st->cap_empty = -1;
 }
 
 static int escape_into(struct buf *b, const char *s, size_t n)
@@ -382,38 +523,43 @@ static int escape_into(struct buf *b, const char *s, size_t n)
 	return sanitize_escape(s, n, b);
 }
 
-static int on_text(struct state *st, int depth)
+/* buf_append without a call while the buffer has room: libxml2 hands
+ * text over in many short pieces, one for each entity reference. */
+static int append(struct buf *b, const char *s, size_t n)
 {
-	const char *v = (const char *)xmlTextReaderConstValue(st->r);
-	size_t n;
+	if (n >= b->cap - b->len)
+		return buf_append(b, s, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return HF_OK;
+}
 
-	if (!v)
-		return HF_OK;
-	n = strlen(v);
+/* Text or CDATA inside the capture; libxml2 may hand a run over in pieces. */
+static int on_text(struct state *st, const char *s, size_t n)
+{
 	if (st->cap->len + n > RAW_MAX) {
 		st->e.truncated = 1;
 		return HF_OK;
 	}
 	switch (st->cap_mode) {
 	case M_TEXT:
-		return buf_append(st->cap, v, n);
+		return append(st->cap, s, n);
 	case M_HTML:
-		if (depth == st->cap_depth + 1)
-			return buf_append(st->cap, v, n);
-		return escape_into(st->cap, v, n);
+		if (st->depth == st->cap_depth + 1)
+			return append(st->cap, s, n);
+		return escape_into(st->cap, s, n);
 	case M_ESCAPE:
 	case M_XHTML:
-		return escape_into(st->cap, v, n);
+		return escape_into(st->cap, s, n);
 	default:
 		return HF_OK;
 	}
 }
 
 /* A child element inside HTML or XHTML content, written back as markup. */
-static int serialise_start(struct state *st, int depth, int empty)
+static int serialise_start(struct state *st, const char *name, int depth, int empty)
 {
-	xmlTextReaderPtr r = st->r;
-	const char *name = (const char *)xmlTextReaderConstLocalName(r);
 	struct buf *b = st->cap;
 	int rc;
 
@@ -426,32 +572,36 @@ static int serialise_start(struct state *st, int depth, int empty)
 		return HF_OK;
 	if ((rc = buf_putc(b, '<')) || (rc = buf_puts(b, name)))
 		return rc;
-	if (xmlTextReaderHasAttributes(r)) {
-		while (xmlTextReaderMoveToNextAttribute(r) == 1) {
-			const xmlChar *uri = xmlTextReaderConstNamespaceUri(r);
-			const char *an = (const char *)xmlTextReaderConstLocalName(r);
-			const char *av = (const char *)xmlTextReaderConstValue(r);
+	for (int i = 0; i < st->natts; i++) {
+		const xmlChar **at = st->atts + 5 * i;
+		const char *v = (const char *)at[3];
+		size_t n = (size_t)(at[4] - at[3]);
 
-			if (uri && strcmp((const char *)uri, "http://www.w3.org/2000/xmlns/") == 0)
-				continue;
-			if ((rc = buf_putc(b, ' ')) || (rc = buf_puts(b, an)) ||
-			    (rc = buf_append(b, "=\"", 2)) ||
-			    (rc = escape_into(b, av ? av : "", av ? strlen(av) : 0)) ||
-			    (rc = buf_putc(b, '"')))
-				break;
+		if (memchr(v, '&', n)) {
+			buf_clear(&st->o.tmp);
+			if ((rc = put_attr(&st->o.tmp, at[3], at[4])))
+				return rc;
+			v = buf_str(&st->o.tmp);
+			n = st->o.tmp.len;
 		}
-		xmlTextReaderMoveToElement(r);
-		if (rc)
+		if ((rc = buf_putc(b, ' ')) || (rc = buf_puts(b, (const char *)at[0])) ||
+		    (rc = buf_append(b, "=\"", 2)) || (rc = escape_into(b, v, n)) ||
+		    (rc = buf_putc(b, '"')))
 			return rc;
 	}
+	if (empty)
+		st->cap_empty = depth;
 	return buf_puts(b, empty ? "/>" : ">");
 }
 
-static int serialise_end(struct state *st, int depth)
+static int serialise_end(struct state *st, const char *name, int depth)
 {
-	const char *name = (const char *)xmlTextReaderConstLocalName(st->r);
 	int rc;
 
+	if (depth == st->cap_empty) {
+		st->cap_empty = -1;
+		return HF_OK;
+	}
 	if (st->cap_mode == M_XHTML && depth == st->cap_depth + 1 && st->cap_div)
 		return HF_OK;
 	if (st->cap->len > RAW_MAX)
@@ -505,12 +655,12 @@ static int put_text(struct buf *out, const char *s, size_t n, size_t max, unsign
 	return HF_OK;
 }
 
-static int put_url(struct buf *out, const xmlChar *base, const char *ref, unsigned *flags)
+static int put_url(struct buf *out, const char *base, const char *ref, unsigned *flags)
 {
 	int rc;
 
 	buf_clear(out);
-	rc = norm_url_resolve((const char *)base, ref, out);
+	rc = norm_url_resolve(base, ref, out);
 	if (rc == HF_EINVAL) {
 		buf_clear(out);
 		return HF_OK;
@@ -538,12 +688,12 @@ static int64_t put_date(const struct state *st, const struct buf *raw, unsigned 
 	return t;
 }
 
-static int put_html(struct buf *out, const struct buf *raw, const xmlChar *base, size_t max)
+static int put_html(struct buf *out, const struct buf *raw, const char *base, size_t max)
 {
 	buf_clear(out);
 	if (raw->len == 0)
 		return HF_OK;
-	return sanitize_html(raw->data, raw->len, (const char *)base, max, out);
+	return sanitize_html(raw->data, raw->len, base, max, out);
 }
 
 static const char *nz(const struct buf *b)
@@ -689,7 +839,7 @@ static int put_enclosures(struct state *st, size_t *count, unsigned *flags)
 		long long len;
 
 		p = l + strlen(l) + 1;
-		if ((rc = put_url(&o->tmp, st->e.encl_base[i / 3], u, flags)))
+		if ((rc = put_url(&o->tmp, base_at(st, &st->e.bases, st->e.encl_base[i / 3]), u, flags)))
 			return rc;
 		if (o->tmp.len == 0)
 			continue;
@@ -721,10 +871,9 @@ static int entry_end(struct state *st)
 	struct raw *e = &st->e;
 	struct out *o = &st->o;
 	struct feed_entry ent;
-	const xmlChar *link_base = e->base[F_LINK];
+	size_t link_base = e->base[F_LINK];
 	const struct buf *link = &e->f[F_LINK];
 	const struct buf *pub = &e->f[F_PUB];
-	const xmlChar *cbase;
 	int rc;
 
 	if (!e->any)
@@ -733,10 +882,6 @@ static int entry_end(struct state *st)
 		if (!st->entries_capped)
 			log_warn("feed has more than %d entries; the rest are ignored", HF_MAX_ENTRIES);
 		st->entries_capped = 1;
-		return HF_OK;
-	}
-	if (st->replay) {
-		st->replay--;
 		return HF_OK;
 	}
 	memset(&ent, 0, sizeof ent);
@@ -775,7 +920,7 @@ static int entry_end(struct state *st)
 	}
 	buf_clear(&o->link);
 	if (e->f[F_LINK].len) {
-		if ((rc = put_url(&o->link, link_base, e->f[F_LINK].data, &ent.flags)))
+		if ((rc = put_url(&o->link, base_at(st, &e->bases, link_base), e->f[F_LINK].data, &ent.flags)))
 			return rc;
 		ent.link = nz(&o->link);
 	}
@@ -784,12 +929,12 @@ static int entry_end(struct state *st)
 	if ((rc = put_authors(st, &ent.flags)))
 		return rc;
 	ent.author = nz(&o->author);
-	cbase = e->base[F_SUMMARY] ? e->base[F_SUMMARY] : (const xmlChar *)st->opts->base_url;
-	if ((rc = put_html(&o->summary, &e->f[F_SUMMARY], cbase, HF_MAX_SUMMARY)))
+	if ((rc = put_html(&o->summary, &e->f[F_SUMMARY], base_at(st, &e->bases, e->base[F_SUMMARY]),
+	                   HF_MAX_SUMMARY)))
 		return rc;
 	ent.summary = nz(&o->summary);
-	cbase = e->base[F_CONTENT] ? e->base[F_CONTENT] : (const xmlChar *)st->opts->base_url;
-	if ((rc = put_html(&o->content, &e->f[F_CONTENT], cbase, HF_MAX_CONTENT)))
+	if ((rc = put_html(&o->content, &e->f[F_CONTENT], base_at(st, &e->bases, e->base[F_CONTENT]),
+	                   HF_MAX_CONTENT)))
 		return rc;
 	ent.content = nz(&o->content);
 	if ((rc = put_categories(st, &ent.ncategories, &ent.flags)))
@@ -834,7 +979,8 @@ static int feed_link_end(struct state *st)
 	unsigned flags = 0;
 	int rc;
 
-	if ((rc = put_url(&st->o.tmp, st->feed_link_base, buf_str(&st->feed_link), &flags)))
+	if ((rc = put_url(&st->o.tmp, base_at(st, &st->feed_bases, st->feed_link_base),
+	                  buf_str(&st->feed_link), &flags)))
 		return rc;
 	return set_str(&st->info->link, &st->o.tmp);
 }
@@ -859,6 +1005,8 @@ static int not_a_feed(struct state *st, const char *pre, const char *what, const
 	return HF_ENOTFEED;
 }
 
+static int decls_check(struct state *st);
+
 static int on_root(struct state *st, const xmlChar *name, const xmlChar *uri)
 {
 	const char *n = (const char *)name;
@@ -867,6 +1015,9 @@ static int on_root(struct state *st, const xmlChar *name, const xmlChar *uri)
 	const char *v;
 	int rc;
 
+	/* The internal subset, if any, is complete. */
+	if (st->ndecls && (rc = decls_check(st)))
+		return rc;
 	if ((rc = read_attrs(st)))
 		return rc;
 	v = attr(st, A_VERSION);
@@ -881,15 +1032,11 @@ static int on_root(struct state *st, const xmlChar *name, const xmlChar *uri)
 		st->none_ns = NS_ATOM;
 	} else if (strcmp(n, "RDF") == 0 && ns == NS_RDF) {
 		/* RSS 0.90 and 1.0 differ only in the channel's namespace. */
-		xmlTextReaderPtr r = st->r;
-		while (xmlTextReaderMoveToNextAttribute(r) == 1) {
-			const xmlChar *au = xmlTextReaderConstNamespaceUri(r);
+		for (int i = 0; i < st->nnsdecl; i++) {
 			unsigned char f2 = 0;
-			if (au && strcmp((const char *)au, "http://www.w3.org/2000/xmlns/") == 0 &&
-			    ns_of(st, xmlTextReaderConstValue(r), &f2) == NS_RSS && f2)
+			if (ns_of(st, st->nsdecl[2 * i + 1], &f2) == NS_RSS && f2)
 				st->info->format = f2;
 		}
-		xmlTextReaderMoveToElement(r);
 		if (!st->info->format)
 			return not_a_feed(st, "RDF document without an RSS namespace", "", "");
 	} else {
@@ -922,18 +1069,30 @@ static int item_start(struct state *st, int depth)
 }
 
 /* Start capturing field f into the entry when `rank` beats what it has. */
-static void field_start(struct state *st, const struct elem *el, int depth, unsigned char mode)
+static int field_start(struct state *st, const struct elem *el, int depth, unsigned char mode)
 {
 	struct raw *e = &st->e;
 	int f = el->field;
+	int rc;
 
 	if (mode == M_NONE || el->rank <= e->rank[f])
-		return;
+		return HF_OK;
 	buf_clear(&e->f[f]);
 	e->rank[f] = el->rank;
-	if (f == F_LINK || f == F_SUMMARY || f == F_CONTENT || f == F_ID)
-		e->base[f] = base_here(st);
+	if ((f == F_LINK || f == F_SUMMARY || f == F_CONTENT || f == F_ID) &&
+	    (rc = base_keep(st, &e->bases, &e->base[f])))
+		return rc;
 	cap_start(st, &e->f[f], depth, mode, R_FIELD);
+	return HF_OK;
+}
+
+/* The feed link comes from the element being started. */
+static int feed_link_start(struct state *st, unsigned char rank)
+{
+	st->feed_link_rank = rank;
+	buf_clear(&st->feed_link);
+	bases_clear(&st->feed_bases);
+	return base_keep(st, &st->feed_bases, &st->feed_link_base);
 }
 
 static int push_enclosure(struct state *st, const char *url, const char *type, const char *len)
@@ -947,8 +1106,8 @@ static int push_enclosure(struct state *st, const char *url, const char *type, c
 		st->e.truncated = 1;
 		return HF_OK;
 	}
-	st->e.encl_base[l->n / 3] = base_here(st);
-	if ((rc = list_push(l, url, strlen(url))) ||
+	if ((rc = base_keep(st, &st->e.bases, &st->e.encl_base[l->n / 3])) ||
+	    (rc = list_push(l, url, strlen(url))) ||
 	    (rc = list_push(l, type ? type : "", type ? strlen(type) : 0)) ||
 	    (rc = list_push(l, len ? len : "", len ? strlen(len) : 0)))
 		return rc;
@@ -978,15 +1137,13 @@ static int alink(struct state *st, int in_item)
 			return HF_OK;
 		buf_clear(&e->f[F_LINK]);
 		e->rank[F_LINK] = rank;
-		e->base[F_LINK] = base_here(st);
+		if ((rc = base_keep(st, &e->bases, &e->base[F_LINK])))
+			return rc;
 		return buf_puts(&e->f[F_LINK], href);
 	}
 	if (rank <= st->feed_link_rank)
 		return HF_OK;
-	st->feed_link_rank = rank;
-	st->feed_link_base = base_here(st);
-	buf_clear(&st->feed_link);
-	if ((rc = buf_puts(&st->feed_link, href)))
+	if ((rc = feed_link_start(st, rank)) || (rc = buf_puts(&st->feed_link, href)))
 		return rc;
 	return feed_link_end(st);
 }
@@ -1025,14 +1182,11 @@ static int item_elem(struct state *st, const struct elem *el, int depth, int emp
 	case R_FIELD:
 		if (empty)
 			return HF_OK;
-		if (el->mode == M_ATOM) {
-			if ((rc = read_attrs(st)))
-				return rc;
-			field_start(st, el, depth, atom_mode(st));
-		} else {
-			field_start(st, el, depth, el->mode);
-		}
-		return HF_OK;
+		if (el->mode != M_ATOM)
+			return field_start(st, el, depth, el->mode);
+		if ((rc = read_attrs(st)))
+			return rc;
+		return field_start(st, el, depth, atom_mode(st));
 	case R_GUID:
 		if (empty || el->rank <= e->rank[F_ID])
 			return HF_OK;
@@ -1040,8 +1194,7 @@ static int item_elem(struct state *st, const struct elem *el, int depth, int emp
 			return rc;
 		/* RSS 2.0: isPermaLink defaults to true. */
 		e->permalink = !(attr(st, A_ISPERMALINK) && strcasecmp(attr(st, A_ISPERMALINK), "false") == 0);
-		field_start(st, el, depth, el->mode);
-		return HF_OK;
+		return field_start(st, el, depth, el->mode);
 	case R_AUTHOR:
 	case R_CATEGORY:
 		if (!empty) {
@@ -1109,30 +1262,76 @@ static int feed_elem(struct state *st, const struct elem *el, int depth, int emp
 		buf_clear(&st->feed_title);
 		cap_start(st, &st->feed_title, depth, mode, R_CHANNEL);
 	} else if (el->field == F_LINK && el->rank > st->feed_link_rank) {
-		st->feed_link_rank = el->rank;
-		st->feed_link_base = base_here(st);
-		buf_clear(&st->feed_link);
+		if ((rc = feed_link_start(st, el->rank)))
+			return rc;
 		cap_start(st, &st->feed_link, depth, el->mode, R_RSS);
 	}
 	return HF_OK;
 }
 
-static int on_end(struct state *st, int depth);
-
-static int on_start(struct state *st, int depth)
+/* The capture ends: what it collected goes where it belongs. */
+static int cap_end(struct state *st)
 {
-	xmlTextReaderPtr r = st->r;
-	const xmlChar *name = xmlTextReaderConstLocalName(r);
-	const xmlChar *uri = xmlTextReaderConstNamespaceUri(r);
-	int empty = xmlTextReaderIsEmptyElement(r);
+	int rc = HF_OK;
+
+	switch (st->cap_role) {
+	case R_AUTHOR:
+		if (st->e.authors.n < MAX_LIST_RAW)
+			rc = list_push(&st->e.authors, buf_str(&st->item_text), st->item_text.len);
+		break;
+	case R_CATEGORY:
+		if (st->e.cats.n < MAX_LIST_RAW)
+			rc = list_push(&st->e.cats, buf_str(&st->item_text), st->item_text.len);
+		break;
+	case R_CHANNEL:
+		rc = feed_title_end(st);
+		break;
+	case R_RSS:
+		rc = feed_link_end(st);
+		break;
+	default:
+		break;
+	}
+	st->cap = NULL;
+	return rc;
+}
+
+/*
+ * An item starts after libxml2 recovered from a fatal error.  Its recovery
+ * closes an unclosed element only at the next end tag, which then closes
+ * the wrong one, and so on up: an unclosed <b> in a description leaves
+ * every later item inside the first (or inside its description).  Whatever
+ * the document meant to close before this item is closed here, so that
+ * each item is an entry of its own.
+ */
+static int item_break(struct state *st)
+{
+	int rc = HF_OK;
+
+	if (st->cap)
+		rc = cap_end(st);
+	st->skip_depth = st->author_depth = -1;
+	if (!rc && st->item_depth >= 0) {
+		st->item_depth = -1;
+		rc = entry_end(st);
+	}
+	return rc;
+}
+
+static int on_start(struct state *st, const xmlChar *name, const xmlChar *uri, int depth,
+                    int empty)
+{
 	const struct elem *el;
 	int rc = HF_OK;
 
 	if (st->info->format == FEED_FORMAT_UNKNOWN)
 		return on_root(st, name, uri);
+	if (st->broken && (st->cap || st->skip_depth >= 0 || st->item_depth >= 0) &&
+	    (el = lookup(st, name, uri)) != NULL && el->role == R_ITEM && (rc = item_break(st)))
+		return rc;
 	if (st->cap) {
 		if (st->cap_mode == M_HTML || st->cap_mode == M_XHTML)
-			rc = serialise_start(st, depth, empty);
+			rc = serialise_start(st, (const char *)name, depth, empty);
 		return rc;
 	}
 	if (st->skip_depth >= 0)
@@ -1140,50 +1339,28 @@ static int on_start(struct state *st, int depth)
 	el = lookup(st, name, uri);
 	if (!el)
 		return HF_OK;
-	if (st->item_depth >= 0) {
-		rc = item_elem(st, el, depth, empty);
-	} else if (el->role == R_ITEM) {
-		rc = item_start(st, depth);
-	} else if (el->role == R_CHANNEL && st->chan_depth < 0) {
+	if (st->item_depth >= 0)
+		return item_elem(st, el, depth, empty);
+	if (el->role == R_ITEM)
+		return item_start(st, depth);
+	if (el->role == R_CHANNEL && st->chan_depth < 0)
 		st->chan_depth = depth;
-	} else if (st->chan_depth >= 0 && depth == st->chan_depth + 1) {
-		rc = feed_elem(st, el, depth, empty);
-	}
-	if (!rc && empty)
-		rc = on_end(st, depth);
-	return rc;
+	else if (st->chan_depth >= 0 && depth == st->chan_depth + 1)
+		return feed_elem(st, el, depth, empty);
+	return HF_OK;
 }
 
-static int on_end(struct state *st, int depth)
+static int on_end(struct state *st, const xmlChar *name, int depth)
 {
 	int rc = HF_OK;
 
 	if (st->cap) {
 		if (depth > st->cap_depth) {
 			if (st->cap_mode == M_HTML || st->cap_mode == M_XHTML)
-				return serialise_end(st, depth);
+				return serialise_end(st, (const char *)name, depth);
 			return HF_OK;
 		}
-		switch (st->cap_role) {
-		case R_AUTHOR:
-			if (st->e.authors.n < MAX_LIST_RAW)
-				rc = list_push(&st->e.authors, st->item_text.data ? st->item_text.data : "", st->item_text.len);
-			break;
-		case R_CATEGORY:
-			if (st->e.cats.n < MAX_LIST_RAW)
-				rc = list_push(&st->e.cats, st->item_text.data ? st->item_text.data : "", st->item_text.len);
-			break;
-		case R_CHANNEL:
-			rc = feed_title_end(st);
-			break;
-		case R_RSS:
-			rc = feed_link_end(st);
-			break;
-		default:
-			break;
-		}
-		st->cap = NULL;
-		return rc;
+		return cap_end(st);
 	}
 	if (depth == st->skip_depth) {
 		st->skip_depth = -1;
@@ -1203,12 +1380,18 @@ static int on_end(struct state *st, int depth)
 
 /* --- libxml2 plumbing -------------------------------------------------- */
 
-/* NONET and no NOENT/DTDLOAD/DTDATTR/DTDVALID: entities stay references
- * and nothing is fetched; IGNORE_ENC because the text is UTF-8 by now,
- * whatever its declaration says.  Without XML_PARSE_HUGE libxml2's own
- * limits on entity amplification and node sizes hold. */
-#define READ_OPTIONS (XML_PARSE_NONET | XML_PARSE_RECOVER | XML_PARSE_COMPACT | \
-                      XML_PARSE_IGNORE_ENC | XML_PARSE_NOWARNING)
+/* NONET and no NOENT/DTDLOAD/DTDATTR/DTDVALID: nothing is fetched or
+ * substituted; IGNORE_ENC because the text is UTF-8 by now, whatever its
+ * declaration says.  Without XML_PARSE_HUGE libxml2's own limits on depth,
+ * node sizes and entity references hold. */
+#define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_RECOVER | XML_PARSE_IGNORE_ENC | \
+                       XML_PARSE_NOWARNING)
+
+static void fail(struct state *st, int rc)
+{
+	if (!st->rc)
+		st->rc = rc;
+}
 
 /* Never load anything: no DTD, no external entity, no network. */
 static xmlParserInputPtr no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
@@ -1219,22 +1402,293 @@ static xmlParserInputPtr no_loader(const char *url, const char *id, xmlParserCtx
 	return NULL;
 }
 
-static void on_xml_error(void *arg, xmlErrorPtr e)
-{
-	struct state *st = arg;
+/*
+ * libxml2 has two parsers, and each document goes to the one that reads
+ * it faster without losing any of it; neither copies the whole document
+ * (xmlCreateMemoryParserCtxt would), each keeps a window of a few kilobytes
+ * plus the token it is in.  The push parser checks a CDATA section in one
+ * pass where the pull parser decodes it character by character (four times
+ * the work on feeds that carry their HTML in CDATA), but it does more work
+ * per entity reference (escaped HTML, as Atom feeds write it), and it gives
+ * up for good at a '<' that starts no tag, comment or CDATA section ("a <
+ * b" in a title, "<!DOCTYPE" out of place), where the pull parser drops the
+ * '<' and goes on.  So: the push parser for a document with CDATA in which
+ * every '<' starts one of those, the pull parser for every other.  Both
+ * call the same callbacks.
+ */
+#define PUSH_CHUNK (64 * 1024)
 
-	if (!e || e->level < XML_ERR_ERROR)
+static int ascii_alpha(unsigned char c)
+{
+	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+static int push_safe(const char *s, size_t n)
+{
+	const char *end = s + n;
+	int cdata = 0;
+
+	while ((s = memchr(s, '<', (size_t)(end - s))) != NULL) {
+		size_t left = (size_t)(end - ++s);
+		unsigned char c = left ? (unsigned char)*s : 0;
+
+		if (c == '!') {
+			if (left >= 8 && memcmp(s, "![CDATA[", 8) == 0)
+				cdata = 1;
+			else if (!(left >= 3 && memcmp(s, "!--", 3) == 0))
+				return 0;  /* a DOCTYPE too: few feeds have one */
+		} else if (c == '?' || c == '/') {
+			if (left < 2 || !ascii_alpha((unsigned char)s[1]))
+				return 0;
+		} else if (!ascii_alpha(c) && c != '_') {
+			return 0;
+		}
+	}
+	return cdata;
+}
+
+/* The pull parser reads the document through here; once a callback has
+ * failed, the document ends. */
+static int read_text(void *ctx, char *buf, int len)
+{
+	struct state *st = ctx;
+	size_t n = st->in_left;
+
+	if (st->rc || len <= 0)
+		return 0;
+	if (n > (size_t)len)
+		n = (size_t)len;
+	memcpy(buf, st->in, n);
+	st->in += n;
+	st->in_left -= n;
+	return (int)n;
+}
+
+static void sax_error(void *ud, xmlErrorPtr e)
+{
+	struct state *st = ud;
+
+	if (st->rc || !e || e->level < XML_ERR_ERROR)
+		return;
+	if (e->code == XML_ERR_NO_MEMORY) {
+		fail(st, HF_ENOMEM);
+		return;
+	}
+	/* 2.9.14's name for entity amplification: here, the quadratic
+	 * blowup's thousands of references to an entity it does not know. */
+	if (e->code == XML_ERR_ENTITY_LOOP) {
+		st->entity_attack = 1;
+		fail(st, HF_ETOOBIG);
+		return;
+	}
+	/* A reference to an entity of the DTD: dropped, as intended. */
+	if ((e->code == XML_WAR_UNDECLARED_ENTITY || e->code == XML_ERR_UNDECLARED_ENTITY) &&
+	    e->str1 && st->decl_names && xmlHashLookup(st->decl_names, (const xmlChar *)e->str1))
 		return;
 	st->xml_errors++;
-	/* 2.9.14 reports entity amplification (billion laughs, quadratic
-	 * blowup) as an entity loop. */
-	if (e->code == XML_ERR_ENTITY_LOOP)
-		st->entity_attack = 1;
+	if (e->level == XML_ERR_FATAL)
+		st->broken = 1;
 	if (st->first_error.len == 0 && e->message) {
 		size_t n = strcspn(e->message, "\n");
 		if (buf_printf(&st->first_error, "line %d: %.*s", e->line, (int)(n > 120 ? 120 : n), e->message))
 			buf_clear(&st->first_error);
 	}
+}
+
+/*
+ * Entities.  getEntity knows none, so libxml2 expands only the five
+ * predefined ones (which it resolves before asking): a reference to any
+ * other is dropped, an external one is never opened, and nothing can
+ * amplify.  The internal subset's general entities are measured all the
+ * same, so that a document built to amplify is rejected as such.
+ */
+static xmlEntityPtr sax_get_entity(void *ud, const xmlChar *name)
+{
+	(void)ud;
+	(void)name;
+	return NULL;
+}
+
+static void sax_entity_decl(void *ud, const xmlChar *name, int type, const xmlChar *public_id,
+                            const xmlChar *system_id, xmlChar *content)
+{
+	struct state *st = ud;
+	struct decl *d;
+	size_t len;
+
+	(void)public_id;
+	(void)system_id;
+	if (st->rc || (type != XML_INTERNAL_GENERAL_ENTITY && type != XML_EXTERNAL_GENERAL_PARSED_ENTITY))
+		return;
+	if (!st->decl_names && !(st->decl_names = xmlHashCreate(16)))
+		goto nomem;
+	/* XML 1.0 section 4.2: the first declaration is binding. */
+	if (xmlHashLookup(st->decl_names, name))
+		return;
+	if (st->ndecls == st->decls_cap) {
+		size_t cap = st->decls_cap ? 2 * st->decls_cap : 16;
+		struct decl *p = realloc(st->decls, cap * sizeof *p);
+		if (!p)
+			goto nomem;
+		st->decls = p;
+		st->decls_cap = cap;
+	}
+	len = type == XML_INTERNAL_GENERAL_ENTITY && content ? strlen((const char *)content) : 0;
+	d = &st->decls[st->ndecls];
+	d->off = st->decl_text.len;
+	d->len = len;
+	d->size = 0;
+	d->state = 0;
+	if ((len && buf_append(&st->decl_text, (const char *)content, len)) ||
+	    xmlHashAddEntry(st->decl_names, name, (void *)(uintptr_t)(st->ndecls + 1)) != 0)
+		goto nomem;
+	st->ndecls++;
+	return;
+nomem:
+	fail(st, HF_ENOMEM);
+}
+
+/*
+ * The length of declaration i with every reference expanded, or UINT64_MAX
+ * once it passes `max`, loops, or needs references followed deeper than
+ * ENTITY_NESTING (which also bounds the recursion).
+ */
+static uint64_t decl_size(struct state *st, size_t i, int level, uint64_t max)
+{
+	struct decl *d = &st->decls[i];
+	uint64_t size = 0;
+
+	if (d->state == 2)
+		return d->size;
+	if (d->state == 1 || level > ENTITY_NESTING)
+		return UINT64_MAX;
+	d->state = 1;
+	if (d->len) {
+		char *p = st->decl_text.data + d->off, *end = p + d->len;
+
+		while (p < end && size <= max) {
+			char *amp = memchr(p, '&', (size_t)(end - p)), *semi;
+			void *ref;
+
+			if (!amp) {
+				size += (uint64_t)(end - p);
+				break;
+			}
+			size += (uint64_t)(amp - p);
+			p = amp + 1;
+			if (p < end && *p != '#' && (semi = memchr(p, ';', (size_t)(end - p))) != NULL) {
+				*semi = '\0';
+				ref = xmlHashLookup(st->decl_names, (const xmlChar *)p);
+				*semi = ';';
+				if (ref) {
+					uint64_t n = decl_size(st, (size_t)(uintptr_t)ref - 1, level + 1, max);
+					if (n == UINT64_MAX) {
+						size = UINT64_MAX;
+						break;
+					}
+					size += n;
+					p = semi + 1;
+					continue;
+				}
+			}
+			size++;  /* the '&' itself */
+		}
+	}
+	d->size = size > max ? UINT64_MAX : size;
+	d->state = 2;
+	return d->size;
+}
+
+/* The internal subset is complete: is one of its entities an attack? */
+static int decls_check(struct state *st)
+{
+	uint64_t max = (uint64_t)st->in_len * ENTITY_GROWTH;
+
+	for (size_t i = 0; i < st->ndecls; i++)
+		if (decl_size(st, i, 0, max) == UINT64_MAX) {
+			st->entity_attack = 1;
+			return HF_ETOOBIG;
+		}
+	return HF_OK;
+}
+
+/*
+ * A DOCTYPE.  Its declarations are not used, so to libxml2 the document
+ * has declarations it cannot see; XML 1.0 section 4.1 (WFC: Entity
+ * Declared) then makes a reference to an entity it does not know a plain
+ * error rather than a fatal one: the document is not taken for broken.
+ */
+static void sax_doctype(void *ud, const xmlChar *name, const xmlChar *external_id,
+                        const xmlChar *system_id)
+{
+	struct state *st = ud;
+
+	(void)name;
+	(void)external_id;
+	(void)system_id;
+	st->ctxt->hasExternalSubset = 1;
+}
+
+/*
+ * Every event sets ctxt->wellFormed back to 1: libxml2 2.9's
+ * xmlParseReference drops every entity reference, &amp; and &lt; included,
+ * once it is 0, so after one error all the escaped markup of the rest of
+ * the document would vanish.  sax_error has counted the error already.
+ */
+static void sax_start(void *ud, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri,
+                      int nnsdecl, const xmlChar **nsdecl, int natts, int ndefaulted,
+                      const xmlChar **atts)
+{
+	struct state *st = ud;
+	const xmlChar *cur = st->ctxt->input ? st->ctxt->input->cur : NULL;
+	int depth = st->depth++;
+	int rc = HF_OK;
+
+	(void)prefix;
+	if (st->rc)
+		return;
+	st->ctxt->wellFormed = 1;
+	st->atts = atts;
+	st->natts = natts - ndefaulted;  /* DTD defaults come last: not ours */
+	st->nsdecl = nsdecl;
+	st->nnsdecl = nnsdecl;
+	if (st->natts)
+		rc = base_push(st, depth);
+	/* startElementNs comes before libxml2 reads the "/>" of an empty
+	 * element; its own xmlTextReader tells them apart the same way. */
+	if (!rc)
+		rc = on_start(st, name, uri, depth, cur && cur[0] == '/' && cur[1] == '>');
+	if (rc)
+		fail(st, rc);
+}
+
+static void sax_end(void *ud, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri)
+{
+	struct state *st = ud;
+	int depth = --st->depth;
+	int rc;
+
+	(void)prefix;
+	(void)uri;
+	if (st->rc)
+		return;
+	st->ctxt->wellFormed = 1;
+	if ((rc = on_end(st, name, depth)))
+		fail(st, rc);
+	base_pop(st, depth);
+}
+
+/* Characters, ignorable whitespace and CDATA alike. */
+static void sax_text(void *ud, const xmlChar *s, int n)
+{
+	struct state *st = ud;
+	int rc;
+
+	st->ctxt->wellFormed = 1;
+	if (!st->cap || st->rc)
+		return;
+	if ((rc = on_text(st, (const char *)s, (size_t)n)))
+		fail(st, rc);
 }
 
 static void state_free(struct state *st)
@@ -1246,6 +1700,7 @@ static void state_free(struct state *st)
 	buf_free(&st->e.authors.b);
 	buf_free(&st->e.cats.b);
 	buf_free(&st->e.encl.b);
+	buf_free(&st->e.bases.b);
 	for (int a = 0; a < A__N; a++)
 		buf_free(&st->attr[a]);
 	buf_free(&st->aname);
@@ -1253,7 +1708,12 @@ static void state_free(struct state *st)
 	buf_free(&st->item_text);
 	buf_free(&st->feed_title);
 	buf_free(&st->feed_link);
+	buf_free(&st->feed_bases.b);
+	buf_free(&st->frame_text);
 	buf_free(&st->first_error);
+	free(st->decls);
+	buf_free(&st->decl_text);
+	xmlHashFree(st->decl_names, NULL);
 	buf_free(&o->key);
 	buf_free(&o->id);
 	buf_free(&o->title);
@@ -1266,89 +1726,14 @@ static void state_free(struct state *st)
 	buf_free(&o->tmp);
 }
 
-/* Feed the reader's events to the handlers.  *res gets the last result
- * of xmlTextReaderRead: 0 at the end, -1 when libxml2 gave up. */
-static int run(struct state *st, int *res)
-{
-	int rc = HF_OK, r;
-
-	while (!rc && (r = xmlTextReaderRead(st->r)) == 1) {
-		switch (xmlTextReaderNodeType(st->r)) {
-		case XML_READER_TYPE_ELEMENT:
-			rc = on_start(st, xmlTextReaderDepth(st->r));
-			break;
-		case XML_READER_TYPE_END_ELEMENT:
-			rc = on_end(st, xmlTextReaderDepth(st->r));
-			break;
-		case XML_READER_TYPE_TEXT:
-		case XML_READER_TYPE_CDATA:
-		case XML_READER_TYPE_WHITESPACE:
-		case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
-			if (st->cap)
-				rc = on_text(st, xmlTextReaderDepth(st->r));
-			break;
-		default:
-			/* Entity references stay unexpanded (no NOENT): their
-			 * text is not ours to trust, so they add nothing. */
-			break;
-		}
-		if (st->entity_attack)
-			break;
-	}
-	*res = r;
-	return rc;
-}
-
-/*
- * libxml2 2.9's reader stops at the first well-formedness error even in
- * recovery mode (an unclosed <b> inside a description ends the stream).
- * The tree parser does recover, so a broken document is parsed again into
- * a tree and walked with the same handlers through xmlReaderWalker; the
- * entries delivered before the error are not delivered twice.  Only broken
- * documents pay for the tree, and they are bounded by the fetch limit.
- */
-static int recover_tree(struct state *st, const struct feed_text *text, int *res)
-{
-	size_t done = st->info->nentries;
-	xmlDocPtr doc;
-	int rc;
-
-	xmlSetStructuredErrorFunc(st, on_xml_error);
-	doc = xmlReadMemory(text->data, (int)(text->len > INT32_MAX ? INT32_MAX : text->len),
-	                    st->opts->base_url, "UTF-8", READ_OPTIONS);
-	xmlSetStructuredErrorFunc(NULL, NULL);
-	if (!doc || st->entity_attack) {
-		/* The stream's reader stays: the open entry's strings live
-		 * in its dictionary. */
-		xmlFreeDoc(doc);
-		return HF_OK;
-	}
-	xmlFreeTextReader(st->r);
-	st->r = NULL;
-	st->doc = doc;
-	if (!(st->r = xmlReaderWalker(doc)))
-		return HF_ENOMEM;
-	st->info->format = FEED_FORMAT_UNKNOWN;
-	st->none_ns = NS_NONE;
-	st->chan_depth = st->item_depth = st->skip_depth = st->author_depth = -1;
-	st->cap = NULL;
-	st->feed_title_rank = st->feed_link_rank = 0;
-	st->feed_link_base = NULL;
-	memset(st->cache, 0, sizeof st->cache);
-	st->replay = done;
-	rc = run(st, res);
-	/* The walker ends cleanly; the document was still broken. */
-	*res = -1;
-	return rc;
-}
-
 int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
                struct feed_info *info, struct buf *err)
 {
 	static const struct feed_parse_opts none;
 	struct feed_text text = FEED_TEXT_INIT;
 	struct state *st = NULL;
-	int rc, r = 0;
+	xmlSAXHandler sax;
+	int rc;
 
 	memset(info, 0, sizeof *info);
 	if (!opts)
@@ -1372,22 +1757,49 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
 	}
 	if (text.flags & (FEED_PREP_BAD_UTF8 | FEED_PREP_CONTROLS | FEED_PREP_ENTITIES | FEED_PREP_JUNK))
 		info->recovered = 1;
-	st->has_xml_base = memmem(text.data, text.len, "xml:base", 8) != NULL;
+	st->in = text.data;
+	st->in_left = st->in_len = text.len;
+
+	/* These callbacks and no others: nothing builds a tree, resolves a
+	 * name or loads a file. */
+	memset(&sax, 0, sizeof sax);
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = sax_start;
+	sax.endElementNs = sax_end;
+	sax.characters = sax_text;
+	sax.ignorableWhitespace = sax_text;
+	sax.cdataBlock = sax_text;
+	sax.internalSubset = sax_doctype;
+	sax.entityDecl = sax_entity_decl;
+	sax.getEntity = sax_get_entity;
+	sax.getParameterEntity = sax_get_entity;
+	sax.serror = sax_error;
 
 	xmlSetExternalEntityLoader(no_loader);
-	st->r = xmlReaderForMemory(text.data, (int)(text.len > INT32_MAX ? INT32_MAX : text.len),
-	                           opts->base_url, "UTF-8", READ_OPTIONS);
-	if (!st->r) {
-		rc = HF_ENOMEM;
-		goto out;
-	}
-	xmlTextReaderSetStructuredErrorHandler(st->r, on_xml_error, st);
+	if (push_safe(text.data, text.len)) {
+		st->ctxt = xmlCreatePushParserCtxt(&sax, st, NULL, 0, NULL);
+		if (!st->ctxt) {
+			rc = HF_ENOMEM;
+			goto out;
+		}
+		(void)xmlCtxtUseOptions(st->ctxt, PARSE_OPTIONS);
+		while (!st->rc && st->in_left) {
+			size_t n = st->in_left < PUSH_CHUNK ? st->in_left : PUSH_CHUNK;
 
-	rc = run(st, &r);
-	if (!rc && r < 0 && !st->entity_attack)
-		rc = recover_tree(st, &text, &r);
-	if (rc)
-		goto out;
+			st->in += n;
+			st->in_left -= n;
+			(void)xmlParseChunk(st->ctxt, st->in - n, (int)n, st->in_left == 0);
+		}
+	} else {
+		st->ctxt = xmlCreateIOParserCtxt(&sax, st, read_text, NULL, st, XML_CHAR_ENCODING_NONE);
+		if (!st->ctxt) {
+			rc = HF_ENOMEM;
+			goto out;
+		}
+		(void)xmlCtxtUseOptions(st->ctxt, PARSE_OPTIONS);
+		(void)xmlParseDocument(st->ctxt);
+	}
+
 	if (st->entity_attack) {
 		if (err) {
 			buf_clear(err);
@@ -1397,7 +1809,9 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
 		rc = HF_ETOOBIG;
 		goto out;
 	}
-	if (r < 0 || st->xml_errors)
+	if ((rc = st->rc))
+		goto out;
+	if (st->xml_errors)
 		info->recovered = 1;
 	if (info->format == FEED_FORMAT_UNKNOWN) {
 		if (st->first_error.len)
@@ -1413,9 +1827,10 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
 	}
 out:
 	if (st) {
-		if (st->r)
-			xmlFreeTextReader(st->r);
-		xmlFreeDoc(st->doc);
+		if (st->ctxt) {
+			xmlFreeDoc(st->ctxt->myDoc);
+			xmlFreeParserCtxt(st->ctxt);
+		}
 		state_free(st);
 		free(st);
 	}

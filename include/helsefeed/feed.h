@@ -1,14 +1,18 @@
 /*
  * feed.h - parse one RSS or Atom document into entries.
  *
- * One streaming pass with libxml2's xmlTextReader: memory grows with the
- * largest entry, not with the document.  Formats: RSS 0.90-0.94, RSS 1.0
- * (RDF), RSS 2.0, Atom 0.3, Atom 1.0, detected from the root element and
- * its namespace, never from the URL.
+ * One streaming pass with libxml2's SAX2 interface; no tree is built, not
+ * even for malformed XML, which libxml2 recovers from as it goes.  Memory
+ * grows with the largest entry, not with the document.  Formats: RSS
+ * 0.90-0.94, RSS 1.0 (RDF), RSS 2.0, Atom 0.3, Atom 1.0, detected from the
+ * root element and its namespace, never from the URL.
  *
  * Untrusted input: the whole document.  libxml2 is run with XML_PARSE_NONET,
- * no DTD loading, no external entities and no entity substitution beyond
- * the predefined ones; an entity-expansion attack is an error.
+ * no DTD loading and no entity substitution: the five predefined entities
+ * and character references expand, a reference to an entity the document
+ * declares is dropped, an external one is never opened.  A document whose
+ * entities are built to amplify (billion laughs, quadratic blowup) is
+ * rejected with HF_ETOOBIG.
  *
  * Every string handed out is valid UTF-8 in NFC, bounded by limits.h,
  * text fields stripped of markup and control characters with whitespace
