@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,7 +41,8 @@ static void set_err(struct buf *err, const char *msg)
 }
 
 /* Read a whole file (or stdin) into memory. */
-static int read_all(const char *path, struct buf *out, struct buf *err)
+static int read_all(const char *path, struct buf *out, void **map, size_t *maplen,
+                    struct buf *err)
 {
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
@@ -56,6 +58,16 @@ static int read_all(const char *path, struct buf *out, struct buf *err)
 			rc = HF_ETOOBIG;
 			goto out;
 		}
+		/* A regular file is mapped, not copied: a twelfth of the time
+		 * of a 40 MB parse went into read()'s copy.  (A file cut short
+		 * by another process while mapped ends the command with
+		 * SIGBUS; the daemon never reads feeds this way.) */
+		*map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (*map != MAP_FAILED) {
+			*maplen = (size_t)sb.st_size;
+			goto out;
+		}
+		*map = NULL;
 		if ((rc = buf_reserve(out, (size_t)sb.st_size)))
 			goto out;
 	}
@@ -161,6 +173,8 @@ int cmd_parse(const struct cli *cli, int argc, char **argv)
 	struct feed_info info = {0};
 	struct printer p = {0};
 	struct buf data = BUF_INIT, err = BUF_INIT;
+	void *map = NULL;
+	size_t maplen = 0;
 	const char *file = NULL;
 	int rc, ret = HF_EXIT_FAIL;
 
@@ -203,14 +217,15 @@ int cmd_parse(const struct cli *cli, int argc, char **argv)
 		return HF_EXIT_USAGE;
 	}
 
-	if ((rc = read_all(file, &data, &err))) {
+	if ((rc = read_all(file, &data, &map, &maplen, &err))) {
 		fprintf(stderr, "helsefeed: %s: %s\n", file, err.len ? err.data : hf_strerror(rc));
 		goto out;
 	}
 	json_init_file(&p.j, stdout);
 	opts.on_entry = print_entry;
 	opts.ud = &p;
-	rc = feed_parse(data.data ? data.data : "", data.len, &opts, &info, &err);
+	rc = map ? feed_parse(map, maplen, &opts, &info, &err)
+	         : feed_parse(data.data ? data.data : "", data.len, &opts, &info, &err);
 	if (rc == HF_ENOTFEED || (rc && !p.started)) {
 		fprintf(stderr, "helsefeed: %s: %s\n", file, err.len ? err.data : hf_strerror(rc));
 		goto out;
@@ -240,6 +255,8 @@ out:
 		ret = HF_EXIT_FAIL;
 	}
 	feed_info_clear(&info);
+	if (map)
+		munmap(map, maplen);
 	buf_free(&data);
 	buf_free(&err);
 	return ret;
