@@ -50,7 +50,6 @@ varies from run to run, and every assertion holds for any of them.
 import os
 import random
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -58,47 +57,25 @@ import sys
 import time
 from email import policy
 from email.parser import BytesParser
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from itlib import BIN, FAILS, PROCS, SRC, WAIT, check, commands, run_main, serve_sample, write_atomic  # noqa: E402
 
-SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(SRC, "tests"))
 try:
     import smtpd  # tests/smtpd.py, on aiosmtpd
 except ImportError as e:
     smtpd = None
     SMTPD_MISSING = str(e)
-BIN = os.environ.get("HELSEFEED")
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-crash"
 ITERATIONS = 50
 DIGEST_ITERATIONS = 35
 DIGEST_STEP = 120   # test clock advance per digest run: > DIGEST_MIN_WINDOW_S
 GROUP = "crash"
-WAIT = 60
-FAILS = []
-PROCS = []
 SERVERS = []
 RSS = ["hod.rss", "hod-korona.rss", "fhi.rss"]
 FEEDS = [("hod", "hod.rss", "ministry"), ("hod-korona", "hod-korona.rss", "ministry"),
          ("fhi", "fhi.rss", "directorate"), ("helse-nord", "helse-nord.atom", "hospital"),
          ("helsedirektoratet", "helsedirektoratet.atom", "directorate"),
          ("dmp", "dmp.rss", "directorate")]
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def commands():
-    r = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
-    return set(re.findall(r"^\s+([a-z]+)\b", r.stdout, re.M))
-
-
-def write_atomic(path, text):
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
 
 
 def conf_text(port, smtp_port=None):
@@ -301,15 +278,7 @@ def main():
     if "run" not in cmds:
         print("skip: this helsefeed has no 'run' command")
         return 77
-    shutil.rmtree(TMP, ignore_errors=True)
-    os.makedirs(TMP)
-    feeddir = os.path.join(TMP, "feeds")
-    shutil.copytree(os.path.join(SRC, "examples", "feeds"), feeddir)
-    httpd = subprocess.Popen([sys.executable, os.path.join(SRC, "tests", "httpd.py"),
-                              "--dir", feeddir, "--lifetime", "500"],
-                             stdout=subprocess.PIPE, text=True)
-    PROCS.append(httpd)
-    port = int(httpd.stdout.readline())
+    feeddir, port = serve_sample(TMP, 500)
     srv = None
     if "digest" not in cmds:
         print("note: digests not tested: this helsefeed has no 'digest' command", flush=True)
@@ -397,15 +366,10 @@ def main():
     return 1 if FAILS else 0
 
 
+def stop_servers():
+    for s in SERVERS:
+        s.stop()
+
+
 if __name__ == "__main__":
-    try:
-        code = main()
-    finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-                p.wait(30)
-        for s in SERVERS:
-            s.stop()
-    print("FAILED: %d" % len(FAILS) if FAILS else "ok")
-    sys.exit(code)
+    run_main(main, stop_servers)

@@ -24,57 +24,23 @@ broken configuration at start.
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import xml.etree.ElementTree as ET
 import email
 import email.policy
 import json
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from itlib import BIN, FAILS, PROCS, SRC, WAIT, check, commands, have_systemd, read, run_main, serve_sample, titles, wait_for, write_atomic  # noqa: E402
 
-SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
-BIN = os.environ.get("HELSEFEED")
-BUILD = os.environ.get("HF_BUILD", "")
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-daemon"
-ATOM = "{http://www.w3.org/2005/Atom}"
-WAIT = 60          # seconds any single event may take at most
-FAILS = []
-PROCS = []
-sys.path.insert(0, os.path.join(SRC, "tests"))
 try:
     import smtpd  # noqa: E402  (tests/smtpd.py, needs python3-aiosmtpd)
 except ImportError:
     smtpd = None
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def commands():
-    r = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
-    return set(re.findall(r"^\s+([a-z]+)\b", r.stdout, re.M))
-
-
-def have_systemd():
-    try:
-        with open(os.path.join(BUILD, "CMakeCache.txt"), encoding="utf-8") as f:
-            return re.search(r"^SYSTEMD_FOUND:INTERNAL=1$", f.read(), re.M) is not None
-    except OSError:
-        return False
-
-
-def write_atomic(path, text):
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
 
 
 def conf_text(port, feeds, extra="", mail=""):
@@ -131,31 +97,6 @@ class Notify:
         self.sock.close()
 
 
-def wait_for(pred, what, timeout=WAIT):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return check(False, "timed out waiting for " + what)
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def titles(atom_path):
-    try:
-        root = ET.parse(atom_path).getroot()
-    except (OSError, ET.ParseError):
-        return []
-    return [e.findtext(ATOM + "title") or "" for e in root.iter(ATOM + "entry")]
-
-
 def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
@@ -191,16 +132,7 @@ def main():
     if "run" not in commands():
         print("skip: this helsefeed has no 'run' command")
         return 77
-    shutil.rmtree(TMP, ignore_errors=True)
-    os.makedirs(TMP)
-    feeddir = os.path.join(TMP, "feeds")
-    shutil.copytree(os.path.join(SRC, "examples", "feeds"), feeddir)
-
-    httpd = subprocess.Popen([sys.executable, os.path.join(SRC, "tests", "httpd.py"),
-                              "--dir", feeddir, "--lifetime", "400"],
-                             stdout=subprocess.PIPE, text=True)
-    PROCS.append(httpd)
-    port = int(httpd.stdout.readline())
+    feeddir, port = serve_sample(TMP, 400)
 
     # --- a broken configuration at start: exit 2, file:line on stderr ---
     bad = os.path.join(TMP, "bad.conf")
@@ -378,12 +310,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        code = main()
-    finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-                p.wait(30)
-    print("FAILED: %d" % len(FAILS) if FAILS else "ok")
-    sys.exit(code)
+    run_main(main)

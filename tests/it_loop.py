@@ -25,7 +25,6 @@ published file; time appears only in the bounds (STOP_BOUND_S, WAIT).
 
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -35,60 +34,14 @@ import threading
 import time
 import json
 import urllib.request
-import xml.etree.ElementTree as ET
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from itlib import BIN, FAILS, PROCS, SRC, WAIT, check, have_systemd, read, run_main, serve_sample, titles, wait_for  # noqa: E402
 
-SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
-BIN = os.environ.get("HELSEFEED")
-BUILD = os.environ.get("HF_BUILD", "")
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-loop"
-ATOM = "{http://www.w3.org/2005/Atom}"
-WAIT = 60           # seconds any single event may take at most
 TRICKLE_S = 30      # the slow feed's transfer
 ROUNDS = 3          # SIGUSR1 rounds of the fast feeds during it
 STOP_BOUND_S = 15   # SIGTERM to exit: DAEMON_STOP_GRACE_S (5) and a margin
 SLOW = "/trickle/%d/hod.rss" % TRICKLE_S
-FAILS = []
-PROCS = []
-
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def wait_for(pred, what, timeout=WAIT):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return check(False, "timed out waiting for " + what)
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def titles(atom_path):
-    try:
-        root = ET.parse(atom_path).getroot()
-    except (OSError, ET.ParseError):
-        return []
-    return [e.findtext(ATOM + "title") or "" for e in root.iter(ATOM + "entry")]
-
-
-def have_systemd():
-    try:
-        with open(os.path.join(BUILD, "CMakeCache.txt"), encoding="utf-8") as f:
-            return re.search(r"^SYSTEMD_FOUND:INTERNAL=1$", f.read(), re.M) is not None
-    except OSError:
-        return False
 
 
 class Notify:
@@ -144,15 +97,7 @@ def main():
     if not BIN or not os.path.exists(BIN):
         print("skip: $HELSEFEED is not set")
         return 77
-    shutil.rmtree(TMP, ignore_errors=True)
-    os.makedirs(TMP)
-    feeddir = os.path.join(TMP, "feeds")
-    shutil.copytree(os.path.join(SRC, "examples", "feeds"), feeddir)
-    httpd = subprocess.Popen([sys.executable, os.path.join(SRC, "tests", "httpd.py"),
-                              "--dir", feeddir, "--lifetime", "300"],
-                             stdout=subprocess.PIPE, text=True)
-    PROCS.append(httpd)
-    port = int(httpd.stdout.readline())
+    feeddir, port = serve_sample(TMP, 300)
 
     def served(key, path):
         with urllib.request.urlopen("http://127.0.0.1:%d/_stats" % port, timeout=10) as r:
@@ -271,12 +216,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        code = main()
-    finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-                p.wait(30)
-    print("FAILED: %d" % len(FAILS) if FAILS else "ok")
-    sys.exit(code)
+    run_main(main)

@@ -1,0 +1,106 @@
+"""What the integration tests that run the daemon share.
+
+The environment ctest passes (HELSEFEED, HF_SRC, HF_BUILD), one list of
+failures with check(), waiting with a bound, the offline sample served
+by tests/httpd.py on 127.0.0.1, and the run of a test's main() that
+kills every process it started, whatever happened.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+BIN = os.environ.get("HELSEFEED")
+BUILD = os.environ.get("HF_BUILD", "")
+ATOM = "{http://www.w3.org/2005/Atom}"
+WAIT = 60           # seconds any single event may take at most
+FAILS = []
+PROCS = []          # killed by run_main() at the end
+
+
+def check(cond, what):
+    if not cond:
+        FAILS.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def wait_for(pred, what, timeout=WAIT):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return check(False, "timed out waiting for " + what)
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def titles(atom_path):
+    """Entry titles of a published Atom file; [] while it is not there."""
+    try:
+        root = ET.parse(atom_path).getroot()
+    except (OSError, ET.ParseError):
+        return []
+    return [e.findtext(ATOM + "title") or "" for e in root.iter(ATOM + "entry")]
+
+
+def write_atomic(path, text):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def commands():
+    r = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
+    return set(re.findall(r"^\s+([a-z]+)\b", r.stdout, re.M))
+
+
+def have_systemd():
+    """Was this build made with libsystemd (sd_notify)?"""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt"), encoding="utf-8") as f:
+            return re.search(r"^SYSTEMD_FOUND:INTERNAL=1$", f.read(), re.M) is not None
+    except OSError:
+        return False
+
+
+def serve_sample(tmp, lifetime):
+    """A fresh `tmp` with a copy of examples/feeds served by tests/httpd.py
+    for at most `lifetime` seconds.  Returns (feed directory, port)."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    feeddir = os.path.join(tmp, "feeds")
+    shutil.copytree(os.path.join(SRC, "examples", "feeds"), feeddir)
+    httpd = subprocess.Popen([sys.executable, os.path.join(SRC, "tests", "httpd.py"),
+                              "--dir", feeddir, "--lifetime", str(lifetime)],
+                             stdout=subprocess.PIPE, text=True)
+    PROCS.append(httpd)
+    return feeddir, int(httpd.stdout.readline())
+
+
+def run_main(main, after=None):
+    """Exit with main()'s code (77: skipped), every process in PROCS
+    killed first, then after() called (servers of the test's own)."""
+    try:
+        code = main()
+    finally:
+        for p in PROCS:
+            if p.poll() is None:
+                p.kill()
+                p.wait(30)
+        if after:
+            after()
+    print("FAILED: %d" % len(FAILS) if FAILS else "ok")
+    sys.exit(code)
