@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "helsefeed/feed.h"
+#include "helsefeed/norm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,6 +19,24 @@ static int skip_odd(void *ud, const char *key, uint64_t hash)
 	(void)ud;
 	(void)strlen(key);
 	return (int)(hash & 1);
+}
+
+/* feed.h promises valid UTF-8 in every string handed out: no NUL inside
+ * (strlen ends it), no invalid sequence, no U+FFFE/U+FFFF. */
+static void check_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = s ? strlen(s) : 0, k;
+
+	for (size_t i = 0; i < n; i += k) {
+		if (p[i] < 0x80) {
+			k = 1;
+			continue;
+		}
+		if (!(k = norm_utf8_seq(p + i, n - i)) ||
+		    (k == 3 && p[i] == 0xef && p[i + 1] == 0xbf && p[i + 2] >= 0xbe))
+			__builtin_trap();
+	}
 }
 
 struct count {
@@ -43,6 +62,10 @@ static int check_entry(void *ud, const struct feed_info *info, const struct feed
 		n += strlen(e->categories[i]);
 	for (size_t i = 0; i < e->nenclosures; i++)
 		n += strlen(e->enclosures[i].url) + (e->enclosures[i].type ? strlen(e->enclosures[i].type) : 0);
+	check_utf8(e->title);
+	check_utf8(e->summary);
+	check_utf8(e->content);
+	check_utf8(e->author);
 	if (++c->calls == c->stop)
 		return HF_EABORT;
 	return n == (size_t)-1 ? -1 : 0;

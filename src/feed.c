@@ -693,7 +693,8 @@ static int put_html(struct buf *out, const struct buf *raw, const char *base, si
 	buf_clear(out);
 	if (raw->len == 0)
 		return HF_OK;
-	return sanitize_html(raw->data, raw->len, base, max, out);
+	/* Whole characters libxml2 delivered: on_text() drops, never cuts. */
+	return sanitize_html_checked(raw->data, raw->len, base, max, out);
 }
 
 static const char *nz(const struct buf *b)

@@ -623,7 +623,8 @@ static void drop_blank(struct buf *out, size_t start)
 		out->data[start] = '\0';
 }
 
-static int sanitize_text(const char *html, size_t len, size_t max, struct buf *out)
+static int sanitize_text(const char *html, size_t len, size_t max, struct buf *out,
+                         int checked)
 {
 	struct buf t = BUF_INIT;
 	int rc = 0;
@@ -634,7 +635,7 @@ static int sanitize_text(const char *html, size_t len, size_t max, struct buf *o
 			goto out;
 		html = t.data;
 		len = t.len;
-	} else if (!utf8_clean((const unsigned char *)html, len)) {
+	} else if (!checked && !utf8_clean((const unsigned char *)html, len)) {
 		rc = norm_nfc(html, len, &t);
 		if (rc)
 			goto out;
@@ -1076,6 +1077,11 @@ static int slow_walk(struct san *s, const char *html, size_t len)
 	return rc;
 }
 
+/* sanitize_run modes: which reader (0 both, 1 the tokenizer only, 2
+ * libxml2 only), and whether the input is known to be clean UTF-8. */
+#define SAN_WALK 0x3
+#define SAN_CHECKED 0x4
+
 /* mode: 0 both paths, 1 the tokenizer only, 2 libxml2 only.  Returns as
  * sanitize_html, or 1 when mode 1 had to give up (out untouched). */
 static int sanitize_run(const char *html, size_t len, const char *base, size_t max,
@@ -1092,10 +1098,10 @@ static int sanitize_run(const char *html, size_t len, const char *base, size_t m
 		return HF_ETOOBIG;
 	/* Plain text, the common case in RSS descriptions: no parser. */
 	if (!memchr(html, '<', len)) {
-		rc = sanitize_text(html, len, max, out);
+		rc = sanitize_text(html, len, max, out, mode & SAN_CHECKED);
 		goto out;
 	}
-	if (!utf8_clean((const unsigned char *)html, len)) {
+	if (!(mode & SAN_CHECKED) && !utf8_clean((const unsigned char *)html, len)) {
 		rc = norm_nfc(html, len, &clean);
 		if (rc)
 			goto out;
@@ -1114,13 +1120,13 @@ static int sanitize_run(const char *html, size_t len, const char *base, size_t m
 	s->tmp = (struct buf)BUF_INIT;
 	s->url = (struct buf)BUF_INIT;
 	rc = 1;
-	if (mode != 2) {
+	if ((mode & SAN_WALK) != 2) {
 		san_init(s, out, base, max);
 		rc = fast_walk(s, html, len);
 		if (rc == 1)
 			rollback(out, start);
 	}
-	if (rc == 1 && mode != 1) {
+	if (rc == 1 && (mode & SAN_WALK) != 1) {
 		san_init(s, out, base, max);
 		rc = slow_walk(s, html, len);
 	}
@@ -1155,6 +1161,12 @@ int sanitize_html(const char *html, size_t len, const char *base, size_t max,
                   struct buf *out)
 {
 	return sanitize_run(html, len, base, max, out, 0);
+}
+
+int sanitize_html_checked(const char *html, size_t len, const char *base, size_t max,
+                          struct buf *out)
+{
+	return sanitize_run(html, len, base, max, out, SAN_CHECKED);
 }
 
 int sanitize_html_fast(const char *html, size_t len, const char *base, size_t max,

@@ -34,6 +34,15 @@ int sanitize_html(const char *html, size_t len, const char *base, size_t max,
                   struct buf *out) HF_WUR;
 
 /*
+ * sanitize_html() for text an XML parser has checked already: `html` must
+ * be valid UTF-8 without NUL, U+FFFE or U+FFFF (feed.c hands over what
+ * libxml2 delivered from a document feed_input.c made clean), so the
+ * second check of every byte is skipped.  Anything else: sanitize_html().
+ */
+int sanitize_html_checked(const char *html, size_t len, const char *base, size_t max,
+                          struct buf *out) HF_WUR;
+
+/*
  * The two readers behind sanitize_html(), for tests and benchmarks.
  * sanitize_html() first tries a strict tokenizer that handles simple
  * markup (a set of common elements, quoted attributes, known entities)
