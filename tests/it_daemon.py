@@ -25,16 +25,14 @@ broken configuration at start.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import email
 import email.policy
 import json
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BIN, FAILS, PROCS, SRC, WAIT, check, commands, have_systemd, read, run_main, serve_sample, titles, wait_for, write_atomic  # noqa: E402
+from itlib import BIN, FAILS, Notify, PROCS, SRC, WAIT, check, commands, have_systemd, read, run_main, serve_sample, titles, wait_for, write_atomic  # noqa: E402
 
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-daemon"
 try:
@@ -60,41 +58,6 @@ def conf_text(port, feeds, extra="", mail=""):
                "timezone = Europe/Oslo\n\n")
     out.append(mail)
     return "".join(out)
-
-
-class Notify:
-    """A NOTIFY_SOCKET: collects every datagram the daemon sends."""
-
-    def __init__(self, path):
-        self.path = path
-        self.msgs = []
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.sock.settimeout(0.2)
-        self.stop = threading.Event()
-        self.t = threading.Thread(target=self.loop, daemon=True)
-        self.t.start()
-
-    def loop(self):
-        while not self.stop.is_set():
-            try:
-                data = self.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.msgs.append(data.decode("utf-8", "replace"))
-
-    def all(self):
-        with self.lock:
-            return list(self.msgs)
-
-    def close(self):
-        self.stop.set()
-        self.t.join(5)
-        self.sock.close()
 
 
 def fd_count(pid):

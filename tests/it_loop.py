@@ -26,57 +26,20 @@ published file; time appears only in the bounds (STOP_BOUND_S, WAIT).
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import json
 import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BIN, FAILS, PROCS, SRC, WAIT, check, have_systemd, read, run_main, serve_sample, titles, wait_for  # noqa: E402
+from itlib import BIN, FAILS, Notify, PROCS, SRC, WAIT, check, have_systemd, read, run_main, serve_sample, titles, wait_for  # noqa: E402
 
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-loop"
 TRICKLE_S = 30      # the slow feed's transfer
 ROUNDS = 3          # SIGUSR1 rounds of the fast feeds during it
 STOP_BOUND_S = 15   # SIGTERM to exit: DAEMON_STOP_GRACE_S (5) and a margin
 SLOW = "/trickle/%d/hod.rss" % TRICKLE_S
-
-
-class Notify:
-    """A NOTIFY_SOCKET counting the daemon's datagrams."""
-
-    def __init__(self, path):
-        self.msgs = []
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.sock.settimeout(0.2)
-        self.path = path
-        self.stop = threading.Event()
-        self.t = threading.Thread(target=self.loop, daemon=True)
-        self.t.start()
-
-    def loop(self):
-        while not self.stop.is_set():
-            try:
-                data = self.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.msgs.append(data.decode("utf-8", "replace"))
-
-    def count(self, msg):
-        with self.lock:
-            return sum(m == msg for m in self.msgs)
-
-    def close(self):
-        self.stop.set()
-        self.t.join(5)
-        self.sock.close()
 
 
 def conf_text(port):

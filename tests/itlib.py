@@ -9,8 +9,10 @@ kills every process it started, whatever happened.
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -74,6 +76,46 @@ def have_systemd():
             return re.search(r"^SYSTEMD_FOUND:INTERNAL=1$", f.read(), re.M) is not None
     except OSError:
         return False
+
+
+class Notify:
+    """A NOTIFY_SOCKET of the test's own: collects every datagram the
+    daemon sends (sd_notify)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.msgs = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop.is_set():
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.msgs.append(data.decode("utf-8", "replace"))
+
+    def all(self):
+        with self.lock:
+            return list(self.msgs)
+
+    def count(self, msg):
+        with self.lock:
+            return sum(m == msg for m in self.msgs)
+
+    def close(self):
+        self.stop.set()
+        self.t.join(5)
+        self.sock.close()
 
 
 def serve_sample(tmp, lifetime):
