@@ -5,7 +5,6 @@
 
 #include "helsefeed/classify.h"
 #include "helsefeed/dedup.h"
-#include "helsefeed/norm.h"
 #include "helsefeed/pipeline.h"
 
 _Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
@@ -326,22 +325,15 @@ static int sign(struct pipeline *p, const struct feed_entry *e)
 	return HF_OK;
 }
 
-static int canon_item(struct pipeline *p, struct store_ingest *in,
-                      const char *link, int64_t *out)
+static int canon_item(struct store_ingest *in, const char *link, int64_t *out)
 {
+	const char *canon;
 	int rc;
 
 	*out = 0;
-	if (!link || (strncasecmp(link, "http://", 7) != 0 &&
-	              strncasecmp(link, "https://", 8) != 0))
-		return HF_OK;
-	buf_clear(&p->tmp);
-	rc = norm_url_canon(link, &p->tmp);
-	if (rc == HF_EINVAL)
-		return HF_OK;
-	if (rc)
+	if ((rc = store_ingest_canon(in, link, &canon)) || !canon)
 		return rc;
-	rc = store_ingest_find_canon(in, buf_str(&p->tmp), out);
+	rc = store_ingest_find_canon(in, canon, out);
 	return rc < 0 ? rc : HF_OK;
 }
 
@@ -380,7 +372,7 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 		            src.title_norm ? src.t : HF_NOTIME, 0, 1);
 		goto out;
 	}
-	if ((rc = canon_item(p, in, e->link, &id)))
+	if ((rc = canon_item(in, e->link, &id)))
 		goto out;
 	if (!id && (rc = near_dup(p, in, e, &id)))
 		goto out;

@@ -101,7 +101,6 @@ static const char *const sd_sql[SD__COUNT] = {
 struct store_dedup {
 	struct store *st;
 	sqlite3_stmt *s[SD__COUNT];
-	struct buf canon;
 	struct dcache *dc;
 	uint64_t serial;              /* ingest the cache was last checked in */
 	int64_t data_version;
@@ -158,7 +157,6 @@ void store_dedup_close(struct store_dedup *sd)
 	}
 	for (int i = 0; i < SD__COUNT; i++)
 		sqlite3_finalize(sd->s[i]);
-	buf_free(&sd->canon);
 	dcache_free(sd->dc);
 	free(sd->sig);
 	free(sd);
@@ -456,16 +454,8 @@ int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
 
 	if (in->failed)
 		return in->failed;
-	/* The same canonical form store_ingest_entry stores. */
-	if (e->link && (sqlite3_strnicmp(e->link, "http://", 7) == 0 ||
-	                sqlite3_strnicmp(e->link, "https://", 8) == 0)) {
-		buf_clear(&sd->canon);
-		rc = norm_url_canon(e->link, &sd->canon);
-		if (rc == HF_OK)
-			canon = buf_str(&sd->canon);
-		else if (rc != HF_EINVAL)
-			return failed(in, rc);
-	}
+	if ((rc = store_ingest_canon(in, e->link, &canon)))
+		return failed(in, rc);
 	s = sd->s[SD_DEMOTE];
 	if ((rc = store__run(st, s, sqlite3_bind_int64(s, 1, id),
 	                     "cannot keep former primary source")))

@@ -11,6 +11,7 @@ static void ingest_free(struct store_ingest *in)
 {
 	in->st->ingest = NULL;
 	buf_free(&in->canon);
+	buf_free(&in->canon_src);
 	free(in->name);
 	free(in);
 }
@@ -89,8 +90,8 @@ int64_t store_ingest_item_id(const struct store_ingest *in)
 
 /* Canonical URL of an http(s) link into in->canon; *out NULL when there
  * is none (no link, another scheme, a link norm_url_canon rejects). */
-static int canon_of(struct store_ingest *in, const char *link,
-                    const char **out)
+int store_ingest_canon(struct store_ingest *in, const char *link,
+                       const char **out)
 {
 	int rc;
 
@@ -98,13 +99,22 @@ static int canon_of(struct store_ingest *in, const char *link,
 	if (!link || (sqlite3_strnicmp(link, "http://", 7) != 0 &&
 	              sqlite3_strnicmp(link, "https://", 8) != 0))
 		return HF_OK;
+	/* The pipeline looks the entry's URL up, then stores the entry:
+	 * the canonical form is made once. */
+	if (in->canon_src.len && strcmp(buf_str(&in->canon_src), link) == 0) {
+		*out = in->canon_none ? NULL : buf_str(&in->canon);
+		return HF_OK;
+	}
+	buf_clear(&in->canon_src);
 	buf_clear(&in->canon);
 	rc = norm_url_canon(link, &in->canon);
-	if (rc == HF_EINVAL)
-		return HF_OK;
-	if (rc == HF_OK)
-		*out = buf_str(&in->canon);
-	return rc;
+	if (rc != HF_OK && rc != HF_EINVAL)
+		return rc;
+	in->canon_none = rc == HF_EINVAL;
+	if (buf_puts(&in->canon_src, link))
+		buf_clear(&in->canon_src);   /* no cache: made again next time */
+	*out = in->canon_none ? NULL : buf_str(&in->canon);
+	return HF_OK;
 }
 
 /* The simhash of a fingerprint, NULL without one. */
@@ -258,7 +268,7 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 			*outcome = STORE_UNCHANGED;
 		return HF_OK;
 	}
-	if ((rc = canon_of(in, e->link, &canon)))
+	if ((rc = store_ingest_canon(in, e->link, &canon)))
 		goto out;
 
 	if (!found) {

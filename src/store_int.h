@@ -74,7 +74,9 @@ struct store_ingest {
 	int items_new, items_updated;
 	int failed;                   /* first error, sticky */
 	char *name;                   /* of the feed, for messages */
-	struct buf canon;             /* scratch for canonical URLs */
+	struct buf canon;             /* canonical URL of canon_src */
+	struct buf canon_src;         /* the link it was made from */
+	int canon_none;               /* canon_src has no canonical URL */
 };
 
 /* SQL of every cached statement (store_schema.c). */

@@ -723,6 +723,22 @@ static void test_canonical_url_and_merged_source(void **state)
 	assert_int_equal(store_ingest_begin(f->st, "fhi", 3000, &in), 0);
 	assert_int_equal(store_ingest_find_canon(in, "https://nowhere.example/",
 	                                         &id), 0);
+	/* The canonical form of a link, as store_ingest_entry stores it;
+	 * the same link again gives the same, another link its own. */
+	{
+		const char *c = NULL;
+
+		assert_int_equal(store_ingest_canon(in, a.link, &c), 0);
+		assert_string_equal(c, canon);
+		assert_int_equal(store_ingest_canon(in, a.link, &c), 0);
+		assert_string_equal(c, canon);
+		assert_int_equal(store_ingest_canon(in, "https://Example.no/a?utm_source=x", &c), 0);
+		assert_string_equal(c, "https://example.no/a");
+		assert_int_equal(store_ingest_canon(in, b.link, &c), 0);
+		assert_null(c);
+		assert_int_equal(store_ingest_canon(in, b.link, &c), 0);
+		assert_null(c);
+	}
 	assert_int_equal(store_ingest_find_canon(in, canon, &id), 1);
 	assert_int_equal(store_ingest_add_source(in, id, &b), 0);
 	assert_int_equal(store_ingest_item_id(in), id);

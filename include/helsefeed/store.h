@@ -219,6 +219,16 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 int64_t store_ingest_item_id(const struct store_ingest *in);
 
 /*
+ * The canonical URL store_ingest_entry stores for `link` (norm_url_canon;
+ * NULL for no link, another scheme than http(s), or a link it rejects)
+ * into *out, owned by the ingest until the next call.  The last result is
+ * kept: asking again for the same link costs a compare.
+ * Returns 0, HF_ENOMEM.
+ */
+int store_ingest_canon(struct store_ingest *in, const char *link,
+                       const char **out) HF_WUR;
+
+/*
  * The item whose canonical URL is `canon_url` (the oldest when several),
  * for cross-feed deduplication.  Returns 1 and *item_id when found, 0 when
  * none, negative HF_* on error.
