@@ -167,16 +167,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             hdrs.append(("Content-Encoding", "gzip"))
         self.send(200, data, ctype, hdrs)
 
-    def trickle(self, name):
+    def headers_of(self, name):
+        """Send the status line and headers of feed file `name` with its
+        full Content-Length; its bytes, or None after a 404."""
         got = self.feed_file(name)
         if got is None:
             self.send(404, b"no such feed\n")
-            return
+            return None
         data, _, ctype = got
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        return data
+
+    def trickle(self, name):
+        data = self.headers_of(name)
+        if data is None:
+            return
         for i in range(len(data)):
             if self.st.stop.wait(1.0):
                 break
@@ -188,15 +196,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     def trickle_over(self, secs, name, path):
-        got = self.feed_file(name)
-        if got is None:
-            self.send(404, b"no such feed\n")
+        data = self.headers_of(name)
+        if data is None:
             return
-        data, _, ctype = got
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
         ticks = max(1, int(secs * 10))
         start = time.monotonic()
         sent = 0
@@ -216,15 +218,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     def reset(self, name):
-        got = self.feed_file(name)
-        if got is None:
-            self.send(404, b"no such feed\n")
+        data = self.headers_of(name)
+        if data is None:
             return
-        data, _, ctype = got
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
         self.wfile.write(data[:len(data) // 2])
         self.wfile.flush()
         time.sleep(0.2)

@@ -32,7 +32,7 @@ import email
 import email.policy
 import json
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BIN, FAILS, Notify, PROCS, SRC, WAIT, check, commands, have_systemd, read, run_main, serve_sample, titles, wait_for, write_atomic  # noqa: E402
+from itlib import BIN, FAILS, Notify, SRC, WAIT, check, commands, have_systemd, read, run_main, serve_sample, start_daemon, titles, wait_for, write_atomic  # noqa: E402
 
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-daemon"
 try:
@@ -128,11 +128,7 @@ def main():
     logpath = os.path.join(run_dir, "daemon.log")
     systemd = have_systemd()
     notify = Notify(os.path.join(TMP, "notify.sock"))
-    env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="1000000")
-    env.pop("WATCHDOG_PID", None)
-    with open(logpath, "w") as logf:
-        d = subprocess.Popen([BIN, "-c", conf, "run"], stderr=logf, env=env)
-    PROCS.append(d)
+    d = start_daemon(conf, logpath, notify)
     log = lambda: read(logpath)  # noqa: E731
 
     def fetches():

@@ -33,7 +33,7 @@ import time
 import json
 import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BIN, FAILS, Notify, PROCS, SRC, WAIT, check, have_systemd, read, run_main, serve_sample, titles, wait_for  # noqa: E402
+from itlib import BIN, FAILS, Notify, SRC, WAIT, check, have_systemd, read, run_main, serve_sample, start_daemon, titles, wait_for  # noqa: E402
 
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-loop"
 TRICKLE_S = 30      # the slow feed's transfer
@@ -74,11 +74,7 @@ def main():
     logpath = os.path.join(TMP, "daemon.log")
     systemd = have_systemd()
     notify = Notify(os.path.join(TMP, "notify.sock"))
-    env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="1000000")
-    env.pop("WATCHDOG_PID", None)
-    with open(logpath, "w") as logf:
-        d = subprocess.Popen([BIN, "-c", conf, "run"], stderr=logf, env=env)
-    PROCS.append(d)
+    d = start_daemon(conf, logpath, notify)
     log = lambda: read(logpath)  # noqa: E731
 
     def lines(pat):

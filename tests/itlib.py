@@ -118,6 +118,17 @@ class Notify:
         self.sock.close()
 
 
+def start_daemon(conf, logpath, notify):
+    """`helsefeed -c conf run`, its stderr into logpath, talking to
+    `notify` with a 1 s watchdog.  The process (in PROCS)."""
+    env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="1000000")
+    env.pop("WATCHDOG_PID", None)
+    with open(logpath, "w") as logf:
+        d = subprocess.Popen([BIN, "-c", conf, "run"], stderr=logf, env=env)
+    PROCS.append(d)
+    return d
+
+
 def serve_sample(tmp, lifetime):
     """A fresh `tmp` with a copy of examples/feeds served by tests/httpd.py
     for at most `lifetime` seconds.  Returns (feed directory, port)."""
