@@ -133,6 +133,37 @@ static int print_rows(sqlite3 *db, const char *sql, int64_t id,
 	return rc == SQLITE_DONE ? HF_OK : HF_EDB;
 }
 
+/* The item's stored categories, one "name origin" per line: its set's
+ * detail is "name/origin" pairs joined by spaces (store_catset.c). */
+static int print_categories(sqlite3 *db, int64_t id)
+{
+	sqlite3_stmt *s = NULL;
+	const char *d = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT detail FROM category_sets"
+	                       " WHERE id = (SELECT catset FROM items WHERE id = ?1)",
+	                       -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return HF_EDB;
+	}
+	printf("stored categories:\n");
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		d = (const char *)sqlite3_column_text(s, 0);
+	while (d && *d) {
+		size_t n = strcspn(d, " "), k = strcspn(d, "/");
+
+		if (k > n)
+			k = n;
+		printf("  %.*s %.*s\n", (int)k, d, (int)(n - k - (k < n)),
+		       d + k + (k < n));
+		d += n + (d[n] == ' ');
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? HF_OK : HF_EDB;
+}
+
 static int parse_id(const char *s, int64_t *out)
 {
 	char *end = NULL;
@@ -217,9 +248,7 @@ int cmd_classify(const struct cli *cli, int argc, char **argv)
 	printf("\n");
 	if (want_explain)
 		printf("%s", buf_str(&explain));
-	if (print_rows(db, "SELECT category, origin FROM item_categories"
-	               " WHERE item_id = ?1 ORDER BY category, origin", id,
-	               "stored categories:") ||
+	if (print_categories(db, id) ||
 	    print_rows(db, "SELECT f.name, iif(s.key IS NULL, 'primary', 'merged'),"
 	               " s.link FROM item_sources s JOIN feeds f ON f.id = s.feed_id"
 	               " WHERE s.item_id = ?1"

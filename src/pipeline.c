@@ -27,6 +27,9 @@ struct pipeline {
 	struct dedup *dd;
 	struct classify *cls;
 	unsigned char *hits;          /* one per category */
+	unsigned *origins;            /* STORE_CAT_* per category */
+	struct store_category *cats;  /* of the entry */
+	size_t ncats;
 	char **cat_fold;              /* folded name and title per category */
 	struct dedup_sig *sig;        /* of the entry */
 	struct dedup_sig *other;      /* of a candidate or the old revision */
@@ -60,6 +63,8 @@ void pipeline_free(struct pipeline *p)
 			free(p->cat_fold[i]);
 	free(p->cat_fold);
 	free(p->hits);
+	free(p->origins);
+	free(p->cats);
 	free(p->sig);
 	free(p->other);
 	buf_free(&p->tn);
@@ -103,6 +108,8 @@ int pipeline_new(const struct config *cfg, struct store *st,
 	if ((rc = classify_compile(cfg, &p->cls, err)))
 		goto fail;
 	if (!(p->hits = calloc(classify_count(p->cls) + 1, 1)) ||
+	    !(p->origins = calloc(cfg->ncategories + 1, sizeof *p->origins)) ||
+	    !(p->cats = calloc(cfg->ncategories + 1, sizeof *p->cats)) ||
 	    !(p->sig = malloc(sizeof *p->sig)) ||
 	    !(p->other = malloc(sizeof *p->other))) {
 		rc = HF_ENOMEM;
@@ -152,18 +159,20 @@ static int rank_of(struct pipeline *p, int64_t feed_id, int *out)
 	return HF_OK;
 }
 
-/* Categories of a new or changed primary (pipeline.h). */
-static int categorise(struct pipeline *p, struct store_ingest *in, int64_t id,
-                      const struct config_feed *feed, const struct feed_entry *e)
+/* Categories of a new or changed primary (pipeline.h) into p->cats. */
+static int categorise(struct pipeline *p, const struct config_feed *feed,
+                      const struct feed_entry *e)
 {
 	const struct config *cfg = p->cfg;
+	const struct config_category *c;
 	struct classify_input ci;
 	size_t i, j;
 	int rc;
 
+	memset(p->origins, 0, cfg->ncategories * sizeof *p->origins);
 	for (i = 0; i < feed->ncategories; i++)
-		if ((rc = store_item_add_category(in, id, feed->categories[i], "feed")))
-			return rc;
+		if ((c = config_category_find(cfg, feed->categories[i])))
+			p->origins[c - cfg->categories] |= STORE_CAT_FEED;
 	ci.title = e->title;
 	ci.summary = e->summary;
 	ci.content = e->content;
@@ -173,10 +182,8 @@ static int categorise(struct pipeline *p, struct store_ingest *in, int64_t id,
 	if ((rc = classify_item(p->cls, &ci, p->hits, NULL)))
 		return rc;
 	for (i = 0; i < classify_count(p->cls); i++)
-		if (p->hits[i] &&
-		    (rc = store_item_add_category(in, id, cfg->categories[i].name,
-		                                  "rule")))
-			return rc;
+		if (p->hits[i])
+			p->origins[i] |= STORE_CAT_RULE;
 	for (j = 0; j < e->ncategories; j++) {
 		buf_clear(&p->tmp);
 		if ((rc = dedup_title_norm(NULL, e->categories[j], &p->tmp)))
@@ -184,11 +191,15 @@ static int categorise(struct pipeline *p, struct store_ingest *in, int64_t id,
 		if (!p->tmp.len)
 			continue;
 		for (i = 0; i < 2 * cfg->ncategories; i++)
-			if (strcmp(p->cat_fold[i], p->tmp.data) == 0 &&
-			    (rc = store_item_add_category(in, id,
-			              cfg->categories[i / 2].name, "entry")))
-				return rc;
+			if (strcmp(p->cat_fold[i], p->tmp.data) == 0)
+				p->origins[i / 2] |= STORE_CAT_ENTRY;
 	}
+	p->ncats = 0;
+	for (i = 0; i < cfg->ncategories; i++)
+		if (p->origins[i]) {
+			p->cats[p->ncats].name = cfg->categories[i].name;
+			p->cats[p->ncats++].origins = p->origins[i];
+		}
 	return HF_OK;
 }
 
@@ -201,13 +212,13 @@ static const char *title_norm(const struct pipeline *p)
 /*
  * After item `id` took entry e as its primary text: take the item out of
  * the candidate index at its old time old_t (HF_NOTIME: it was not in),
- * store the fingerprint unless `fp_stored`, put the item back under its
- * new time and keys, set its categories.  p->tn and p->sig are the
- * entry's.
+ * store the fingerprint and categories unless the item's write carried
+ * them (`written`), put the item back under its new time and keys.
+ * p->tn and p->sig are the entry's, p->cats too when `written`.
  */
 static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
                   const struct config_feed *feed, const struct feed_entry *e,
-                  int64_t old_t, int is_new, int fp_stored)
+                  int64_t old_t, int is_new, int written)
 {
 	const char *tn = title_norm(p);
 	uint64_t keys[DEDUP_MAX_KEYS];
@@ -219,8 +230,10 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 	if (old_t != HF_NOTIME &&
 	    (rc = store_dedup_index(p->sd, in, id, old_t, NULL, 0, NULL, 0, 0, 0)))
 		return rc;
-	if (!fp_stored &&
-	    (rc = store_item_set_fingerprint(in, id, tn, p->sig->simhash)))
+	if (!written &&
+	    ((rc = store_item_set_fingerprint(in, id, tn, p->sig->simhash)) ||
+	     (rc = categorise(p, feed, e)) ||
+	     (rc = store_item_set_categories(in, id, p->cats, p->ncats))))
 		return rc;
 	/* The index time must be what the candidate query computes:
 	 * published, else first_seen, which only a new item has as now. */
@@ -232,10 +245,8 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 		t = it.t;
 	}
 	n = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
-	if ((rc = store_dedup_index(p->sd, in, id, t, tn, p->sig->simhash, keys,
-	                            n, 1, is_new)))
-		return rc;
-	return categorise(p, in, id, feed, e);
+	return store_dedup_index(p->sd, in, id, t, tn, p->sig->simhash, keys,
+	                         n, 1, is_new);
 }
 
 /* Level 3: the best near-duplicate of the entry, 0 when none. */
@@ -364,7 +375,11 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 	hint.raw_hash = src.raw_hash;
 	hint.title_norm = title_norm(p);
 	hint.simhash = p->sig->simhash;
+	hint.cats = p->cats;
 	if (src.item_id) {
+		if ((rc = categorise(p, feed, e)))
+			goto out;
+		hint.ncats = p->ncats;
 		if ((rc = store_ingest_entry_with(in, e, &hint, &oc)) ||
 		    oc == STORE_UNCHANGED)
 			goto out;
@@ -380,6 +395,9 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 		rc = merge(p, in, feed, e, id, &oc);
 		goto out;
 	}
+	if ((rc = categorise(p, feed, e)))
+		goto out;
+	hint.ncats = p->ncats;
 	if ((rc = store_ingest_entry_with(in, e, &hint, &oc)) || oc != STORE_NEW)
 		goto out;
 	rc = finish(p, in, store_ingest_item_id(in), feed, e, HF_NOTIME, 1, 1);

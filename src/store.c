@@ -299,6 +299,7 @@ void store_close(struct store *st)
 		store_ingest_abort(st->ingest);
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	store__catsets_free(st);
 	if (st->db) {
 		/* SQLite's advice for long-lived connections: refresh the
 		 * planner's statistics where they went stale.  analysis_limit

@@ -27,7 +27,6 @@ enum sd_id {
 	SD_PRIMARY_MOVE,
 	SD_MERGED_DROP,
 	SD_PROMOTE,
-	SD_CATS_CLEAR,
 	SD_ECATS_CLEAR,
 	SD_ECAT_ADD,
 	SD_FEED_NAME,
@@ -89,8 +88,7 @@ static const char *const sd_sql[SD__COUNT] = {
 	" canon_hash = helsefeed_fnv1a(?8), published = ?9, updated = ?10,"
 	" author = ?11, summary = ?12, content = ?13, last_changed = ?14,"
 	" revision = revision + 1, flags = (flags & ~0xffff) | ?15,"
-	" title_norm = NULL, simhash = NULL WHERE id = ?1",
-	[SD_CATS_CLEAR] = "DELETE FROM item_categories WHERE item_id = ?1",
+	" title_norm = NULL, simhash = NULL, catset = NULL WHERE id = ?1",
 	[SD_ECATS_CLEAR] = "DELETE FROM item_entry_categories WHERE item_id = ?1",
 	[SD_ECAT_ADD] =
 	"INSERT OR IGNORE INTO item_entry_categories (item_id, term)"
@@ -490,10 +488,6 @@ int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
 	         sqlite3_bind_int64(s, 15, e->flags & STORE_ITEM_ENTRY_FLAGS),
 	         "cannot make source primary");
 	if (rc)
-		return failed(in, rc);
-	s = sd->s[SD_CATS_CLEAR];
-	if ((rc = store__run(st, s, sqlite3_bind_int64(s, 1, id),
-	                     "cannot clear item categories")))
 		return failed(in, rc);
 	s = sd->s[SD_ECATS_CLEAR];
 	if ((rc = store__run(st, s, sqlite3_bind_int64(s, 1, id),

@@ -1,4 +1,5 @@
 /* store_ingest.c - one feed's items in one transaction; see store.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ static void rollback(struct store_ingest *in)
 	struct store *st = in->st;
 
 	store__rollback(st);
+	store__catsets_forget(st);
 	if (st->on_rollback)
 		st->on_rollback(st->on_rollback_ud, in->serial);
 }
@@ -176,7 +178,7 @@ static int put_merged(struct store_ingest *in, int64_t item,
 	                  "cannot store merged item source");
 }
 
-/* Replace the derived rows of an item: categories, entry categories. */
+/* Replace the entry categories of an item. */
 static int put_categories(struct store_ingest *in, int64_t item,
                           const struct feed_entry *e, int clear)
 {
@@ -186,10 +188,6 @@ static int put_categories(struct store_ingest *in, int64_t item,
 	int rc;
 
 	if (clear) {
-		if (!(s = store__stmt(st, S_CATS_CLEAR)) ||
-		    (rc = store__run(st, s, sqlite3_bind_int64(s, 1, item),
-		              "cannot clear item categories")))
-			return s ? rc : HF_EDB;
 		if (!(s = store__stmt(st, S_ENTRYCATS_CLEAR)) ||
 		    (rc = store__run(st, s, sqlite3_bind_int64(s, 1, item),
 		              "cannot clear entry categories")))
@@ -249,7 +247,7 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 	struct store *st = in->st;
 	sqlite3_stmt *s;
 	const char *canon, *tn = h ? h->title_norm : NULL;
-	int64_t id = 0;
+	int64_t id = 0, set = 0;
 	uint64_t old = 0;
 	int found, rc;
 
@@ -268,7 +266,8 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 			*outcome = STORE_UNCHANGED;
 		return HF_OK;
 	}
-	if ((rc = store_ingest_canon(in, e->link, &canon)))
+	if ((rc = store_ingest_canon(in, e->link, &canon)) ||
+	    (h && (rc = store__catset(st, h->cats, h->ncats, &set))))
 		goto out;
 
 	if (!found) {
@@ -289,7 +288,8 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		         bind_text(s, 12, e->content) |
 		         sqlite3_bind_int64(s, 13, in->now) |
 		         sqlite3_bind_int64(s, 14, e->flags & STORE_ITEM_ENTRY_FLAGS) |
-		         bind_text(s, 15, tn) | bind_fp(s, 16, tn, h),
+		         bind_text(s, 15, tn) | bind_fp(s, 16, tn, h) |
+		         bind_time(s, 17, set),
 		         "cannot insert item");
 		if (rc)
 			goto out;
@@ -312,7 +312,8 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		         bind_text(s, 11, e->content) |
 		         sqlite3_bind_int64(s, 12, in->now) |
 		         sqlite3_bind_int64(s, 13, e->flags & STORE_ITEM_ENTRY_FLAGS) |
-		         bind_text(s, 14, tn) | bind_fp(s, 15, tn, h),
+		         bind_text(s, 14, tn) | bind_fp(s, 15, tn, h) |
+		         bind_time(s, 16, set),
 		         "cannot update item");
 		if (rc)
 			goto out;
@@ -369,32 +370,33 @@ int store_ingest_add_source(struct store_ingest *in, int64_t item_id,
 	return rc;
 }
 
-int store_item_add_category(struct store_ingest *in, int64_t item_id,
-                            const char *category, const char *origin)
+int store_item_set_categories(struct store_ingest *in, int64_t item_id,
+                              const struct store_category *cats, size_t n)
 {
-	static const char *const origins[] = {"feed", "rule", "entry"};
 	struct store *st = in->st;
 	sqlite3_stmt *s;
-	size_t i;
+	int64_t set;
 	int rc;
 
-	for (i = 0; i < sizeof origins / sizeof origins[0]; i++)
-		if (strcmp(origin, origins[i]) == 0)
-			break;
-	if (i == sizeof origins / sizeof origins[0])
-		return store__failmsg(st, HF_EINVAL, "unknown category origin", origin);
 	if (in->failed)
 		return in->failed;
-	if (!(s = store__stmt(st, S_CAT_ADD)))
+	if ((rc = store__catset(st, cats, n, &set)))
+		return rc == HF_EINVAL ? rc : (in->failed = rc);
+	if (!(s = store__stmt(st, S_ITEM_CATSET)))
 		rc = HF_EDB;
 	else
-		rc = store__run(st, s,
-		         sqlite3_bind_int64(s, 1, item_id) |
-		         bind_text(s, 2, category) | bind_text(s, 3, origins[i]),
-		         "cannot store item category");
+		rc = store__run(st, s, sqlite3_bind_int64(s, 1, item_id) |
+		                bind_time(s, 2, set),
+		                "cannot store item categories");
 	if (rc)
-		in->failed = rc;
-	return rc;
+		return in->failed = rc;
+	if (sqlite3_changes(st->db) == 0) {
+		char id[24];
+
+		snprintf(id, sizeof id, "%lld", (long long)item_id);
+		return store__failmsg(st, HF_EINVAL, "no item", id);
+	}
+	return HF_OK;
 }
 
 int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,

@@ -36,10 +36,11 @@ enum stmt_id {
 	S_SOURCE_PRIMARY_SET,
 	S_SOURCE_MERGED_DROP,
 	S_SOURCE_MERGED_PUT,
-	S_CATS_CLEAR,
 	S_ENTRYCATS_CLEAR,
 	S_ENTRYCAT_ADD,
-	S_CAT_ADD,
+	S_CATSET_FIND,
+	S_CATSET_ADD,
+	S_ITEM_CATSET,
 	S_FINGERPRINT,
 	S_FIND_CANON,
 	S_FETCH_INSERT,
@@ -61,6 +62,7 @@ struct store {
 	 * forgets what its cache learnt in that transaction. */
 	void (*on_rollback)(void *ud, uint64_t serial);
 	void *on_rollback_ud;
+	struct store_catsets *catsets; /* cache of category_sets, or NULL */
 	struct buf err;               /* last failure */
 };
 
@@ -99,6 +101,21 @@ static inline int bind_date(sqlite3_stmt *s, int i, int64_t v)
 {
 	return v == HF_NOTIME ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
 }
+
+/*
+ * The id of the category set of `n` categories into *id (0 for n == 0),
+ * from the cache or category_sets, which gets a row when the set is new
+ * (store_catset.c).  Inside an ingest only: the row is part of its
+ * transaction, and the cache forgets everything when one rolls back
+ * (store__catsets_forget).  HF_EINVAL names a bad category.
+ */
+int store__catset(struct store *st, const struct store_category *cats,
+                  size_t n, int64_t *id);
+/* Forget the cached set ids: an ingest that may have added some rolled
+ * back. */
+void store__catsets_forget(struct store *st);
+/* Free the cache; NULL st->catsets is allowed. */
+void store__catsets_free(struct store *st);
 
 /* Log "PATH: what: sqlite message", keep it for store_errmsg, and return
  * HF_EDB (HF_ENOMEM when SQLite ran out of memory). */

@@ -11,8 +11,9 @@
  *           newest first and keep the items of the filter; on average
  *           limit * total / count rows are read, at most total / 64;
  *   sparse  (fewer): read the filter's items through its own index
- *           (item_categories_category; the items (feed_id, key) index)
- *           and sort them, fewer than DENSE_FACTOR * limit rows.
+ *           (items_catset over the category sets that name the category;
+ *           the items (feed_id, key) index) and sort them, fewer than
+ *           DENSE_FACTOR * limit rows.
  * Items without a published date are taken apart, through the NULL range
  * of items_published, newest row first: row ids grow with first_seen (it
  * is stamped when the row is inserted), so the index order is their time
@@ -64,9 +65,11 @@ enum pq_id {
 	"SELECT id, coalesce(published, first_seen) AS t FROM items"        \
 	" WHERE id IN (" F ") ORDER BY 2 DESC, 1 DESC LIMIT ?1"
 
-#define CAT_EXISTS                                                          \
-	" AND EXISTS (SELECT 1 FROM item_categories c"                      \
-	" WHERE c.item_id = items.id AND c.category = ?2)"
+/* The category sets that name category ?N (schema step 6): a few rows. */
+#define SETS_OF(N)                                                          \
+	"(SELECT id FROM category_sets"                                     \
+	" WHERE instr(',' || names || ',', ',' || ?" N " || ','))"
+#define CAT_IN " AND +catset IN " SETS_OF("2")
 #define KIND_IN " AND +feed_id IN (SELECT id FROM feeds WHERE kind = ?2)"
 
 static const char *const pq_sql[PQ__COUNT] = {
@@ -74,11 +77,11 @@ static const char *const pq_sql[PQ__COUNT] = {
 	[PQ_END] = "COMMIT",
 	[PQ_ALL] = NEWEST(""),
 	[PQ_CAT_COUNT] =
-	"SELECT count(*) FROM (SELECT 1 FROM item_categories"
-	" WHERE category = ?1 LIMIT ?2)",
-	[PQ_CAT_DENSE] = NEWEST(CAT_EXISTS),
+	"SELECT count(*) FROM (SELECT 1 FROM items"
+	" WHERE catset IN " SETS_OF("1") " LIMIT ?2)",
+	[PQ_CAT_DENSE] = NEWEST(CAT_IN),
 	[PQ_CAT_SPARSE] =
-	SPARSE("SELECT item_id FROM item_categories WHERE category = ?2"),
+	SPARSE("SELECT id FROM items WHERE catset IN " SETS_OF("2")),
 	[PQ_KIND_COUNT] =
 	"SELECT count(*) FROM (SELECT 1 FROM items WHERE feed_id IN"
 	" (SELECT id FROM feeds WHERE kind = ?1) LIMIT ?2)",
@@ -91,9 +94,10 @@ static const char *const pq_sql[PQ__COUNT] = {
 	" i.title, i.link, i.author, i.summary, i.content, i.published,"
 	" i.updated, i.first_seen, i.last_changed, i.revision"
 	" FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
+	/* Sorted, joined by commas (store_catset.c). */
 	[PQ_CATS] =
-	"SELECT DISTINCT category FROM item_categories WHERE item_id = ?1"
-	" ORDER BY category",
+	"SELECT names FROM category_sets"
+	" WHERE id = (SELECT catset FROM items WHERE id = ?1)",
 	[PQ_SOURCES] =
 	"SELECT f.name, f.title, s.link FROM item_sources s"
 	" JOIN feeds f ON f.id = s.feed_id"
@@ -110,6 +114,7 @@ static const char *const pq_sql[PQ__COUNT] = {
 struct pubdb {
 	struct store *st;
 	sqlite3_stmt *s[PQ__COUNT];
+	struct buf names;             /* scratch of pubdb_categories */
 	int in_tx;
 };
 
@@ -166,6 +171,7 @@ void pubdb_close(struct pubdb *db)
 		store__rollback(db->st);
 	for (int i = 0; i < PQ__COUNT; i++)
 		sqlite3_finalize(db->s[i]);
+	buf_free(&db->names);
 	free(db);
 }
 
@@ -317,19 +323,26 @@ int pubdb_categories(struct pubdb *db, int64_t id,
                      int (*cb)(void *ud, const char *category), void *ud)
 {
 	sqlite3_stmt *s = db->s[PQ_CATS];
+	const char *names = NULL;
+	char *c, *end;
 	int rc, cbrc = 0;
 
 	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
 		return pq_fail(db, "cannot bind");
-	while (!cbrc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *c = col_text(s, 0);
-		if (c)
-			cbrc = cb(ud, c);
-	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		names = col_text(s, 0);
+	buf_clear(&db->names);
+	cbrc = names ? buf_puts(&db->names, names) : 0;
 	sqlite3_reset(s);
-	if (cbrc)
-		return cbrc;
-	return rc == SQLITE_DONE ? 0 : pq_fail(db, "cannot read categories");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return pq_fail(db, "cannot read categories");
+	for (c = db->names.data; !cbrc && c && *c; c = end) {
+		end = c + strcspn(c, ",");
+		if (*end)
+			*end++ = '\0';
+		cbrc = cb(ud, c);
+	}
+	return cbrc;
 }
 
 int pubdb_sources(struct pubdb *db, int64_t id, int64_t primary,

@@ -185,6 +185,8 @@ static int64_t add(struct fx *f, const char *feed, int64_t now, const char *key,
 	struct feed_entry e;
 	struct store_fetch_result res = {.started = now, .http_status = 200};
 	char link[256], buf[256];
+	struct store_category sc[8];
+	size_t nc = 0;
 	int64_t id;
 	int outcome;
 
@@ -202,8 +204,11 @@ static int64_t add(struct fx *f, const char *feed, int64_t now, const char *key,
 	assert_int_equal(store_ingest_entry(in, &e, &outcome), 0);
 	id = store_ingest_item_id(in);
 	snprintf(buf, sizeof buf, "%s", cats);
-	for (char *save = NULL, *c = strtok_r(buf, " ", &save); c; c = strtok_r(NULL, " ", &save))
-		assert_int_equal(store_item_add_category(in, id, c, "rule"), 0);
+	for (char *save = NULL, *c = strtok_r(buf, " ", &save); c && nc < 8;
+	     c = strtok_r(NULL, " ", &save))
+		sc[nc++] = (struct store_category){c, STORE_CAT_RULE};
+	if (nc)
+		assert_int_equal(store_item_set_categories(in, id, sc, nc), 0);
 	assert_int_equal(store_ingest_commit(in, &res), 0);
 	return id;
 }
@@ -448,7 +453,8 @@ static void test_content_categories_kinds_updates_and_escaping(void **state)
 		assert_int_equal(store_ingest_begin(f->st, "fhi", T_0329_1000 + 240, &in), 0);
 		assert_int_equal(store_ingest_entry(in, &e, &outcome), 0);
 		assert_int_equal(outcome, STORE_UPDATED);
-		assert_int_equal(store_item_add_category(in, store_ingest_item_id(in), "covid", "rule"), 0);
+		assert_int_equal(store_item_set_categories(in, store_ingest_item_id(in),
+		                 &(struct store_category){"covid", STORE_CAT_RULE}, 1), 0);
 		assert_int_equal(store_ingest_commit(in, &res), 0);
 	}
 

@@ -84,22 +84,35 @@ static int run(struct fx *f, size_t fi, const struct feed_entry *e)
 	return oc;
 }
 
-/* "category/origin" rows of all items, sorted, joined by spaces. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "category/origin" pairs of all items, sorted, joined by spaces. */
 static void cats(const char *path, char *out, size_t n)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
-	size_t len = 0;
+	char all[4096], *tok[256], *save = NULL, *t;
+	size_t len = 0, ntok = 0, i;
 
-	out[0] = '\0';
+	out[0] = all[0] = '\0';
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT category || '/' || origin"
-	                 " FROM item_categories ORDER BY 1", -1, &s, NULL), SQLITE_OK);
-	while (sqlite3_step(s) == SQLITE_ROW && len < n)
-		len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " " : "",
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT s.detail FROM items i"
+	                 " JOIN category_sets s ON s.id = i.catset", -1, &s, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW && len < sizeof all)
+		len += (size_t)snprintf(all + len, sizeof all - len, " %s",
 		                        (const char *)sqlite3_column_text(s, 0));
+	assert_true(len < sizeof all);
 	sqlite3_finalize(s);
 	sqlite3_close(db);
+	for (t = strtok_r(all, " ", &save); t && ntok < 256; t = strtok_r(NULL, " ", &save))
+		tok[ntok++] = t;
+	qsort(tok, ntok, sizeof tok[0], cmp_str);
+	for (i = 0, len = 0; i < ntok && len < n; i++)
+		len += (size_t)snprintf(out + len, n - len, "%s%s", i ? " " : "", tok[i]);
 }
 
 static int64_t q_int(const char *path, const char *sql)

@@ -169,7 +169,7 @@ static void test_open_creates_schema_in_wal_mode(void **state)
 {
 	struct fx *f = *state;
 	static const char *const tables[] = {
-		"feeds", "fetches", "items", "item_sources", "item_categories",
+		"feeds", "fetches", "items", "item_sources", "category_sets",
 		"item_entry_categories", "digests",
 	};
 	size_t i;
@@ -185,8 +185,9 @@ static void test_open_creates_schema_in_wal_mode(void **state)
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM sqlite_schema"
 	                       " WHERE type = 'index' AND name IN ('items_canon_hash',"
 	                       " 'items_t', 'items_published',"
-	                       " 'item_sources_item', 'item_sources_merged')",
-	                       NULL), 5);
+	                       " 'item_sources_item', 'item_sources_merged',"
+	                       " 'items_catset')",
+	                       NULL), 6);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM pragma_index_list"
 	                       "('items') WHERE \"unique\"", NULL), 1);
 }
@@ -295,6 +296,74 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	testdb_remove_file(path);
 }
 
+/* Back to schema 5: item_categories as step 0 -> 1 made it, no sets. */
+#define UNDO_STEP_6                                                         \
+	"DROP INDEX items_catset;"                                          \
+	"ALTER TABLE items DROP COLUMN catset;"                             \
+	"DROP TABLE category_sets;"                                         \
+	"CREATE TABLE item_categories ("                                    \
+	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
+	" category TEXT NOT NULL,"                                          \
+	" origin TEXT NOT NULL CHECK (origin IN ('feed', 'rule', 'entry')),"\
+	" PRIMARY KEY (item_id, category, origin)"                          \
+	") STRICT, WITHOUT ROWID;"                                          \
+	"CREATE INDEX item_categories_category"                             \
+	" ON item_categories(category, item_id);"
+
+/* Step 5 -> 6 turns the category rows of every item into a reference to
+ * its category set; an item without categories gets none, and a set made
+ * by the migration is the one a new item with the same categories gets. */
+static void test_migration_makes_category_sets(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry e[4] = {
+		entry("urn:hod:1", 1, "En"), entry("urn:hod:2", 2, "To"),
+		entry("urn:hod:3", 3, "Tre"), entry("urn:hod:4", 4, "Fire"),
+	};
+	struct store_category two[] = {
+		{"hospitals", STORE_CAT_FEED | STORE_CAT_RULE},
+		{"covid", STORE_CAT_RULE},
+	};
+	struct store_ingest *in = NULL;
+	sqlite3 *db = NULL;
+	int out[3];
+
+	ingest(f->st, "hod", 2000, e, 3, out);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, UNDO_STEP_6
+	                 "INSERT INTO item_categories VALUES"
+	                 " (1, 'hospitals', 'rule'), (1, 'covid', 'rule'),"
+	                 " (1, 'hospitals', 'feed'), (2, 'covid', 'rule');"
+	                 "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
+	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
+	                 STORE_SCHEMA_VERSION);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM sqlite_schema"
+	                       " WHERE name LIKE 'item_categories%'", NULL), 0);
+	assert_text(f->path, "SELECT group_concat(x, '|') FROM (SELECT"
+	            " i.key || '=' || s.detail || '=' || s.names AS x"
+	            " FROM items i JOIN category_sets s ON s.id = i.catset"
+	            " ORDER BY i.id)", NULL,
+	            "urn:hod:1=covid/rule hospitals/feed hospitals/rule="
+	            "covid,hospitals|urn:hod:2=covid/rule=covid");
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"
+	                       " WHERE catset IS NULL", NULL), 1);
+
+	assert_int_equal(store_ingest_begin(f->st, "hod", 3000, &in), 0);
+	assert_int_equal(store_ingest_entry(in, &e[3], &out[0]), 0);
+	assert_int_equal(store_item_set_categories(in, store_ingest_item_id(in),
+	                                           two, 2), 0);
+	assert_int_equal(store_ingest_commit(in, &ok200), 0);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM category_sets",
+	                       NULL), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT catset) FROM items"
+	                       " WHERE key IN ('urn:hod:1', 'urn:hod:4')", NULL), 1);
+}
+
 /* Step 3 -> 4 hashes the canonical URLs a database already holds: an
  * item stored before the upgrade is still found by its canonical URL. */
 static void test_migration_hashes_stored_canonical_urls(void **state)
@@ -314,7 +383,8 @@ static void test_migration_hashes_stored_canonical_urls(void **state)
 	/* Back to what version 3 had: no hash, the index on the URL (and
 	 * every later step undone too). */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP INDEX items_canon_hash;"
+	assert_int_equal(sqlite3_exec(db, UNDO_STEP_6
+	                              "DROP INDEX items_canon_hash;"
 	                              "ALTER TABLE items DROP COLUMN canon_hash;"
 	                              "CREATE INDEX items_canon ON items(canon_url);"
 	                              "ALTER TABLE digests DROP COLUMN last_attempt;"
@@ -575,21 +645,28 @@ static void test_abort_leaves_nothing(void **state)
 	e[0].categories = (const char *const[]){"Sykehus"};
 	assert_int_equal(store_ingest_begin(f->st, "hod", 2000, &in), 0);
 	assert_int_equal(store_ingest_entry(in, &e[0], &out), 0);
-	assert_int_equal(store_item_add_category(in, store_ingest_item_id(in),
-	                                         "hospitals", "rule"), 0);
+	assert_int_equal(store_item_set_categories(in, store_ingest_item_id(in),
+	                 &(struct store_category){"hospitals", STORE_CAT_RULE}, 1), 0);
 	assert_int_equal(store_ingest_entry(in, &e[1], &out), 0);
 	store_ingest_abort(in);
 
 	assert_int_equal(store_count_items(f->st, NULL, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(q_int(f->path, "SELECT (SELECT count(*) FROM item_sources)"
-	                       " + (SELECT count(*) FROM item_categories)"
+	                       " + (SELECT count(*) FROM category_sets)"
 	                       " + (SELECT count(*) FROM item_entry_categories)"
 	                       " + (SELECT count(*) FROM fetches)", NULL), 0);
-	/* The store is usable afterwards. */
+	/* The store is usable afterwards, and the category set that was
+	 * rolled back is not taken for stored. */
 	ingest(f->st, "hod", 3000, e, 2, (int[2]){0, 0});
 	assert_int_equal(store_count_items(f->st, "hod", &n), 0);
 	assert_int_equal(n, 2);
+	assert_int_equal(store_ingest_begin(f->st, "hod", 4000, &in), 0);
+	assert_int_equal(store_item_set_categories(in, 1,
+	                 &(struct store_category){"hospitals", STORE_CAT_RULE}, 1), 0);
+	assert_int_equal(store_ingest_commit(in, &ok200), 0);
+	assert_text(f->path, "SELECT s.names FROM items i JOIN category_sets s"
+	            " ON s.id = i.catset", NULL, "hospitals");
 }
 
 static void test_failure_in_ingest_is_sticky_and_commits_nothing(void **state)
@@ -602,9 +679,8 @@ static void test_failure_in_ingest_is_sticky_and_commits_nothing(void **state)
 
 	assert_int_equal(store_ingest_begin(f->st, "hod", 2000, &in), 0);
 	assert_int_equal(store_ingest_entry(in, &e, &out), 0);
-	/* No item 999: the foreign key refuses the category. */
-	assert_int_equal(store_item_add_category(in, 999, "covid", "rule"),
-	                 HF_EDB);
+	/* No item 999: the foreign key refuses the source. */
+	assert_int_equal(store_ingest_add_source(in, 999, &e), HF_EDB);
 	assert_non_null(strstr(store_errmsg(f->st), f->path));
 	assert_non_null(strstr(store_errmsg(f->st), "FOREIGN KEY"));
 	assert_int_equal(store_ingest_entry(in, &e, &out), HF_EDB);
@@ -662,11 +738,21 @@ static void test_categories_kept_and_cleared_on_update(void **state)
 	assert_int_equal(store_ingest_entry(in, &e, &out), 0);
 	id = store_ingest_item_id(in);
 	assert_true(id > 0);
-	assert_int_equal(store_item_add_category(in, id, "covid", "entry"), 0);
-	assert_int_equal(store_item_add_category(in, id, "covid", "rule"), 0);
-	assert_int_equal(store_item_add_category(in, id, "covid", "rule"), 0);
-	assert_int_equal(store_item_add_category(in, id, "ministry", "feed"), 0);
-	assert_int_equal(store_item_add_category(in, id, "x", "guess"),
+	/* A name twice counts once, its origins ORed; bad ones change
+	 * nothing. */
+	assert_int_equal(store_item_set_categories(in, id, (struct store_category[]){
+	                 {"ministry", STORE_CAT_FEED}, {"covid", STORE_CAT_RULE},
+	                 {"covid", STORE_CAT_ENTRY | STORE_CAT_RULE}}, 3), 0);
+	assert_int_equal(store_item_set_categories(in, id,
+	                 &(struct store_category){"x", 8}, 1), HF_EINVAL);
+	assert_int_equal(store_item_set_categories(in, id,
+	                 &(struct store_category){"Covid", STORE_CAT_RULE}, 1),
+	                 HF_EINVAL);
+	assert_int_equal(store_item_set_categories(in, id,
+	                 &(struct store_category){"a,b", STORE_CAT_RULE}, 1),
+	                 HF_EINVAL);
+	assert_int_equal(store_item_set_categories(in, id + 1,
+	                 &(struct store_category){"covid", STORE_CAT_RULE}, 1),
 	                 HF_EINVAL);
 	assert_int_equal(store_item_set_fingerprint(in, id, "covid 19 nye råd",
 	                                            0x8000000000000001ULL), 0);
@@ -675,9 +761,9 @@ static void test_categories_kept_and_cleared_on_update(void **state)
 	assert_text(f->path, "SELECT group_concat(term, '|') FROM (SELECT term"
 	            " FROM item_entry_categories ORDER BY term)", NULL,
 	            "Covid-19|Folkehelse");
-	assert_text(f->path, "SELECT group_concat(category || ':' || origin, ' ')"
-	            " FROM (SELECT * FROM item_categories ORDER BY origin)", NULL,
-	            "covid:entry ministry:feed covid:rule");
+	assert_text(f->path, "SELECT s.detail || '|' || s.names FROM items i"
+	            " JOIN category_sets s ON s.id = i.catset", NULL,
+	            "covid/entry covid/rule ministry/feed|covid,ministry");
 	assert_int_equal(q_int(f->path, "SELECT simhash FROM items", NULL),
 	                 (int64_t)0x8000000000000001ULL);
 	assert_text(f->path, "SELECT title_norm FROM items", NULL,
@@ -691,8 +777,8 @@ static void test_categories_kept_and_cleared_on_update(void **state)
 	assert_int_equal(out, STORE_UPDATED);
 	assert_text(f->path, "SELECT group_concat(term, '|') FROM"
 	            " item_entry_categories", NULL, "Vaksine");
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_categories",
-	                       NULL), 0);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"
+	                       " WHERE catset IS NOT NULL", NULL), 0);
 	assert_int_equal(q_int(f->path, "SELECT simhash FROM items", NULL),
 	                 INT64_MIN);
 }
@@ -953,6 +1039,7 @@ int main(void)
 		T(test_newer_version_refused_with_message),
 		T(test_open_failure_names_the_path),
 		T(test_failed_migration_rolls_back_its_step),
+		T(test_migration_makes_category_sets),
 		T(test_migration_hashes_stored_canonical_urls),
 		T(test_sync_feeds_adds_and_deactivates),
 		T(test_sync_feeds_url_change_resets_what_was_learnt),

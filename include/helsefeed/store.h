@@ -32,7 +32,7 @@
 #include "helsefeed/feed.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 struct store;
 struct store_ingest;
@@ -182,8 +182,8 @@ int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
  *   STORE_NEW      a new item; first_seen = last_changed = now, revision 1;
  *   STORE_UPDATED  same key, different raw_hash: fields replaced, revision
  *                  bumped, updated = e->updated or now, last_changed = now;
- *                  the item's categories (all origins) and dedup
- *                  fingerprint are cleared, for the caller to set again;
+ *                  the item's categories and dedup fingerprint are
+ *                  cleared, for the caller to set again;
  *   STORE_UNCHANGED nothing written.
  * A new or updated item also gets its item_sources row for this feed, the
  * entry's own <category> texts (item_entry_categories) and, for an
@@ -195,11 +195,22 @@ int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
 int store_ingest_entry(struct store_ingest *in, const struct feed_entry *e,
                        int *outcome) HF_WUR;
 
+/* Where an item's category comes from, as bits of store_category.origins. */
+#define STORE_CAT_FEED  1u        /* the feed's own categories */
+#define STORE_CAT_RULE  2u        /* keyword rules */
+#define STORE_CAT_ENTRY 4u        /* the entry's <category>, mapped */
+
+/* One category of an item. */
+struct store_category {
+	const char *name;         /* a [category] name: [a-z0-9_-]+ */
+	unsigned origins;         /* STORE_CAT_* ORed, not 0 */
+};
+
 /*
  * What the caller knows of an entry before it is stored (pipeline.c has
  * looked its key up with store_dedup_source): store_ingest_entry_with
- * then skips its own look-ups, and stores the dedup fingerprint in the
- * same write instead of leaving it NULL.
+ * then skips its own look-ups, and stores the dedup fingerprint and the
+ * categories in the same write instead of leaving them NULL.
  */
 struct store_entry_hint {
 	int64_t item_id;          /* the feed's own item with e->key, 0 none;
@@ -207,6 +218,8 @@ struct store_entry_hint {
 	uint64_t raw_hash;        /* of that item */
 	const char *title_norm;   /* fingerprint as store_item_set_fingerprint */
 	uint64_t simhash;         /* takes it; NULL title_norm: none */
+	const struct store_category *cats;  /* as store_item_set_categories */
+	size_t ncats;
 };
 
 /* store_ingest_entry with a hint (NULL: none); the same outcomes. */
@@ -247,13 +260,18 @@ int store_ingest_add_source(struct store_ingest *in, int64_t item_id,
                             const struct feed_entry *e) HF_WUR;
 
 /*
- * Attach category `category` (a [category] name) to item `item_id`;
- * `origin` is "feed" (the feed's own categories), "rule" (keyword rules)
- * or "entry" (mapped from the entry's <category>).  Adding it twice is
- * harmless.  Returns 0, HF_EINVAL (other origin), HF_EDB, HF_ENOMEM.
+ * Set the categories of item `item_id` to the `n` of `cats` (n == 0:
+ * none), replacing what it had.  A name given twice counts once with its
+ * origins ORed.  The set is stored once per database (a row of
+ * category_sets, shared by every item with the same categories and
+ * origins): an item holds one reference, not a row per category.
+ * Returns 0, HF_EINVAL (no item `item_id`, a name not [a-z0-9_-]+,
+ * origins 0 or unknown: nothing changed, the ingest goes on), HF_EDB,
+ * HF_ENOMEM.
  */
-int store_item_add_category(struct store_ingest *in, int64_t item_id,
-                            const char *category, const char *origin) HF_WUR;
+int store_item_set_categories(struct store_ingest *in, int64_t item_id,
+                              const struct store_category *cats,
+                              size_t n) HF_WUR;
 
 /*
  * Set the dedup fingerprint of item `item_id`: normalised title (NULL
