@@ -249,10 +249,12 @@ int cmd_classify(const struct cli *cli, int argc, char **argv)
 	if (want_explain)
 		printf("%s", buf_str(&explain));
 	if (print_categories(db, id) ||
-	    print_rows(db, "SELECT f.name, iif(s.key IS NULL, 'primary', 'merged'),"
-	               " s.link FROM item_sources s JOIN feeds f ON f.id = s.feed_id"
-	               " WHERE s.item_id = ?1"
-	               " ORDER BY s.id", id, "sources:")) {
+	    print_rows(db, "SELECT f.name, 'primary', i.link FROM items i"
+	               " JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1"
+	               " UNION ALL"
+	               " SELECT * FROM (SELECT f.name, 'merged', s.link"
+	               " FROM item_sources s JOIN feeds f ON f.id = s.feed_id"
+	               " WHERE s.item_id = ?1 ORDER BY s.id)", id, "sources:")) {
 		fprintf(stderr, "%s: %s\n", cfg->database, sqlite3_errmsg(db));
 		goto out;
 	}

@@ -24,7 +24,6 @@ enum sd_id {
 	SD_ITEM,
 	SD_BODY,
 	SD_DEMOTE,
-	SD_PRIMARY_MOVE,
 	SD_MERGED_DROP,
 	SD_PROMOTE,
 	SD_ECATS_CLEAR,
@@ -63,12 +62,12 @@ static const char *const sd_sql[SD__COUNT] = {
 	[SD_VERSION] = "PRAGMA data_version",
 	[SD_ITEM] =
 	"SELECT feed_id, COALESCE(published, first_seen), title_norm, simhash,"
-	" EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = items.id"
-	" AND s.feed_id = ?2) FROM items WHERE id = ?1",
+	" feed_id = ?2 OR EXISTS (SELECT 1 FROM item_sources s"
+	" WHERE s.item_id = items.id AND s.feed_id = ?2) FROM items WHERE id = ?1",
 	[SD_BODY] = "SELECT summary FROM items WHERE id = ?1",
 	/* Promotion, in this order: the old primary becomes a merged source
-	 * (so its key stays known), the primary row moves to the new feed,
-	 * the new primary's merged row goes, the item takes its fields.
+	 * (so its key stays known), the new primary's merged row goes, the
+	 * item takes its fields.
 	 * Primary fields follow the primary source (pipeline.h). */
 	[SD_DEMOTE] =
 	"INSERT INTO item_sources (item_id, feed_id, key, raw_hash, link, guid,"
@@ -77,9 +76,6 @@ static const char *const sd_sql[SD__COUNT] = {
 	" ON CONFLICT (feed_id, key) WHERE key IS NOT NULL DO UPDATE SET"
 	" item_id = excluded.item_id, raw_hash = excluded.raw_hash,"
 	" link = excluded.link, guid = excluded.guid",
-	[SD_PRIMARY_MOVE] =
-	"UPDATE item_sources SET feed_id = ?2, link = ?3, guid = ?4"
-	" WHERE item_id = ?1 AND key IS NULL",
 	[SD_MERGED_DROP] =
 	"DELETE FROM item_sources WHERE feed_id = ?1 AND key = ?2",
 	[SD_PROMOTE] =
@@ -457,13 +453,6 @@ int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
 	s = sd->s[SD_DEMOTE];
 	if ((rc = store__run(st, s, sqlite3_bind_int64(s, 1, id),
 	                     "cannot keep former primary source")))
-		return failed(in, rc);
-	s = sd->s[SD_PRIMARY_MOVE];
-	if ((rc = store__run(st, s,
-	                     sqlite3_bind_int64(s, 1, id) |
-	                     sqlite3_bind_int64(s, 2, in->feed_id) |
-	                     bind_text(s, 3, e->link) | bind_text(s, 4, e->id),
-	                     "cannot move primary source")))
 		return failed(in, rc);
 	s = sd->s[SD_MERGED_DROP];
 	if ((rc = store__run(st, s,

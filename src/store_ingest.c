@@ -127,37 +127,19 @@ static int bind_fp(sqlite3_stmt *s, int i, const char *tn,
 	            sqlite3_bind_null(s, i);
 }
 
-/* The primary item_sources row of a new (`isnew`) or updated item. */
-static int put_primary(struct store_ingest *in, int64_t item,
-                       const struct feed_entry *e, int isnew, int unmerged)
+/* A new item of this feed: its entry, when it was merged into another
+ * item before (a caller without a hint cannot know), is no longer a
+ * source of that one.  The item is its own primary source. */
+static int drop_merged(struct store_ingest *in, const struct feed_entry *e)
 {
-	struct store *st = in->st;
-	sqlite3_stmt *s;
-	int rc;
+	sqlite3_stmt *s = store__stmt(in->st, S_SOURCE_MERGED_DROP);
 
-	if (!isnew) {
-		if (!(s = store__stmt(st, S_SOURCE_PRIMARY_SET)))
-			return HF_EDB;
-		return store__run(st, s,
-		                  sqlite3_bind_int64(s, 1, item) |
-		                  bind_text(s, 2, e->link) | bind_text(s, 3, e->id),
-		                  "cannot update item source");
-	}
-	if (!unmerged &&
-	    (!(s = store__stmt(st, S_SOURCE_MERGED_DROP)) ||
-	     (rc = store__run(st, s,
-	                     sqlite3_bind_int64(s, 1, in->feed_id) |
-	                     bind_text(s, 2, e->key),
-	                     "cannot drop merged item source"))))
-		return s ? rc : HF_EDB;
-	if (!(s = store__stmt(st, S_SOURCE_PRIMARY_ADD)))
+	if (!s)
 		return HF_EDB;
-	return store__run(st, s,
-	                  sqlite3_bind_int64(s, 1, item) |
-	                  sqlite3_bind_int64(s, 2, in->feed_id) |
-	                  bind_text(s, 3, e->link) | bind_text(s, 4, e->id) |
-	                  sqlite3_bind_int64(s, 5, in->now),
-	                  "cannot store item source");
+	return store__run(in->st, s,
+	                  sqlite3_bind_int64(s, 1, in->feed_id) |
+	                  bind_text(s, 2, e->key),
+	                  "cannot drop merged item source");
 }
 
 /* Upsert the row of an entry of this feed merged into another item. */
@@ -318,7 +300,7 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		if (rc)
 			goto out;
 	}
-	if ((rc = put_primary(in, id, e, !found, h != NULL)) ||
+	if ((!found && !h && (rc = drop_merged(in, e))) ||
 	    (rc = put_categories(in, id, e, found)))
 		goto out;
 	if (found)

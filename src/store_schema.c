@@ -172,6 +172,18 @@ const char *const store__migrations[] = {
 	"DROP TABLE temp.item_catset;"
 	"DROP TABLE item_categories;"
 	"CREATE INDEX items_catset ON items(catset) WHERE catset IS NOT NULL;",
+	/* 6 -> 7: the primary source of an item is the item itself (its
+	 * feed_id, link, guid, first_seen): its item_sources row repeated
+	 * them at the cost of three index writes per new item.  item_sources
+	 * keeps the merged sources; item_sources_all lists every source. */
+	"DELETE FROM item_sources WHERE key IS NULL;"
+	"DROP INDEX item_sources_primary;"
+	"CREATE VIEW item_sources_all AS"
+	" SELECT id AS item_id, feed_id, NULL AS key, raw_hash, link, guid,"
+	" first_seen FROM items"
+	" UNION ALL"
+	" SELECT item_id, feed_id, key, raw_hash, link, guid, first_seen"
+	" FROM item_sources;",
 };
 
 _Static_assert(sizeof store__migrations / sizeof store__migrations[0] ==
@@ -233,12 +245,6 @@ const char *const store__stmt_sql[S__COUNT] = {
 	" flags = (flags & ~0xffff) | ?13,"
 	" title_norm = ?14, simhash = ?15, catset = ?16"
 	" WHERE id = ?1",
-	[S_SOURCE_PRIMARY_ADD] =
-	"INSERT INTO item_sources (item_id, feed_id, link, guid, first_seen)"
-	" VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_SOURCE_PRIMARY_SET] =
-	"UPDATE item_sources SET link = ?2, guid = ?3"
-	" WHERE item_id = ?1 AND key IS NULL",
 	/* An entry merged into another item earlier that now gets an item
 	 * of its own is no longer a source of the other one. */
 	[S_SOURCE_MERGED_DROP] =

@@ -139,9 +139,9 @@ class Case:
         return rows[0]
 
     def items(self, name):
-        """Stories the feed carried (item_sources): an entry deduplicated
+        """Stories the feed carried (item_sources_all): an entry deduplicated
         into another feed's item still counts for its own feed."""
-        return self.q("SELECT count(*) FROM item_sources s JOIN feeds f"
+        return self.q("SELECT count(*) FROM item_sources_all s JOIN feeds f"
                       " ON f.id = s.feed_id WHERE f.name = ?", name)[0][0]
 
     def fetches(self, name):

@@ -151,7 +151,7 @@ def main():
     for e in all_feed.findall(ATOM + "entry"):
         by_title.setdefault(e.findtext(ATOM + "title"), []).append(e)
     for (title, nsrc) in db.execute(
-            "SELECT i.title, (SELECT count(DISTINCT feed_id) FROM item_sources s"
+            "SELECT i.title, (SELECT count(DISTINCT feed_id) FROM item_sources_all s"
             " WHERE s.item_id = i.id) FROM items i"):
         n_same = db.execute("SELECT count(*) FROM items WHERE title = ?",
                             (title,)).fetchone()[0]
@@ -161,7 +161,7 @@ def main():
             vias = got[0].findall(ATOM + "link[@rel='via']")
             check(len(vias) == nsrc - 1, "%r: %d via links for %d sources" %
                   (title, len(vias), nsrc))
-    merged = db.execute("SELECT count(*) FROM (SELECT item_id FROM item_sources"
+    merged = db.execute("SELECT count(*) FROM (SELECT item_id FROM item_sources_all"
                         " GROUP BY item_id HAVING count(DISTINCT feed_id) > 1)"
                         ).fetchone()[0]
     if not merged:

@@ -279,8 +279,8 @@ static void same_url_with_utm_from_two_feeds_is_one_item(void **state)
 	assert_int_equal(oc[0], PIPELINE_MERGED);
 	assert_int_equal(ida[0], idb[0]);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 2);
-	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT feed_id) FROM item_sources"), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources_all"), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT feed_id) FROM item_sources_all"), 2);
 }
 
 static void guid_change_in_same_feed_is_one_item(void **state)
@@ -299,7 +299,7 @@ static void guid_change_in_same_feed_is_one_item(void **state)
 	ingest(f, 1, &b, 1, oc, NULL);
 	assert_int_equal(oc[0], STORE_UPDATED);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources_all"), 2);
 	q_text(f->path, "SELECT key FROM items", title, sizeof title);
 	assert_string_equal(title, "guid-new");
 	assert_int_equal(q_int(f->path, "SELECT revision FROM items"), 2);
@@ -308,7 +308,7 @@ static void guid_change_in_same_feed_is_one_item(void **state)
 	assert_int_equal(oc[0], STORE_UNCHANGED);
 	ingest(f, 1, &b, 1, oc, NULL);
 	assert_int_equal(oc[0], STORE_UNCHANGED);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources_all"), 2);
 }
 
 static const char *hod_title = "Vurderer endringer i regelverket for blodgivning";
@@ -340,7 +340,7 @@ static void check_ministry_primary(struct fx *f)
 	char s[128];
 
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources_all"), 2);
 	q_text(f->path, "SELECT f.name FROM items i JOIN feeds f ON f.id = i.feed_id",
 	       s, sizeof s);
 	assert_string_equal(s, "hod");
@@ -539,7 +539,7 @@ static void refetch_of_everything_is_unchanged(void **state)
 	ingest(f, 1, d, 2, oc, NULL);
 	ingest(f, 0, m, 2, oc, NULL);
 	items = q_int(f->path, "SELECT count(*) FROM items");
-	sources = q_int(f->path, "SELECT count(*) FROM item_sources");
+	sources = q_int(f->path, "SELECT count(*) FROM item_sources_all");
 	assert_int_equal(items, 2);
 	assert_int_equal(sources, 4);
 	revs = q_int(f->path, "SELECT sum(revision) FROM items");
@@ -550,7 +550,7 @@ static void refetch_of_everything_is_unchanged(void **state)
 	assert_int_equal(oc[0], STORE_UNCHANGED);
 	assert_int_equal(oc[1], STORE_UNCHANGED);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), items);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), sources);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources_all"), sources);
 	assert_int_equal(q_int(f->path, "SELECT sum(revision) FROM items"), revs);
 }
 

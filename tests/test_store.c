@@ -296,8 +296,16 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	testdb_remove_file(path);
 }
 
+/* Back to schema 6: every item's primary source has its row again. */
+#define UNDO_STEP_7                                                         \
+	"DROP VIEW item_sources_all;"                                       \
+	"INSERT INTO item_sources (item_id, feed_id, link, guid, first_seen)"\
+	" SELECT id, feed_id, link, guid, first_seen FROM items;"           \
+	"CREATE UNIQUE INDEX item_sources_primary ON item_sources(item_id)" \
+	" WHERE key IS NULL;"
+
 /* Back to schema 5: item_categories as step 0 -> 1 made it, no sets. */
-#define UNDO_STEP_6                                                         \
+#define UNDO_STEP_6 UNDO_STEP_7                                             \
 	"DROP INDEX items_catset;"                                          \
 	"ALTER TABLE items DROP COLUMN catset;"                             \
 	"DROP TABLE category_sets;"                                         \
@@ -362,6 +370,46 @@ static void test_migration_makes_category_sets(void **state)
 	                       NULL), 2);
 	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT catset) FROM items"
 	                       " WHERE key IN ('urn:hod:1', 'urn:hod:4')", NULL), 1);
+}
+
+/* Step 6 -> 7 drops the item_sources rows of primary sources (the item
+ * is its own) and keeps the merged ones; item_sources_all lists both. */
+static void test_migration_drops_primary_source_rows(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry a = entry("urn:hod:7", 1, "Ny smittevernlov");
+	struct feed_entry b = entry("fhi-4711", 2, "Ny smittevernlov");
+	struct store_ingest *in = NULL;
+	sqlite3 *db = NULL;
+	int out;
+
+	ingest(f->st, "hod", 2000, &a, 1, &out);
+	assert_int_equal(store_ingest_begin(f->st, "fhi", 3000, &in), 0);
+	assert_int_equal(store_ingest_add_source(in, 1, &b), 0);
+	assert_int_equal(store_ingest_commit(in, &ok200), 0);
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, UNDO_STEP_7 "PRAGMA user_version = 6;",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources", NULL), 2);
+
+	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
+	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
+	                 STORE_SCHEMA_VERSION);
+	assert_text(f->path, "SELECT group_concat(key, '|') FROM item_sources",
+	            NULL, "fhi-4711");
+	assert_text(f->path, "SELECT group_concat(coalesce(key, '-') || ' '"
+	            " || first_seen, '|') FROM item_sources_all", NULL,
+	            "- 2000|fhi-4711 3000");
+	/* Both keys are still known to their feeds. */
+	assert_int_equal(store_ingest_begin(f->st, "fhi", 4000, &in), 0);
+	assert_int_equal(store_ingest_known(in, "fhi-4711", 2), 1);
+	store_ingest_abort(in);
+	assert_int_equal(store_ingest_begin(f->st, "hod", 4000, &in), 0);
+	assert_int_equal(store_ingest_known(in, "urn:hod:7", 1), 1);
+	store_ingest_abort(in);
 }
 
 /* Step 3 -> 4 hashes the canonical URLs a database already holds: an
@@ -834,7 +882,7 @@ static void test_canonical_url_and_merged_source(void **state)
 	assert_int_equal(store_count_items(f->st, NULL, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT feed_id) FROM"
-	                       " item_sources WHERE item_id = (SELECT id FROM items"
+	                       " item_sources_all WHERE item_id = (SELECT id FROM items"
 	                       " WHERE key = 'urn:hod:7')", NULL), 2);
 	assert_int_equal(store_feed_state(f->st, "fhi", &s), 0);
 	assert_int_equal(s.items, 1);
@@ -844,7 +892,7 @@ static void test_canonical_url_and_merged_source(void **state)
 	assert_int_equal(out, STORE_NEW);
 	assert_int_equal(q_int(f->path, "SELECT canon_url FROM items WHERE"
 	                       " key = ?1", "fhi-4711"), INT64_MIN);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources WHERE"
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources_all WHERE"
 	                       " item_id = (SELECT id FROM items WHERE"
 	                       " key = 'urn:hod:7')", NULL), 1);
 
@@ -993,7 +1041,7 @@ static void test_sql_shaped_text_stored_verbatim(void **state)
 	assert_string_equal(s.last_error, evil);
 	store_feed_state_clear(&s);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM feeds", NULL), 3);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources", NULL),
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources_all", NULL),
 	                 1);
 }
 
@@ -1040,6 +1088,7 @@ int main(void)
 		T(test_open_failure_names_the_path),
 		T(test_failed_migration_rolls_back_its_step),
 		T(test_migration_makes_category_sets),
+		T(test_migration_drops_primary_source_rows),
 		T(test_migration_hashes_stored_canonical_urls),
 		T(test_sync_feeds_adds_and_deactivates),
 		T(test_sync_feeds_url_change_resets_what_was_learnt),

@@ -54,10 +54,8 @@ con.executemany(
     "INSERT INTO items (id, feed_id, key, raw_hash, guid, title, link,"
     " canon_url, published, updated, author, summary, content, first_seen,"
     " last_changed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
-con.executemany(
-    "INSERT INTO item_sources (item_id, feed_id, key, raw_hash, link, guid,"
-    " first_seen) SELECT id, feed_id, key, raw_hash, link, guid, first_seen"
-    " FROM items WHERE id = ?", ((i,) for i in range(1, n + 1)))
+# The item is its own primary source (schema step 7); item_sources holds
+# the merged ones.
 con.executemany(
     "INSERT INTO item_sources (item_id, feed_id, key, raw_hash, link,"
     " first_seen) VALUES (?, ?, ?, 0, ?, 0)",

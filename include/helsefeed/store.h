@@ -32,7 +32,7 @@
 #include "helsefeed/feed.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 struct store;
 struct store_ingest;
@@ -185,10 +185,12 @@ int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
  *                  the item's categories and dedup fingerprint are
  *                  cleared, for the caller to set again;
  *   STORE_UNCHANGED nothing written.
- * A new or updated item also gets its item_sources row for this feed, the
- * entry's own <category> texts (item_entry_categories) and, for an
- * http(s) link, its canonical URL (norm_url_canon; a link it rejects gets
- * none).  The item's id is then store_ingest_item_id().
+ * A new or updated item is its own primary source (item_sources holds
+ * the merged ones; item_sources_all lists both) and also gets the entry's
+ * own <category> texts (item_entry_categories) and, for an http(s) link,
+ * its canonical URL (norm_url_canon; a link it rejects gets none).  A new
+ * item whose key was a merged source of another item is that no longer.
+ * The item's id is then store_ingest_item_id().
  * Returns 0, HF_EDB, HF_ENOMEM.  After a failure the ingest can only be
  * aborted: store_ingest_commit rolls back and returns the first error.
  */
