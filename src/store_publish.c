@@ -3,21 +3,19 @@
  * connection, inside one read transaction: every file of a run sees the
  * same snapshot (WAL: the writer is never blocked).
  *
- * Cost never grows with the database.  The newest items of all.atom come
- * from the items_published index, walked backwards and stopped by LIMIT.
- * A category or kind is filtered one of two ways, chosen by a count that
- * is itself bounded (LIMIT in a subquery):
- *   dense   (at least DENSE_FACTOR * limit items): walk items_published
- *           newest first and keep the items of the filter; on average
+ * Cost never grows with the database.  An item's time is its published
+ * date, else when it was first seen (undated items), as in the index
+ * items_t.  The newest items of all.atom come from items_t, walked
+ * backwards and stopped by LIMIT.  A category or kind is filtered one of
+ * two ways, chosen by a count that is itself bounded (LIMIT in a
+ * subquery):
+ *   dense   (at least DENSE_FACTOR * limit items): walk items_t newest
+ *           first and keep the items of the filter; on average
  *           limit * total / count rows are read, at most total / 64;
  *   sparse  (fewer): read the filter's items through its own index
  *           (items_catset over the category sets that name the category;
  *           the items (feed_id, key) index) and sort them, fewer than
  *           DENSE_FACTOR * limit rows.
- * Items without a published date are taken apart, through the NULL range
- * of items_published, newest row first: row ids grow with first_seen (it
- * is stamped when the row is inserted), so the index order is their time
- * order and the walk stops at LIMIT too.  Both parts are merged by time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,19 +45,13 @@ enum pq_id {
 	PQ__COUNT
 };
 
-/* The dated items newest first through items_published, the undated
- * ones through the index's NULL range (row id order), merged.  `F` filters;
- * "+" keeps the planner off other indexes for the filter column, so the
- * walk stays on the time index and stops at LIMIT. */
+/* The newest items through items_t; `F` filters.  "+" keeps the planner
+ * off other indexes for the filter column, so the walk stays on the time
+ * index and stops at LIMIT. */
 #define NEWEST(F)                                                           \
-	"SELECT id, t FROM (SELECT id, published AS t FROM items"           \
-	" WHERE published IS NOT NULL" F                                    \
-	" ORDER BY published DESC, id DESC LIMIT ?1)"                       \
-	" UNION ALL"                                                        \
-	" SELECT id, t FROM (SELECT id, first_seen AS t FROM items"         \
-	" WHERE published IS NULL" F                                        \
-	" ORDER BY id DESC LIMIT ?1)"                                       \
-	" ORDER BY 2 DESC, 1 DESC LIMIT ?1"
+	"SELECT id, COALESCE(published, first_seen) AS t FROM items"        \
+	" WHERE 1" F                                                        \
+	" ORDER BY COALESCE(published, first_seen) DESC, id DESC LIMIT ?1"
 
 #define SPARSE(F)                                                           \
 	"SELECT id, coalesce(published, first_seen) AS t FROM items"        \

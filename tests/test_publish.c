@@ -739,6 +739,16 @@ static void test_date_nb_in_oslo(void **state)
 		assert_null(getenv("TZ"));
 }
 
+/* A dense plan: items_t walked in its order (newest first, stopped by
+ * LIMIT), no other scan of items and no sort. */
+static int walks_time_index(const char *plan)
+{
+	const char *p = strstr(plan, "SCAN items USING INDEX items_t\n");
+
+	return p && !strstr(p + 1, "SCAN items") &&
+	       !strstr(plan, "SCAN items\n") && !strstr(plan, "TEMP B-TREE");
+}
+
 /* Every walk goes through an index, whichever plan the bounded count
  * picks, and both plans give the same items. */
 static void test_query_plans_use_indexes(void **state)
@@ -760,16 +770,14 @@ static void test_query_plans_use_indexes(void **state)
 	assert_int_equal(pubdb_open(f->st, &db), 0);
 
 	assert_int_equal(pubdb_explain(db, PUB_ALL, NULL, 1, &plan), 0);
-	assert_non_null(strstr(plan.data, "USING COVERING INDEX items_published"));
-	assert_null(strstr(plan.data, "SCAN items"));
+	assert_true(walks_time_index(plan.data));
 
 	/* 71 covid items >= 64 * 1 wanted: walk the time index. */
 	buf_clear(&plan);
 	assert_int_equal(pubdb_explain(db, PUB_CATEGORY, "covid", 1, &plan), 0);
 	assert_int_equal(strncmp(plan.data, "dense\n", 6), 0);
-	assert_non_null(strstr(plan.data, "items_published"));
+	assert_true(walks_time_index(plan.data));
 	assert_non_null(strstr(plan.data, "LIST SUBQUERY"));
-	assert_null(strstr(plan.data, "SCAN items"));
 	/* ... fewer than 64 * 100: read the category's own index. */
 	buf_clear(&plan);
 	assert_int_equal(pubdb_explain(db, PUB_CATEGORY, "covid", 100, &plan), 0);
@@ -785,8 +793,7 @@ static void test_query_plans_use_indexes(void **state)
 	buf_clear(&plan);
 	assert_int_equal(pubdb_explain(db, PUB_KIND, "ministry", 1, &plan), 0);
 	assert_int_equal(strncmp(plan.data, "dense\n", 6), 0);
-	assert_non_null(strstr(plan.data, "items_published"));
-	assert_null(strstr(plan.data, "SCAN items"));
+	assert_true(walks_time_index(plan.data));
 	buf_clear(&plan);
 	assert_int_equal(pubdb_explain(db, PUB_KIND, "directorate", 1, &plan), 0);
 	assert_int_equal(strncmp(plan.data, "sparse\n", 7), 0);

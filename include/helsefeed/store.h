@@ -32,7 +32,7 @@
 #include "helsefeed/feed.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 struct store;
 struct store_ingest;
