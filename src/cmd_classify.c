@@ -56,6 +56,19 @@ static char *col_dup(sqlite3_stmt *s, int i)
 }
 
 /* Read the item's texts.  1 found, 0 none, negative on error. */
+/* PRAGMA user_version, or -1. */
+static int schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
 static int read_item(sqlite3 *db, int64_t id, struct item_text *t)
 {
 	sqlite3_stmt *s = NULL;
@@ -219,6 +232,18 @@ int cmd_classify(const struct cli *cli, int argc, char **argv)
 	code = HF_EXIT_FAIL;
 	if (sqlite3_open_v2(cfg->database, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		fprintf(stderr, "%s: %s\n", cfg->database, sqlite3_errmsg(db));
+		goto out;
+	}
+	/* Read-only, beside a running daemon: never migrate here. */
+	if ((rc = schema_version(db)) != STORE_SCHEMA_VERSION) {
+		if (rc < 0)
+			fprintf(stderr, "%s: cannot read the schema version: %s\n",
+			        cfg->database, sqlite3_errmsg(db));
+		else
+			fprintf(stderr, "%s: schema version %d, this program reads %d;"
+			        " the next fetch or daemon start of this version"
+			        " migrates it\n", cfg->database, rc,
+			        STORE_SCHEMA_VERSION);
 		goto out;
 	}
 	rc = read_item(db, id, &t);
