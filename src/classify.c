@@ -4,9 +4,10 @@
  * folded bytes in a shared pool).  Each match term points at its atom and
  * at a range of partner atoms; excludes are atoms of their own.  An item is
  * scanned once: every word is folded once into a stack buffer and looked up
- * in a bigram index of the atoms of all categories, recording the first
- * word that satisfied each atom.  The terms are evaluated at the end, so a
- * partner may come before or after its term, in any field.
+ * in hash tables of the atoms of all categories by their first bytes,
+ * recording the first word that satisfied each atom.  The terms are
+ * evaluated at the end, so a partner may come before or after its term, in
+ * any field.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,15 +30,36 @@ struct atom {
 	uint8_t kind;
 };
 
-/* Atoms are indexed by the hash of their first two bytes; a word probes
- * the bucket of each of its byte pairs, so an item costs one probe per
- * letter whatever the number of rules.  Bucket NBUCKET holds the one-byte
- * patterns, which are tried on every word. */
-#define NBUCKET 256
+/*
+ * Atoms are indexed by their head: the first HEAD bytes of the pattern, or
+ * all of it when shorter.  A word probes the bucket of the head at each of
+ * its positions, so an item costs about one probe per letter whatever the
+ * number of rules; with four bytes few positions find a bucket that is not
+ * empty (two would send every "he" to the ten "*helse...*" patterns).  A
+ * pattern that must start the word (exact, prefix) is in a table of its
+ * own that is probed at the start only.  Heads shorter than HEAD are
+ * probed with their own length, for the lengths that occur.
+ */
+#define HEAD sizeof(uint32_t)
+#define HEAD_BITS 11
 
-static unsigned bigram(const char *p)
+/* An atom as its bucket lists it: the head's bytes, as a number, and a
+ * mask of those bytes. */
+struct slot {
+	uint32_t head, mask;
+	uint16_t atom;
+};
+
+struct heads {
+	uint64_t used[(1 << HEAD_BITS) / 64];   /* bit b: bucket b has slots */
+	uint16_t bucket[(1 << HEAD_BITS) + 1];  /* bucket b: slot[bucket[b]..bucket[b+1]) */
+	struct slot *slot;
+	unsigned lens;          /* bit l: some head has l bytes */
+};
+
+static unsigned head_hash(uint32_t h)
 {
-	return ((unsigned char)p[0] * 37u + (unsigned char)p[1]) & (NBUCKET - 1);
+	return (unsigned)((h * 2654435761u) >> (32 - HEAD_BITS));
 }
 
 struct term {
@@ -52,6 +74,15 @@ struct cat {
 	uint16_t xbeg, xend;    /* exclude atoms, in xatoms */
 };
 
+/* A Latin-1 code point (U+0080..U+00FF: æøå ÆØÅ é ü NBSP) as is_word_cp
+ * and fold_cp see it, worked out once: Norwegian text has a few in every
+ * sentence, and each would cost four calls into utf8proc. */
+struct latin1 {
+	uint8_t word;
+	uint8_t n;              /* bytes of fold */
+	char fold[4];
+};
+
 struct classify {
 	struct cat *cats;
 	size_t ncats;
@@ -62,8 +93,10 @@ struct classify {
 	uint16_t *conds;
 	size_t nconds;
 	char *pool;
-	uint16_t bucket[NBUCKET + 2];   /* atoms of bucket b: ix[bucket[b]..bucket[b+1]) */
-	uint16_t *ix;
+	struct heads start;     /* exact and prefix atoms */
+	struct heads any;       /* suffix and infix atoms */
+	uint32_t mask[HEAD + 1];        /* of the first l bytes of a head */
+	struct latin1 latin1[0x80];     /* U+0080 + i */
 };
 
 /* --- characters ----------------------------------------------------------- */
@@ -81,6 +114,16 @@ static int is_word_cp(int32_t cp)
 		return 1;
 	k = utf8proc_category(cp);
 	return k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_ND;
+}
+
+/* An ASCII letter or digit, folded; 0 for any other byte (NUL too). */
+static unsigned char ascii_word(unsigned char ch)
+{
+	unsigned char f = (unsigned char)(ch | 0x20);
+
+	if ((unsigned)(f - 'a') < 26)
+		return f;
+	return (unsigned)(ch - '0') < 10 ? ch : 0;
 }
 
 /* Append the folded form of a word code point; returns bytes written. */
@@ -370,28 +413,71 @@ static int comp_rules(struct comp *k, const char *s, size_t abeg, int exclude)
 	return HF_OK;
 }
 
+/* The first l bytes at p as a head value (the bytes in memory order). */
+static uint32_t head_of(const char *p, size_t l)
+{
+	unsigned char b[HEAD] = {0};
+	uint32_t h;
+
+	memcpy(b, p, l);
+	memcpy(&h, b, sizeof h);
+	return h;
+}
+
+static int starts_word(const struct atom *a)
+{
+	return a->kind == K_EXACT || a->kind == K_PREFIX;
+}
+
+/* Index the atoms that must start a word (`start`) or the others. */
+static int build_heads(struct classify *c, struct heads *t, int start)
+{
+	uint16_t fill[1 << HEAD_BITS];
+	size_t i, b, n = 0;
+
+	memset(t->bucket, 0, sizeof t->bucket);
+	memset(t->used, 0, sizeof t->used);
+	for (i = 0; i < c->natoms; i++) {
+		const struct atom *a = &c->atoms[i];
+		size_t l = a->len < HEAD ? a->len : HEAD;
+
+		if (starts_word(a) != start)
+			continue;
+		b = head_hash(head_of(c->pool + a->off, l));
+		t->bucket[b + 1]++;
+		t->used[b / 64] |= 1ULL << b % 64;
+		t->lens |= 1u << l;
+		n++;
+	}
+	if (n && !(t->slot = malloc(n * sizeof(*t->slot))))
+		return HF_ENOMEM;
+	for (b = 0; b < 1u << HEAD_BITS; b++) {
+		t->bucket[b + 1] = (uint16_t)(t->bucket[b + 1] + t->bucket[b]);
+		fill[b] = t->bucket[b];
+	}
+	for (i = 0; i < c->natoms; i++) {
+		const struct atom *a = &c->atoms[i];
+		size_t l = a->len < HEAD ? a->len : HEAD;
+		struct slot *sl;
+
+		if (starts_word(a) != start)
+			continue;
+		sl = &t->slot[fill[head_hash(head_of(c->pool + a->off, l))]++];
+		sl->head = head_of(c->pool + a->off, l);
+		sl->mask = c->mask[l];
+		sl->atom = (uint16_t)i;
+	}
+	return HF_OK;
+}
+
 static int build_index(struct classify *c)
 {
-	uint16_t fill[NBUCKET + 1];
-	size_t i, b;
+	size_t l;
 
-	if (c->natoms && !(c->ix = malloc(c->natoms * sizeof(*c->ix))))
+	for (l = 0; l <= HEAD; l++)
+		c->mask[l] = head_of("\xff\xff\xff\xff", l);
+	if (build_heads(c, &c->start, 1) || build_heads(c, &c->any, 0))
 		return HF_ENOMEM;
-	memset(c->bucket, 0, sizeof(c->bucket));
-	for (i = 0; i < c->natoms; i++) {
-		const struct atom *a = &c->atoms[i];
-
-		c->bucket[(a->len < 2 ? NBUCKET : bigram(c->pool + a->off)) + 1]++;
-	}
-	for (b = 0; b <= NBUCKET; b++) {
-		c->bucket[b + 1] = (uint16_t)(c->bucket[b + 1] + c->bucket[b]);
-		fill[b] = c->bucket[b];
-	}
-	for (i = 0; i < c->natoms; i++) {
-		const struct atom *a = &c->atoms[i];
-
-		c->ix[fill[a->len < 2 ? NBUCKET : bigram(c->pool + a->off)]++] = (uint16_t)i;
-	}
 	return HF_OK;
 }
 
@@ -406,6 +492,10 @@ int classify_compile(const struct config *cfg, struct classify **out, struct buf
 	k.err = err;
 	if (!(c = calloc(1, sizeof(*c))))
 		goto fail;
+	for (i = 0; i < 0x80; i++) {
+		c->latin1[i].word = (uint8_t)is_word_cp((int32_t)i + 0x80);
+		c->latin1[i].n = (uint8_t)fold_cp((int32_t)i + 0x80, c->latin1[i].fold);
+	}
 	k.c = c;
 	if (cfg->ncategories && !(c->cats = calloc(cfg->ncategories, sizeof(*c->cats))))
 		goto fail;
@@ -460,7 +550,8 @@ void classify_free(struct classify *c)
 	free(c->terms);
 	free(c->conds);
 	free(c->pool);
-	free(c->ix);
+	free(c->start.slot);
+	free(c->any.slot);
 	free(c);
 }
 
@@ -486,7 +577,8 @@ struct scan {
 	size_t ostart, oend;    /* the word in the field text, edge '-' excluded */
 	size_t wn;              /* folded bytes in w */
 	int toolong;
-	char w[CLASSIFY_MAX_WORD + 8];
+	int hyphen;             /* w holds a '-' */
+	char w[CLASSIFY_MAX_WORD + 8];  /* HEAD - 1 bytes readable past a word */
 };
 
 /* Does pattern a occur in w[0..n) at offset i, as its kind requires? */
@@ -540,27 +632,45 @@ static void found(struct scan *s, size_t id, const char *w, size_t n, const char
 	s->st[id].len = (uint32_t)(s->oend - s->ostart);
 }
 
+/* Probe table t with the head of l bytes at position i of the unit. */
+static inline void probe(struct scan *s, const struct heads *t, size_t l, const char *w,
+                         size_t n, size_t i, const char *whole, size_t wholen)
+{
+	const struct classify *c = s->c;
+	uint32_t at;
+	size_t j, b;
+
+	/* Bytes past the unit (w has room) are masked out, or belong to a
+	 * pattern too long to fit, which atom_at turns away. */
+	memcpy(&at, w + i, sizeof at);
+	b = head_hash(at & c->mask[l]);
+	/* Most buckets are empty: the bitmap, small enough to stay in the
+	 * cache, says so without a look at the bucket. */
+	if (!(t->used[b / 64] >> b % 64 & 1))
+		return;
+	for (j = t->bucket[b]; j < t->bucket[b + 1]; j++) {
+		const struct slot *sl = &t->slot[j];
+
+		if ((at & sl->mask) == sl->head && s->st[sl->atom].field == F_NONE &&
+		    atom_at(&c->atoms[sl->atom], c->pool, w, n, i))
+			found(s, sl->atom, w, n, whole, wholen);
+	}
+}
+
 static void match_unit(struct scan *s, const char *w, size_t n, const char *whole,
                        size_t wholen)
 {
 	const struct classify *c = s->c;
-	size_t i, j;
+	size_t i, l;
 
-	for (i = 0; i + 1 < n; i++) {
-		unsigned b = bigram(w + i);
-
-		for (j = c->bucket[b]; j < c->bucket[b + 1]; j++) {
-			size_t id = c->ix[j];
-
-			if (s->st[id].field == F_NONE && atom_at(&c->atoms[id], c->pool, w, n, i))
-				found(s, id, w, n, whole, wholen);
-		}
-	}
-	for (j = c->bucket[NBUCKET]; j < c->bucket[NBUCKET + 1]; j++) {
-		size_t id = c->ix[j];
-
-		if (s->st[id].field == F_NONE && atom_match(&c->atoms[id], c->pool, w, n))
-			found(s, id, w, n, whole, wholen);
+	/* Every atom that occurs in the unit gets this word, whichever
+	 * probe finds it first. */
+	for (l = 1; l <= HEAD && l <= n; l++) {
+		if (c->start.lens >> l & 1)
+			probe(s, &c->start, l, w, n, 0, whole, wholen);
+		if (c->any.lens >> l & 1)
+			for (i = 0; i + l <= n; i++)
+				probe(s, &c->any, l, w, n, i, whole, wholen);
 	}
 }
 
@@ -568,8 +678,10 @@ static void flush_word(struct scan *s)
 {
 	size_t n = s->wn, j, e;
 	const char *w = s->w;
+	int hyphen = s->hyphen;
 
 	s->wn = 0;
+	s->hyphen = 0;
 	if (s->toolong) {
 		s->toolong = 0;
 		return;
@@ -579,7 +691,7 @@ static void flush_word(struct scan *s)
 	if (!n)
 		return;
 	match_unit(s, w, n, NULL, 0);
-	if (!memchr(w, '-', n))
+	if (!hyphen || !memchr(w, '-', n))
 		return;
 	for (j = 0; j < n; j = e + 1) {
 		for (e = j; e < n && w[e] != '-'; e++)
@@ -592,10 +704,12 @@ static void flush_word(struct scan *s)
 /* One code point of the text at [off, end) of the field. */
 static void put_cp(struct scan *s, int32_t cp, size_t off, size_t end)
 {
+	const struct latin1 *l = cp >= 0x80 && cp < 0x100 ? &s->c->latin1[cp - 0x80] : NULL;
+
 	/* U+00AD SOFT HYPHEN: invisible, the word goes on. */
 	if (cp == 0xAD)
 		return;
-	if (!is_word_cp(cp)) {
+	if (!(l ? l->word : is_word_cp(cp))) {
 		if (s->wn || s->toolong)
 			flush_word(s);
 		return;
@@ -610,8 +724,15 @@ static void put_cp(struct scan *s, int32_t cp, size_t off, size_t end)
 	}
 	if (s->toolong)
 		return;
+	/* Only these fold to '-': no letter's lower case is one. */
+	s->hyphen |= cp == '-' || cp == 0x2011;
 	/* wn <= CLASSIFY_MAX_WORD here, and w has room for one more code point. */
-	s->wn += fold_cp(cp, s->w + s->wn);
+	if (l) {
+		memcpy(s->w + s->wn, l->fold, sizeof l->fold);
+		s->wn += l->n;
+	} else {
+		s->wn += fold_cp(cp, s->w + s->wn);
+	}
 	s->toolong = s->wn > CLASSIFY_MAX_WORD;
 }
 
@@ -666,7 +787,24 @@ static void scan_field(struct scan *s, const char *t, int html, uint32_t field)
 	while (i < n) {
 		unsigned char ch = (unsigned char)t[i];
 
-		if (html && ch == '<') {
+		if (ascii_word(ch)) {
+			/* A run of ASCII letters and digits, most of a text: at
+			 * once when it fits the word, else as any code point. */
+			size_t e = i + 1;
+
+			while (ascii_word((unsigned char)t[e]))
+				e++;
+			if (!s->toolong && s->wn + (e - i) <= CLASSIFY_MAX_WORD) {
+				if (!s->wn)
+					s->ostart = i;
+				s->oend = e;
+				for (; i < e; i++)
+					s->w[s->wn++] = (char)ascii_word((unsigned char)t[i]);
+			} else {
+				for (; i < e; i++)
+					put_cp(s, (unsigned char)t[i], i, i + 1);
+			}
+		} else if (html && ch == '<') {
 			/* Sanitised HTML: a tag ends at the first '>' outside quotes. */
 			char q = 0;
 
@@ -682,20 +820,12 @@ static void scan_field(struct scan *s, const char *t, int html, uint32_t field)
 			put_cp(s, cp < 0 ? ' ' : cp, i, i + len);
 			i += len;
 		} else if (ch < 0x80) {
-			/* Most text is ASCII letters: append them without the
-			 * general path. */
-			unsigned char f = (unsigned char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-
-			if (((f >= 'a' && f <= 'z') || (f >= '0' && f <= '9')) && !s->toolong &&
-			    s->wn < CLASSIFY_MAX_WORD) {
-				if (!s->wn)
-					s->ostart = i;
-				s->oend = i + 1;
-				s->w[s->wn++] = (char)f;
-			} else {
-				put_cp(s, ch, i, i + 1);
-			}
+			put_cp(s, ch, i, i + 1);
 			i++;
+		} else if ((ch == 0xc2 || ch == 0xc3) && ((unsigned char)t[i + 1] & 0xc0) == 0x80) {
+			/* Latin-1 (t[i + 1] is at worst the NUL) */
+			put_cp(s, (ch & 0x1f) << 6 | ((unsigned char)t[i + 1] & 0x3f), i, i + 2);
+			i += 2;
 		} else {
 			utf8proc_int32_t cp;
 			utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)t + i,
@@ -745,10 +875,12 @@ int classify_item(const struct classify *c, const struct classify_input *in,
 	int rc = HF_OK;
 
 	memset(st, 0, c->natoms * sizeof(st[0]));
+	memset(s.w, 0, sizeof s.w);     /* match_unit reads a word's next bytes */
 	s.c = c;
 	s.st = st;
 	s.wn = 0;
 	s.toolong = 0;
+	s.hyphen = 0;
 	s.ostart = s.oend = 0;
 	scan_field(&s, in->title, 0, F_TITLE);
 	scan_field(&s, in->summary, 1, F_SUMMARY);

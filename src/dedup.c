@@ -102,6 +102,46 @@ static int is_word_cp(utf8proc_int32_t c)
 	}
 }
 
+/*
+ * The tables of the tokenizer, made once from the functions they stand
+ * for: ASCII letters and digits folded (0 for any other byte), the folded
+ * UTF-8 of U+0080..U+00FF (Latin-1: æøå ÆØÅ, é, ü, NBSP), which spares
+ * four calls into utf8proc per Norwegian letter, and the bit spreading of
+ * the simhash counters (shingle_add).
+ */
+struct latin1 {
+	uint32_t lower;        /* utf8proc_tolower */
+	uint8_t word;          /* is_word_cp */
+	uint8_t n;             /* bytes of the folded UTF-8 */
+	unsigned char enc[4];
+};
+static unsigned char ascii_fold[256];
+static struct latin1 latin1[128];
+static uint64_t spread[256];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+static void kinds_init(void);
+
+static void tables_init(void)
+{
+	int c, k;
+
+	for (c = 0; c < 0x80; c++)
+		ascii_fold[c] = (unsigned char)(!is_word_cp(c) ? 0
+		                : c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+	for (c = 0x80; c < 0x100; c++) {
+		struct latin1 *l = &latin1[c - 0x80];
+
+		l->word = (uint8_t)is_word_cp(c);
+		l->lower = (uint32_t)utf8proc_tolower(c);
+		l->n = (uint8_t)utf8proc_encode_char((utf8proc_int32_t)l->lower,
+		                                     l->enc);
+	}
+	for (c = 0; c < 256; c++)
+		for (k = 0; k < 8; k++)
+			spread[c] |= (uint64_t)(c >> k & 1) << 8 * k;
+	kinds_init();
+}
+
 /* Separators that set a headline apart from its decoration. */
 #define SEP_NONE 0
 #define SEP_COLON 1
@@ -123,8 +163,9 @@ static utf8proc_int32_t next_cp(const char *s, size_t len, size_t *i)
 }
 
 /* A folded word: bytes for hashing and output, letters for bigrams. */
+#define WORD_BYTES (4 * DEDUP_MAX_WORD_CP + 8)
 struct word {
-	char b[4 * DEDUP_MAX_WORD_CP + 8];
+	char b[WORD_BYTES];    /* NUL-terminated when handed to a word_fn */
 	size_t nb;             /* bytes of the word: the hash covers all */
 	size_t nkept;          /* bytes of it in b (a prefix) */
 	uint64_t hash;
@@ -136,34 +177,46 @@ static void word_reset(struct word *w)
 {
 	w->nb = 0;
 	w->nkept = 0;
-	w->b[0] = '\0';
 	w->ncp = 0;
 	w->hash = NORM_FNV_INIT;
 }
 
-static void word_add(struct word *w, utf8proc_int32_t c)
+/* Append folded code point c, `n` bytes `enc` in UTF-8.  b keeps the
+ * whole code points that fit, up to the first one that does not. */
+static void word_add(struct word *w, uint32_t c, const unsigned char *enc,
+                     size_t n)
 {
-	utf8proc_uint8_t enc[4];
-	utf8proc_ssize_t n;
-
-	/* Most letters of a Norwegian text are ASCII: fold those here. */
-	if (c < 0x80) {
-		c |= c >= 'A' && c <= 'Z' ? 0x20 : 0;
-		enc[0] = (utf8proc_uint8_t)c;
-		n = 1;
-	} else {
-		c = utf8proc_tolower(c);
-		n = utf8proc_encode_char(c, enc);
+	w->hash = norm_fnv1a(w->hash, enc, n);
+	if (w->nkept == w->nb && w->nkept + n < WORD_BYTES) {
+		memcpy(w->b + w->nkept, enc, n);
+		w->nkept += n;
 	}
-	w->hash = norm_fnv1a(w->hash, enc, (size_t)n);
-	if (w->nkept == w->nb && w->nkept + (size_t)n < sizeof w->b) {
-		memcpy(w->b + w->nkept, enc, (size_t)n);
-		w->nkept += (size_t)n;
-		w->b[w->nkept] = '\0';
-	}
-	w->nb += (size_t)n;
+	w->nb += n;
 	if (w->ncp < DEDUP_MAX_WORD_CP)
-		w->cp[w->ncp++] = (uint32_t)c;
+		w->cp[w->ncp++] = c;
+}
+
+/* word_add of the ASCII letters and digits from s on, most of a text;
+ * returns how many. */
+static size_t word_add_ascii(struct word *w, const unsigned char *s)
+{
+	size_t room = w->nkept == w->nb ? WORD_BYTES - 1 - w->nkept : 0;
+	size_t cproom = DEDUP_MAX_WORD_CP - w->ncp, n;
+	uint64_t h = w->hash;
+	unsigned char f;
+
+	for (n = 0; (f = ascii_fold[s[n]]) != 0; n++) {
+		h = (h ^ f) * 0x100000001b3ULL;      /* norm_fnv1a */
+		if (n < room)
+			w->b[w->nkept + n] = (char)f;
+		if (n < cproom)
+			w->cp[w->ncp + n] = f;
+	}
+	w->hash = h;
+	w->nkept += n < room ? n : room;
+	w->nb += n;
+	w->ncp += n < cproom ? n : cproom;
+	return n;
 }
 
 /*
@@ -175,33 +228,57 @@ typedef int (*word_fn)(void *ud, const struct word *w, int sep);
 
 static void each_word(const char *s, int html, word_fn fn, void *ud)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	struct word w;
 	size_t len = s ? strlen(s) : 0, i = 0;
 	int sep = SEP_NONE, prev_space = 1;
 
+	(void)pthread_once(&tables_once, tables_init);
 	word_reset(&w);
 	while (i < len) {
-		utf8proc_int32_t c;
+		utf8proc_int32_t c = u[i];
 
-		if (html && s[i] == '<') {
+		if (ascii_fold[c]) {
+			i += word_add_ascii(&w, u + i);   /* stops at the NUL */
+			prev_space = 0;
+			continue;
+		}
+		if (html && c == '<') {
 			const char *gt = memchr(s + i, '>', len - i);
 			i = gt ? (size_t)(gt - s) + 1 : len;
 			c = ' ';
-		} else if (html && s[i] == '&') {
+		} else if (html && c == '&') {
 			const char *sc = memchr(s + i, ';', len - i < 12 ? len - i : 12);
 			i = sc ? (size_t)(sc - s) + 1 : i + 1;
 			c = ' ';
-		} else if ((unsigned char)s[i] < 0x80) {
-			c = (unsigned char)s[i++];
+		} else if (c < 0x80) {
+			i++;
+		} else if ((c == 0xc2 || c == 0xc3) && (u[i + 1] & 0xc0) == 0x80) {
+			/* U+0080..U+00FF; u[i + 1] is at worst the NUL */
+			const struct latin1 *l;
+
+			c = (c & 0x1f) << 6 | (u[i + 1] & 0x3f);
+			i += 2;
+			l = &latin1[c - 0x80];
+			if (l->word) {
+				word_add(&w, l->lower, l->enc, l->n);
+				prev_space = 0;
+				continue;
+			}
 		} else {
 			c = next_cp(s, len, &i);
 		}
-		if (is_word_cp(c)) {
-			word_add(&w, c);
+		if (c >= 0x100 && is_word_cp(c)) {   /* below: decided above */
+			unsigned char enc[4];
+			utf8proc_int32_t f = utf8proc_tolower(c);
+
+			word_add(&w, (uint32_t)f, enc,
+			         (size_t)utf8proc_encode_char(f, enc));
 			prev_space = 0;
 			continue;
 		}
 		if (w.nb) {
+			w.b[w.nkept] = '\0';
 			if (fn(ud, &w, sep))
 				return;
 			sep = SEP_NONE;
@@ -217,8 +294,10 @@ static void each_word(const char *s, int html, word_fn fn, void *ud)
 			sep = SEP_DASH;
 		prev_space = c == ' ' || c == '\t' || c == 0xa0;
 	}
-	if (w.nb)
+	if (w.nb) {
+		w.b[w.nkept] = '\0';
 		fn(ud, &w, sep);
+	}
 }
 
 /* --- title_norm --------------------------------------------------------- */
@@ -272,12 +351,15 @@ static int is_source(const struct dedup *d, uint64_t h)
 
 int dedup_title_norm(const struct dedup *d, const char *title, struct buf *out)
 {
-	struct title_words *t = calloc(1, sizeof *t);
+	struct title_words *t = malloc(sizeof *t);   /* arrays: written first */
 	size_t from = 0, to, i, k;
 	int rc = HF_OK;
 
 	if (!t)
 		return HF_ENOMEM;
+	t->text = (struct buf)BUF_INIT;
+	t->n = 0;
+	t->rc = HF_OK;
 	each_word(title, 0, title_word, t);
 	if ((rc = t->rc))
 		goto out;
@@ -380,11 +462,31 @@ const char *dedup_rule_name(int rule)
 
 /* --- simhash ------------------------------------------------------------ */
 
+/*
+ * The simhash counters.  Bit b of the simhash is set when more shingles
+ * have it set than not.  The ones of each bit are counted eight at a
+ * time: spread[] puts bit k of a byte of the shingle's hash into byte k
+ * of a word, so lane[j] holds the counts of bits 8j..8j+7, one per byte,
+ * and goes to ones[] before a byte can overflow.
+ */
+#define LANE_MAX 255
 struct shingles {
-	int32_t v[64];
+	uint64_t lane[8];
+	unsigned nlane;        /* shingles in lane[] since the last flush */
+	uint32_t ones[64];
 	uint64_t prev;         /* hash of the previous word, 0: none */
-	size_t n;
+	size_t n;              /* shingles */
 };
+
+static void lanes_flush(struct shingles *sh)
+{
+	for (int j = 0; j < 8; j++) {
+		for (int k = 0; k < 8; k++)
+			sh->ones[8 * j + k] += (uint32_t)(sh->lane[j] >> 8 * k & 0xff);
+		sh->lane[j] = 0;
+	}
+	sh->nlane = 0;
+}
 
 static void shingle_add(struct shingles *sh, uint64_t h)
 {
@@ -393,8 +495,10 @@ static void shingle_add(struct shingles *sh, uint64_t h)
 		 * word hashes: order matters, and no text is copied. */
 		uint64_t x = norm_fnv1a(NORM_FNV_INIT, &sh->prev, sizeof sh->prev);
 		x = norm_fnv1a(x, &h, sizeof h);
-		for (int b = 0; b < 64; b++)   /* branchless: vectorised */
-			sh->v[b] += (int32_t)(x >> b & 1) * 2 - 1;
+		for (int j = 0; j < 8; j++)
+			sh->lane[j] += spread[x >> 8 * j & 0xff];
+		if (++sh->nlane == LANE_MAX)
+			lanes_flush(sh);
 		sh->n++;
 	}
 	sh->prev = h;
@@ -407,15 +511,16 @@ static int shingle_word(void *ud, const struct word *w, int sep)
 	return 0;
 }
 
-static uint64_t shingles_hash(const struct shingles *sh)
+static uint64_t shingles_hash(struct shingles *sh)
 {
 	uint64_t h = 0;
 
 	/* A single word gives no shingle: its own hash stands for it. */
 	if (!sh->n)
 		return sh->prev;
+	lanes_flush(sh);
 	for (int b = 0; b < 64; b++)
-		if (sh->v[b] > 0)
+		if (2 * (uint64_t)sh->ones[b] > sh->n)
 			h |= 1ULL << b;
 	return h;
 }
@@ -445,8 +550,8 @@ struct kind_slot {
 	uint64_t fact;
 	int kind;
 };
-static struct kind_slot kinds[1 << KIND_BITS];
-static pthread_once_t kinds_once = PTHREAD_ONCE_INIT;
+static struct kind_slot kinds[1 << KIND_BITS];   /* by tables_init */
+static size_t kinds_maxlen;    /* bytes of the longest word in kinds[] */
 
 _Static_assert(sizeof stops / sizeof stops[0] +
                sizeof fact_words / sizeof fact_words[0] < (1 << KIND_BITS) / 2,
@@ -457,6 +562,8 @@ static void kind_put(const char *word, int kind, uint64_t fact)
 	uint64_t h = norm_fnv1a(NORM_FNV_INIT, word, strlen(word));
 	size_t i = (size_t)(h >> (64 - KIND_BITS));
 
+	if (strlen(word) > kinds_maxlen)
+		kinds_maxlen = strlen(word);
 	while (kinds[i].hash && strcmp(kinds[i].word, word) != 0)
 		i = (i + 1) & ((1 << KIND_BITS) - 1);
 	if (!kinds[i].hash)   /* a fact word that is a stop word stays a fact */
@@ -475,9 +582,9 @@ static const struct kind_slot *kind_of(const struct word *w)
 {
 	size_t i = (size_t)(w->hash >> (64 - KIND_BITS));
 
-	if (w->nkept != w->nb)
-		return NULL;           /* longer than any table word */
-	(void)pthread_once(&kinds_once, kinds_init);
+	/* Most words of a text are longer than any table word. */
+	if (w->nkept != w->nb || w->nb > kinds_maxlen)
+		return NULL;
 	for (; kinds[i].hash; i = (i + 1) & ((1 << KIND_BITS) - 1))
 		if (kinds[i].hash == (w->hash ? w->hash : 1) &&
 		    strcmp(kinds[i].word, w->b) == 0)
@@ -614,22 +721,31 @@ size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max)
 
 /* --- comparison ---------------------------------------------------------- */
 
-/* Bigram Dice of two words, in percent. */
-static int bigram_dice(const uint32_t *a, size_t na, const uint32_t *b,
-                       size_t nb)
+/* Whether the bigram Dice of two words (na, nb >= 2), in whole percent,
+ * reaches DEDUP_WORD_SIM_PCT.  Each bigram of a takes the first free equal
+ * one of b. */
+static int bigram_similar(const uint32_t *a, size_t na, const uint32_t *b,
+                          size_t nb)
 {
 	unsigned char used[DEDUP_MAX_WORD_CP];
-	size_t i, j, common = 0;
+	size_t i, j, common = 0, most;
+	/* floor(200 * common / total) >= PCT, without the division */
+	size_t total = na - 1 + nb - 1, bar = DEDUP_WORD_SIM_PCT * total;
 
 	memset(used, 0, sizeof used);
-	for (i = 0; i + 1 < na; i++)
+	for (i = 0; i + 1 < na; i++) {
+		/* Out of reach even if every bigram left found a partner. */
+		most = common + (na - 1 - i);
+		if (200 * (most < nb - 1 ? most : nb - 1) < bar)
+			return 0;
 		for (j = 0; j + 1 < nb; j++)
 			if (!used[j] && a[i] == b[j] && a[i + 1] == b[j + 1]) {
 				used[j] = 1;
 				common++;
 				break;
 			}
-	return (int)(200 * common / (na - 1 + nb - 1));
+	}
+	return 200 * common >= bar;
 }
 
 static int tok_match(const struct dedup_sig *sa, const struct dedup_tok *a,
@@ -642,8 +758,7 @@ static int tok_match(const struct dedup_sig *sa, const struct dedup_tok *a,
 	if (a->kind != DEDUP_TOK_WORD || b->kind != DEDUP_TOK_WORD ||
 	    a->ncp < 4 || b->ncp < 4 || sa->cp[a->off] != sb->cp[b->off])
 		return 0;
-	return bigram_dice(sa->cp + a->off, a->ncp, sb->cp + b->off, b->ncp) >=
-	       DEDUP_WORD_SIM_PCT;
+	return bigram_similar(sa->cp + a->off, a->ncp, sb->cp + b->off, b->ncp);
 }
 
 /* Jaccard (percent) of the content tokens of a and b under tok_match;
