@@ -47,8 +47,10 @@ struct cand {
 };
 
 /* Candidates of one query, counted through a small open-addressing
- * table of indices into c[] (index + 1, 0 empty). */
-#define CAND_CAP (DCACHE_TITLE_ROWS + DEDUP_MAX_KEYS * DCACHE_KEY_ROWS * 3)
+ * table of indices into c[] (index + 1, 0 empty).  A window of two widths
+ * spans three buckets at most; c[] holds every row they can give, so the
+ * order of counting never matters. */
+#define CAND_CAP (3 * (DCACHE_TITLE_ROWS + DEDUP_MAX_KEYS * DCACHE_KEY_ROWS))
 #define TAB_BITS 10
 _Static_assert(CAND_CAP < (1 << TAB_BITS) / 2, "table at most half full");
 
@@ -434,27 +436,55 @@ static void tally_add(struct tally *t, const struct slot *s, int weight)
 	}
 }
 
-/* Count the postings of `key` in bucket bk with t in [lo, hi], at most
- * `rows` of them, newest first, looking at DCACHE_KEY_SCAN at most. */
-static void count(const struct bucket *bk, uint64_t key, int64_t lo,
-                  int64_t hi, int rows, int weight, struct tally *t)
+/* The walk of one key's chain in a bucket. */
+struct walk {
+	uint32_t p;            /* next posting, index + 1; 0: done */
+	int rows, scan, weight;
+};
+
+/*
+ * Count the postings of the title hash (`tn_hash`, 0: none) and of the
+ * keys in bucket bk with t in [lo, hi], newest first: per key at most
+ * `rows` of them, looking at DCACHE_KEY_SCAN at most.  The chains are
+ * walked side by side, a step of each in turn: a step is a cache miss,
+ * and the misses of different chains overlap instead of queueing.
+ */
+static void count(const struct bucket *bk, uint64_t tn_hash,
+                  const uint64_t *keys, size_t nkeys, int64_t lo, int64_t hi,
+                  struct tally *t)
 {
-	uint32_t p = head_of(bk->heads, bk->bits, key)->first;
-	int scan = DCACHE_KEY_SCAN;
+	struct walk w[DEDUP_MAX_KEYS + 1];
+	size_t nw = 0, i, live;
 
-	for (; p && rows > 0 && scan > 0; p = bk->posts[p - 1].next) {
-		const struct post *ps = &bk->posts[p - 1];
-		const struct slot *s;
+	if (tn_hash)
+		w[nw++] = (struct walk){head_of(bk->heads, bk->bits, tn_hash)->first,
+		                        DCACHE_TITLE_ROWS, DCACHE_KEY_SCAN,
+		                        DCACHE_TITLE_WEIGHT};
+	for (i = 0; i < nkeys; i++)
+		w[nw++] = (struct walk){head_of(bk->heads, bk->bits, keys[i])->first,
+		                        DCACHE_KEY_ROWS, DCACHE_KEY_SCAN, 1};
+	do {
+		live = 0;
+		for (i = 0; i < nw; i++) {
+			struct walk *x = &w[i];
+			const struct post *ps;
+			const struct slot *s;
 
-		scan--;
-		if (ps->t < lo || ps->t > hi)
-			continue;
-		s = &bk->items[ps->item];
-		if (s->dead)
-			continue;
-		rows--;
-		tally_add(t, s, weight);
-	}
+			if (!x->p || x->rows <= 0 || x->scan <= 0)
+				continue;
+			live++;
+			ps = &bk->posts[x->p - 1];
+			x->p = ps->next;
+			x->scan--;
+			if (ps->t < lo || ps->t > hi)
+				continue;
+			s = &bk->items[ps->item];
+			if (s->dead)
+				continue;
+			x->rows--;
+			tally_add(t, s, x->weight);
+		}
+	} while (live);
 }
 
 void dcache_candidates(struct dcache *c, int64_t lo, int64_t hi,
@@ -474,13 +504,8 @@ void dcache_candidates(struct dcache *c, int64_t lo, int64_t hi,
 	for (b = dcache_bucket(c, hi); b >= dcache_bucket(c, lo); b--) {
 		const struct bucket *bk = find(c, b);
 
-		if (!bk)
-			continue;
-		if (tn_hash)
-			count(bk, tn_hash, lo, hi, DCACHE_TITLE_ROWS,
-			      DCACHE_TITLE_WEIGHT, t);
-		for (i = 0; i < nkeys; i++)
-			count(bk, keys[i], lo, hi, DCACHE_KEY_ROWS, 1, t);
+		if (bk)
+			count(bk, tn_hash, keys, nkeys, lo, hi, t);
 	}
 	/* The best `max` only, by insertion into the head of c[]: the
 	 * caller tries a handful, and most candidates share one common word
