@@ -19,7 +19,17 @@ int fs_mkdir_p(const char *dir, mode_t mode)
 			continue;
 		char c = *p;
 		*p = '\0';
-		if (mkdir(path, mode) != 0 && errno != EEXIST) {
+		if (mkdir(path, mode) == 0) {
+			/* The mode asked for, not narrowed by the umask: a
+			 * web server must enter the published directory of a
+			 * service that runs with UMask=0027. */
+			if (chmod(path, mode) != 0) {
+				log_error("%s: cannot set mode %03o: %s", path,
+				          (unsigned)mode, strerror(errno));
+				rc = HF_EIO;
+				break;
+			}
+		} else if (errno != EEXIST) {
 			log_error("%s: cannot create directory: %s", path, strerror(errno));
 			rc = HF_EIO;
 			break;

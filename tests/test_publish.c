@@ -324,8 +324,13 @@ static void test_writes_every_file_and_only_configured_kinds(void **state)
 	struct publish_stats s;
 	char p[256];
 	struct stat sb;
+	mode_t old = umask(027);    /* the service's UMask= */
 
 	run(f, &s);
+	umask(old);
+	/* A web server of another user enters the directory and reads. */
+	assert_int_equal(stat(f->out, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, PUBLISH_DIR_MODE);
 	assert_int_equal(s.files, (int)NFILES);
 	assert_int_equal(s.changed, (int)NFILES);
 	for (size_t i = 0; i < NFILES; i++) {

@@ -8,8 +8,10 @@
 
 #include "helsefeed/err.h"
 
-/* mkdir -p `dir` with `mode` for every directory it creates.  Logs the
- * directory that could not be made.  Returns 0, HF_EIO, HF_ENOMEM. */
+/* mkdir -p `dir` with `mode` for every directory it creates, exactly
+ * (the umask does not narrow it); directories already there are left as
+ * they are.  Logs the directory that could not be made.  Returns 0,
+ * HF_EIO, HF_ENOMEM. */
 int fs_mkdir_p(const char *dir, mode_t mode) HF_WUR;
 
 /* mkdir -p of the directory part of `file` ("a/b/c.db" makes "a/b"); a
