@@ -50,7 +50,7 @@ static const char *const sd_sql[SD__COUNT] = {
 	[SD_LOAD] =
 	"SELECT * FROM (SELECT id, feed_id, COALESCE(published, first_seen) AS t,"
 	" title_norm, simhash, EXISTS (SELECT 1 FROM item_sources s"
-	" WHERE s.item_id = id AND s.key IS NOT NULL) FROM items"
+	" WHERE s.item_id = items.id AND s.key IS NOT NULL) FROM items"
 	" WHERE COALESCE(published, first_seen) BETWEEN ?1 AND ?2"
 	" AND title_norm IS NOT NULL"
 	" ORDER BY COALESCE(published, first_seen) DESC LIMIT ?3) ORDER BY t",

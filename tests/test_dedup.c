@@ -448,6 +448,49 @@ static void other_connection_writes_are_seen(void **state)
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 2);
 }
 
+/*
+ * A feed never duplicates itself, also for an item it carries as a merged
+ * source: the directorate's second copy of its release (new key, new
+ * URL) is an item of its own, not merged into the ministry's item the
+ * first copy was merged into, whether the candidates come from the cache
+ * built by this ingest or read again from the database after a restart.
+ */
+static void merged_source_feed_does_not_duplicate_itself(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry m = hod_release(T0);
+	struct feed_entry d = dir_release(T0 + 3600);
+	struct feed_entry d2 = dir_release(T0 + 7200);
+	struct feed_entry d3 = dir_release(T0 + 9000);
+	struct feed_entry x = entry("kom-1", "Kommunen åpner nytt legekontor",
+	    "https://bergen.kommune.no/legekontor", "<p>Nytt legekontor.</p>", T0);
+	int oc = -1;
+
+	d2.key = d2.id = "dir-blod-2";
+	d2.link = "https://www.helsedirektoratet.no/nyheter/blodgivning-2";
+	d2.raw_hash ^= 2;
+	d3.key = d3.id = "dir-blod-3";
+	d3.link = "https://www.helsedirektoratet.no/nyheter/blodgivning-3";
+	d3.raw_hash ^= 3;
+	/* Item ids and source row ids apart, as in any real database. */
+	ingest(f, 3, &x, 1, &oc, NULL);
+	ingest(f, 0, &m, 1, &oc, NULL);
+	assert_int_equal(oc, STORE_NEW);
+	ingest(f, 1, &d, 1, &oc, NULL);
+	assert_int_equal(oc, PIPELINE_MERGED);
+	ingest(f, 1, &d2, 1, &oc, NULL);
+	assert_int_equal(oc, STORE_NEW);
+	/* A restart: the candidates come from the database. */
+	pipeline_free(f->p);
+	store_close(f->st);
+	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
+	assert_int_equal(pipeline_new(&f->cfg, f->st, &f->p, NULL), 0);
+	ingest(f, 1, &d3, 1, &oc, NULL);
+	assert_int_equal(oc, STORE_NEW);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources"), 1);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 4);
+}
+
 /* Stories far apart in time: each window reads its own buckets, and a
  * period visited again after many others (its buckets evicted: three per
  * period, more than the cache holds in all) is read again, not
@@ -692,6 +735,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(title_norm_strips_labels_and_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(rolled_back_item_is_no_candidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(other_connection_writes_are_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(merged_source_feed_does_not_duplicate_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(old_periods_are_read_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_and_months_veto, setup, teardown),
 		cmocka_unit_test_setup_teardown(spelling_variants_match_compounds_do_not, setup, teardown),
