@@ -6,7 +6,9 @@
 #include "helsefeed/err.h"
 #include "helsefeed/log.h"
 
-static enum log_level current = LOG_LVL_INFO;
+/* Read by the store's checkpoint thread too (store_ckpt.c) while a
+ * SIGHUP may set it: atomic. */
+static _Atomic int current = LOG_LVL_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -31,12 +33,12 @@ const char *hf_strerror(int code)
 
 void log_set_level(enum log_level level)
 {
-	current = level;
+	current = (int)level;
 }
 
 enum log_level log_get_level(void)
 {
-	return current;
+	return (enum log_level)current;
 }
 
 int log_level_parse(const char *name, enum log_level *out)
@@ -56,7 +58,7 @@ void log_write(enum log_level level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (level > current)
+	if ((int)level > current)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof line, fmt, ap);

@@ -5,12 +5,12 @@
  * One connection per struct store, used from one thread; a second one,
  * on a thread of the store's own, only copies the WAL back into the
  * database file (checkpoints), so that their fsyncs never stop the
- * caller.  Every state change is one transaction, so a crash at any point
- * loses nothing that was committed.  The database runs in WAL mode with synchronous=NORMAL:
- * the file can never be corrupted by a crash, and a power loss can lose at
- * most the last transactions committed since the last checkpoint's sync,
- * never half of one.  Readers (`status`, `publish` in another process)
- * never block the writer.
+ * caller.  Every state change is one transaction, so a crash at any
+ * point loses nothing that was committed.  The database runs in WAL mode
+ * with synchronous=NORMAL: the file can never be corrupted by a crash,
+ * and a power loss can lose at most the last transactions committed since
+ * the last checkpoint's sync, never half of one.  Readers (`status`,
+ * `publish` in another process) never block the writer.
  *
  * Every value from a feed reaches SQLite through sqlite3_bind_*: quotes,
  * semicolons and NUL-free UTF-8 of any kind are stored verbatim.
