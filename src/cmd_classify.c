@@ -55,7 +55,6 @@ static char *col_dup(sqlite3_stmt *s, int i)
 	return v ? strdup(v) : NULL;
 }
 
-/* Read the item's texts.  1 found, 0 none, negative on error. */
 /* PRAGMA user_version, or -1. */
 static int schema_version(sqlite3 *db)
 {
@@ -69,6 +68,7 @@ static int schema_version(sqlite3 *db)
 	return v;
 }
 
+/* Read the item's texts.  1 found, 0 none, negative on error. */
 static int read_item(sqlite3 *db, int64_t id, struct item_text *t)
 {
 	sqlite3_stmt *s = NULL;

@@ -124,6 +124,23 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The published directory is for anyone to read, as its files (0644)
+ * are: one made under a narrower umask (an older service unit ran with
+ * UMask=0027 and made it 0750) is opened to PUBLISH_DIR_MODE.  Not being
+ * its owner is only worth a warning: the admin decides then. */
+static void open_to_readers(const char *dir)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) != 0 || (sb.st_mode & 07777) == PUBLISH_DIR_MODE ||
+	    (sb.st_mode & 0005) == 0005)
+		return;
+	if (chmod(dir, PUBLISH_DIR_MODE) != 0)
+		log_warn("%s: mode %03o keeps a web server out; cannot set %03o: %s",
+		         dir, (unsigned)(sb.st_mode & 07777), PUBLISH_DIR_MODE,
+		         strerror(errno));
+}
+
 int publish_run(const struct config *cfg, struct store *st, int64_t now,
                 struct publish_stats *out)
 {
@@ -141,7 +158,10 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 		rc = HF_ECONFIG;
 		goto out;
 	}
-	if ((rc = fs_mkdir_p(cfg->output, PUBLISH_DIR_MODE)) || (rc = feedlist_build(cfg, &fl)) ||
+	if ((rc = fs_mkdir_p(cfg->output, PUBLISH_DIR_MODE)))
+		goto out;
+	open_to_readers(cfg->output);
+	if ((rc = feedlist_build(cfg, &fl)) ||
 	    (rc = publish_url_host(cfg->base_url, &host)) ||
 	    (rc = pubdb_open(st, &db)) ||
 	    (rc = pubdb_feed_states(db, &states, &nstates)))

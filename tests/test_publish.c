@@ -346,6 +346,25 @@ static void test_writes_every_file_and_only_configured_kinds(void **state)
 	assert_int_not_equal(stat(p, &sb), 0);
 }
 
+/* An output directory made 0750 by an older unit (UMask=0027) is opened
+ * to readers; one they can already read is left as the admin set it. */
+static void test_existing_output_dir_opened_to_readers(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct stat sb;
+
+	assert_int_equal(mkdir(f->out, 0750), 0);
+	assert_int_equal(chmod(f->out, 0750), 0);
+	run(f, &s);
+	assert_int_equal(stat(f->out, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, PUBLISH_DIR_MODE);
+	assert_int_equal(chmod(f->out, 0775), 0);
+	run(f, &s);
+	assert_int_equal(stat(f->out, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0775);
+}
+
 static void test_second_run_rewrites_nothing(void **state)
 {
 	struct fx *f = *state;
@@ -818,6 +837,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_writes_every_file_and_only_configured_kinds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_existing_output_dir_opened_to_readers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_run_rewrites_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_item_rewrites_its_feeds_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entries_newest_first_and_bounded, setup, teardown),
