@@ -4,11 +4,10 @@ origins, the sources; and the errors of a wrong id or a database of
 another schema version, which the read-only command never migrates.
 """
 import os
-import shutil
 import sqlite3
 import subprocess
 
-from itlib import BIN, FAILS, SRC, check, run_main
+from itlib import BIN, FAILS, check, copy_sample, run_main
 
 TMP = os.environ["HF_TMP"]
 
@@ -22,12 +21,8 @@ def main():
     if not BIN or not os.access(BIN, os.X_OK):
         print("no binary in $HELSEFEED")
         return 77
-    shutil.rmtree(TMP, ignore_errors=True)
-    os.makedirs(TMP)
-    ex = os.path.join(TMP, "examples")
-    shutil.copytree(os.path.join(SRC, "examples"), ex,
-                    ignore=shutil.ignore_patterns("out"))
-    conf = os.path.join(ex, "helsefeed.conf")
+    conf = copy_sample(TMP)
+    ex = os.path.dirname(conf)
     r = run("-c", conf, "fetch", "--all")
     if not check(r.returncode == 0, "fetch --all: exit %d: %s" %
                  (r.returncode, r.stderr)):

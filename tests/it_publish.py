@@ -32,6 +32,8 @@ import sys
 import threading
 import xml.etree.ElementTree as ET
 
+from itlib import copy_sample
+
 HF = os.environ.get("HELSEFEED", "")
 SRC = os.environ["HF_SRC"]
 TMP = os.environ["HF_TMP"]
@@ -64,12 +66,8 @@ def main():
         if not has_command(cmd):
             print("skip: the binary has no '%s' command yet" % cmd)
             return 77
-    shutil.rmtree(TMP, ignore_errors=True)
-    os.makedirs(TMP)
-    ex = os.path.join(TMP, "examples")
-    shutil.copytree(os.path.join(SRC, "examples"), ex,
-                    ignore=shutil.ignore_patterns("out"))
-    conf = os.path.join(ex, "helsefeed.conf")
+    conf = copy_sample(TMP)
+    ex = os.path.dirname(conf)
     out = os.path.join(ex, "out", "public")
 
     r = run(HF, "-c", conf, "fetch", "--all")

@@ -129,6 +129,17 @@ def start_daemon(conf, logpath, notify):
     return d
 
 
+def copy_sample(tmp):
+    """A fresh `tmp` with a copy of examples/ (its file:// feeds, without
+    an earlier run's output).  Returns the copy's helsefeed.conf."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    ex = os.path.join(tmp, "examples")
+    shutil.copytree(os.path.join(SRC, "examples"), ex,
+                    ignore=shutil.ignore_patterns("out"))
+    return os.path.join(ex, "helsefeed.conf")
+
+
 def serve_sample(tmp, lifetime):
     """A fresh `tmp` with a copy of examples/feeds served by tests/httpd.py
     for at most `lifetime` seconds.  Returns (feed directory, port)."""

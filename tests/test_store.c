@@ -295,6 +295,19 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	testdb_remove_file(path);
 }
 
+/* Close the store and run `sql` on its file: a database of an older
+ * schema, made from this one. */
+static void rewind_schema(struct fx *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /* Back to schema 7: the index on published. */
 #define UNDO_STEP_8 "CREATE INDEX items_published ON items(published);"
 
@@ -335,19 +348,14 @@ static void test_migration_makes_category_sets(void **state)
 		{"covid", STORE_CAT_RULE},
 	};
 	struct store_ingest *in = NULL;
-	sqlite3 *db = NULL;
 	int out[3];
 
 	ingest(f->st, "hod", 2000, e, 3, out);
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, UNDO_STEP_6
-	                 "INSERT INTO item_categories VALUES"
-	                 " (1, 'hospitals', 'rule'), (1, 'covid', 'rule'),"
-	                 " (1, 'hospitals', 'feed'), (2, 'covid', 'rule');"
-	                 "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	rewind_schema(f, UNDO_STEP_6
+	              "INSERT INTO item_categories VALUES"
+	              " (1, 'hospitals', 'rule'), (1, 'covid', 'rule'),"
+	              " (1, 'hospitals', 'feed'), (2, 'covid', 'rule');"
+	              "PRAGMA user_version = 5;");
 
 	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
 	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
@@ -382,19 +390,13 @@ static void test_migration_drops_primary_source_rows(void **state)
 	struct feed_entry a = entry("urn:hod:7", 1, "Ny smittevernlov");
 	struct feed_entry b = entry("fhi-4711", 2, "Ny smittevernlov");
 	struct store_ingest *in = NULL;
-	sqlite3 *db = NULL;
 	int out;
 
 	ingest(f->st, "hod", 2000, &a, 1, &out);
 	assert_int_equal(store_ingest_begin(f->st, "fhi", 3000, &in), 0);
 	assert_int_equal(store_ingest_add_source(in, 1, &b), 0);
 	assert_int_equal(store_ingest_commit(in, &ok200), 0);
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, UNDO_STEP_7 "PRAGMA user_version = 6;",
-	                              NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	rewind_schema(f, UNDO_STEP_7 "PRAGMA user_version = 6;");
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources", NULL), 2);
 
 	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
@@ -421,26 +423,20 @@ static void test_migration_hashes_stored_canonical_urls(void **state)
 	struct fx *f = *state;
 	struct feed_entry a = entry("urn:hod:7", 1, "Ny smittevernlov");
 	struct store_ingest *in = NULL;
-	sqlite3 *db = NULL;
 	char *canon;
 	int64_t id = 0;
 	int out;
 
 	a.link = "https://www.regjeringen.no/no/aktuelt/smittevern/id7/";
 	ingest(f->st, "hod", 2000, &a, 1, &out);
-	store_close(f->st);
-	f->st = NULL;
 	/* Back to what version 3 had: no hash, the index on the URL (and
 	 * every later step undone too). */
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, UNDO_STEP_6
-	                              "DROP INDEX items_canon_hash;"
-	                              "ALTER TABLE items DROP COLUMN canon_hash;"
-	                              "CREATE INDEX items_canon ON items(canon_url);"
-	                              "ALTER TABLE digests DROP COLUMN last_attempt;"
-	                              "PRAGMA user_version = 3;", NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
+	rewind_schema(f, UNDO_STEP_6
+	              "DROP INDEX items_canon_hash;"
+	              "ALTER TABLE items DROP COLUMN canon_hash;"
+	              "CREATE INDEX items_canon ON items(canon_url);"
+	              "ALTER TABLE digests DROP COLUMN last_attempt;"
+	              "PRAGMA user_version = 3;");
 
 	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
 	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
