@@ -308,6 +308,14 @@ static void rewind_schema(struct fx *f, const char *sql)
 	sqlite3_close(db);
 }
 
+/* Open the rewound file again: it is migrated to the current version. */
+static void reopen_migrated(struct fx *f)
+{
+	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
+	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
+	                 STORE_SCHEMA_VERSION);
+}
+
 /* Back to schema 7: the index on published. */
 #define UNDO_STEP_8 "CREATE INDEX items_published ON items(published);"
 
@@ -357,9 +365,7 @@ static void test_migration_makes_category_sets(void **state)
 	              " (1, 'hospitals', 'feed'), (2, 'covid', 'rule');"
 	              "PRAGMA user_version = 5;");
 
-	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
-	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
-	                 STORE_SCHEMA_VERSION);
+	reopen_migrated(f);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM sqlite_schema"
 	                       " WHERE name LIKE 'item_categories%'", NULL), 0);
 	assert_text(f->path, "SELECT group_concat(x, '|') FROM (SELECT"
@@ -399,9 +405,7 @@ static void test_migration_drops_primary_source_rows(void **state)
 	rewind_schema(f, UNDO_STEP_7 "PRAGMA user_version = 6;");
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources", NULL), 2);
 
-	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
-	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
-	                 STORE_SCHEMA_VERSION);
+	reopen_migrated(f);
 	assert_text(f->path, "SELECT group_concat(key, '|') FROM item_sources",
 	            NULL, "fhi-4711");
 	assert_text(f->path, "SELECT group_concat(coalesce(key, '-') || ' '"
@@ -438,9 +442,7 @@ static void test_migration_hashes_stored_canonical_urls(void **state)
 	              "ALTER TABLE digests DROP COLUMN last_attempt;"
 	              "PRAGMA user_version = 3;");
 
-	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
-	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
-	                 STORE_SCHEMA_VERSION);
+	reopen_migrated(f);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"
 	                       " WHERE canon_hash IS NOT NULL", NULL), 1);
 	canon = q_text(f->path, "SELECT canon_url FROM items WHERE key = ?1",
