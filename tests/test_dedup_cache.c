@@ -78,6 +78,55 @@ static void window_finds_only_what_it_spans(void **state)
 	dcache_free(c);
 }
 
+/* Candidates of the word every item shares in [lo, hi]: their ids in
+ * ids[], newest first. */
+static size_t shared(struct dcache *c, int64_t lo, int64_t hi, int64_t *ids)
+{
+	struct dcache_item items[64];
+	uint64_t key;
+	int hits[64];
+	size_t n = 0, i;
+
+	dedup_sig_title(&sig, "helseplan", 0);
+	assert_int_equal(dedup_sig_keys(&sig, &key, 1), 1);
+	dcache_candidates(c, lo, hi, 0, &key, 1, items, hits, 64, &n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(hits[i], 1);
+		ids[i] = items[i].id;
+	}
+	return n;
+}
+
+/* A common word's walk: the newest DCACHE_KEY_ROWS in the window, the
+ * dead skipped, no more than DCACHE_KEY_SCAN postings looked at; past a
+ * few postings a word's newest are kept apart from the rest. */
+static void common_word_reads_its_newest_postings(void **state)
+{
+	struct dcache *c = NULL;
+	int64_t ids[64], i;
+
+	(void)state;
+	assert_int_equal(dcache_new(&c), 0);
+	dcache_clear(c, W);
+	for (i = dcache_bucket(c, T0 - W); i <= dcache_bucket(c, T0 + W); i++)
+		assert_int_equal(dcache_open_bucket(c, i, 1), 0);
+	assert_int_equal(dcache_bucket(c, T0), dcache_bucket(c, T0 + 40));
+	for (i = 0; i < 40; i++)
+		add(c, i, T0 + i);               /* id i + 1 */
+	assert_int_equal(shared(c, T0 - W, T0 + W, ids), DCACHE_KEY_ROWS);
+	for (i = 0; i < DCACHE_KEY_ROWS; i++)
+		assert_int_equal(ids[i], 40 - i);
+	dcache_remove(c, 40, T0 + 39, 1);
+	assert_int_equal(shared(c, T0 - W, T0 + W, ids), DCACHE_KEY_ROWS);
+	assert_int_equal(ids[0], 39);
+	assert_int_equal(ids[DCACHE_KEY_ROWS - 1], 40 - DCACHE_KEY_ROWS);
+	/* ids 1-20 in the window; the scan stops at the 32 newest, id 9 */
+	assert_int_equal(shared(c, T0 - W, T0 + 19, ids), 20 - 40 + DCACHE_KEY_SCAN);
+	assert_int_equal(ids[0], 20);
+	assert_int_equal(ids[20 - 40 + DCACHE_KEY_SCAN - 1], 40 - DCACHE_KEY_SCAN + 1);
+	dcache_free(c);
+}
+
 /* More items than the bound in the one window being read: the cache
  * keeps the newer ones and never holds more than DCACHE_MAX_ITEMS. */
 static void memory_is_bounded_when_the_window_overflows(void **state)
@@ -110,6 +159,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(window_finds_only_what_it_spans),
+		cmocka_unit_test(common_word_reads_its_newest_postings),
 		cmocka_unit_test(memory_is_bounded_when_the_window_overflows),
 	};
 
