@@ -26,8 +26,9 @@
 
 /*
  * The C library knows one zone at a time: TZ is swapped for the length of
- * a computation and put back.  helsefeed is single-threaded (DESIGN.md),
- * which is what makes this safe.
+ * a computation and put back.  helsefeed's loop is one thread (DESIGN.md)
+ * and its helper threads call no time or environment functions, which is
+ * what makes this safe.
  */
 struct tzsave {
 	char *old;

@@ -43,7 +43,7 @@ struct doc {
 	struct store_ingest *in;
 	struct pipeline *pipe;
 	const struct config_feed *cf;
-	int items_new, items_updated, items_merged;
+	size_t counts[PIPELINE_OUTCOMES];       /* by pipeline outcome */
 	int store_rc;          /* a store failure, as opposed to a parse one */
 };
 
@@ -106,18 +106,13 @@ static int doc_skip(void *ud, const char *key, uint64_t raw_hash)
 static int doc_entry(void *ud, const struct feed_info *info, const struct feed_entry *e)
 {
 	struct doc *d = ud;
-	int outcome = STORE_UNCHANGED, rc;
+	int rc;
 
 	(void)info;
-	rc = pipeline_entry(d->pipe, d->in, d->cf, e, &outcome);
-	if (rc) {
+	rc = pipeline_queue(d->pipe, d->in, d->cf, e, d->counts);
+	if (rc)
 		d->store_rc = rc;
-		return rc;
-	}
-	d->items_new += outcome == STORE_NEW;
-	d->items_updated += outcome == STORE_UPDATED;
-	d->items_merged += outcome == PIPELINE_MERGED;
-	return HF_OK;
+	return rc;
 }
 
 /* --- one completed transfer ----------------------------------------------- */
@@ -216,7 +211,10 @@ static void ingest_body(struct ingest *I, struct job *j, const struct fetch_resu
 	opts.ud = &d;
 	buf_clear(&I->msg);
 	rc = feed_parse(r->body, r->body_len, &opts, &info, &I->msg);
+	if (!rc && !d.store_rc)
+		d.store_rc = pipeline_flush(I->pipe, d.in, j->cf, d.counts);
 	if (rc || d.store_rc) {
+		pipeline_discard(I->pipe);
 		store_ingest_abort(d.in);
 		if (d.store_rc) {
 			store_failed(I, d.store_rc);
@@ -243,11 +241,12 @@ static void ingest_body(struct ingest *I, struct job *j, const struct fetch_resu
 		store_failed(I, rc);
 		goto out;
 	}
-	I->stats.items_new += d.items_new;
-	I->stats.items_updated += d.items_updated;
-	I->stats.items_merged += d.items_merged;
-	log_info("feed %s: %ld, %d new, %d updated, %d merged, %zu bytes, %lld ms%s",
-	         j->cf->name, r->status, d.items_new, d.items_updated, d.items_merged,
+	I->stats.items_new += (int)d.counts[STORE_NEW];
+	I->stats.items_updated += (int)d.counts[STORE_UPDATED];
+	I->stats.items_merged += (int)d.counts[PIPELINE_MERGED];
+	log_info("feed %s: %ld, %zu new, %zu updated, %zu merged, %zu bytes, %lld ms%s",
+	         j->cf->name, r->status, d.counts[STORE_NEW],
+	         d.counts[STORE_UPDATED], d.counts[PIPELINE_MERGED],
 	         r->body_len,
 	         (long long)(r->duration_ms + mono_ms() - t0),
 	         info.recovered ? " (malformed XML recovered)" : "");

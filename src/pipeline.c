@@ -6,6 +6,7 @@
 #include "helsefeed/classify.h"
 #include "helsefeed/dedup.h"
 #include "helsefeed/pipeline.h"
+#include "prep.h"
 
 _Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
                PIPELINE_MERGED != STORE_NEW &&
@@ -31,9 +32,13 @@ struct pipeline {
 	struct store_category *cats;  /* of the entry */
 	size_t ncats;
 	char **cat_fold;              /* folded name and title per category */
-	struct dedup_sig *sig;        /* of the entry */
+	struct dedup_sig *sig;        /* of the entry: own_sig or cur's */
+	struct dedup_sig *own_sig;
 	struct dedup_sig *other;      /* of a candidate or the old revision */
-	struct buf tn;                /* title_norm of the entry */
+	struct buf *tn;               /* title_norm of the entry: own_tn or cur's */
+	struct buf own_tn;
+	struct prep *q;               /* entries queued by pipeline_queue */
+	struct prep_slot *cur;        /* the queued entry being run, or NULL */
 	struct buf tmp;
 	struct rank *ranks;           /* feed id -> rank, learnt on use */
 	size_t nranks, cap;
@@ -55,6 +60,7 @@ void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
+	prep_free(p->q);
 	store_dedup_close(p->sd);
 	dedup_free(p->dd);
 	classify_free(p->cls);
@@ -65,9 +71,9 @@ void pipeline_free(struct pipeline *p)
 	free(p->hits);
 	free(p->origins);
 	free(p->cats);
-	free(p->sig);
+	free(p->own_sig);
 	free(p->other);
-	buf_free(&p->tn);
+	buf_free(&p->own_tn);
 	buf_free(&p->tmp);
 	free(p->ranks);
 	free(p);
@@ -110,13 +116,16 @@ int pipeline_new(const struct config *cfg, struct store *st,
 	if (!(p->hits = calloc(classify_count(p->cls) + 1, 1)) ||
 	    !(p->origins = calloc(cfg->ncategories + 1, sizeof *p->origins)) ||
 	    !(p->cats = calloc(cfg->ncategories + 1, sizeof *p->cats)) ||
-	    !(p->sig = malloc(sizeof *p->sig)) ||
+	    !(p->own_sig = malloc(sizeof *p->own_sig)) ||
 	    !(p->other = malloc(sizeof *p->other))) {
 		rc = HF_ENOMEM;
 		goto fail;
 	}
+	p->sig = p->own_sig;
+	p->tn = &p->own_tn;
 	if ((rc = fold_categories(p)) || (rc = dedup_new(cfg, &p->dd)) ||
-	    (rc = store_dedup_open(st, &p->sd)))
+	    (rc = store_dedup_open(st, &p->sd)) ||
+	    (rc = prep_new(p->dd, p->cls, 1, &p->q)))
 		goto fail;
 	*out = p;
 	return HF_OK;
@@ -178,9 +187,13 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 	ci.content = e->content;
 	ci.categories = e->categories;
 	ci.ncategories = e->ncategories;
-	memset(p->hits, 0, classify_count(p->cls));
-	if ((rc = classify_item(p->cls, &ci, p->hits, NULL)))
-		return rc;
+	if (p->cur) {               /* prepared ahead (prep.h) */
+		memcpy(p->hits, p->cur->hits, classify_count(p->cls));
+	} else {
+		memset(p->hits, 0, classify_count(p->cls));
+		if ((rc = classify_item(p->cls, &ci, p->hits, NULL)))
+			return rc;
+	}
 	for (i = 0; i < classify_count(p->cls); i++)
 		if (p->hits[i])
 			p->origins[i] |= STORE_CAT_RULE;
@@ -206,7 +219,7 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 /* The entry's title_norm as stored: NULL for an empty one. */
 static const char *title_norm(const struct pipeline *p)
 {
-	return p->tn.len ? p->tn.data : NULL;
+	return p->tn->len ? p->tn->data : NULL;
 }
 
 /*
@@ -266,7 +279,7 @@ static int near_dup(struct pipeline *p, struct store_ingest *in,
 	nkeys = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
 	if (!nkeys)
 		return HF_OK;
-	if ((rc = store_dedup_candidates(p->sd, in, p->tn.data, keys, nkeys, t,
+	if ((rc = store_dedup_candidates(p->sd, in, p->tn->data, keys, nkeys, t,
 	                                 p->window, ids, hits,
 	                                 sizeof ids / sizeof ids[0], &n)))
 		return rc;
@@ -322,17 +335,25 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 	return HF_OK;
 }
 
-/* The entry's title_norm and signature into p->tn, p->sig. */
+/* The entry's title_norm and signature into p->tn, p->sig: the queued
+ * entry's as prepared, else made here. */
 static int sign(struct pipeline *p, const struct feed_entry *e)
 {
 	int rc;
 
-	buf_clear(&p->tn);
-	if ((rc = dedup_title_norm(p->dd, e->title, &p->tn)) ||
-	    (rc = buf_reserve(&p->tn, 1)))
+	if (p->cur) {
+		p->tn = &p->cur->tn;
+		p->sig = &p->cur->sig;
+		return p->cur->rc;
+	}
+	p->tn = &p->own_tn;
+	p->sig = p->own_sig;
+	buf_clear(p->tn);
+	if ((rc = dedup_title_norm(p->dd, e->title, p->tn)) ||
+	    (rc = buf_reserve(p->tn, 1)))
 		return rc;
-	p->tn.data[p->tn.len] = '\0';
-	dedup_sig_make(p->sig, p->tn.data, e->summary);
+	p->tn->data[p->tn->len] = '\0';
+	dedup_sig_make(p->sig, p->tn->data, e->summary);
 	return HF_OK;
 }
 
@@ -348,9 +369,9 @@ static int canon_item(struct store_ingest *in, const char *link, int64_t *out)
 	return rc < 0 ? rc : HF_OK;
 }
 
-int pipeline_entry(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed, const struct feed_entry *e,
-                   int *outcome)
+static int run(struct pipeline *p, struct store_ingest *in,
+               const struct config_feed *feed, const struct feed_entry *e,
+               int *outcome)
 {
 	struct store_dedup_source src = {0, 0, 0, NULL, 0};
 	struct store_entry_hint hint;
@@ -362,6 +383,10 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 		goto out;
 	/* The same raw entry as stored: nothing to do (store_ingest_known). */
 	if (src.item_id && src.raw_hash == e->raw_hash)
+		goto out;
+	if (p->cur && p->cur->canon_made &&
+	    (rc = store_ingest_canon_seed(in, e->link, p->cur->canon_none ? NULL :
+	                                  buf_str(&p->cur->canon))))
 		goto out;
 	if (src.item_id && !src.primary) {
 		/* A merged source's revision: the item follows its primary. */
@@ -406,4 +431,71 @@ out:
 	if (!rc && outcome)
 		*outcome = oc;
 	return rc;
+}
+
+int pipeline_entry(struct pipeline *p, struct store_ingest *in,
+                   const struct config_feed *feed, const struct feed_entry *e,
+                   int *outcome)
+{
+	if (prep_queued(p->q))
+		return HF_EINVAL;     /* pipeline_flush first */
+	p->cur = NULL;
+	return run(p, in, feed, e, outcome);
+}
+
+/* Run the oldest queued entry if it is prepared (wait: once it is).
+ * Returns 1 when one ran, 0 when none could, or an error. */
+static int run_oldest(struct pipeline *p, struct store_ingest *in,
+                      const struct config_feed *feed, size_t *counts, int wait)
+{
+	struct prep_slot *s = prep_oldest(p->q, wait);
+	int oc = STORE_UNCHANGED, rc;
+
+	if (!s)
+		return 0;
+	p->cur = s;
+	rc = run(p, in, feed, &s->e, &oc);
+	p->cur = NULL;
+	/* Nothing may point into the slot once it is reused. */
+	p->tn = &p->own_tn;
+	p->sig = p->own_sig;
+	prep_pop(p->q);
+	if (rc)
+		return rc;
+	counts[oc]++;
+	return 1;
+}
+
+int pipeline_queue(struct pipeline *p, struct store_ingest *in,
+                   const struct config_feed *feed, const struct feed_entry *e,
+                   size_t counts[PIPELINE_OUTCOMES])
+{
+	int rc;
+
+	if (prep_queued(p->q) == PREP_SLOTS &&
+	    (rc = run_oldest(p, in, feed, counts, 1)) < 0)
+		return rc;
+	if ((rc = prep_push(p->q, e)))
+		return rc;
+	/* What the helper has done is stored now, while it does the next. */
+	while ((rc = run_oldest(p, in, feed, counts, 0)) == 1)
+		;
+	return rc;
+}
+
+int pipeline_flush(struct pipeline *p, struct store_ingest *in,
+                   const struct config_feed *feed,
+                   size_t counts[PIPELINE_OUTCOMES])
+{
+	int rc;
+
+	while ((rc = run_oldest(p, in, feed, counts, 1)) == 1)
+		;
+	return rc;
+}
+
+void pipeline_discard(struct pipeline *p)
+{
+	if (p)
+		prep_discard(p->q);
 }

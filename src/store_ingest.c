@@ -92,6 +92,20 @@ int64_t store_ingest_item_id(const struct store_ingest *in)
 
 /* Canonical URL of an http(s) link into in->canon; *out NULL when there
  * is none (no link, another scheme, a link norm_url_canon rejects). */
+int store_ingest_canon_seed(struct store_ingest *in, const char *link,
+                            const char *canon)
+{
+	buf_clear(&in->canon_src);
+	buf_clear(&in->canon);
+	in->canon_none = !canon;
+	if (!link || (canon && buf_puts(&in->canon, canon)) ||
+	    buf_puts(&in->canon_src, link)) {
+		buf_clear(&in->canon_src);   /* no cache: made again next time */
+		return link ? HF_ENOMEM : HF_OK;
+	}
+	return HF_OK;
+}
+
 int store_ingest_canon(struct store_ingest *in, const char *link,
                        const char **out)
 {

@@ -221,6 +221,176 @@ static void authority_override_beats_kind(void **state)
 	                                " ON f.id = i.feed_id WHERE f.name = 'ahus'"), 1);
 }
 
+/* Entries of a queue test: NQ per feed, every fifth a copy of an
+ * earlier one of the other feed (reworded title, other URL), every
+ * seventh the same URL as an earlier one with tracking added. */
+#define NQ 90
+struct qentry {
+	char key[16], title[96], link[96], summary[160];
+	const char *cats[1];
+	struct feed_entry e;
+};
+
+static void q_make(struct qentry *q, size_t fi, size_t i)
+{
+	static const char *const w[] = {"sykehus", "korona", "ventetid", "budsjett",
+	                                "sjukeheim", "vaksine", "fastlege", "psykisk"};
+	size_t src = i;
+
+	memset(q, 0, sizeof *q);
+	snprintf(q->key, sizeof q->key, "%c%zu", fi ? 'a' : 'h', i);
+	if (fi && i % 5 == 0 && i > 0)
+		src = i - 3;                   /* the ministry's story i - 3 */
+	snprintf(q->title, sizeof q->title, "%sTiltak %zu for %s i region %zu%s",
+	         src != i ? "Nyhet: " : "", src * 7 + 3, w[src % 8], src % 11,
+	         src != i ? " – Ahus" : "");
+	if (i % 7 == 6)
+		snprintf(q->link, sizeof q->link, "https://hod.example.no/%zu?utm_source=x",
+		         i - 6);
+	else
+		snprintf(q->link, sizeof q->link, "https://%s.example.no/%zu",
+		         fi ? "ahus" : "hod", i);
+	snprintf(q->summary, sizeof q->summary, "<p>Om %s og %s, sak %zu.</p>",
+	         w[src % 8], w[(src + 3) % 8], src);
+	q->cats[0] = i % 4 ? "Diverse" : "Kommunale tjenester";
+	q->e = mk(q->key, q->title, q->link, q->summary, 1000 * fi + i + 1);
+	q->e.published = T0 + (int64_t)i * 60;
+	q->e.categories = q->cats;
+	q->e.ncategories = 1;
+}
+
+/* Items, sources and category sets as text, for comparison. */
+static void dump(const char *path, char *out, size_t n)
+{
+	static const char *const sql[] = {
+		"SELECT id, feed_id, key, title, link, canon_url, title_norm,"
+		" simhash, revision, (SELECT detail FROM category_sets"
+		" WHERE id = catset) FROM items ORDER BY id",
+		"SELECT item_id, feed_id, key, link FROM item_sources"
+		" ORDER BY item_id, feed_id, key",
+	};
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t len = 0, k;
+	int c;
+
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(sqlite3_prepare_v2(db, sql[k], -1, &s, NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW && len < n) {
+			for (c = 0; c < sqlite3_column_count(s); c++) {
+				const unsigned char *v = sqlite3_column_text(s, c);
+
+				len += (size_t)snprintf(out + len, n - len, "%s|",
+				                        v ? (const char *)v : "-");
+			}
+			if (len < n)
+				out[len++] = '\n';
+		}
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	assert_true(len < n);
+	out[len] = '\0';
+}
+
+/* Ingest both feeds' NQ entries, one feed after the other, through
+ * pipeline_queue (queued) or pipeline_entry. */
+static void ingest_all(struct fx *f, int queued, size_t counts[PIPELINE_OUTCOMES])
+{
+	static struct qentry q;
+	struct store_fetch_result res;
+	struct store_ingest *in = NULL;
+	size_t fi, i;
+	int oc;
+
+	for (fi = 0; fi < 2; fi++) {
+		memset(&res, 0, sizeof res);
+		res.started = T0;
+		assert_int_equal(store_ingest_begin(f->st, f->feeds[fi].name, T0, &in), 0);
+		for (i = 0; i < NQ; i++) {
+			q_make(&q, fi, i);
+			if (queued) {
+				assert_int_equal(pipeline_queue(f->p, in, &f->feeds[fi],
+				                                &q.e, counts), 0);
+				memset(&q, 0xa5, sizeof q);     /* the queue copied it */
+			} else {
+				assert_int_equal(pipeline_entry(f->p, in, &f->feeds[fi],
+				                                &q.e, &oc), 0);
+				counts[oc]++;
+			}
+		}
+		if (queued)
+			assert_int_equal(pipeline_flush(f->p, in, &f->feeds[fi], counts), 0);
+		assert_int_equal(store_ingest_commit(in, &res), 0);
+	}
+}
+
+/* Queued entries end up exactly as pipeline_entry stores them. */
+static void queued_entries_are_stored_as_single_ones(void **state)
+{
+	struct fx *f = *state, *g = NULL;
+	size_t a[PIPELINE_OUTCOMES] = {0}, b[PIPELINE_OUTCOMES] = {0};
+	static char da[1 << 16], db[1 << 16];
+
+	ingest_all(f, 1, a);
+	assert_int_equal(setup((void **)&g), 0);
+	ingest_all(g, 0, b);
+	assert_memory_equal(a, b, sizeof a);
+	assert_int_equal(a[STORE_NEW] + a[STORE_UPDATED] + a[PIPELINE_MERGED], 2 * NQ);
+	/* level 2 in the feed (a guid change) and across, level 3 */
+	assert_true(a[STORE_UPDATED] > 0);
+	assert_true(a[PIPELINE_MERGED] >= NQ / 5);
+	dump(f->path, da, sizeof da);
+	dump(g->path, db, sizeof db);
+	assert_string_equal(da, db);
+	assert_non_null(strstr(da, "covid/rule"));
+	assert_non_null(strstr(da, "municipal/entry"));
+	teardown((void **)&g);
+}
+
+/* A feed given up leaves nothing queued behind. */
+static void discard_drops_what_is_queued(void **state)
+{
+	struct fx *f = *state;
+	struct store_fetch_result res;
+	struct store_ingest *in = NULL;
+	size_t counts[PIPELINE_OUTCOMES] = {0}, i;
+	struct qentry q;
+	int oc;
+
+	/* given up with the helper at work, or not */
+	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
+	for (i = 0; i < 40; i++) {
+		q_make(&q, 0, i);
+		assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, counts), 0);
+	}
+	pipeline_discard(f->p);
+	store_ingest_abort(in);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 0);
+	/* fewer than a batch wait for pipeline_flush; pipeline_entry does
+	 * not jump the queue */
+	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
+	for (i = 0; i < 3; i++) {
+		q_make(&q, 0, i);
+		assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, counts), 0);
+	}
+	assert_int_equal(pipeline_entry(f->p, in, &f->feeds[0], &q.e, &oc), HF_EINVAL);
+	pipeline_discard(f->p);
+	store_ingest_abort(in);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 0);
+	memset(counts, 0, sizeof counts);
+	memset(&res, 0, sizeof res);
+	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
+	q_make(&q, 0, 1);
+	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, counts), 0);
+	assert_int_equal(pipeline_flush(f->p, in, &f->feeds[0], counts), 0);
+	assert_int_equal(store_ingest_commit(in, &res), 0);
+	assert_int_equal(counts[STORE_NEW], 1);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+}
+
 static void bad_rule_is_a_config_error(void **state)
 {
 	struct fx *f = *state;
@@ -242,6 +412,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(merged_source_adds_no_categories, setup, teardown),
 		cmocka_unit_test_setup_teardown(authority_override_beats_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_rule_is_a_config_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(queued_entries_are_stored_as_single_ones, setup, teardown),
+		cmocka_unit_test_setup_teardown(discard_drops_what_is_queued, setup, teardown),
 	};
 
 	log_set_level(LOG_LVL_ERROR);

@@ -2,7 +2,9 @@
  * daemon.h - `helsefeed run`: the long-running service.
  *
  * One process, one thread, one loop around libcurl's multi interface
- * (ingest.h); the store checkpoints on a thread of its own (store.h).  Each turn:
+ * (ingest.h); the store checkpoints on a thread of its own (store.h), and
+ * the pipeline computes the next entries' signatures and rules on
+ * another (pipeline.h).  Neither touches the loop's state.  Each turn:
  *   1. acts on the signals read since the last turn (below);
  *   2. starts every feed that is due and not already in flight (every
  *      feed for --once and after SIGUSR1), looking at most every

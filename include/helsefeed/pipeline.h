@@ -55,6 +55,8 @@
 /* Outcome beside enum store_outcome: the entry is a story already held
  * under another source (or a merged source's revision). */
 #define PIPELINE_MERGED 3
+/* Outcomes, for counts indexed by outcome. */
+#define PIPELINE_OUTCOMES 4
 
 /* Near-duplicate candidates compared per entry: the best-ranked by shared
  * title words.  Bounds the cost of an entry whatever the window holds. */
@@ -95,6 +97,29 @@ void pipeline_free(struct pipeline *p);
 int pipeline_entry(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
                    int *outcome) HF_WUR;
+
+/*
+ * The same for a feed's entries one after another, faster: pipeline_queue
+ * copies e (the caller's may go at once) and runs it later, in order;
+ * pipeline_flush runs what is queued.  Each entry run adds one to
+ * counts[its outcome].  Meanwhile a helper thread computes the next
+ * entries' title_norm, signature and keyword rules, which depend on the
+ * entry alone (src/prep.h): the calling thread stays the only one that
+ * touches the store, and the result is what pipeline_entry gives.
+ *
+ * All queued entries belong to the feed of `in`; pipeline_flush before
+ * store_ingest_commit.  After an error (as pipeline_entry's, HF_EINVAL
+ * for an entry beyond the limits.h bounds), or to give up a feed
+ * (store_ingest_abort), pipeline_discard drops what is queued.
+ * pipeline_entry refuses (HF_EINVAL) while entries are queued.
+ */
+int pipeline_queue(struct pipeline *p, struct store_ingest *in,
+                   const struct config_feed *feed, const struct feed_entry *e,
+                   size_t counts[PIPELINE_OUTCOMES]) HF_WUR;
+int pipeline_flush(struct pipeline *p, struct store_ingest *in,
+                   const struct config_feed *feed,
+                   size_t counts[PIPELINE_OUTCOMES]) HF_WUR;
+void pipeline_discard(struct pipeline *p);
 
 /* Rule that merged the last entry near-duplicate (DEDUP_RULE_*), 0 when
  * it was not merged by level 3. */

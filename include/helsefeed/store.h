@@ -245,6 +245,13 @@ int64_t store_ingest_item_id(const struct store_ingest *in);
 int store_ingest_canon(struct store_ingest *in, const char *link,
                        const char **out) HF_WUR;
 
+/* Give the ingest the canonical URL of `link` made elsewhere (what
+ * norm_url_canon gave under the rules above; NULL: none), so that the
+ * next store_ingest_canon for that link only compares.  Returns 0,
+ * HF_ENOMEM. */
+int store_ingest_canon_seed(struct store_ingest *in, const char *link,
+                            const char *canon) HF_WUR;
+
 /*
  * The item whose canonical URL is `canon_url` (the oldest when several),
  * for cross-feed deduplication.  Returns 1 and *item_id when found, 0 when
