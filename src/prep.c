@@ -11,16 +11,27 @@
 #include "helsefeed/norm.h"
 #include "prep.h"
 
+/*
+ * A slot goes EMPTY -> QUEUED (the caller copied an entry in) -> TAKEN
+ * (by whichever thread wins the compare-and-swap) -> READY -> EMPTY (the
+ * caller popped it).  The helper walks the slots in order of pushing; the
+ * caller takes a QUEUED slot itself rather than wait for the helper, and
+ * waits only for a slot the helper is working on.  Whoever takes a slot
+ * makes it, so a slot is made once; the helper may come to a slot after
+ * the caller refilled it, and then makes the new entry, which is as good.
+ */
+enum { EMPTY, QUEUED, TAKEN, READY };
+
 struct prep {
 	const struct dedup *dd;
 	const struct classify *cls;
 	size_t nhits;
 	struct prep_slot slots[PREP_SLOTS];
+	atomic_int state[PREP_SLOTS];
 	size_t pushed, tail;        /* the caller's */
 	/* Under mu: */
 	size_t shown;               /* pushed as far as the helper knows */
 	int idle, waiting, stop;
-	atomic_size_t done;         /* prepared; stored by the helper only */
 	pthread_mutex_t mu;
 	pthread_cond_t work, ready;
 	pthread_t tid;
@@ -61,26 +72,40 @@ static void make(const struct prep *q, struct prep_slot *s)
 	s->rc = classify_item(q->cls, &ci, s->hits, NULL);
 }
 
+/* Take slot i if it is QUEUED: 1 when taken. */
+static int take(struct prep *q, size_t i)
+{
+	int expect = QUEUED;
+
+	return atomic_compare_exchange_strong_explicit(&q->state[i], &expect, TAKEN,
+	                                               memory_order_acquire,
+	                                               memory_order_relaxed);
+}
+
 static void *helper(void *arg)
 {
 	struct prep *q = arg;
-	size_t d;
+	size_t next = 0, i;
 
 	pthread_mutex_lock(&q->mu);
 	while (!q->stop) {
-		d = atomic_load_explicit(&q->done, memory_order_relaxed);
-		if (d == q->shown) {
+		if (next == q->shown) {
 			q->idle = 1;
 			pthread_cond_wait(&q->work, &q->mu);
 			q->idle = 0;
 			continue;
 		}
+		i = next++ % PREP_SLOTS;
 		pthread_mutex_unlock(&q->mu);
-		make(q, &q->slots[d % PREP_SLOTS]);
-		pthread_mutex_lock(&q->mu);
-		atomic_store_explicit(&q->done, d + 1, memory_order_release);
-		if (q->waiting)
-			pthread_cond_signal(&q->ready);
+		if (take(q, i)) {
+			make(q, &q->slots[i]);
+			atomic_store_explicit(&q->state[i], READY, memory_order_release);
+			pthread_mutex_lock(&q->mu);
+			if (q->waiting)
+				pthread_cond_signal(&q->ready);
+		} else {
+			pthread_mutex_lock(&q->mu);
+		}
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -98,7 +123,8 @@ int prep_new(const struct dedup *dd, const struct classify *cls, int helper_on,
 	q->dd = dd;
 	q->cls = cls;
 	q->nhits = classify_count(cls);
-	atomic_init(&q->done, 0);
+	for (i = 0; i < PREP_SLOTS; i++)
+		atomic_init(&q->state[i], EMPTY);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->work, NULL);
 	pthread_cond_init(&q->ready, NULL);
@@ -225,7 +251,8 @@ static void show(struct prep *q)
 
 int prep_push(struct prep *q, const struct feed_entry *e)
 {
-	struct prep_slot *s = &q->slots[q->pushed % PREP_SLOTS];
+	size_t i = q->pushed % PREP_SLOTS;
+	struct prep_slot *s = &q->slots[i];
 	int rc;
 
 	if (prep_queued(q) >= PREP_SLOTS)
@@ -235,8 +262,11 @@ int prep_push(struct prep *q, const struct feed_entry *e)
 	q->pushed++;
 	if (!q->helper) {
 		make(q, s);
-		atomic_store_explicit(&q->done, q->pushed, memory_order_relaxed);
-	} else if (q->pushed - q->shown >= PREP_BATCH) {
+		atomic_store_explicit(&q->state[i], READY, memory_order_relaxed);
+		return HF_OK;
+	}
+	atomic_store_explicit(&q->state[i], QUEUED, memory_order_release);
+	if (q->pushed - q->shown >= PREP_BATCH) {
 		pthread_mutex_lock(&q->mu);
 		show(q);
 		pthread_mutex_unlock(&q->mu);
@@ -244,58 +274,71 @@ int prep_push(struct prep *q, const struct feed_entry *e)
 	return HF_OK;
 }
 
-struct prep_slot *prep_oldest(struct prep *q, int wait)
+/* Make the newest QUEUED slot after the oldest: 1 when there was one. */
+static int steal(struct prep *q)
 {
-	struct prep_slot *s = &q->slots[q->tail % PREP_SLOTS];
+	for (size_t k = q->pushed; k-- > q->tail + 1;)
+		if (take(q, k % PREP_SLOTS)) {
+			make(q, &q->slots[k % PREP_SLOTS]);
+			atomic_store_explicit(&q->state[k % PREP_SLOTS], READY,
+			                      memory_order_relaxed);
+			return 1;
+		}
+	return 0;
+}
 
-	if (q->tail == q->pushed)
-		return NULL;
-	if (atomic_load_explicit(&q->done, memory_order_acquire) > q->tail)
-		return s;
-	if (!wait)
-		return NULL;
+/* Wait until the helper has made slot i. */
+static void await(struct prep *q, size_t i)
+{
 	pthread_mutex_lock(&q->mu);
-	if (q->shown == q->tail) {
-		/* The helper has done all it was shown and is idle or about
-		 * to be: the rest of a batch is quicker made here than handed
-		 * over (the end of a feed). */
-		pthread_mutex_unlock(&q->mu);
-		make(q, s);
-		pthread_mutex_lock(&q->mu);
-		q->shown = q->tail + 1;
-		atomic_store_explicit(&q->done, q->shown, memory_order_relaxed);
-		pthread_mutex_unlock(&q->mu);
-		return s;
-	}
-	show(q);
 	q->waiting = 1;
-	while (atomic_load_explicit(&q->done, memory_order_acquire) <= q->tail)
+	while (atomic_load_explicit(&q->state[i], memory_order_acquire) != READY)
 		pthread_cond_wait(&q->ready, &q->mu);
 	q->waiting = 0;
 	pthread_mutex_unlock(&q->mu);
-	return s;
+}
+
+struct prep_slot *prep_oldest(struct prep *q, int wait)
+{
+	size_t i = q->tail % PREP_SLOTS;
+	struct prep_slot *s = &q->slots[i];
+
+	if (q->tail == q->pushed)
+		return NULL;
+	for (;;) {
+		if (atomic_load_explicit(&q->state[i], memory_order_acquire) == READY)
+			return s;
+		if (!wait)
+			return NULL;
+		if (take(q, i)) {
+			/* Not begun: quicker made here than waited for (the
+			 * end of a feed, or the helper off the CPU). */
+			make(q, s);
+			atomic_store_explicit(&q->state[i], READY, memory_order_relaxed);
+			return s;
+		}
+		/* The helper is at it: make a later one meanwhile. */
+		if (!steal(q))
+			await(q, i);
+	}
 }
 
 void prep_pop(struct prep *q)
 {
 	if (q->tail < q->pushed)
-		q->tail++;
+		atomic_store_explicit(&q->state[q->tail++ % PREP_SLOTS], EMPTY,
+		                      memory_order_relaxed);
 }
 
 void prep_discard(struct prep *q)
 {
-	if (q->helper) {
-		/* The helper may be in a slot it was shown: let it finish. */
-		pthread_mutex_lock(&q->mu);
-		q->waiting = 1;
-		while (atomic_load_explicit(&q->done, memory_order_acquire) < q->shown)
-			pthread_cond_wait(&q->ready, &q->mu);
-		q->waiting = 0;
-		q->pushed = q->tail = q->shown = 0;
-		atomic_store_explicit(&q->done, 0, memory_order_relaxed);
-		pthread_mutex_unlock(&q->mu);
-		return;
+	while (q->tail < q->pushed) {
+		size_t i = q->tail % PREP_SLOTS;
+
+		/* A slot the helper is making is let finish. */
+		if (!take(q, i) &&
+		    atomic_load_explicit(&q->state[i], memory_order_acquire) != READY)
+			await(q, i);
+		prep_pop(q);
 	}
-	q->pushed = q->tail = 0;
-	atomic_store_explicit(&q->done, 0, memory_order_relaxed);
 }
