@@ -22,6 +22,10 @@
 
 /* The writer checkpoints itself beyond this many marks. */
 #define CKPT_BEHIND_FACTOR 2
+/* Past the mark, a checkpoint is asked for again once the WAL grew by a
+ * mark / CKPT_STEP_DIV: each checkpoint costs two fsyncs, and beside a busy
+ * writer one per commit would copy a few frames at a time. */
+#define CKPT_STEP_DIV 8
 /* Checkpoints in a row while the writer adds frames. */
 #define CKPT_ROUNDS 4
 
@@ -32,6 +36,8 @@ struct store_ckpt {
 	sqlite3 *db;                  /* the thread's */
 	const char *path;             /* the store's, for messages */
 	int pages;                    /* WAL size at which to checkpoint */
+	int asked;                    /* WAL size at the last request; the
+	                               * writer's only */
 	int due;                      /* a checkpoint was asked for */
 	int stop;
 };
@@ -76,8 +82,11 @@ static int on_commit(void *ud, sqlite3 *db, const char *name, int pages)
 	struct store_ckpt *c = ud;
 	int nlog, nckpt;
 
-	if (pages < c->pages)
+	if (pages < c->asked)
+		c->asked = 0;                 /* the WAL started over */
+	if (pages < c->pages || pages < c->asked + c->pages / CKPT_STEP_DIV)
 		return SQLITE_OK;
+	c->asked = pages;
 	if (pages >= CKPT_BEHIND_FACTOR * c->pages) {
 		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		                                &nlog, &nckpt);
