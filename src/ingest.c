@@ -44,6 +44,7 @@ struct doc {
 	struct pipeline *pipe;
 	const struct config_feed *cf;
 	size_t counts[PIPELINE_OUTCOMES];       /* by pipeline outcome */
+	struct buf new_key;    /* the last key doc_skip found new, or empty */
 	int store_rc;          /* a store failure, as opposed to a parse one */
 };
 
@@ -96,11 +97,18 @@ int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
 static int doc_skip(void *ud, const char *key, uint64_t raw_hash)
 {
 	struct doc *d = ud;
-	int rc = store_ingest_known(d->in, key, raw_hash);
+	int rc = store_ingest_lookup(d->in, key, raw_hash);
 
-	if (rc < 0)
+	buf_clear(&d->new_key);
+	if (rc < 0) {
 		d->store_rc = rc;
-	return rc;
+		return rc;
+	}
+	/* The entry that follows need not be looked up again (no room for
+	 * the key: it is, which costs a look-up only). */
+	if (rc == STORE_KEY_NEW && buf_puts(&d->new_key, key))
+		buf_clear(&d->new_key);
+	return rc == STORE_KEY_SAME;
 }
 
 static int doc_entry(void *ud, const struct feed_info *info, const struct feed_entry *e)
@@ -109,7 +117,10 @@ static int doc_entry(void *ud, const struct feed_info *info, const struct feed_e
 	int rc;
 
 	(void)info;
-	rc = pipeline_queue(d->pipe, d->in, d->cf, e, d->counts);
+	rc = pipeline_queue(d->pipe, d->in, d->cf, e,
+	                    d->new_key.len && strcmp(buf_str(&d->new_key), e->key) == 0 ?
+	                    PIPELINE_KEY_NEW : 0, d->counts);
+	buf_clear(&d->new_key);
 	if (rc)
 		d->store_rc = rc;
 	return rc;
@@ -253,6 +264,7 @@ static void ingest_body(struct ingest *I, struct job *j, const struct fetch_resu
 	count_ok(I, j, r);
 out:
 	feed_info_clear(&info);
+	buf_free(&d.new_key);
 }
 
 static void on_done(void *ctx, const struct fetch_result *r)

@@ -5,6 +5,7 @@
 
 #include "helsefeed/classify.h"
 #include "helsefeed/dedup.h"
+#include "helsefeed/norm.h"
 #include "helsefeed/pipeline.h"
 #include "prep.h"
 
@@ -38,6 +39,9 @@ struct pipeline {
 	struct buf *tn;               /* title_norm of the entry: own_tn or cur's */
 	struct buf own_tn;
 	struct prep *q;               /* entries queued by pipeline_queue */
+	uint64_t *keys;               /* hashes of the keys queued since the
+	                               * last flush; 0 free (open addressing) */
+	size_t nkeys, keycap;
 	struct prep_slot *cur;        /* the queued entry being run, or NULL */
 	struct buf tmp;
 	struct rank *ranks;           /* feed id -> rank, learnt on use */
@@ -61,6 +65,7 @@ void pipeline_free(struct pipeline *p)
 	if (!p)
 		return;
 	prep_free(p->q);
+	free(p->keys);
 	store_dedup_close(p->sd);
 	dedup_free(p->dd);
 	classify_free(p->cls);
@@ -379,7 +384,9 @@ static int run(struct pipeline *p, struct store_ingest *in,
 	int oc = STORE_UNCHANGED, rc;
 
 	p->last_rule = DEDUP_RULE_NONE;
-	if ((rc = store_dedup_source(p->sd, in, e->key, &src)))
+	/* Known to be new: the look-up would find nothing (pipeline_queue). */
+	if (!(p->cur && p->cur->key_new) &&
+	    (rc = store_dedup_source(p->sd, in, e->key, &src)))
 		goto out;
 	/* The same raw entry as stored: nothing to do (store_ingest_known). */
 	if (src.item_id && src.raw_hash == e->raw_hash)
@@ -466,16 +473,60 @@ static int run_oldest(struct pipeline *p, struct store_ingest *in,
 	return 1;
 }
 
+/* Note e's key among those queued since the last flush: 1 when it was
+ * there already (or might be: two keys of one hash), 0 when not,
+ * HF_ENOMEM. */
+static int seen_key(struct pipeline *p, const char *key)
+{
+	uint64_t h = norm_fnv1a(NORM_FNV_INIT, key, strlen(key)) | 1;
+	size_t i, mask;
+
+	if (2 * (p->nkeys + 1) > p->keycap) {
+		size_t cap = p->keycap ? 2 * p->keycap : 256, j;
+		uint64_t *v = calloc(cap, sizeof *v);
+
+		if (!v)
+			return HF_ENOMEM;
+		for (j = 0; j < p->keycap; j++)
+			if (p->keys[j]) {
+				for (i = p->keys[j] & (cap - 1); v[i]; i = (i + 1) & (cap - 1))
+					;
+				v[i] = p->keys[j];
+			}
+		free(p->keys);
+		p->keys = v;
+		p->keycap = cap;
+	}
+	mask = p->keycap - 1;
+	for (i = h & mask; p->keys[i]; i = (i + 1) & mask)
+		if (p->keys[i] == h)
+			return 1;
+	p->keys[i] = h;
+	p->nkeys++;
+	return 0;
+}
+
+static void forget_keys(struct pipeline *p)
+{
+	if (p->nkeys)
+		memset(p->keys, 0, p->keycap * sizeof *p->keys);
+	p->nkeys = 0;
+}
+
 int pipeline_queue(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
-                   size_t counts[PIPELINE_OUTCOMES])
+                   unsigned flags, size_t counts[PIPELINE_OUTCOMES])
 {
-	int rc;
+	int rc, seen;
 
 	if (prep_queued(p->q) == PREP_SLOTS &&
 	    (rc = run_oldest(p, in, feed, counts, 1)) < 0)
 		return rc;
-	if ((rc = prep_push(p->q, e)))
+	/* The caller looked e's key up before an entry queued earlier with
+	 * the same key was stored: its answer is stale. */
+	if ((seen = seen_key(p, e->key)) < 0)
+		return seen;
+	if ((rc = prep_push(p->q, e, (flags & PIPELINE_KEY_NEW) && !seen)))
 		return rc;
 	/* What the helper has done is stored now, while it does the next. */
 	while ((rc = run_oldest(p, in, feed, counts, 0)) == 1)
@@ -491,11 +542,14 @@ int pipeline_flush(struct pipeline *p, struct store_ingest *in,
 
 	while ((rc = run_oldest(p, in, feed, counts, 1)) == 1)
 		;
+	forget_keys(p);
 	return rc;
 }
 
 void pipeline_discard(struct pipeline *p)
 {
-	if (p)
-		prep_discard(p->q);
+	if (!p)
+		return;
+	prep_discard(p->q);
+	forget_keys(p);
 }

@@ -249,7 +249,7 @@ static void show(struct prep *q)
 		pthread_cond_signal(&q->work);
 }
 
-int prep_push(struct prep *q, const struct feed_entry *e)
+int prep_push(struct prep *q, const struct feed_entry *e, int key_new)
 {
 	size_t i = q->pushed % PREP_SLOTS;
 	struct prep_slot *s = &q->slots[i];
@@ -259,6 +259,7 @@ int prep_push(struct prep *q, const struct feed_entry *e)
 		return HF_EINVAL;
 	if ((rc = copy_entry(s, e)))
 		return rc;
+	s->key_new = key_new;
 	q->pushed++;
 	if (!q->helper) {
 		make(q, s);

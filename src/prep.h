@@ -45,6 +45,7 @@ struct prep_slot {
 	struct dedup_sig sig;
 	unsigned char *hits;        /* classify_item's, one per rule category */
 	int rc;                     /* of the preparation: 0 or HF_ENOMEM */
+	int key_new;                /* prep_push's: the feed never carried the key */
 };
 
 struct prep;
@@ -60,9 +61,10 @@ void prep_free(struct prep *q);
 /* Entries queued and not popped. */
 size_t prep_queued(const struct prep *q);
 
-/* Copy e into a slot (prep_queued < PREP_SLOTS).  Returns 0 or HF_ENOMEM
- * (nothing queued). */
-int prep_push(struct prep *q, const struct feed_entry *e) HF_WUR;
+/* Copy e into a slot (prep_queued < PREP_SLOTS), with key_new as the
+ * slot's.  Returns 0, HF_EINVAL (queue full, or e beyond the limits.h
+ * bounds) or HF_ENOMEM; nothing is queued then. */
+int prep_push(struct prep *q, const struct feed_entry *e, int key_new) HF_WUR;
 
 /* The oldest queued slot once it is prepared; NULL when none is queued or
  * (wait = 0) it is not prepared yet.  Valid until prep_pop. */

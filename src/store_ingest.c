@@ -61,6 +61,14 @@ fail:
 int store_ingest_known(struct store_ingest *in, const char *key,
                        uint64_t raw_hash)
 {
+	int rc = store_ingest_lookup(in, key, raw_hash);
+
+	return rc < 0 ? rc : rc == STORE_KEY_SAME;
+}
+
+int store_ingest_lookup(struct store_ingest *in, const char *key,
+                        uint64_t raw_hash)
+{
 	struct store *st = in->st;
 	sqlite3_stmt *s = store__stmt(st, S_SOURCE_KNOWN);
 	int rc;
@@ -71,9 +79,10 @@ int store_ingest_known(struct store_ingest *in, const char *key,
 	    != SQLITE_OK)
 		rc = store__fail(st, "cannot look up entry of feed '%s'", in->name);
 	else if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		rc = (uint64_t)sqlite3_column_int64(s, 0) == raw_hash;
+		rc = (uint64_t)sqlite3_column_int64(s, 0) == raw_hash ?
+		     STORE_KEY_SAME : STORE_KEY_CHANGED;
 	else if (rc == SQLITE_DONE)
-		rc = 0;
+		rc = STORE_KEY_NEW;
 	else
 		rc = store__fail(st, "cannot look up entry of feed '%s'", in->name);
 	sqlite3_reset(s);

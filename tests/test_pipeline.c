@@ -313,7 +313,7 @@ static void ingest_all(struct fx *f, int queued, size_t counts[PIPELINE_OUTCOMES
 			q_make(&q, fi, i);
 			if (queued) {
 				assert_int_equal(pipeline_queue(f->p, in, &f->feeds[fi],
-				                                &q.e, counts), 0);
+				                                &q.e, 0, counts), 0);
 				memset(&q, 0xa5, sizeof q);     /* the queue copied it */
 			} else {
 				assert_int_equal(pipeline_entry(f->p, in, &f->feeds[fi],
@@ -364,7 +364,7 @@ static void discard_drops_what_is_queued(void **state)
 	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
 	for (i = 0; i < 40; i++) {
 		q_make(&q, 0, i);
-		assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, counts), 0);
+		assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, 0, counts), 0);
 	}
 	pipeline_discard(f->p);
 	store_ingest_abort(in);
@@ -374,7 +374,7 @@ static void discard_drops_what_is_queued(void **state)
 	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
 	for (i = 0; i < 3; i++) {
 		q_make(&q, 0, i);
-		assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, counts), 0);
+		assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, 0, counts), 0);
 	}
 	assert_int_equal(pipeline_entry(f->p, in, &f->feeds[0], &q.e, &oc), HF_EINVAL);
 	pipeline_discard(f->p);
@@ -384,11 +384,52 @@ static void discard_drops_what_is_queued(void **state)
 	memset(&res, 0, sizeof res);
 	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
 	q_make(&q, 0, 1);
-	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, counts), 0);
+	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, 0, counts), 0);
 	assert_int_equal(pipeline_flush(f->p, in, &f->feeds[0], counts), 0);
 	assert_int_equal(store_ingest_commit(in, &res), 0);
 	assert_int_equal(counts[STORE_NEW], 1);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+}
+
+/* PIPELINE_KEY_NEW spares the look-up of a key the caller found new; a
+ * second entry of the key in the same document, looked up before the
+ * first was stored, is looked up all the same. */
+static void new_key_hint_survives_a_repeated_key(void **state)
+{
+	struct fx *f = *state;
+	struct store_fetch_result res;
+	struct store_ingest *in = NULL;
+	size_t counts[PIPELINE_OUTCOMES] = {0};
+	struct feed_entry a = mk("k1", "Nytt sykehus i Bodø", "https://hod.example.no/1",
+	                         NULL, 1);
+	struct feed_entry b = mk("k1", "Kreftbehandling flyttes til Tromsø",
+	                         "https://hod.example.no/1b", NULL, 2);
+	struct feed_entry c = mk("k2", "Ventetider i mars", "https://hod.example.no/2",
+	                         NULL, 3);
+
+	memset(&res, 0, sizeof res);
+	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
+	assert_int_equal(store_ingest_lookup(in, "k1", 1), STORE_KEY_NEW);
+	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &a, PIPELINE_KEY_NEW,
+	                                counts), 0);
+	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &b, PIPELINE_KEY_NEW,
+	                                counts), 0);
+	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &c, PIPELINE_KEY_NEW,
+	                                counts), 0);
+	assert_int_equal(pipeline_flush(f->p, in, &f->feeds[0], counts), 0);
+	assert_int_equal(store_ingest_commit(in, &res), 0);
+	assert_int_equal(counts[STORE_NEW], 2);
+	assert_int_equal(counts[STORE_UPDATED], 1);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 2);
+	assert_int_equal(q_int(f->path, "SELECT revision FROM items WHERE key = 'k1'"), 2);
+	/* and the answers of the look-up, next time */
+	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
+	assert_int_equal(store_ingest_lookup(in, "k1", 2), STORE_KEY_SAME);
+	assert_int_equal(store_ingest_lookup(in, "k1", 1), STORE_KEY_CHANGED);
+	assert_int_equal(store_ingest_known(in, "k1", 2), 1);
+	assert_int_equal(store_ingest_known(in, "k1", 1), 0);
+	assert_int_equal(store_ingest_lookup(in, "k3", 1), STORE_KEY_NEW);
+	store_ingest_abort(in);
 }
 
 static void bad_rule_is_a_config_error(void **state)
@@ -414,6 +455,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_rule_is_a_config_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(queued_entries_are_stored_as_single_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(discard_drops_what_is_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(new_key_hint_survives_a_repeated_key, setup, teardown),
 	};
 
 	log_set_level(LOG_LVL_ERROR);

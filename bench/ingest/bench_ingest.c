@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 		if (store_ingest_begin(st, names[f], res.started, &in))
 			goto out;
 		for (j = 0; j < nitems; j++)
-			if (pipeline_queue(p, in, &feeds[f], &batch[j].e, counts)) {
+			if (pipeline_queue(p, in, &feeds[f], &batch[j].e, 0, counts)) {
 				pipeline_discard(p);
 				store_ingest_abort(in);
 				goto out;

@@ -107,15 +107,21 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
  * entry alone (src/prep.h): the calling thread stays the only one that
  * touches the store, and the result is what pipeline_entry gives.
  *
+ * flags: PIPELINE_KEY_NEW when the caller found, with store_ingest_lookup
+ * in this ingest, that the feed never carried e->key (STORE_KEY_NEW) and
+ * has queued nothing since but e; the entry's own look-up is then spared,
+ * unless an entry queued before in this ingest had the same key.
+ *
  * All queued entries belong to the feed of `in`; pipeline_flush before
  * store_ingest_commit.  After an error (as pipeline_entry's, HF_EINVAL
  * for an entry beyond the limits.h bounds), or to give up a feed
  * (store_ingest_abort), pipeline_discard drops what is queued.
  * pipeline_entry refuses (HF_EINVAL) while entries are queued.
  */
+#define PIPELINE_KEY_NEW 0x1
 int pipeline_queue(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
-                   size_t counts[PIPELINE_OUTCOMES]) HF_WUR;
+                   unsigned flags, size_t counts[PIPELINE_OUTCOMES]) HF_WUR;
 int pipeline_flush(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed,
                    size_t counts[PIPELINE_OUTCOMES]) HF_WUR;

@@ -174,6 +174,14 @@ int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
 int store_ingest_known(struct store_ingest *in, const char *key,
                        uint64_t raw_hash) HF_WUR;
 
+/* The same look-up with its three answers: STORE_KEY_SAME (what
+ * store_ingest_known calls 1), STORE_KEY_CHANGED (carried, another
+ * raw_hash) or STORE_KEY_NEW (this feed never carried the key); negative
+ * HF_* on error. */
+enum { STORE_KEY_NEW = 0, STORE_KEY_SAME = 1, STORE_KEY_CHANGED = 2 };
+int store_ingest_lookup(struct store_ingest *in, const char *key,
+                        uint64_t raw_hash) HF_WUR;
+
 /* store_ingest_known in the shape of feed_parse_opts.skip, with `ud` the
  * struct store_ingest. */
 int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
