@@ -1,7 +1,6 @@
 /* prep.c - title_norm, signature and keyword rules of the next entries,
  * on a helper thread; see prep.h. */
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +114,6 @@ int prep_new(const struct dedup *dd, const struct classify *cls, int helper_on,
              struct prep **out)
 {
 	struct prep *q = calloc(1, sizeof *q);
-	sigset_t all, old;
 	size_t i;
 
 	if (!q)
@@ -138,13 +136,10 @@ int prep_new(const struct dedup *dd, const struct classify *cls, int helper_on,
 			return HF_ENOMEM;
 		}
 	}
-	if (helper_on) {
-		/* Signals are the main loop's: the helper never takes one. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* It inherits the signal mask: the daemon blocks its signals in
+	 * every thread and reads them from a signalfd (daemon.c). */
+	if (helper_on)
 		q->helper = pthread_create(&q->tid, NULL, helper, q) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
 	*out = q;
 	return HF_OK;
 }

@@ -10,7 +10,7 @@
  * order; the helper reads the tables (const, never changed while the
  * queue lives) and writes the slots it was handed.  It calls no time or
  * environment function (the loop swaps TZ, digest.c) and takes no
- * signal.
+ * signal (the daemon blocks them in every thread, daemon.c).
  *
  * A queue of PREP_SLOTS slots, used from one thread: prep_push copies an
  * entry into the newest slot, prep_oldest hands out the oldest once it is
