@@ -97,9 +97,14 @@ int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
 static int doc_skip(void *ud, const char *key, uint64_t raw_hash)
 {
 	struct doc *d = ud;
-	int rc = store_ingest_lookup(d->in, key, raw_hash);
+	int rc;
 
 	buf_clear(&d->new_key);
+	/* An earlier entry of the document with this key may be queued, not
+	 * stored yet: this one is looked up in its turn (pipeline.h). */
+	if (pipeline_key_queued(d->pipe, key))
+		return 0;
+	rc = store_ingest_lookup(d->in, key, raw_hash);
 	if (rc < 0) {
 		d->store_rc = rc;
 		return rc;

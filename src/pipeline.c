@@ -473,12 +473,30 @@ static int run_oldest(struct pipeline *p, struct store_ingest *in,
 	return 1;
 }
 
+static uint64_t key_hash(const char *key)
+{
+	return norm_fnv1a(NORM_FNV_INIT, key, strlen(key)) | 1;   /* 0: free */
+}
+
+int pipeline_key_queued(const struct pipeline *p, const char *key)
+{
+	uint64_t h = key_hash(key);
+	size_t i, mask = p->keycap - 1;
+
+	if (!p->keycap)
+		return 0;
+	for (i = h & mask; p->keys[i]; i = (i + 1) & mask)
+		if (p->keys[i] == h)
+			return 1;
+	return 0;
+}
+
 /* Note e's key among those queued since the last flush: 1 when it was
  * there already (or might be: two keys of one hash), 0 when not,
  * HF_ENOMEM. */
 static int seen_key(struct pipeline *p, const char *key)
 {
-	uint64_t h = norm_fnv1a(NORM_FNV_INIT, key, strlen(key)) | 1;
+	uint64_t h = key_hash(key);
 	size_t i, mask;
 
 	if (2 * (p->nkeys + 1) > p->keycap) {
@@ -508,8 +526,15 @@ static int seen_key(struct pipeline *p, const char *key)
 
 static void forget_keys(struct pipeline *p)
 {
-	if (p->nkeys)
+	/* After a feed of thousands of entries, the next small ones should
+	 * not clear its table each time. */
+	if (p->keycap > 1024) {
+		free(p->keys);
+		p->keys = NULL;
+		p->keycap = 0;
+	} else if (p->nkeys) {
 		memset(p->keys, 0, p->keycap * sizeof *p->keys);
+	}
 	p->nkeys = 0;
 }
 

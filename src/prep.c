@@ -51,10 +51,12 @@ static void make(const struct prep *q, struct prep_slot *s)
 	s->canon_none = 0;
 	if (s->canon_made) {
 		s->rc = norm_url_canon(link, &s->canon);
-		if (s->rc == HF_EINVAL)
+		if (s->rc == HF_EINVAL) {
 			s->canon_none = 1;
-		else if (s->rc)
+		} else if (s->rc) {
+			s->canon_made = 0;  /* nothing half made is handed on */
 			return;
+		}
 	}
 	buf_clear(&s->tn);
 	if ((s->rc = dedup_title_norm(q->dd, s->e.title, &s->tn)) ||

@@ -437,6 +437,29 @@ def test_offline_file_feeds_second_run_changes_nothing():
     c.healthy(2)
 
 
+def test_repeated_guid_in_one_document_keeps_the_last():
+    # Three entries of one guid in one document: stored in document order,
+    # the last one wins, on every fetch of the same document.
+    off = os.path.join(TMP, "dupguid-feed")
+    os.makedirs(off, exist_ok=True)
+    path = os.path.join(off, "dup.xml")
+    items = "".join(
+        "<item><guid isPermaLink=\"false\">samme</guid><title>%s om sykehus</title>"
+        "<link>http://example.no/dup/%d</link>"
+        "<pubDate>Mon, 23 May 2022 1%d:00:00 +0200</pubDate></item>" % (t, i, i)
+        for i, t in enumerate(("Alfa", "Beta", "Gamma")))
+    with open(path, "w") as f:
+        f.write("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>"
+                "<title>Dup</title><link>http://example.no/</link>%s</channel></rss>\n" % items)
+    c = Case("dupguid", {"dup": "file://" + path}, extra="allow_file_urls = yes")
+    for n in range(3):
+        c.fetch()
+        rows = c.q("SELECT i.title FROM items i JOIN feeds f ON f.id = i.feed_id"
+                   " WHERE f.name = 'dup'")
+        assert [r[0] for r in rows] == ["Gamma om sykehus"], (n, [tuple(r) for r in rows])
+    c.healthy(3)
+
+
 def main():
     global SERVER, FEEDDIR
     if not HF or not os.access(HF, os.X_OK):

@@ -412,11 +412,14 @@ static void new_key_hint_survives_a_repeated_key(void **state)
 	assert_int_equal(store_ingest_lookup(in, "k1", 1), STORE_KEY_NEW);
 	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &a, PIPELINE_KEY_NEW,
 	                                counts), 0);
+	assert_int_equal(pipeline_key_queued(f->p, "k1"), 1);
+	assert_int_equal(pipeline_key_queued(f->p, "k2"), 0);
 	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &b, PIPELINE_KEY_NEW,
 	                                counts), 0);
 	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &c, PIPELINE_KEY_NEW,
 	                                counts), 0);
 	assert_int_equal(pipeline_flush(f->p, in, &f->feeds[0], counts), 0);
+	assert_int_equal(pipeline_key_queued(f->p, "k1"), 0);
 	assert_int_equal(store_ingest_commit(in, &res), 0);
 	assert_int_equal(counts[STORE_NEW], 2);
 	assert_int_equal(counts[STORE_UPDATED], 1);

@@ -127,6 +127,13 @@ int pipeline_flush(struct pipeline *p, struct store_ingest *in,
                    size_t counts[PIPELINE_OUTCOMES]) HF_WUR;
 void pipeline_discard(struct pipeline *p);
 
+/* 1 when an entry with `key` was queued since the last pipeline_flush or
+ * pipeline_discard (or, rarely, another key of the same hash), else 0.
+ * Such an entry may not be stored yet: a look-up of the key in the store
+ * (store_ingest_lookup) answers for the document as it was before it, and
+ * must not decide to skip a later entry of the key. */
+int pipeline_key_queued(const struct pipeline *p, const char *key);
+
 /* Rule that merged the last entry near-duplicate (DEDUP_RULE_*), 0 when
  * it was not merged by level 3. */
 int pipeline_last_rule(const struct pipeline *p);
