@@ -1,8 +1,8 @@
 #!/bin/bash
 # Memcheck over the main job on the offline sample: every command that
 # touches the database or the network code runs under valgrind, and any
-# error or leak fails the test.  Skipped in the sanitizer build (ASan and
-# valgrind do not mix) and where valgrind is not installed.
+# error or leak fails the test.  Skipped in the sanitizer builds (ASan or
+# TSan and valgrind do not mix) and where valgrind is not installed.
 set -eu
 [ "${HF_SANITIZE:-0}" = 1 ] && { echo "skip: sanitizer build"; exit 77; }
 command -v valgrind >/dev/null || { echo "skip: no valgrind"; exit 77; }

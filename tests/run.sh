@@ -1,20 +1,21 @@
 #!/bin/sh
-# The whole test suite: build helsefeed twice, as shipped and with
-# AddressSanitizer + UndefinedBehaviorSanitizer, and run every test of
-# tests/ and fuzz/ through ctest in both builds.  Exits non-zero when any
-# build or test fails.
+# The whole test suite: build helsefeed three times, as shipped, with
+# AddressSanitizer + UndefinedBehaviorSanitizer and with ThreadSanitizer,
+# and run every test of tests/ and fuzz/ through ctest in each build.
+# Exits non-zero when any build or test fails.
 #
-#   sh tests/run.sh            both builds
+#   sh tests/run.sh            all three builds
 #   sh tests/run.sh build      only the normal one
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-2}
-variants=${*:-build build-asan}
+variants=${*:-build build-asan build-tsan}
 for variant in $variants; do
 	case $variant in
 	build) opts=-DHF_SANITIZE=OFF ;;
 	build-asan) opts=-DHF_SANITIZE=ON ;;
-	*) echo "tests/run.sh: unknown build '$variant' (build, build-asan)" >&2; exit 2 ;;
+	build-tsan) opts=-DHF_TSAN=ON ;;
+	*) echo "tests/run.sh: unknown build '$variant' (build, build-asan, build-tsan)" >&2; exit 2 ;;
 	esac
 	echo "== $variant"
 	cmake -S "$src" -B "$src/$variant" $opts >/dev/null
