@@ -323,9 +323,17 @@ struct prep_slot *prep_oldest(struct prep *q, int wait)
 
 void prep_pop(struct prep *q)
 {
-	if (q->tail < q->pushed)
-		atomic_store_explicit(&q->state[q->tail++ % PREP_SLOTS], EMPTY,
-		                      memory_order_relaxed);
+	struct prep_slot *s;
+
+	if (q->tail == q->pushed)
+		return;
+	s = &q->slots[q->tail % PREP_SLOTS];
+	/* An entry with a content of a megabyte leaves no slot that big
+	 * behind: 32 of them would hold as many megabytes for good. */
+	if (s->text.cap > PREP_KEEP_BYTES)
+		buf_free(&s->text);
+	atomic_store_explicit(&q->state[q->tail++ % PREP_SLOTS], EMPTY,
+	                      memory_order_relaxed);
 }
 
 void prep_discard(struct prep *q)

@@ -32,6 +32,10 @@
 
 #define PREP_SLOTS 32
 #define PREP_BATCH 8
+/* A slot's copy of an entry keeps its memory up to this size for the
+ * next one: the text of most entries is a few kilobytes; content may be
+ * up to HF_MAX_CONTENT. */
+#define PREP_KEEP_BYTES (64 * 1024)
 
 struct prep_slot {
 	struct feed_entry e;        /* a copy: strings in `text` */

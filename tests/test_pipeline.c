@@ -358,6 +358,7 @@ static void discard_drops_what_is_queued(void **state)
 	struct store_ingest *in = NULL;
 	size_t counts[PIPELINE_OUTCOMES] = {0}, i;
 	struct qentry q;
+	char *big;
 	int oc;
 
 	/* given up with the helper at work, or not */
@@ -380,15 +381,23 @@ static void discard_drops_what_is_queued(void **state)
 	pipeline_discard(f->p);
 	store_ingest_abort(in);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 0);
+	/* a content of 300 kB goes through the queue (and its slot lets the
+	 * memory go) */
 	memset(counts, 0, sizeof counts);
 	memset(&res, 0, sizeof res);
 	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
 	q_make(&q, 0, 1);
+	assert_non_null(big = malloc(300000));
+	memset(big, 'a', 299999);
+	big[299999] = '\0';
+	q.e.content = big;
 	assert_int_equal(pipeline_queue(f->p, in, &f->feeds[0], &q.e, 0, counts), 0);
+	free(big);
 	assert_int_equal(pipeline_flush(f->p, in, &f->feeds[0], counts), 0);
 	assert_int_equal(store_ingest_commit(in, &res), 0);
 	assert_int_equal(counts[STORE_NEW], 1);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+	assert_int_equal(q_int(f->path, "SELECT length(content) FROM items"), 299999);
 }
 
 /* PIPELINE_KEY_NEW spares the look-up of a key the caller found new; a
