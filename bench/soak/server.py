@@ -2,17 +2,19 @@
 """Loopback feed server for the soak benchmark: N RSS feeds whose content
 changes while they are fetched.
 
-    server.py [--feeds N] [--lifetime SECONDS] [--p-new P] [--keep K] [--seed S]
+    server.py [--feeds N] [--lifetime SECONDS] [--p-new P] [--burst B]
+              [--keep K] [--seed S]
 
 Binds 127.0.0.1 on an ephemeral port, prints the port on the first line of
 stdout and serves until SIGTERM/SIGINT or --lifetime (default 900 s),
 whichever comes first, so an interrupted benchmark never leaves it behind.
 
 /f/N (0 <= N < feeds) is an RSS 2.0 feed of the K (default 20) newest
-items of feed N.  Every request for it first adds a new item with
-probability P (default 0.5; drawn from a generator seeded with --seed, N
-and the request number, so a run is reproducible given the same order of
-requests per feed).  Responses carry an ETag (the feed's version) and
+items of feed N.  Every request for it first adds B (default 1) new items
+with probability P (default 0.5; drawn from a generator seeded with
+--seed, N and the request number, so a run is reproducible given the same
+order of requests per feed).  A larger B churns the daemon's caches
+faster: its memory reaches its bound in minutes instead of hours.  Responses carry an ETag (the feed's version) and
 answer 304 to a matching If-None-Match, like a static server.  Every item
 has its own words, so deduplication merges nothing.
 
@@ -49,9 +51,9 @@ class Feed:
 
 
 class State:
-    def __init__(self, n, p_new, keep, seed):
+    def __init__(self, n, p_new, burst, keep, seed):
         self.feeds = [Feed() for _ in range(n)]
-        self.p_new, self.keep, self.seed = p_new, keep, seed
+        self.p_new, self.burst, self.keep, self.seed = p_new, burst, keep, seed
         self.lock = threading.Lock()
         self.stats = {"requests": 0, "ok": 0, "not_modified": 0, "items": 0}
         self.stop = threading.Event()
@@ -120,7 +122,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 f.requests += 1
                 r = random.Random("%d/%d/%d" % (st.seed, i, f.requests))
                 if r.random() < st.p_new:
-                    st.add(i, f, r)
+                    for _ in range(st.burst):
+                        st.add(i, f, r)
                     st.render(i, f)
                 body, etag = f.body, f.etag
             with st.lock:
@@ -152,11 +155,12 @@ def main():
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--lifetime", type=float, default=900.0)
     ap.add_argument("--p-new", type=float, default=0.5)
+    ap.add_argument("--burst", type=int, default=1)
     ap.add_argument("--keep", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
-    srv.state = State(a.feeds, a.p_new, a.keep, a.seed)
+    srv.state = State(a.feeds, a.p_new, a.burst, a.keep, a.seed)
 
     def stop(*_):
         srv.state.stop.set()

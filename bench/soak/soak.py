@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--interval", default="1m")
     ap.add_argument("--sample", type=float, default=10)
     ap.add_argument("--p-new", type=float, default=0.5)
+    ap.add_argument("--burst", type=int, default=1)
     ap.add_argument("--dir")
     a = ap.parse_args()
     interval = parse_dur(a.interval)
@@ -66,6 +67,7 @@ def main():
 
     srv = subprocess.Popen([sys.executable, os.path.join(HERE, "server.py"),
                             "--feeds", str(a.feeds), "--p-new", str(a.p_new),
+                            "--burst", str(a.burst),
                             "--lifetime", str(a.duration + 180)],
                            stdout=subprocess.PIPE, text=True)
     port = int(srv.stdout.readline())
