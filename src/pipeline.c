@@ -28,21 +28,18 @@ struct pipeline {
 	struct store_dedup *sd;
 	struct dedup *dd;
 	struct classify *cls;
-	unsigned char *hits;          /* one per category */
 	unsigned *origins;            /* STORE_CAT_* per category */
 	struct store_category *cats;  /* of the entry */
 	size_t ncats;
 	char **cat_fold;              /* folded name and title per category */
-	struct dedup_sig *sig;        /* of the entry: own_sig or cur's */
-	struct dedup_sig *own_sig;
+	struct dedup_sig *sig;        /* of the entry: cur's, during a run */
 	struct dedup_sig *other;      /* of a candidate or the old revision */
-	struct buf *tn;               /* title_norm of the entry: own_tn or cur's */
-	struct buf own_tn;
+	struct buf *tn;               /* title_norm of the entry: cur's */
 	struct prep *q;               /* entries queued by pipeline_queue */
 	uint64_t *keys;               /* hashes of the keys queued since the
 	                               * last flush; 0 free (open addressing) */
 	size_t nkeys, keycap;
-	struct prep_slot *cur;        /* the queued entry being run, or NULL */
+	struct prep_slot *cur;        /* the entry being run, as prepared */
 	struct buf tmp;
 	struct rank *ranks;           /* feed id -> rank, learnt on use */
 	size_t nranks, cap;
@@ -73,12 +70,9 @@ void pipeline_free(struct pipeline *p)
 		for (size_t i = 0; i < 2 * p->cfg->ncategories; i++)
 			free(p->cat_fold[i]);
 	free(p->cat_fold);
-	free(p->hits);
 	free(p->origins);
 	free(p->cats);
-	free(p->own_sig);
 	free(p->other);
-	buf_free(&p->own_tn);
 	buf_free(&p->tmp);
 	free(p->ranks);
 	free(p);
@@ -118,16 +112,12 @@ int pipeline_new(const struct config *cfg, struct store *st,
 	p->window = cfg->dedup_window;
 	if ((rc = classify_compile(cfg, &p->cls, err)))
 		goto fail;
-	if (!(p->hits = calloc(classify_count(p->cls) + 1, 1)) ||
-	    !(p->origins = calloc(cfg->ncategories + 1, sizeof *p->origins)) ||
+	if (!(p->origins = calloc(cfg->ncategories + 1, sizeof *p->origins)) ||
 	    !(p->cats = calloc(cfg->ncategories + 1, sizeof *p->cats)) ||
-	    !(p->own_sig = malloc(sizeof *p->own_sig)) ||
 	    !(p->other = malloc(sizeof *p->other))) {
 		rc = HF_ENOMEM;
 		goto fail;
 	}
-	p->sig = p->own_sig;
-	p->tn = &p->own_tn;
 	if ((rc = fold_categories(p)) || (rc = dedup_new(cfg, &p->dd)) ||
 	    (rc = store_dedup_open(st, &p->sd)) ||
 	    (rc = prep_new(p->dd, p->cls, 1, &p->q)))
@@ -179,7 +169,6 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 {
 	const struct config *cfg = p->cfg;
 	const struct config_category *c;
-	struct classify_input ci;
 	size_t i, j;
 	int rc;
 
@@ -187,20 +176,9 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 	for (i = 0; i < feed->ncategories; i++)
 		if ((c = config_category_find(cfg, feed->categories[i])))
 			p->origins[c - cfg->categories] |= STORE_CAT_FEED;
-	ci.title = e->title;
-	ci.summary = e->summary;
-	ci.content = e->content;
-	ci.categories = e->categories;
-	ci.ncategories = e->ncategories;
-	if (p->cur) {               /* prepared ahead (prep.h) */
-		memcpy(p->hits, p->cur->hits, classify_count(p->cls));
-	} else {
-		memset(p->hits, 0, classify_count(p->cls));
-		if ((rc = classify_item(p->cls, &ci, p->hits, NULL)))
-			return rc;
-	}
+	/* The keyword rules' hits were made with the entry (prep.h). */
 	for (i = 0; i < classify_count(p->cls); i++)
-		if (p->hits[i])
+		if (p->cur->hits[i])
 			p->origins[i] |= STORE_CAT_RULE;
 	for (j = 0; j < e->ncategories; j++) {
 		buf_clear(&p->tmp);
@@ -340,26 +318,13 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 	return HF_OK;
 }
 
-/* The entry's title_norm and signature into p->tn, p->sig: the queued
- * entry's as prepared, else made here. */
-static int sign(struct pipeline *p, const struct feed_entry *e)
+/* The entry's title_norm and signature, as prepared (prep.h), into
+ * p->tn, p->sig. */
+static int sign(struct pipeline *p)
 {
-	int rc;
-
-	if (p->cur) {
-		p->tn = &p->cur->tn;
-		p->sig = &p->cur->sig;
-		return p->cur->rc;
-	}
-	p->tn = &p->own_tn;
-	p->sig = p->own_sig;
-	buf_clear(p->tn);
-	if ((rc = dedup_title_norm(p->dd, e->title, p->tn)) ||
-	    (rc = buf_reserve(p->tn, 1)))
-		return rc;
-	p->tn->data[p->tn->len] = '\0';
-	dedup_sig_make(p->sig, p->tn->data, e->summary);
-	return HF_OK;
+	p->tn = &p->cur->tn;
+	p->sig = &p->cur->sig;
+	return p->cur->rc;
 }
 
 static int canon_item(struct store_ingest *in, const char *link, int64_t *out)
@@ -385,13 +350,13 @@ static int run(struct pipeline *p, struct store_ingest *in,
 
 	p->last_rule = DEDUP_RULE_NONE;
 	/* Known to be new: the look-up would find nothing (pipeline_queue). */
-	if (!(p->cur && p->cur->key_new) &&
+	if (!p->cur->key_new &&
 	    (rc = store_dedup_source(p->sd, in, e->key, &src)))
 		goto out;
 	/* The same raw entry as stored: nothing to do (store_ingest_known). */
 	if (src.item_id && src.raw_hash == e->raw_hash)
 		goto out;
-	if (p->cur && p->cur->canon_made &&
+	if (p->cur->canon_made &&
 	    (rc = store_ingest_canon_seed(in, e->link, p->cur->canon_none ? NULL :
 	                                  buf_str(&p->cur->canon))))
 		goto out;
@@ -401,7 +366,7 @@ static int run(struct pipeline *p, struct store_ingest *in,
 		oc = PIPELINE_MERGED;
 		goto out;
 	}
-	if ((rc = sign(p, e)))
+	if ((rc = sign(p)))
 		goto out;
 	hint.item_id = src.item_id;
 	hint.raw_hash = src.raw_hash;
@@ -440,37 +405,47 @@ out:
 	return rc;
 }
 
+/* Run the oldest queued entry if it is prepared (wait: once it is).
+ * Returns 1 when one ran (its outcome in *oc), 0 when none could, or an
+ * error. */
+static int run_oldest(struct pipeline *p, struct store_ingest *in,
+                      const struct config_feed *feed, int *oc, int wait)
+{
+	struct prep_slot *s = prep_oldest(p->q, wait);
+	int rc;
+
+	if (!s)
+		return 0;
+	*oc = STORE_UNCHANGED;
+	p->cur = s;
+	rc = run(p, in, feed, &s->e, oc);
+	/* Nothing may point into the slot once it is reused. */
+	p->cur = NULL;
+	p->tn = NULL;
+	p->sig = NULL;
+	prep_pop(p->q);
+	return rc ? rc : 1;
+}
+
+/* One entry, prepared in place: the queue is empty and not handed to the
+ * helper before PREP_BATCH entries. */
 int pipeline_entry(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
                    int *outcome)
 {
+	int oc, rc;
+
 	if (prep_queued(p->q))
 		return HF_EINVAL;     /* pipeline_flush first */
-	p->cur = NULL;
-	return run(p, in, feed, e, outcome);
-}
-
-/* Run the oldest queued entry if it is prepared (wait: once it is).
- * Returns 1 when one ran, 0 when none could, or an error. */
-static int run_oldest(struct pipeline *p, struct store_ingest *in,
-                      const struct config_feed *feed, size_t *counts, int wait)
-{
-	struct prep_slot *s = prep_oldest(p->q, wait);
-	int oc = STORE_UNCHANGED, rc;
-
-	if (!s)
-		return 0;
-	p->cur = s;
-	rc = run(p, in, feed, &s->e, &oc);
-	p->cur = NULL;
-	/* Nothing may point into the slot once it is reused. */
-	p->tn = &p->own_tn;
-	p->sig = p->own_sig;
-	prep_pop(p->q);
-	if (rc)
+	if ((rc = prep_push(p->q, e, 0)))
 		return rc;
-	counts[oc]++;
-	return 1;
+	if ((rc = run_oldest(p, in, feed, &oc, 1)) < 0) {
+		prep_discard(p->q);
+		return rc;
+	}
+	if (outcome)
+		*outcome = oc;
+	return HF_OK;
 }
 
 static uint64_t key_hash(const char *key)
@@ -542,11 +517,13 @@ int pipeline_queue(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
                    unsigned flags, size_t counts[PIPELINE_OUTCOMES])
 {
-	int rc, seen;
+	int rc, seen, oc;
 
-	if (prep_queued(p->q) == PREP_SLOTS &&
-	    (rc = run_oldest(p, in, feed, counts, 1)) < 0)
-		return rc;
+	if (prep_queued(p->q) == PREP_SLOTS) {
+		if ((rc = run_oldest(p, in, feed, &oc, 1)) < 0)
+			return rc;
+		counts[oc]++;
+	}
 	/* The caller looked e's key up before an entry queued earlier with
 	 * the same key was stored: its answer is stale. */
 	if ((seen = seen_key(p, e->key)) < 0)
@@ -554,8 +531,8 @@ int pipeline_queue(struct pipeline *p, struct store_ingest *in,
 	if ((rc = prep_push(p->q, e, (flags & PIPELINE_KEY_NEW) && !seen)))
 		return rc;
 	/* What the helper has done is stored now, while it does the next. */
-	while ((rc = run_oldest(p, in, feed, counts, 0)) == 1)
-		;
+	while ((rc = run_oldest(p, in, feed, &oc, 0)) == 1)
+		counts[oc]++;
 	return rc;
 }
 
@@ -563,10 +540,10 @@ int pipeline_flush(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed,
                    size_t counts[PIPELINE_OUTCOMES])
 {
-	int rc;
+	int rc, oc;
 
-	while ((rc = run_oldest(p, in, feed, counts, 1)) == 1)
-		;
+	while ((rc = run_oldest(p, in, feed, &oc, 1)) == 1)
+		counts[oc]++;
 	forget_keys(p);
 	return rc;
 }
