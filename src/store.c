@@ -211,7 +211,7 @@ static int open_db(struct store *st)
 	if (sqlite3_open_v2(st->path, &st->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-	                    NULL) != SQLITE_OK)
+	                    store__vfs()) != SQLITE_OK)
 		goto dberr;
 	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
 	/* Nothing from a feed ever becomes schema; refuse what could. */

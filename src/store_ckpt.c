@@ -112,7 +112,7 @@ int store__ckpt_start(struct store *st, int pages)
 	c->path = st->path;
 	c->pages = pages;
 	if (sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE |
-	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	                    SQLITE_OPEN_NOMUTEX, store__vfs()) != SQLITE_OK ||
 	    sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
 	                 NULL) != SQLITE_OK) {
 		log_warn("%s: no checkpoint thread, checkpoints inline: %s",

@@ -126,6 +126,14 @@ int store__ckpt_start(struct store *st, int pages);
 /* Stop and join the thread; st->ckpt NULL is allowed. */
 void store__ckpt_stop(struct store *st);
 
+/*
+ * The name of the store's VFS (store_vfs.c): the default one, with a
+ * connection's appends to its write-ahead log written a commit at a time
+ * instead of two system calls a frame.  NULL when it could not be
+ * registered: the default VFS then serves.  Thread-safe.
+ */
+const char *store__vfs(void);
+
 /* Log "PATH: what: sqlite message", keep it for store_errmsg, and return
  * HF_EDB (HF_ENOMEM when SQLite ran out of memory). */
 int store__fail(struct store *st, const char *fmt, ...) HF_PRINTF(2, 3);

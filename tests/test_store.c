@@ -1,11 +1,14 @@
 /* test_store.c - the SQLite store: schema, feeds, ingest, health. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1078,6 +1081,149 @@ static void test_unicode_round_trip(void **state)
 	assert_int_equal(out, STORE_UNCHANGED);
 }
 
+/* --- the write-ahead log, gathered a commit at a time (store_vfs.c) ---- */
+
+/* n entries "urn:fhi:I" with a summary of `size` bytes; the caller frees
+ * the texts through keys[] and summaries[]. */
+static struct feed_entry *big_entries(size_t n, size_t size, char ***keys,
+                                      char ***sums)
+{
+	struct feed_entry *v = calloc(n, sizeof *v);
+	size_t i;
+
+	*keys = calloc(n, sizeof **keys);
+	*sums = calloc(n, sizeof **sums);
+	assert_non_null(v);
+	assert_non_null(*keys);
+	assert_non_null(*sums);
+	for (i = 0; i < n; i++) {
+		assert_non_null((*keys)[i] = malloc(32));
+		assert_non_null((*sums)[i] = malloc(size + 1));
+		snprintf((*keys)[i], 32, "urn:fhi:%zu", i);
+		/* Text that does not compress into few pages by accident. */
+		for (size_t k = 0; k < size; k++)
+			(*sums)[i][k] = (char)('a' + (i * 31 + k * 7 + k / 13) % 26);
+		(*sums)[i][size] = '\0';
+		v[i] = entry((*keys)[i], i + 1, "Tittel");
+		v[i].summary = (*sums)[i];
+	}
+	return v;
+}
+
+static void big_free(struct feed_entry *v, size_t n, char **keys, char **sums)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(keys[i]);
+		free(sums[i]);
+	}
+	free(keys);
+	free(sums);
+	free(v);
+}
+
+static void test_big_transaction_reaches_other_connections(void **state)
+{
+	struct fx *f = *state;
+	/* 30 MB in one transaction: frames written in many parts, and pages
+	 * spilled from the 16 MB cache and read back before the commit. */
+	const size_t n = 3000, size = 10000;
+	char **keys, **sums;
+	struct feed_entry *v = big_entries(n, size, &keys, &sums);
+	struct feed_entry again;
+	struct store_ingest *in = NULL;
+	int out;
+
+	assert_int_equal(store_ingest_begin(f->st, "fhi", 2000, &in), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(store_ingest_entry(in, &v[i], &out), 0);
+		assert_int_equal(out, STORE_NEW);
+	}
+	/* The first entry again, changed: its page was spilled long ago. */
+	again = v[0];
+	again.raw_hash = 99;
+	again.title = "Endra";
+	assert_int_equal(store_ingest_entry(in, &again, &out), 0);
+	assert_int_equal(out, STORE_UPDATED);
+	assert_int_equal(store_ingest_commit(in, &ok200), 0);
+
+	/* A connection of its own sees every byte as soon as commit returns. */
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items", NULL),
+	                 (int64_t)n);
+	assert_int_equal(q_int(f->path, "SELECT sum(length(summary)) FROM items",
+	                       NULL), (int64_t)(n * size));
+	assert_text(f->path, "SELECT summary FROM items WHERE key = ?1",
+	            "urn:fhi:2999", sums[n - 1]);
+	assert_text(f->path, "SELECT title FROM items WHERE key = ?1",
+	            "urn:fhi:0", "Endra");
+	assert_text(f->path, "PRAGMA integrity_check", NULL, "ok");
+	big_free(v, n, keys, sums);
+}
+
+static off_t file_size(const char *path, const char *suffix)
+{
+	char p[256];
+	struct stat sb;
+
+	snprintf(p, sizeof p, "%s%s", path, suffix);
+	return stat(p, &sb) == 0 ? sb.st_size : 0;
+}
+
+static void test_full_disk_fails_the_commit_and_loses_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry e[2] = {
+		entry("urn:hod:1", 1, "En"), entry("urn:hod:2", 2, "To"),
+	};
+	const size_t n = 200, size = 2000;
+	char **keys, **sums;
+	struct feed_entry *v = big_entries(n, size, &keys, &sums);
+	struct store_ingest *in = NULL;
+	struct rlimit old, lim;
+	off_t top;
+	int64_t count = -1;
+	int out, rc = 0;
+	size_t i;
+
+	ingest(f->st, "hod", 2000, e, 2, (int[2]){0, 0});
+	/* No file may grow 16 kB beyond what it is: the 400 kB of the next
+	 * fetch do not fit.  The write fails with EFBIG, as with ENOSPC. */
+	top = file_size(f->path, "-wal");
+	if (file_size(f->path, "") > top)
+		top = file_size(f->path, "");
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)top + 16384;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(store_ingest_begin(f->st, "fhi", 3000, &in), 0);
+	for (i = 0; i < n && !rc; i++)
+		rc = store_ingest_entry(in, &v[i], &out);
+	if (!rc)
+		rc = store_ingest_commit(in, &ok200);
+	else
+		store_ingest_abort(in);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(rc, HF_EDB);
+	assert_non_null(strstr(store_errmsg(f->st), f->path));
+
+	/* What was committed before is there, nothing of the failed fetch. */
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items", NULL), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM fetches", NULL), 1);
+	assert_text(f->path, "PRAGMA integrity_check", NULL, "ok");
+	/* With room again, the same connection stores the fetch. */
+	assert_int_equal(store_ingest_begin(f->st, "fhi", 4000, &in), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(store_ingest_entry(in, &v[i], &out), 0);
+	assert_int_equal(store_ingest_commit(in, &ok200), 0);
+	assert_int_equal(store_count_items(f->st, NULL, &count), 0);
+	assert_int_equal(count, (int64_t)(n + 2));
+	assert_int_equal(q_int(f->path, "SELECT sum(length(summary)) FROM items",
+	                       NULL), (int64_t)(n * size));
+	assert_text(f->path, "PRAGMA integrity_check", NULL, "ok");
+	big_free(v, n, keys, sums);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1107,6 +1253,8 @@ int main(void)
 		T(test_errors_keep_validators_and_count_failures),
 		T(test_sql_shaped_text_stored_verbatim),
 		T(test_unicode_round_trip),
+		T(test_big_transaction_reaches_other_connections),
+		T(test_full_disk_fails_the_commit_and_loses_nothing),
 #undef T
 	};
 
