@@ -17,6 +17,9 @@ _Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
 /* Rank of a feed the configuration no longer names: below every kind. */
 #define RANK_UNKNOWN FEED_KIND__COUNT
 
+/* A feed's rank by its store id, in an open-addressing table (id 0:
+ * free): a merge asks for the rank of the item's feed, which may be any
+ * of thousands. */
 struct rank {
 	int64_t feed_id;
 	int rank;
@@ -42,7 +45,10 @@ struct pipeline {
 	struct prep_slot *cur;        /* the entry being run, as prepared */
 	struct buf tmp;
 	struct rank *ranks;           /* feed id -> rank, learnt on use */
-	size_t nranks, cap;
+	size_t nranks, rankcap;       /* rankcap: a power of 2, or 0 */
+	uint32_t *byname;             /* cfg->feeds by name: index + 1, 0
+	                               * free; namecap entries, a power of 2 */
+	size_t namecap;
 	int64_t window;
 	int last_rule;
 };
@@ -75,7 +81,51 @@ void pipeline_free(struct pipeline *p)
 	free(p->other);
 	buf_free(&p->tmp);
 	free(p->ranks);
+	free(p->byname);
 	free(p);
+}
+
+static size_t name_slot(const char *name, size_t cap)
+{
+	return (size_t)norm_fnv1a(NORM_FNV_INIT, name, strlen(name)) & (cap - 1);
+}
+
+/* The configured feeds by name, at most half full. */
+static int index_names(struct pipeline *p)
+{
+	const struct config *cfg = p->cfg;
+	size_t cap = 16, i, j;
+
+	while (cap < 2 * cfg->nfeeds)
+		cap *= 2;
+	if (cfg->nfeeds > UINT32_MAX / 2 ||
+	    !(p->byname = calloc(cap, sizeof *p->byname)))
+		return HF_ENOMEM;
+	p->namecap = cap;
+	/* The first of a name wins, as in config_feed_find. */
+	for (i = 0; i < cfg->nfeeds; i++) {
+		for (j = name_slot(cfg->feeds[i].name, cap); p->byname[j];
+		     j = (j + 1) & (cap - 1))
+			if (!strcmp(cfg->feeds[p->byname[j] - 1].name,
+			            cfg->feeds[i].name))
+				break;
+		if (!p->byname[j])
+			p->byname[j] = (uint32_t)i + 1;
+	}
+	return HF_OK;
+}
+
+static const struct config_feed *feed_named(const struct pipeline *p,
+                                            const char *name)
+{
+	const struct config_feed *feeds = p->cfg->feeds;
+	size_t j;
+
+	for (j = name_slot(name, p->namecap); p->byname[j];
+	     j = (j + 1) & (p->namecap - 1))
+		if (!strcmp(feeds[p->byname[j] - 1].name, name))
+			return &feeds[p->byname[j] - 1];
+	return NULL;
 }
 
 /* Category names and titles as entry <category> texts are compared. */
@@ -118,7 +168,8 @@ int pipeline_new(const struct config *cfg, struct store *st,
 		rc = HF_ENOMEM;
 		goto fail;
 	}
-	if ((rc = fold_categories(p)) || (rc = dedup_new(cfg, &p->dd)) ||
+	if ((rc = fold_categories(p)) || (rc = index_names(p)) ||
+	    (rc = dedup_new(cfg, &p->dd)) ||
 	    (rc = store_dedup_open(st, &p->sd)) ||
 	    (rc = prep_new(p->dd, p->cls, 1, &p->q)))
 		goto fail;
@@ -132,34 +183,49 @@ fail:
 	return rc;
 }
 
-/* Rank of the feed with store id `feed_id`. */
+static struct rank *rank_slot(struct rank *v, size_t cap, int64_t feed_id)
+{
+	size_t i = (size_t)(((uint64_t)feed_id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) &
+	           (cap - 1);
+
+	while (v[i].feed_id && v[i].feed_id != feed_id)
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+/* Rank of the feed with store id `feed_id` (> 0). */
 static int rank_of(struct pipeline *p, int64_t feed_id, int *out)
 {
 	const struct config_feed *cf;
-	size_t i;
+	struct rank *r;
 	int rc;
 
-	for (i = 0; i < p->nranks; i++)
-		if (p->ranks[i].feed_id == feed_id) {
-			*out = p->ranks[i].rank;
-			return HF_OK;
-		}
+	if (p->rankcap && (r = rank_slot(p->ranks, p->rankcap, feed_id))->feed_id) {
+		*out = r->rank;
+		return HF_OK;
+	}
 	buf_clear(&p->tmp);
 	if ((rc = store_dedup_feed_name(p->sd, feed_id, &p->tmp)) < 0)
 		return rc;
-	cf = rc ? config_feed_find(p->cfg, buf_str(&p->tmp)) : NULL;
-	if (p->nranks == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 32;
-		struct rank *v = realloc(p->ranks, cap * sizeof *v);
+	cf = rc ? feed_named(p, buf_str(&p->tmp)) : NULL;
+	if (2 * (p->nranks + 1) > p->rankcap) {
+		size_t cap = p->rankcap ? 2 * p->rankcap : 64, i;
+		struct rank *v = calloc(cap, sizeof *v);
 
 		if (!v)
 			return HF_ENOMEM;
+		for (i = 0; i < p->rankcap; i++)
+			if (p->ranks[i].feed_id)
+				*rank_slot(v, cap, p->ranks[i].feed_id) = p->ranks[i];
+		free(p->ranks);
 		p->ranks = v;
-		p->cap = cap;
+		p->rankcap = cap;
 	}
-	p->ranks[p->nranks].feed_id = feed_id;
-	p->ranks[p->nranks].rank = cf ? pipeline_rank(cf) : RANK_UNKNOWN;
-	*out = p->ranks[p->nranks++].rank;
+	r = rank_slot(p->ranks, p->rankcap, feed_id);
+	r->feed_id = feed_id;
+	r->rank = cf ? pipeline_rank(cf) : RANK_UNKNOWN;
+	p->nranks++;
+	*out = r->rank;
 	return HF_OK;
 }
 
