@@ -493,8 +493,7 @@ static int run_oldest(struct pipeline *p, struct store_ingest *in,
 	return rc ? rc : 1;
 }
 
-/* One entry, prepared in place: the queue is empty and not handed to the
- * helper before PREP_BATCH entries. */
+/* One entry, prepared in place: it is not handed to the helper. */
 int pipeline_entry(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
                    int *outcome)
@@ -503,7 +502,7 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 
 	if (prep_queued(p->q))
 		return HF_EINVAL;     /* pipeline_flush first */
-	if ((rc = prep_push(p->q, e, 0)))
+	if ((rc = prep_push(p->q, e, 0, 1)))
 		return rc;
 	if ((rc = run_oldest(p, in, feed, &oc, 1)) < 0) {
 		prep_discard(p->q);
@@ -594,12 +593,14 @@ int pipeline_queue(struct pipeline *p, struct store_ingest *in,
 	 * the same key was stored: its answer is stale. */
 	if ((seen = seen_key(p, e->key)) < 0)
 		return seen;
-	if ((rc = prep_push(p->q, e, (flags & PIPELINE_KEY_NEW) && !seen)))
+	if ((rc = prep_push(p->q, e, (flags & PIPELINE_KEY_NEW) && !seen, 0)))
 		return rc;
-	/* What the helper has done is stored now, while it does the next. */
-	while ((rc = run_oldest(p, in, feed, &oc, 0)) == 1)
+	/* What the helper has done is stored now, while it does the next;
+	 * never e itself (pipeline.h). */
+	while (prep_queued(p->q) > 1 &&
+	       (rc = run_oldest(p, in, feed, &oc, 0)) == 1)
 		counts[oc]++;
-	return rc;
+	return rc < 0 ? rc : HF_OK;
 }
 
 int pipeline_flush(struct pipeline *p, struct store_ingest *in,

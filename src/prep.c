@@ -246,7 +246,8 @@ static void show(struct prep *q)
 		pthread_cond_signal(&q->work);
 }
 
-int prep_push(struct prep *q, const struct feed_entry *e, int key_new)
+int prep_push(struct prep *q, const struct feed_entry *e, int key_new,
+              int keep)
 {
 	size_t i = q->pushed % PREP_SLOTS;
 	struct prep_slot *s = &q->slots[i];
@@ -264,7 +265,7 @@ int prep_push(struct prep *q, const struct feed_entry *e, int key_new)
 		return HF_OK;
 	}
 	atomic_store_explicit(&q->state[i], QUEUED, memory_order_release);
-	if (q->pushed - q->shown >= PREP_BATCH) {
+	if (!keep) {
 		pthread_mutex_lock(&q->mu);
 		show(q);
 		pthread_mutex_unlock(&q->mu);

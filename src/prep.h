@@ -14,10 +14,11 @@
  *
  * A queue of PREP_SLOTS slots, used from one thread: prep_push copies an
  * entry into the newest slot, prep_oldest hands out the oldest once it is
- * prepared, prep_pop frees it.  Work is handed to the helper PREP_BATCH
- * entries at a time (or when the caller waits), so that a wake-up is
- * paid per batch, not per entry.  Without a helper (it could not be
- * started) prep_push prepares the entry itself.
+ * prepared, prep_pop frees it.  An entry is handed to the helper as it
+ * is pushed, so that the helper starts on a feed's first entry while the
+ * caller parses the next; a wake-up is paid only when the helper had run
+ * out of work and sleeps.  Without a helper (it could not be started)
+ * prep_push prepares the entry itself.
  */
 #ifndef HELSEFEED_PREP_H
 #define HELSEFEED_PREP_H
@@ -31,7 +32,6 @@
 #include "helsefeed/feed.h"
 
 #define PREP_SLOTS 32
-#define PREP_BATCH 8
 /* A slot's copy of an entry keeps its memory up to this size for the
  * next one: the text of most entries is a few kilobytes; content may be
  * up to HF_MAX_CONTENT. */
@@ -66,9 +66,13 @@ void prep_free(struct prep *q);
 size_t prep_queued(const struct prep *q);
 
 /* Copy e into a slot (prep_queued < PREP_SLOTS), with key_new as the
- * slot's.  Returns 0, HF_EINVAL (queue full, or e beyond the limits.h
- * bounds) or HF_ENOMEM; nothing is queued then. */
-int prep_push(struct prep *q, const struct feed_entry *e, int key_new) HF_WUR;
+ * slot's, and hand it (with any kept before) to the helper; keep = 1
+ * keeps it for the caller to make when it asks for it (prep_oldest): a
+ * single entry is made sooner than the helper wakes.  Returns 0,
+ * HF_EINVAL (queue full, or e beyond the limits.h bounds) or HF_ENOMEM;
+ * nothing is queued then. */
+int prep_push(struct prep *q, const struct feed_entry *e, int key_new,
+              int keep) HF_WUR;
 
 /* The oldest queued slot once it is prepared; NULL when none is queued or
  * (wait = 0) it is not prepared yet.  Valid until prep_pop. */

@@ -370,8 +370,8 @@ static void discard_drops_what_is_queued(void **state)
 	pipeline_discard(f->p);
 	store_ingest_abort(in);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 0);
-	/* fewer than a batch wait for pipeline_flush; pipeline_entry does
-	 * not jump the queue */
+	/* the last entry queued waits for the next or pipeline_flush;
+	 * pipeline_entry does not jump the queue */
 	assert_int_equal(store_ingest_begin(f->st, "hod", T0, &in), 0);
 	for (i = 0; i < 3; i++) {
 		q_make(&q, 0, i);

@@ -100,8 +100,8 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 
 /*
  * The same for a feed's entries one after another, faster: pipeline_queue
- * copies e (the caller's may go at once) and runs it later, in order;
- * pipeline_flush runs what is queued.  Each entry run adds one to
+ * copies e (the caller's may go at once) and runs it later, in order, in
+ * a later pipeline_queue or in pipeline_flush, which runs what is queued.  Each entry run adds one to
  * counts[its outcome].  Meanwhile a helper thread computes the next
  * entries' title_norm, signature and keyword rules, which depend on the
  * entry alone (src/prep.h): the calling thread stays the only one that
