@@ -19,7 +19,7 @@
  *   - this connection's own reads of the log (a page spilled earlier in
  *     the transaction, a checkpoint) write out what is gathered first;
  *   - so does everything else that looks at the file: sync, truncate,
- *     size, close, and any write that is not an append.
+ *     size, file controls, close, and any write that is not an append.
  * A failed write-out drops what was gathered; until the log is written
  * again at or before the first lost byte, reads from there on fail too, so
  * that no stale frame is ever read as one that was lost (SQLite rolls the
@@ -188,8 +188,9 @@ static int w_reserved(sqlite3_file *f, int *out)
 static int w_control(sqlite3_file *f, int op, void *arg)
 {
 	struct wal *w = (struct wal *)f;
+	int rc = put_out(w);
 
-	return w->real->pMethods->xFileControl(w->real, op, arg);
+	return rc != SQLITE_OK ? rc : w->real->pMethods->xFileControl(w->real, op, arg);
 }
 
 static int w_sector(sqlite3_file *f)
