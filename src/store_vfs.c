@@ -6,24 +6,35 @@
  * SQLite writes a WAL frame as two writes, its 24-byte header and its
  * page, each a system call and each a partial page of the file's page
  * cache (a frame is not page aligned).  A commit of fifty entries is some
- * forty frames, eighty calls.  Here the appends are gathered in memory
- * and written in one call when the frame that carries the commit mark is
- * complete: in the write that completes it, so that a failure (a full
- * disk) is that write's error and fails the commit.
+ * forty frames, eighty calls.  Here a run of appends is gathered in memory
+ * and written in one call (or a few) when the frame that carries the
+ * commit mark is complete: in the write that completes it, so that a
+ * failure (a full disk) is that write's error and fails the commit.
  *
- * Safe because nothing reads the appended frames before then:
- *   - other connections read frames only up to the end of a commit,
- *     which they learn from the wal-index; SQLite publishes a commit
- *     there after its last frame is written, and that write is where the
- *     gathered frames go out;
- *   - this connection's own reads of the log (a page spilled earlier in
- *     the transaction, a checkpoint) write out what is gathered first;
- *   - so does everything else that looks at the file: sync, truncate,
- *     size, file controls, close, and any write that is not an append.
- * A failed write-out drops what was gathered; until the log is written
- * again at or before the first lost byte, reads from there on fail too, so
- * that no stale frame is ever read as one that was lost (SQLite rolls the
- * transaction back, and the next one appends from the last commit).
+ * What makes it safe:
+ *   - Only appends are gathered: a write that starts where the last one
+ *     ended.  Anything else (a page changed again in place, the checksums
+ *     SQLite rewrites after such a change, the log header) writes out what
+ *     is gathered and goes straight through, inside the call that makes
+ *     the commit.  So do the parts after a sync (the padding of a commit
+ *     to a sector).
+ *   - Other connections and processes read frames only up to the end of
+ *     a commit, which SQLite publishes in the wal-index after the commit's
+ *     last write, the one that writes out.  This connection's own reads of
+ *     the log (a page it spilled earlier in the transaction) and its
+ *     syncs, truncations and size queries write out first.
+ *   - What is still gathered when the transaction ends was never committed
+ *     (it was rolled back): it is dropped, never written, when SQLite
+ *     takes or gives up the log's write lock (slot 0 of the database
+ *     file's shared memory) and when the log is closed.  Written later, it
+ *     could overwrite the frames another writer has committed since.  So
+ *     the database file is wrapped too, to see that lock, and each log is
+ *     tied to its connection's database file (by the name SQLite gives
+ *     both, sqlite3_filename_database).  A log that cannot be tied is
+ *     written through, as by the default VFS.
+ *   - A write-out that fails makes every later read and write of the log
+ *     fail too, until the transaction ends: the transaction cannot commit
+ *     frames that were lost, whatever SQLite makes of the first error.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,29 +44,52 @@
 
 #define VFS_NAME "helsefeed"
 #define FRAME_HDR 24
+#define LOG_HDR 32
 /* Gathered at most: a bigger transaction goes out in parts of this size.
  * Below 128 KiB: the default VFS writes at most 128 KiB - 1 bytes a call
  * (it masks the length) and takes a short write for a full disk. */
 #define GATHER_MAX (124 * 1024)
 
+struct db;
+
 struct wal {
 	sqlite3_file base;
 	sqlite3_file *real;        /* the default VFS's file, at REAL_OFF */
+	struct db *db;             /* its connection's database file, or NULL:
+	                            * write through */
 	unsigned char *buf;
 	size_t len, cap;
 	sqlite3_int64 off;         /* file offset of buf[0] */
-	sqlite3_int64 lost;        /* first byte of a failed write-out, or -1 */
-	int commit;                /* the last append was a commit frame's
+	sqlite3_int64 next;        /* where the last write ended, or -1 */
+	int commit;                /* the last write was a commit frame's
 	                            * header: its page completes the commit */
+	int through;               /* since a sync: write through until the
+	                            * next frame header */
+	int lost;                  /* a write-out failed in this transaction */
 };
 
-/* Where a log's default file starts: after struct wal, aligned. */
-#define REAL_OFF ((sizeof(struct wal) + 15) / 16 * 16)
+struct db {
+	sqlite3_file base;
+	sqlite3_file *real;
+	struct wal *wal;           /* the connection's log, while open */
+	const char *name;          /* as SQLite gave it: the key of `dbs` */
+	struct db *next;
+};
+
+/* Where a wrapper's default file starts: after the bigger of the two
+ * structs, aligned. */
+#define REAL_OFF ((((sizeof(struct wal) > sizeof(struct db) ?              \
+                    sizeof(struct wal) : sizeof(struct db)) + 15) / 16 * 16))
 
 static sqlite3_vfs *root;
 static sqlite3_vfs vfs;
 static int registered;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+/* Open database files, to tie a log to its connection's. */
+static pthread_mutex_t dbs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct db *dbs;
+
+/* --- the log --------------------------------------------------------- */
 
 static int put_out(struct wal *w)
 {
@@ -64,20 +98,35 @@ static int put_out(struct wal *w)
 	if (!w->len)
 		return SQLITE_OK;
 	rc = w->real->pMethods->xWrite(w->real, w->buf, (int)w->len, w->off);
-	if (rc != SQLITE_OK && (w->lost < 0 || w->off < w->lost))
-		w->lost = w->off;
 	w->len = 0;
+	if (rc != SQLITE_OK)
+		w->lost = 1;      /* only a tied log gathers: forget clears it */
 	return rc;
+}
+
+/* The transaction ended (or begins): what is gathered was rolled back. */
+static void forget(struct wal *w)
+{
+	w->len = 0;
+	w->commit = 0;
+	w->through = 0;
+	w->lost = 0;
+	w->next = -1;
 }
 
 static int w_close(sqlite3_file *f)
 {
 	struct wal *w = (struct wal *)f;
-	int rc = put_out(w), rc2 = w->real->pMethods->xClose(w->real);
+	int rc;
 
+	pthread_mutex_lock(&dbs_mu);
+	if (w->db)
+		w->db->wal = NULL;
+	pthread_mutex_unlock(&dbs_mu);
+	rc = w->real->pMethods->xClose(w->real);
 	free(w->buf);
 	w->buf = NULL;
-	return rc != SQLITE_OK ? rc : rc2;
+	return rc;
 }
 
 static int w_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
@@ -85,10 +134,10 @@ static int w_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
 	struct wal *w = (struct wal *)f;
 	int rc;
 
+	if (w->lost)
+		return SQLITE_IOERR_READ;
 	if ((rc = put_out(w)) != SQLITE_OK)
 		return rc;
-	if (w->lost >= 0 && off + n > w->lost)
-		return SQLITE_IOERR_READ;
 	return w->real->pMethods->xRead(w->real, p, n, off);
 }
 
@@ -105,18 +154,26 @@ static int w_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
 	struct wal *w = (struct wal *)f;
 	/* A commit frame's page, after its header: the commit's last write. */
-	int end = w->commit && n != FRAME_HDR, rc;
+	int end = w->commit && n != FRAME_HDR, append = off == w->next, rc;
 	size_t need;
 
+	if (w->lost)
+		return SQLITE_IOERR_WRITE;
 	w->commit = commit_header(p, n);
-	if (w->lost >= 0 && off <= w->lost)
-		w->lost = -1;          /* written again from the start of it */
-	if (w->len && (off != w->off + (sqlite3_int64)w->len ||
-	               w->len + (size_t)n > GATHER_MAX) &&
-	    (rc = put_out(w)) != SQLITE_OK)
-		return rc;
-	if ((size_t)n > GATHER_MAX)     /* never: a page is 64 KiB at most */
-		return w->real->pMethods->xWrite(w->real, p, n, off);
+	w->next = off + n;
+	if (n == FRAME_HDR || n == LOG_HDR)
+		w->through = 0;
+	if (!w->db || w->through || !append || (size_t)n > GATHER_MAX ||
+	    w->len + (size_t)n > GATHER_MAX) {
+		if ((rc = put_out(w)) != SQLITE_OK)
+			return rc;
+		if (!w->db || w->through || !append || (size_t)n > GATHER_MAX) {
+			rc = w->real->pMethods->xWrite(w->real, p, n, off);
+			if (rc != SQLITE_OK && w->db)
+				w->lost = 1;
+			return rc;
+		}
+	}
 	need = w->len + (size_t)n;
 	if (need > w->cap) {
 		size_t cap = w->cap ? w->cap : 64 * 1024;
@@ -126,9 +183,10 @@ static int w_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 			cap *= 2;
 		if (!(b = realloc(w->buf, cap))) {
 			/* Unbuffered, as the default VFS would. */
-			if ((rc = put_out(w)) != SQLITE_OK)
-				return rc;
-			return w->real->pMethods->xWrite(w->real, p, n, off);
+			if ((rc = put_out(w)) != SQLITE_OK ||
+			    (rc = w->real->pMethods->xWrite(w->real, p, n, off)) != SQLITE_OK)
+				w->lost = 1;
+			return rc;
 		}
 		w->buf = b;
 		w->cap = cap;
@@ -143,23 +201,27 @@ static int w_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 static int w_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
 	struct wal *w = (struct wal *)f;
-	int rc = put_out(w);
+	int rc = w->lost ? SQLITE_IOERR_TRUNCATE : put_out(w);
 
+	w->next = -1;
 	return rc != SQLITE_OK ? rc : w->real->pMethods->xTruncate(w->real, size);
 }
 
 static int w_sync(sqlite3_file *f, int flags)
 {
 	struct wal *w = (struct wal *)f;
-	int rc = put_out(w);
+	int rc = w->lost ? SQLITE_IOERR_FSYNC : put_out(w);
 
+	/* A write split at a sync point (the padding of a commit) goes on
+	 * after it: its rest must not wait for another commit. */
+	w->through = 1;
 	return rc != SQLITE_OK ? rc : w->real->pMethods->xSync(w->real, flags);
 }
 
 static int w_size(sqlite3_file *f, sqlite3_int64 *size)
 {
 	struct wal *w = (struct wal *)f;
-	int rc = put_out(w);
+	int rc = w->lost ? SQLITE_IOERR_FSTAT : put_out(w);
 
 	return rc != SQLITE_OK ? rc : w->real->pMethods->xFileSize(w->real, size);
 }
@@ -188,9 +250,8 @@ static int w_reserved(sqlite3_file *f, int *out)
 static int w_control(sqlite3_file *f, int op, void *arg)
 {
 	struct wal *w = (struct wal *)f;
-	int rc = put_out(w);
 
-	return rc != SQLITE_OK ? rc : w->real->pMethods->xFileControl(w->real, op, arg);
+	return w->real->pMethods->xFileControl(w->real, op, arg);
 }
 
 static int w_sector(sqlite3_file *f)
@@ -214,27 +275,173 @@ static const sqlite3_io_methods wal_methods = {
 	NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
-/* A log is a struct wal with the default VFS's file after it; any other
- * file is the default VFS's own, in place. */
+/* --- the database file: the default one's, and the write lock --------- */
+
+#define REAL(f) (((struct db *)(f))->real)
+
+static int d_close(sqlite3_file *f)
+{
+	struct db *d = (struct db *)f, **pp;
+
+	pthread_mutex_lock(&dbs_mu);
+	for (pp = &dbs; *pp && *pp != d; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = d->next;
+	if (d->wal)
+		d->wal->db = NULL;
+	pthread_mutex_unlock(&dbs_mu);
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+
+static int d_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), p, n, off);
+}
+
+static int d_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
+{
+	return REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
+}
+
+static int d_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), size);
+}
+
+static int d_sync(sqlite3_file *f, int flags)
+{
+	return REAL(f)->pMethods->xSync(REAL(f), flags);
+}
+
+static int d_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), size);
+}
+
+static int d_lock(sqlite3_file *f, int lock)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), lock);
+}
+
+static int d_unlock(sqlite3_file *f, int lock)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), lock);
+}
+
+static int d_reserved(sqlite3_file *f, int *out)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+
+static int d_control(sqlite3_file *f, int op, void *arg)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+
+static int d_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+
+static int d_device(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+
+static int d_shm_map(sqlite3_file *f, int region, int size, int extend,
+                     void volatile **out)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), region, size, extend, out);
+}
+
+/* Slot 0 is the log's write lock (wal.c: WAL_WRITE_LOCK): taken
+ * exclusively when a write transaction begins, given up when it ends. */
+static int d_shm_lock(sqlite3_file *f, int ofst, int n, int flags)
+{
+	struct db *d = (struct db *)f;
+
+	if (d->wal && ofst == 0 && n >= 1 && (flags & SQLITE_SHM_EXCLUSIVE))
+		forget(d->wal);
+	return REAL(f)->pMethods->xShmLock(REAL(f), ofst, n, flags);
+}
+
+static void d_shm_barrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+
+static int d_shm_unmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+
+static int d_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **out)
+{
+	return REAL(f)->pMethods->xFetch(REAL(f), off, n, out);
+}
+
+static int d_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+	return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
+}
+
+static const sqlite3_io_methods db_methods = {
+	3, d_close, d_read, d_write, d_truncate, d_sync, d_size, d_lock,
+	d_unlock, d_reserved, d_control, d_sector, d_device,
+	d_shm_map, d_shm_lock, d_shm_barrier, d_shm_unmap, d_fetch, d_unfetch,
+};
+
+/* --- the VFS -------------------------------------------------------- */
+
+/* A main database file is a struct db and a log a struct wal, each with
+ * the default VFS's file at REAL_OFF; any other file is the default
+ * VFS's own, in place. */
 static int v_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f,
                   int flags, int *out)
 {
+	sqlite3_file *real = (sqlite3_file *)((char *)f + REAL_OFF);
 	struct wal *w = (struct wal *)f;
+	struct db *d = (struct db *)f;
 	int rc;
 
 	(void)v;
-	if (!(flags & SQLITE_OPEN_WAL))
+	if (!(flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_DB)) || !name)
 		return root->xOpen(root, name, f, flags, out);
-	memset(w, 0, sizeof *w);
-	w->real = (sqlite3_file *)((char *)w + REAL_OFF);
-	w->lost = -1;
-	rc = root->xOpen(root, name, w->real, flags, out);
+	memset(f, 0, REAL_OFF);
+	rc = root->xOpen(root, name, real, flags, out);
 	if (rc != SQLITE_OK) {
-		if (w->real->pMethods)
-			w->real->pMethods->xClose(w->real);
-		w->base.pMethods = NULL;
+		if (real->pMethods)
+			real->pMethods->xClose(real);
+		f->pMethods = NULL;
 		return rc;
 	}
+	if (flags & SQLITE_OPEN_MAIN_DB) {
+		/* Its own methods beyond the default file's version are
+		 * never called: SQLite reads iVersion first. */
+		if (real->pMethods->iVersion < 3) {
+			real->pMethods->xClose(real);
+			return root->xOpen(root, name, f, flags, out);
+		}
+		d->real = real;
+		d->name = name;
+		d->base.pMethods = &db_methods;
+		pthread_mutex_lock(&dbs_mu);
+		d->next = dbs;
+		dbs = d;
+		pthread_mutex_unlock(&dbs_mu);
+		return SQLITE_OK;
+	}
+	w->real = real;
+	w->next = -1;
+	pthread_mutex_lock(&dbs_mu);
+	for (d = dbs; d && d->name != sqlite3_filename_database(name); d = d->next)
+		;       /* the same pointer: each connection has its own */
+	if (d && !d->wal) {
+		w->db = d;
+		d->wal = w;
+	}
+	pthread_mutex_unlock(&dbs_mu);
 	w->base.pMethods = &wal_methods;
 	return SQLITE_OK;
 }
@@ -260,25 +467,29 @@ static int v_full(sqlite3_vfs *v, const char *name, int n, char *out)
 static void *v_dlopen(sqlite3_vfs *v, const char *name)
 {
 	(void)v;
-	return root->xDlOpen(root, name);
+	return root->xDlOpen ? root->xDlOpen(root, name) : NULL;
 }
 
 static void v_dlerror(sqlite3_vfs *v, int n, char *msg)
 {
 	(void)v;
-	root->xDlError(root, n, msg);
+	if (root->xDlError)
+		root->xDlError(root, n, msg);
+	else if (n > 0)
+		msg[0] = '\0';
 }
 
 static void (*v_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
 {
 	(void)v;
-	return root->xDlSym(root, h, sym);
+	return root->xDlSym ? root->xDlSym(root, h, sym) : NULL;
 }
 
 static void v_dlclose(sqlite3_vfs *v, void *h)
 {
 	(void)v;
-	root->xDlClose(root, h);
+	if (root->xDlClose)
+		root->xDlClose(root, h);
 }
 
 static int v_random(sqlite3_vfs *v, int n, char *out)

@@ -1224,6 +1224,151 @@ static void test_full_disk_fails_the_commit_and_loses_nothing(void **state)
 	big_free(v, n, keys, sums);
 }
 
+/* A connection of the store's VFS (store_int.h), without the store: a
+ * small page cache, so that a transaction spills, and no checkpoints, so
+ * that the log holds everything for a copy to recover from. */
+static sqlite3 *vfs_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	                                 SQLITE_OPEN_CREATE, "helsefeed"), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL;"
+	                              "PRAGMA synchronous = NORMAL;"
+	                              "PRAGMA cache_size = 10;"
+	                              "PRAGMA wal_autocheckpoint = 0;"
+	                              "CREATE TABLE IF NOT EXISTS t"
+	                              " (a INTEGER PRIMARY KEY, b TEXT)",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* Copy a file (cp src dst). */
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void test_crash_after_a_commit_that_rewrote_spilled_frames(void **state)
+{
+	struct fx *f = *state;
+	char path[160], copy[160], from[170], to[170];
+	sqlite3 *db;
+
+	snprintf(path, sizeof path, "%s/raw.db", f->dir);
+	snprintf(copy, sizeof copy, "%s/crash.db", f->dir);
+	db = vfs_open(path);
+	/* 2,000 rows of 1 kB through a 10-page cache: pages are spilled to
+	 * the log; row 1's page, spilled long ago, changes again, which
+	 * SQLite writes in place and then rewrites the checksums of the
+	 * frames after it at commit. */
+	exec_ok(db, "BEGIN;"
+	        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	        " WHERE i < 2000) INSERT INTO t SELECT i, printf('%.1000c', 'x')"
+	        " FROM n;"
+	        "UPDATE t SET b = 'changed' WHERE a = 1;"
+	        "COMMIT");
+	/* The process dies now: the files as they are, without the
+	 * wal-index, recover the commit whole. */
+	copy_file(path, copy);
+	snprintf(from, sizeof from, "%s-wal", path);
+	snprintf(to, sizeof to, "%s-wal", copy);
+	copy_file(from, to);
+	assert_int_equal(q_int(copy, "SELECT count(*) FROM t", NULL), 2000);
+	assert_text(copy, "SELECT b FROM t WHERE a = 1", NULL, "changed");
+	assert_text(copy, "PRAGMA integrity_check", NULL, "ok");
+	sqlite3_close(db);
+	testdb_remove_file(copy);
+	testdb_remove_file(path);
+}
+
+static void test_rolled_back_frames_never_reach_the_log(void **state)
+{
+	struct fx *f = *state;
+	char path[160];
+	sqlite3 *a, *b;
+
+	snprintf(path, sizeof path, "%s/raw.db", f->dir);
+	a = vfs_open(path);
+	exec_ok(a, "PRAGMA cache_size = 20;"
+	        "CREATE TABLE w (a INTEGER PRIMARY KEY, b TEXT);"
+	        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	        " WHERE i < 100) INSERT INTO t SELECT i, printf('%.300c', 'a')"
+	        " FROM n;"
+	        "PRAGMA wal_checkpoint(TRUNCATE);"
+	        "INSERT INTO t VALUES (1000, 'a')");
+	/* a spills frames of a transaction it rolls back; another program
+	 * (the default VFS) then commits frames where a's were; a's next
+	 * use of the log must not write its rolled-back frames over them. */
+	exec_ok(a, "BEGIN;"
+	        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	        " WHERE i < 400) INSERT INTO w SELECT i, printf('%.300c', 'a')"
+	        " FROM n;"
+	        "ROLLBACK");
+	assert_int_equal(sqlite3_open_v2(path, &b, SQLITE_OPEN_READWRITE, NULL),
+	                 SQLITE_OK);
+	exec_ok(b, "PRAGMA cache_size = 20;"
+	        "WITH RECURSIVE n(i) AS (SELECT 2000 UNION ALL SELECT i + 1 FROM n"
+	        " WHERE i < 2300) INSERT INTO t SELECT i, printf('%.300c', 'b')"
+	        " FROM n");
+	exec_ok(a, "SELECT count(*) FROM t");
+	sqlite3_close(a);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM t", NULL), 402);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM w", NULL), 0);
+	assert_int_equal(q_int(path, "SELECT sum(length(b)) FROM t", NULL),
+	                 401 * 300 + 1);
+	assert_text(path, "PRAGMA integrity_check", NULL, "ok");
+	sqlite3_close(b);
+	testdb_remove_file(path);
+}
+
+static void test_commit_padded_to_a_sector_is_written_whole(void **state)
+{
+	struct fx *f = *state;
+	char path[160], uri[200], sql[128];
+	sqlite3 *db;
+	int i;
+
+	/* synchronous = FULL without powersafe overwrite: SQLite pads each
+	 * commit to a sector with copies of its last frame, splitting one at
+	 * the sector's end around a sync. */
+	snprintf(path, sizeof path, "%s/raw.db", f->dir);
+	snprintf(uri, sizeof uri, "file:%s?psow=0", path);
+	assert_int_equal(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READWRITE |
+	                                 SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+	                                 "helsefeed"), SQLITE_OK);
+	exec_ok(db, "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;"
+	        "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;"
+	        "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)");
+	for (i = 1; i <= 20; i++) {
+		snprintf(sql, sizeof sql,
+		         "INSERT INTO t VALUES (%d, printf('%%.300c', 'x'))", i);
+		exec_ok(db, sql);
+		/* Another connection reads every commit at once. */
+		assert_int_equal(q_int(path, "SELECT count(*) FROM t", NULL), i);
+	}
+	assert_text(path, "PRAGMA integrity_check", NULL, "ok");
+	sqlite3_close(db);
+	testdb_remove_file(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1255,6 +1400,9 @@ int main(void)
 		T(test_unicode_round_trip),
 		T(test_big_transaction_reaches_other_connections),
 		T(test_full_disk_fails_the_commit_and_loses_nothing),
+		T(test_crash_after_a_commit_that_rewrote_spilled_frames),
+		T(test_rolled_back_frames_never_reach_the_log),
+		T(test_commit_padded_to_a_sector_is_written_whole),
 #undef T
 	};
 
