@@ -87,6 +87,9 @@ def main():
     # --- the fast feeds go round while the slow one trickles -------------
     wait_for(lambda: served("count", SLOW) == 1, "the slow transfer to start")
     wait_for(lambda: len(lines(r"^info: feed fast: 200")) >= 1, "the first fetch of fast")
+    # Each round must find static fetched before (a 304); on a loaded
+    # machine its first fetch may come after fast's.
+    wait_for(lambda: len(lines(r"^info: feed static: 200")) >= 1, "the first fetch of static")
     pings0 = notify.count("WATCHDOG=1")
     seen = set()
     for k in range(1, ROUNDS + 1):
