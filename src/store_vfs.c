@@ -12,12 +12,16 @@
  * failure (a full disk) is that write's error and fails the commit.
  *
  * What makes it safe:
- *   - Only appends are gathered: a write that starts where the last one
- *     ended.  Anything else (a page changed again in place, the checksums
- *     SQLite rewrites after such a change, the log header) writes out what
- *     is gathered and goes straight through, inside the call that makes
- *     the commit.  So do the parts after a sync (the padding of a commit
- *     to a sector).
+ *   - Only appends are gathered, and only while the connection holds the
+ *     log's write lock (slot 0 of the database file's shared memory, which
+ *     SQLite takes for a write transaction and gives up after it; never in
+ *     exclusive locking mode, which does not use it): a write that starts
+ *     where the last one ended.  Anything else (a page changed again in
+ *     place, the checksums SQLite rewrites after such a change, the log
+ *     header) writes out what is gathered and goes straight through,
+ *     inside the call that makes the commit.  So does everything after a
+ *     sync but the one that follows the log header (after it, the padding
+ *     of a commit to a sector).
  *   - Other connections and processes read frames only up to the end of
  *     a commit, which SQLite publishes in the wal-index after the commit's
  *     last write, the one that writes out.  This connection's own reads of
@@ -25,12 +29,11 @@
  *     syncs, truncations and size queries write out first.
  *   - What is still gathered when the transaction ends was never committed
  *     (it was rolled back): it is dropped, never written, when SQLite
- *     takes or gives up the log's write lock (slot 0 of the database
- *     file's shared memory) and when the log is closed.  Written later, it
- *     could overwrite the frames another writer has committed since.  So
- *     the database file is wrapped too, to see that lock, and each log is
- *     tied to its connection's database file (by the name SQLite gives
- *     both, sqlite3_filename_database).  A log that cannot be tied is
+ *     takes or gives up the write lock and when the log is closed.
+ *     Written later, it could overwrite the frames another writer has
+ *     committed since.  So the database file is wrapped too, to see that
+ *     lock, and each log is tied to its connection's database file
+ *     (sqlite3_database_file_object).  A log that cannot be tied is
  *     written through, as by the default VFS.
  *   - A write-out that fails makes every later read and write of the log
  *     fail too, until the transaction ends: the transaction cannot commit
@@ -56,15 +59,16 @@ struct wal {
 	sqlite3_file base;
 	sqlite3_file *real;        /* the default VFS's file, at REAL_OFF */
 	struct db *db;             /* its connection's database file, or NULL:
-	                            * write through */
+	                            * write through (both are used by the
+	                            * connection's thread only) */
 	unsigned char *buf;
 	size_t len, cap;
 	sqlite3_int64 off;         /* file offset of buf[0] */
 	sqlite3_int64 next;        /* where the last write ended, or -1 */
 	int commit;                /* the last write was a commit frame's
 	                            * header: its page completes the commit */
-	int through;               /* since a sync: write through until the
-	                            * next frame header */
+	int through;               /* a sync came: write through until the
+	                            * transaction ends */
 	int lost;                  /* a write-out failed in this transaction */
 };
 
@@ -72,8 +76,7 @@ struct db {
 	sqlite3_file base;
 	sqlite3_file *real;
 	struct wal *wal;           /* the connection's log, while open */
-	const char *name;          /* as SQLite gave it: the key of `dbs` */
-	struct db *next;
+	int held;                  /* it holds the log's write lock */
 };
 
 /* Where a wrapper's default file starts: after the bigger of the two
@@ -85,9 +88,7 @@ static sqlite3_vfs *root;
 static sqlite3_vfs vfs;
 static int registered;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-/* Open database files, to tie a log to its connection's. */
-static pthread_mutex_t dbs_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct db *dbs;
+static const sqlite3_io_methods db_methods;
 
 /* --- the log --------------------------------------------------------- */
 
@@ -100,8 +101,13 @@ static int put_out(struct wal *w)
 	rc = w->real->pMethods->xWrite(w->real, w->buf, (int)w->len, w->off);
 	w->len = 0;
 	if (rc != SQLITE_OK)
-		w->lost = 1;      /* only a tied log gathers: forget clears it */
+		w->lost = 1;      /* gathered under the write lock: forget clears it */
 	return rc;
+}
+
+static int gathering(const struct wal *w)
+{
+	return w->db && w->db->held;
 }
 
 /* The transaction ended (or begins): what is gathered was rolled back. */
@@ -119,10 +125,8 @@ static int w_close(sqlite3_file *f)
 	struct wal *w = (struct wal *)f;
 	int rc;
 
-	pthread_mutex_lock(&dbs_mu);
 	if (w->db)
 		w->db->wal = NULL;
-	pthread_mutex_unlock(&dbs_mu);
 	rc = w->real->pMethods->xClose(w->real);
 	free(w->buf);
 	w->buf = NULL;
@@ -161,15 +165,14 @@ static int w_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 		return SQLITE_IOERR_WRITE;
 	w->commit = commit_header(p, n);
 	w->next = off + n;
-	if (n == FRAME_HDR || n == LOG_HDR)
-		w->through = 0;
-	if (!w->db || w->through || !append || (size_t)n > GATHER_MAX ||
+	if (!gathering(w) || w->through || !append || (size_t)n > GATHER_MAX ||
 	    w->len + (size_t)n > GATHER_MAX) {
 		if ((rc = put_out(w)) != SQLITE_OK)
 			return rc;
-		if (!w->db || w->through || !append || (size_t)n > GATHER_MAX) {
+		if (!gathering(w) || w->through || !append ||
+		    (size_t)n > GATHER_MAX) {
 			rc = w->real->pMethods->xWrite(w->real, p, n, off);
-			if (rc != SQLITE_OK && w->db)
+			if (rc != SQLITE_OK && gathering(w))
 				w->lost = 1;
 			return rc;
 		}
@@ -212,9 +215,11 @@ static int w_sync(sqlite3_file *f, int flags)
 	struct wal *w = (struct wal *)f;
 	int rc = w->lost ? SQLITE_IOERR_FSYNC : put_out(w);
 
-	/* A write split at a sync point (the padding of a commit) goes on
-	 * after it: its rest must not wait for another commit. */
-	w->through = 1;
+	/* After the sync of a new log's header come its frames; after any
+	 * other sync (a commit padded to a sector: the rest of a frame split
+	 * at the sync point, more padding) nothing may wait. */
+	if (w->next != LOG_HDR)
+		w->through = 1;
 	return rc != SQLITE_OK ? rc : w->real->pMethods->xSync(w->real, flags);
 }
 
@@ -281,16 +286,10 @@ static const sqlite3_io_methods wal_methods = {
 
 static int d_close(sqlite3_file *f)
 {
-	struct db *d = (struct db *)f, **pp;
+	struct db *d = (struct db *)f;
 
-	pthread_mutex_lock(&dbs_mu);
-	for (pp = &dbs; *pp && *pp != d; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = d->next;
 	if (d->wal)
 		d->wal->db = NULL;
-	pthread_mutex_unlock(&dbs_mu);
 	return REAL(f)->pMethods->xClose(REAL(f));
 }
 
@@ -360,10 +359,18 @@ static int d_shm_map(sqlite3_file *f, int region, int size, int extend,
 static int d_shm_lock(sqlite3_file *f, int ofst, int n, int flags)
 {
 	struct db *d = (struct db *)f;
+	int slot0 = ofst == 0 && n >= 1 && (flags & SQLITE_SHM_EXCLUSIVE), rc;
 
-	if (d->wal && ofst == 0 && n >= 1 && (flags & SQLITE_SHM_EXCLUSIVE))
-		forget(d->wal);
-	return REAL(f)->pMethods->xShmLock(REAL(f), ofst, n, flags);
+	if (slot0) {
+		if (d->wal)
+			forget(d->wal);
+		if (flags & SQLITE_SHM_UNLOCK)
+			d->held = 0;
+	}
+	rc = REAL(f)->pMethods->xShmLock(REAL(f), ofst, n, flags);
+	if (slot0 && (flags & SQLITE_SHM_LOCK) && rc == SQLITE_OK)
+		d->held = 1;
+	return rc;
 }
 
 static void d_shm_barrier(sqlite3_file *f)
@@ -424,24 +431,17 @@ static int v_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f,
 			return root->xOpen(root, name, f, flags, out);
 		}
 		d->real = real;
-		d->name = name;
 		d->base.pMethods = &db_methods;
-		pthread_mutex_lock(&dbs_mu);
-		d->next = dbs;
-		dbs = d;
-		pthread_mutex_unlock(&dbs_mu);
 		return SQLITE_OK;
 	}
 	w->real = real;
 	w->next = -1;
-	pthread_mutex_lock(&dbs_mu);
-	for (d = dbs; d && d->name != sqlite3_filename_database(name); d = d->next)
-		;       /* the same pointer: each connection has its own */
-	if (d && !d->wal) {
+	/* The database file of the connection that opens this log. */
+	d = (struct db *)sqlite3_database_file_object(name);
+	if (d && d->base.pMethods == &db_methods && !d->wal) {
 		w->db = d;
 		d->wal = w;
 	}
-	pthread_mutex_unlock(&dbs_mu);
 	w->base.pMethods = &wal_methods;
 	return SQLITE_OK;
 }
