@@ -531,6 +531,10 @@ static int v_time64(sqlite3_vfs *v, sqlite3_int64 *out)
 
 static void init(void)
 {
+	/* Before SQLite initialises: no count of memory in use, which takes
+	 * a global mutex at every allocation (helsefeed never asks for it).
+	 * Refused, harmlessly, when the program used SQLite before. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (!(root = sqlite3_vfs_find(NULL)))
 		return;
 	vfs.iVersion = 2;
