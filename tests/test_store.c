@@ -1339,24 +1339,36 @@ static void test_rolled_back_frames_never_reach_the_log(void **state)
 	testdb_remove_file(path);
 }
 
-static void test_commit_padded_to_a_sector_is_written_whole(void **state)
+/* A connection of the store's VFS to DIR/raw.db (its path into path)
+ * with synchronous = FULL and without powersafe overwrite: SQLite pads
+ * each commit to a sector with copies of its last frame, splitting one
+ * at the sector's end around a sync.  `setup` runs first. */
+static sqlite3 *padded_open(const char *dir, char *path, size_t size,
+                            const char *setup)
 {
-	struct fx *f = *state;
-	char path[160], uri[200], sql[128];
-	sqlite3 *db;
-	int i;
+	char uri[200];
+	sqlite3 *db = NULL;
 
-	/* synchronous = FULL without powersafe overwrite: SQLite pads each
-	 * commit to a sector with copies of its last frame, splitting one at
-	 * the sector's end around a sync. */
-	snprintf(path, sizeof path, "%s/raw.db", f->dir);
+	snprintf(path, size, "%s/raw.db", dir);
 	snprintf(uri, sizeof uri, "file:%s?psow=0", path);
 	assert_int_equal(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READWRITE |
 	                                 SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
 	                                 "helsefeed"), SQLITE_OK);
-	exec_ok(db, "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;"
-	        "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;"
-	        "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)");
+	exec_ok(db, setup);
+	exec_ok(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	        "PRAGMA wal_autocheckpoint = 0");
+	return db;
+}
+
+static void test_commit_padded_to_a_sector_is_written_whole(void **state)
+{
+	struct fx *f = *state;
+	char path[160], sql[128];
+	sqlite3 *db;
+	int i;
+
+	db = padded_open(f->dir, path, sizeof path, "PRAGMA page_size = 1024");
+	exec_ok(db, "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)");
 	for (i = 1; i <= 20; i++) {
 		snprintf(sql, sizeof sql,
 		         "INSERT INTO t VALUES (%d, printf('%%.300c', 'x'))", i);
@@ -1390,22 +1402,15 @@ static uint32_t digest(sqlite3 *db, const char *sql)
 static void test_padding_frame_split_at_the_sync_is_written_whole(void **state)
 {
 	struct fx *f = *state;
-	char path[160], uri[200];
+	char path[160];
 	sqlite3 *db, *rd;
 	uint32_t want;
 
-	/* As above with 4096-byte pages: a commit of 511 frames after a
-	 * fresh log header is padded with a 512th, which the sector's end
-	 * splits so that 32 bytes of it (the size of a log header) follow
-	 * the sync. */
-	snprintf(path, sizeof path, "%s/raw.db", f->dir);
-	snprintf(uri, sizeof uri, "file:%s?psow=0", path);
-	assert_int_equal(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READWRITE |
-	                                 SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
-	                                 "helsefeed"), SQLITE_OK);
-	exec_ok(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-	        "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = 4000;"
-	        "CREATE TABLE t (a INTEGER PRIMARY KEY, b BLOB);"
+	/* With 4096-byte pages: a commit of 511 frames after a fresh log
+	 * header is padded with a 512th, which the sector's end splits so
+	 * that 32 bytes of it (the size of a log header) follow the sync. */
+	db = padded_open(f->dir, path, sizeof path, "PRAGMA cache_size = 4000");
+	exec_ok(db, "CREATE TABLE t (a INTEGER PRIMARY KEY, b BLOB);"
 	        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
 	        " WHERE i < 600) INSERT INTO t SELECT i, randomblob(3500) FROM n;"
 	        "PRAGMA wal_checkpoint(TRUNCATE);"
