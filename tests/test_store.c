@@ -1224,13 +1224,15 @@ static void test_full_disk_fails_the_commit_and_loses_nothing(void **state)
 	big_free(v, n, keys, sums);
 }
 
-/* A connection of the store's VFS (store_int.h), without the store: a
- * small page cache, so that a transaction spills, and no checkpoints, so
- * that the log holds everything for a copy to recover from. */
-static sqlite3 *vfs_open(const char *path)
+/* A connection of the store's VFS (store_int.h) to DIR/raw.db (its path
+ * into path), without the store: a small page cache, so that a
+ * transaction spills, and no checkpoints, so that the log holds
+ * everything for a copy to recover from. */
+static sqlite3 *vfs_open(const char *dir, char *path, size_t size)
 {
 	sqlite3 *db = NULL;
 
+	snprintf(path, size, "%s/raw.db", dir);
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	                                 SQLITE_OPEN_CREATE, "helsefeed"), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL;"
@@ -1272,9 +1274,8 @@ static void test_crash_after_a_commit_that_rewrote_spilled_frames(void **state)
 	char path[160], copy[160], from[170], to[170];
 	sqlite3 *db;
 
-	snprintf(path, sizeof path, "%s/raw.db", f->dir);
+	db = vfs_open(f->dir, path, sizeof path);
 	snprintf(copy, sizeof copy, "%s/crash.db", f->dir);
-	db = vfs_open(path);
 	/* 2,000 rows of 1 kB through a 10-page cache: pages are spilled to
 	 * the log; row 1's page, spilled long ago, changes again, which
 	 * SQLite writes in place and then rewrites the checksums of the
@@ -1305,8 +1306,7 @@ static void test_rolled_back_frames_never_reach_the_log(void **state)
 	char path[160];
 	sqlite3 *a, *b;
 
-	snprintf(path, sizeof path, "%s/raw.db", f->dir);
-	a = vfs_open(path);
+	a = vfs_open(f->dir, path, sizeof path);
 	exec_ok(a, "PRAGMA cache_size = 20;"
 	        "CREATE TABLE w (a INTEGER PRIMARY KEY, b TEXT);"
 	        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"

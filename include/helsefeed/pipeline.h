@@ -101,11 +101,12 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 /*
  * The same for a feed's entries one after another, faster: pipeline_queue
  * copies e (the caller's may go at once) and runs it later, in order, in
- * a later pipeline_queue or in pipeline_flush, which runs what is queued.  Each entry run adds one to
- * counts[its outcome].  Meanwhile a helper thread computes the next
- * entries' title_norm, signature and keyword rules, which depend on the
- * entry alone (src/prep.h): the calling thread stays the only one that
- * touches the store, and the result is what pipeline_entry gives.
+ * a later pipeline_queue or in pipeline_flush, which runs what is queued.
+ * Each entry run adds one to counts[its outcome].  Meanwhile a helper
+ * thread computes the next entries' title_norm, signature, keyword rules
+ * and canonical URL, which depend on the entry alone (src/prep.h): the
+ * calling thread stays the only one that touches the store, and the
+ * result is what pipeline_entry gives.
  *
  * flags: PIPELINE_KEY_NEW when the caller found, with store_ingest_lookup
  * in this ingest, that the feed never carried e->key (STORE_KEY_NEW) and
