@@ -1,4 +1,4 @@
-/* test_dedup_cache.c - the candidate index in memory (src/dedup_cache.h):
+/* test_dedup_cache.c - the candidate index in memory (src/store/dedup_cache.h):
  * windows, removal, and its bound on memory. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../src/dedup_cache.h"
+#include "../src/store/dedup_cache.h"
 
 #define W (7 * 24 * 3600)
 #define T0 1709280000

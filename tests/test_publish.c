@@ -20,7 +20,7 @@
 #include "helsefeed/sanitize.h"
 #include "helsefeed/store.h"
 /* White box: the query plans (pubdb_explain). */
-#include "../src/publish_int.h"
+#include "../src/publish/publish_int.h"
 
 /* 2024-04-10T10:00:00Z: the fixture's "now" of the first fetch. */
 #define T0 1712743200

@@ -202,7 +202,7 @@ int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
 /* --- storage (store_dedup.c), on the store's own connection ---------- */
 
 /*
- * Candidates come from an index in memory (src/dedup_cache.h): the items
+ * Candidates come from an index in memory (src/store/dedup_cache.h): the items
  * of a few time buckets as wide as the window, read through the index
  * items_t on COALESCE(published, first_seen) the first time a window
  * needs them and kept up to date by store_dedup_index.  A window reads at

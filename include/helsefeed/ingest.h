@@ -164,7 +164,7 @@ int ingest_run_named(const struct config *cfg, struct store *st,
 int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
                           int64_t max_age, int64_t retry_after, uint64_t seed);
 
-/* The commands `fetch` and `status` (src/cmd_fetch.c) are declared in
+/* The commands `fetch` and `status` (src/cmd/fetch.c) are declared in
  * cli.h. */
 
 #endif

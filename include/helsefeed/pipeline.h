@@ -104,7 +104,7 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
  * a later pipeline_queue or in pipeline_flush, which runs what is queued.
  * Each entry run adds one to counts[its outcome].  Meanwhile a helper
  * thread computes the next entries' title_norm, signature, keyword rules
- * and canonical URL, which depend on the entry alone (src/prep.h): the
+ * and canonical URL, which depend on the entry alone (src/ingest/prep.h): the
  * calling thread stays the only one that touches the store, and the
  * result is what pipeline_entry gives.
  *

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "helsefeed/log.h"
-#include "publish_int.h"
+#include "../publish/publish_int.h"
 #include "store_int.h"
 
 /* Above this many items per entry wanted, a filter is dense: walking the
