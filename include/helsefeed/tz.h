@@ -71,6 +71,12 @@ void tz_offset(const struct tz *tz, int64_t t, struct tz_info *out);
  */
 int tz_to_local(const struct tz *tz, int64_t t, struct tm *out) HF_WUR;
 
+/* strftime(3) of UTC instant `t` shown in zone `tz` into out[n] ("%Z"
+ * and "%z" included).  Returns 0, or HF_EINVAL when the year is out of
+ * range or the text does not fit. */
+int tz_format(const struct tz *tz, int64_t t, const char *fmt, char *out, size_t n)
+	HF_WUR __attribute__((format(strftime, 3, 0)));
+
 /*
  * Local wall-clock time -> UTC instant, returned.  Only tm_year, tm_mon,
  * tm_mday, tm_hour, tm_min and tm_sec are read (tm_isdst is ignored);

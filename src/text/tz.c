@@ -613,6 +613,22 @@ int tz_to_local(const struct tz *tz, int64_t t, struct tm *out)
 	return 0;
 }
 
+int tz_format(const struct tz *tz, int64_t t, const char *fmt, char *out, size_t n)
+{
+	struct tm tm;
+
+	if (tz_to_local(tz, t, &tm) || n == 0)
+		return HF_EINVAL;
+	/* The callers' formats are checked at their call (tz.h declares
+	 * tz_format strftime-like); gcc does not pass that on to here. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	n = strftime(out, n, fmt, &tm);
+#pragma GCC diagnostic pop
+	/* 0 bytes is a failure unless the format is empty. */
+	return n || !*fmt ? 0 : HF_EINVAL;
+}
+
 static long utoff_at(const struct tz *tz, int64_t t)
 {
 	struct tz_info in;
