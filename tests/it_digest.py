@@ -4,10 +4,10 @@ set through HELSEFEED_TEST_NOW and crashes through HELSEFEED_TEST_CRASH
 (test hooks, see include/helsefeed/digest.h).
 
 Checks: MIME structure, header fields, RFC 2047 subject, every story
-exactly once in both parts, dry run == what is sent, a refused
-recipient, 451 then success, a connection dropped before the final reply,
-SIGKILL after recording and after sending, and the HTML part rendered by
-headless Chromium.
+exactly once in both parts, dry run == what is sent, SMTP and the spool
+the same bytes, a refused recipient, 451 then success, a connection
+dropped before the final reply, SIGKILL after recording and after
+sending, and the HTML part rendered by headless Chromium.
 """
 
 import email
@@ -49,21 +49,26 @@ def commands():
 
 
 def write_conf(root, port):
+    """The sample's configuration with our group; port None: no [smtp],
+    the digests go to the spool (out/spool, as the sample sets)."""
     with open(os.path.join(SRC, "examples", "helsefeed.conf"), encoding="utf-8") as f:
         text = f.read()
     # The sample's own group goes; ours is for every category.
     text = text[: text.index("[digest ")]
+    if port is not None:
+        text += (
+            "[smtp]\n"
+            "url = smtp://127.0.0.1:%d\n"
+            "from = Helsenytt Sør <helsenytt@example.no>\n"
+            "starttls = opportunistic\n"
+            "timeout = 20s\n\n" % port
+        )
     text += (
-        "[smtp]\n"
-        "url = smtp://127.0.0.1:%d\n"
-        "from = Helsenytt Sør <helsenytt@example.no>\n"
-        "starttls = opportunistic\n"
-        "timeout = 20s\n\n"
         "[digest test]\n"
         "to = %s\n"
         "time = 07:00\n"
         "timezone = Europe/Oslo\n"
-        "subject = %s\n" % (port, ", ".join(TO), SUBJECT)
+        "subject = %s\n" % (", ".join(TO), SUBJECT)
     )
     with open(os.path.join(root, "helsefeed.conf"), "w", encoding="utf-8") as f:
         f.write(text)
@@ -356,6 +361,47 @@ def scenarios(srv):
     rw = rows(root)
     check(rw[0][2] == "sent" and "outcome unknown" in (rw[0][5] or ""),
           "closed as unknown: %r" % (rw,))
+
+    # --- SMTP, the spool and --dry-run carry the same bytes -------------
+    # One window is recorded (and the run killed), so its Message-ID and
+    # Date are fixed; then it goes out over SMTP from this directory, and
+    # from a copy without [smtp] into the spool.  One builder: the bytes
+    # agree, but for the From field, which a configuration without [smtp]
+    # cannot have.  The dry run of the recorded window agrees entirely.
+    root = fresh(base, "same-bytes", srv.port)
+    r = hf(root, "digest", now=now, crash="after-record")
+    check(r.returncode == -signal.SIGKILL, "same bytes: killed after recording")
+    spool_root = os.path.join(TMP, "same-bytes-spool")
+    shutil.rmtree(spool_root, ignore_errors=True)
+    shutil.copytree(root, spool_root)
+    write_conf(spool_root, None)
+    dry = hf(root, "digest", "--dry-run", now=now + 60)
+    n = len(h.accepted())
+    r = hf(root, "digest", now=now + 60)
+    r2 = hf(spool_root, "digest", now=now + 60)
+    check(r.returncode == 0 and r2.returncode == 0, "same bytes: both delivered: %s %s"
+          % (r.stderr.decode()[-400:], r2.stderr.decode()[-400:]))
+    got = received(srv)[n:]
+    spool_dir = os.path.join(spool_root, "out", "spool")
+    emls = sorted(os.listdir(spool_dir)) if os.path.isdir(spool_dir) else []
+    if check(len(got) == 1 and len(emls) == 1, "same bytes: one message each way (%d, %r)"
+             % (len(got), emls)):
+        smtp_raw = got[0][1]
+        with open(os.path.join(spool_dir, emls[0]), "rb") as f:
+            spool_raw = f.read()
+        check(dry.stdout == smtp_raw, "dry run and SMTP: the same bytes")
+        check(smtp_raw.endswith(b"\r\n") and b"\n" not in smtp_raw.replace(b"\r\n", b""),
+              "SMTP copy: CRLF line ends only")
+        sf = re.search(rb"^From: [^\r]*\r\n", smtp_raw, re.M)
+        pf = re.search(rb"^From: [^\r]*\r\n", spool_raw, re.M)
+        if check(sf and pf, "same bytes: both have a From field"):
+            check(pf.group(0) == b"From: helsefeed@localhost\r\n", "spool From without [smtp]")
+            same = spool_raw[:pf.start()] + sf.group(0) + spool_raw[pf.end():]
+            if not check(same == smtp_raw, "spool and SMTP: the same bytes but From"):
+                k = next((i for i, (a, b) in enumerate(zip(same, smtp_raw)) if a != b),
+                         min(len(same), len(smtp_raw)))
+                print("first difference at byte %d:\n spool %r\n smtp  %r"
+                      % (k, same[max(0, k - 40):k + 40], smtp_raw[max(0, k - 40):k + 40]))
 
     # --- messages per window over all scenarios: at most the copies
     # that a cut-off transfer explains -----------------------------------

@@ -1,4 +1,5 @@
-/* test_mail.c - message building, header encoding, spool, SMTP failure. */
+/* test_mail.c - message building, header encoding, spool, SMTP failures,
+ * and SMTP and the spool carrying the same bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +9,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -444,6 +447,88 @@ static void test_send_missing_password_file_is_eio(void **state)
 	assert_int_equal(mail_send(&smtp, &m, NULL), HF_EIO);
 }
 
+/* tests/smtpd.py (aiosmtpd) on 127.0.0.1, keeping what it accepts in
+ * DIR/0001.eml ...; its port in *port.  0 when it cannot run here. */
+static pid_t smtpd_start(const char *dir, int *port)
+{
+	const char *src = getenv("HF_SRC");
+	char script[1024], line[32] = "";
+	int fds[2];
+	pid_t pid;
+	FILE *f;
+
+	snprintf(script, sizeof script, "%s/tests/smtpd.py", src ? src : "..");
+	if (access("/usr/bin/python3", X_OK) != 0 || pipe(fds) != 0)
+		return 0;
+	if ((pid = fork()) == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/usr/bin/python3", "python3", script, dir, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (pid < 0 || !f || !fgets(line, sizeof line, f) || (*port = (int)strtol(line, NULL, 10)) <= 0) {
+		if (pid > 0) {
+			kill(pid, SIGTERM);
+			waitpid(pid, NULL, 0);
+		}
+		pid = 0;
+	}
+	if (f)
+		fclose(f);
+	else
+		close(fds[0]);
+	return pid;
+}
+
+static void test_smtp_and_spool_get_the_same_bytes(void **state)
+{
+	char dir[] = "/tmp/hf-mail-XXXXXX", path[256], url[64];
+	struct config_smtp smtp = {.present = 1, .from = "h@example.no", .starttls = 0,
+	                           .timeout = 20};
+	struct mail m = sample();
+	struct buf msg = BUF_INIT, where = BUF_INIT, why = BUF_INIT;
+	char *sent, *spooled;
+	int port = 0, status;
+	pid_t pid;
+	(void)state;
+
+	/* Lines that SMTP must dot-stuff (RFC 5321 4.5.2) in both parts. */
+	m.text = ".\r\n..to punktum\r\nHei p\xc3\xa5 deg\r\n.\r\n";
+	m.html = ".<p>Hei</p>\n.\n";
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/smtp", dir);
+	if (!(pid = smtpd_start(path, &port))) {
+		snprintf(path, sizeof path, "rm -rf '%s'", dir);
+		assert_int_equal(system(path), 0);
+		skip(); /* no python3-aiosmtpd */
+	}
+	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
+	smtp.url = url;
+	status = mail_send(&smtp, &m, &why);
+	kill(pid, SIGINT);
+	waitpid(pid, NULL, 0);
+	if (status)
+		fail_msg("mail_send: %s", buf_str(&why));
+	assert_int_equal(mail_render(&m, &msg), 0);
+	snprintf(path, sizeof path, "%s/spool", dir);
+	assert_int_equal(mail_spool(path, "x", m.message_id, &msg, &where), 0);
+	snprintf(path, sizeof path, "%s/smtp/0001.eml", dir);
+	sent = read_file(path);
+	spooled = read_file(where.data);
+	assert_string_equal(sent, spooled);
+	assert_non_null(strstr(sent, "\r\n.\r\n..to punktum\r\n"));
+	free(sent);
+	free(spooled);
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+	buf_free(&msg);
+	buf_free(&where);
+	buf_free(&why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_spool_unwritable_dir_is_eio),
 		cmocka_unit_test(test_send_to_closed_port_fails_with_reason),
 		cmocka_unit_test(test_send_missing_password_file_is_eio),
+		cmocka_unit_test(test_smtp_and_spool_get_the_same_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

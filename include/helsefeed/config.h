@@ -146,8 +146,8 @@ int config_parse_duration(const char *s, int *out) HF_WUR;
 /* "HH:MM" (or "H:MM") -> minutes after midnight.  0 or HF_EINVAL. */
 int config_parse_time(const char *s, int *out) HF_WUR;
 
-/* 1 when `name` is an IANA time zone with a TZif file under $TZDIR or
- * /usr/share/zoneinfo, else 0. */
+/* 1 when `name` is an IANA time zone whose TZif file under $TZDIR or
+ * /usr/share/zoneinfo tz_open() reads, else 0. */
 int config_timezone_valid(const char *name);
 
 #endif

@@ -53,6 +53,24 @@
 /* A date more than this far ahead of the fetch time is clamped to it. */
 #define HF_FUTURE_SLACK_S (24 * 3600)
 
+/* --- time zones (tz.c) ------------------------------------------------ */
+/* The largest TZif file of tzdata ("fat", 64-bit data and all) is under
+ * 4 KiB; 64 KiB leaves room for any real zone and stops a huge file. */
+#define HF_TZ_MAX_FILE (64 * 1024)
+/* Transitions in one file: tzcode's own TZ_MAX_TIMES.  A fat file has a
+ * few hundred, up to 2037. */
+#define HF_TZ_MAX_TIMES 2000
+/* Local time types: RFC 8536 3.2 indexes them with one octet. */
+#define HF_TZ_MAX_TYPES 256
+/* Bytes of abbreviations ("LMT\0CEST\0CET\0..."): tzcode's TZ_MAX_CHARS
+ * is 50; a real zone needs about 20. */
+#define HF_TZ_MAX_CHARS 256
+/* The POSIX TZ rule of a footer ("CET-1CEST,M3.5.0,M10.5.0/3"). */
+#define HF_TZ_MAX_FOOTER 128
+/* IANA names are at most 30 bytes today ("America/Argentina/ComodRivadavia"
+ * is 32); the tz project keeps components at 14 characters. */
+#define HF_TZ_MAX_NAME 64
+
 /* --- publishing -------------------------------------------------------- */
 #define HF_PUBLISH_MAX_ENTRIES 100
 

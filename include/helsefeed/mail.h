@@ -14,10 +14,11 @@
  * (RFC 5322 2.2).  Addresses come from feeds.conf, where config checked
  * them, and are control-stripped as well.
  *
- * SMTP and the spool carry the same content: mail_render() writes the
- * message itself (spool, --dry-run); mail_send() hands the same header
- * fields, from the same function, and the same two bodies to curl_mime,
- * which only chooses its own boundary and line breaks of the encoding.
+ * SMTP and the spool carry the same bytes: mail_render() is the one
+ * builder of a message.  The spool and --dry-run write what it returns;
+ * mail_send() uploads it as it is, and curl adds only SMTP's framing
+ * (RFC 5321 4.5.2: a leading "." doubled, the final "." line), which the
+ * receiving server takes off again.
  */
 #ifndef HELSEFEED_MAIL_H
 #define HELSEFEED_MAIL_H
@@ -70,7 +71,8 @@ void mail_fields_free(char **v, size_t n);
 int mail_render(const struct mail *m, struct buf *out) HF_WUR;
 
 /*
- * Send `m` through the server of `smtp` with libcurl: smtp:// with
+ * Send `m`, rendered by mail_render(), through the server of `smtp` with
+ * libcurl: smtp:// with
  * STARTTLS (required or opportunistic, as configured) or smtps://, AUTH
  * with username and the first line of password_file when a username is
  * set, smtp->timeout for the whole transaction.  A recipient the server

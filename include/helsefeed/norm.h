@@ -23,12 +23,11 @@
  *    no zone, date only, "2022-05-23 10:00");
  *  - Norwegian forms "23.05.2022", "23.05.2022 10:00", "23. mai 2022".
  * A time without a zone is local time in `tz` (IANA name, e.g.
- * "Europe/Oslo"; NULL means Europe/Oslo), DST included: the Europe/...
- * zones are computed from the EU rule without touching TZ; other names
- * go through mktime() with TZ swapped for the call (single thread only).
- * A local time in the spring gap takes the offset before the gap
- * (02:30 -> 01:30Z on 2022-03-27 in Oslo); one in the autumn overlap is
- * its first occurrence, summer time (02:30 -> 00:30Z on 2022-10-30).
+ * "Europe/Oslo"; NULL means Europe/Oslo), DST included, through
+ * tz_from_local: a local time in the spring gap takes the offset before
+ * the gap (02:30 -> 01:30Z on 2022-03-27 in Oslo); one in the autumn
+ * overlap is its first occurrence, summer time (02:30 -> 00:30Z on
+ * 2022-10-30).  An unknown zone makes such a date HF_EINVAL.
  * Military zone letters mean UTC (RFC 2822 4.3); two-digit years below
  * 50 are 20xx.  Years outside 1900..9999 are rejected.
  * Returns 0 or HF_EINVAL when the text is not a date we understand

@@ -26,6 +26,7 @@
 
 #include "helsefeed/config.h"
 #include "helsefeed/limits.h"
+#include "helsefeed/tz.h"
 
 /* A configuration is typed by people: a file bigger than this is a wrong
  * path (a database, a log), not a configuration. */
@@ -356,38 +357,16 @@ static const char *fmt_duration(long secs, char *b, size_t n)
 	return b;
 }
 
-static const char *tz_dir(void)
-{
-	const char *d = getenv("TZDIR");
-
-	return d && *d ? d : "/usr/share/zoneinfo";
-}
-
 int config_timezone_valid(const char *name)
 {
-	char path[PATH_MAX], magic[4];
-	struct stat st;
-	size_t i;
-	int fd, ok = 0;
+	struct tz *tz = NULL;
 
-	/* The name ends up in TZ and in a path: no way out of the zone tree. */
-	if (!name[0] || name[0] == '/' || strstr(name, "..") || strstr(name, "//") ||
-	    strlen(name) > CONF_MAX_NAME)
+	/* The whole file read and checked, not only its magic: a zone the
+	 * digests and pages cannot use is no zone. */
+	if (tz_open(name, &tz, NULL))
 		return 0;
-	for (i = 0; name[i]; i++)
-		if (!isalnum((unsigned char)name[i]) && !strchr("/_+-", name[i]))
-			return 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", tz_dir(), name) >= sizeof(path))
-		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	/* RFC 8536 3.1: every TZif file starts with the magic "TZif". */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) && !memcmp(magic, "TZif", 4))
-		ok = 1;
-	close(fd);
-	return ok;
+	tz_free(tz);
+	return 1;
 }
 
 /*

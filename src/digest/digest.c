@@ -14,141 +14,66 @@
 #include "helsefeed/mail.h"
 #include "helsefeed/norm.h"
 #include "helsefeed/sanitize.h"
+#include "helsefeed/tz.h"
 
-#define DAY_S 86400
 /* Plain-text lines are wrapped here, leaving room for the indent inside
  * RFC 5322's 78 (quoted-printable keeps them short on the wire too). */
 #define TEXT_WIDTH 72
 /* Marks last_error of a row whose transfer was cut off: see digest.h. */
 #define INTERRUPTED "interrupted: "
 
-/* --- time zones -------------------------------------------------------- */
+/* --- time --------------------------------------------------------------- */
 
-/*
- * The C library knows one zone at a time: TZ is swapped for the length of
- * a computation and put back.  helsefeed's loop is one thread (DESIGN.md)
- * and its helper threads call no time or environment functions, which is
- * what makes this safe.
- */
-struct tzsave {
-	char *old;
-	int had;
-};
-
-static int tz_enter(const char *tz, struct tzsave *sv)
+/* The group's zone, or HF_EINVAL with the reason logged. */
+static int group_tz(const struct config_digest *g, struct tz **out)
 {
-	const char *old = getenv("TZ");
+	struct buf err = BUF_INIT;
+	int rc = tz_open(g->timezone, out, &err);
 
-	if (!tz || !config_timezone_valid(tz)) {
-		log_error("digest: unknown time zone '%s'", tz ? tz : "(none)");
-		return HF_EINVAL;
-	}
-	sv->had = old != NULL;
-	sv->old = NULL;
-	if (old && !(sv->old = strdup(old)))
-		return HF_ENOMEM;
-	if (setenv("TZ", tz, 1) != 0) {
-		free(sv->old);
-		return HF_ENOMEM;
-	}
-	tzset();
-	return HF_OK;
-}
-
-static void tz_leave(struct tzsave *sv)
-{
-	if (sv->had)
-		setenv("TZ", sv->old, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(sv->old);
-	sv->old = NULL;
-}
-
-/* Offset east of UTC at instant t, in the current zone. */
-static long offset_at(int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	return localtime_r(&tt, &tm) ? tm.tm_gmtoff : 0;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-/*
- * The instant at which local wall-clock time `minutes` after midnight of
- * local day `day` (days since 1970-01-01) happens.  A wall time maps to
- * u - offset for an offset in force at that very instant; the offsets a
- * day before and a day after are the only candidates (zones change at
- * most once around a given time of day).  Two fit: the time repeats (fall
- * back), take the first.  None fits: it falls into the gap (spring
- * forward), take the end of the gap, found by bisection.
- */
-static int64_t wall_to_utc(int64_t day, int minutes)
-{
-	int64_t u = day * DAY_S + (int64_t)minutes * 60, best = INT64_MAX, lo, hi;
-	long o[2] = {offset_at(u - DAY_S), offset_at(u + DAY_S)}, olo;
-
-	for (int i = 0; i < 2; i++)
-		if (offset_at(u - o[i]) == o[i] && u - o[i] < best)
-			best = u - o[i];
-	if (best != INT64_MAX)
-		return best;
-	lo = u - (o[0] > o[1] ? o[0] : o[1]);
-	hi = u - (o[0] > o[1] ? o[1] : o[0]);
-	olo = offset_at(lo);
-	while (hi - lo > 1) {
-		int64_t mid = lo + (hi - lo) / 2;
-		if (offset_at(mid) == olo)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return hi;
+	if (rc)
+		log_error("digest %s: %s", g->name, buf_str(&err));
+	buf_free(&err);
+	return rc == HF_ENOMEM ? rc : rc ? HF_EINVAL : HF_OK;
 }
 
 int digest_next_send(const struct config_digest *g, int64_t after, int64_t *out)
 {
-	struct tzsave sv;
-	int64_t day, t = 0;
+	struct tz *tz = NULL;
+	struct tm day;
+	int64_t t = 0;
 	int rc;
 
 	if (g->time < 0 || g->time >= 24 * 60)
 		return HF_EINVAL;
-	if ((rc = tz_enter(g->timezone, &sv)))
+	if ((rc = group_tz(g, &tz)))
 		return rc;
-	/* The local day of `after`, from its offset; start one day earlier
-	 * so that a send time shifted across midnight is not missed. */
-	day = floor_div(after + offset_at(after), DAY_S);
+	if ((rc = tz_to_local(tz, after, &day)))
+		goto out;
+	/* From the local day before `after`'s, so that a send time shifted
+	 * across midnight is not missed; a time in the spring gap means the
+	 * end of the gap (digest.h). */
 	for (int k = -1; k <= 3; k++) {
-		t = wall_to_utc(day + k, g->time);
+		struct tm want = {.tm_year = day.tm_year, .tm_mon = day.tm_mon,
+		                  .tm_mday = day.tm_mday + k, .tm_hour = g->time / 60,
+		                  .tm_min = g->time % 60};
+		t = tz_from_local(tz, &want, TZ_GAP_END);
 		if (t > after)
 			break;
 	}
-	tz_leave(&sv);
 	*out = t;
-	return HF_OK;
+out:
+	tz_free(tz);
+	return rc;
 }
 
-/* "23.05.2022 kl. 10:00" (with_time) or "23.05.2022", in the current
- * zone. */
-static int put_local(struct buf *out, int64_t t, int with_time)
+/* "23.05.2022 kl. 10:00" (with_time) or "23.05.2022", in zone tz. */
+static int put_local(struct buf *out, const struct tz *tz, int64_t t, int with_time)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char s[32];
 
-	if (!localtime_r(&tt, &tm))
+	if (tz_format(tz, t, with_time ? "%d.%m.%Y kl. %H:%M" : "%d.%m.%Y", s, sizeof s))
 		return buf_puts(out, "?");
-	if (!with_time)
-		return buf_printf(out, "%02d.%02d.%04d", tm.tm_mday, tm.tm_mon + 1,
-		                  tm.tm_year + 1900);
-	return buf_printf(out, "%02d.%02d.%04d kl. %02d:%02d", tm.tm_mday, tm.tm_mon + 1,
-	                  tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+	return buf_puts(out, s);
 }
 
 /* --- language ---------------------------------------------------------- */
@@ -459,6 +384,7 @@ static int put_sources(struct buf *out, const char *src, int html)
 struct render {
 	const struct content *c;
 	const struct lang *l;
+	const struct tz *tz;
 	struct buf text, html;
 };
 
@@ -477,7 +403,7 @@ static int render_item(struct render *r, const struct item *x)
 	/* Time first: source titles may hold dashes of their own. */
 	if ((rc = buf_puts(t, "  ")) ||
 	    (x->is_update && (rc = buf_printf(t, "%s ", r->l->updated_at))) ||
-	    (rc = put_local(t, x->when, 1)) || (rc = buf_printf(t, " · %s: ", label)) ||
+	    (rc = put_local(t, r->tz, x->when, 1)) || (rc = buf_printf(t, " · %s: ", label)) ||
 	    (rc = put_sources(t, x->sources, 0)) || (rc = buf_puts(t, "\r\n")))
 		return rc;
 	if (x->summary && (rc = put_wrapped(t, x->summary, "  ")))
@@ -498,7 +424,7 @@ static int render_item(struct render *r, const struct item *x)
 	}
 	if ((rc = buf_puts(h, "\n<div style=\"" CSS_META "\">")) ||
 	    (x->is_update && (rc = buf_printf(h, "%s ", r->l->updated_at))) ||
-	    (rc = put_local(h, x->when, 1)) || (rc = buf_printf(h, " · %s: ", label)) ||
+	    (rc = put_local(h, r->tz, x->when, 1)) || (rc = buf_printf(h, " · %s: ", label)) ||
 	    (rc = put_sources(h, x->sources, 1)) || (rc = buf_puts(h, "</div>\n")))
 		return rc;
 	if (x->summary && ((rc = buf_puts(h, "<p style=\"" CSS_P "\">")) ||
@@ -574,6 +500,7 @@ struct window {
 	struct buf subject, text, html, msg;
 	struct mail m;                 /* points into the buffers above */
 	char spool_name[128];
+	struct tz *tz;                 /* the group's zone */
 };
 
 static void window_free(struct window *w)
@@ -583,21 +510,31 @@ static void window_free(struct window *w)
 	buf_free(&w->text);
 	buf_free(&w->html);
 	buf_free(&w->msg);
+	tz_free(w->tz);
+	w->tz = NULL;
+}
+
+static long utc_offset(const struct tz *tz, int64_t t)
+{
+	struct tz_info in;
+
+	tz_offset(tz, t, &in);
+	return in.utoff;
 }
 
 /* Both bodies, the subject and the message of window `w`, items already
- * loaded.  Runs inside the group's time zone (tz_enter). */
+ * loaded and the group's zone open. */
 static int render_message(const struct config *cfg, struct window *w)
 {
 	const struct config_digest *g = w->g;
 	const struct lang *l = lang_of(g);
-	struct render r = {&w->c, l, BUF_INIT, BUF_INIT};
+	struct render r = {&w->c, l, w->tz, BUF_INIT, BUF_INIT};
 	struct buf a = BUF_INIT, b = BUF_INIT, date = BUF_INIT, head = BUF_INIT;
 	struct buf span = BUF_INIT;
 	int rc;
 
-	if ((rc = put_local(&a, w->start, 1)) || (rc = put_local(&b, w->end, 1)) ||
-	    (rc = put_local(&date, w->end, 0)) ||
+	if ((rc = put_local(&a, w->tz, w->start, 1)) || (rc = put_local(&b, w->tz, w->end, 1)) ||
+	    (rc = put_local(&date, w->tz, w->end, 0)) ||
 	    (rc = expand_subject(g->subject ? g->subject : l->subject, g->name, date.data,
 	                         w->c.n + w->c.dropped, l, &w->subject)) ||
 	    (rc = buf_printf(&head, "%s – %s", cfg->title ? cfg->title : "Helsenytt", g->name)))
@@ -661,7 +598,7 @@ static int render_message(const struct config *cfg, struct window *w)
 		/* The window's end, not the moment of the attempt: a retry is
 		 * then the same message, Date and Message-ID alike. */
 		.date = w->end,
-		.utc_offset = offset_at(w->end),
+		.utc_offset = utc_offset(w->tz, w->end),
 		.message_id = w->message_id,
 		.text = buf_str(&w->text),
 		.html = buf_str(&w->html),
@@ -682,24 +619,18 @@ out:
 
 static int build_window(const struct config *cfg, struct store *st, struct window *w)
 {
-	struct tzsave sv;
-	time_t tt = (time_t)w->end;
-	struct tm tm;
+	char when[16];
 	int rc;
 
 	w->c.cfg = cfg;
 	w->c.g = w->g;
-	if ((rc = content_load(&w->c, st, w->start, w->end)) ||
-	    (rc = tz_enter(w->g->timezone, &sv)))
+	if ((rc = content_load(&w->c, st, w->start, w->end)) || (rc = group_tz(w->g, &w->tz)) ||
+	    (rc = render_message(cfg, w)))
 		return rc;
-	rc = render_message(cfg, w);
 	/* GROUP-YYYYMMDDTHHMM, the window's end in the group's time. */
-	if (!rc && localtime_r(&tt, &tm))
-		snprintf(w->spool_name, sizeof w->spool_name, "%.64s-%04d%02d%02dT%02d%02d",
-		         w->g->name, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		         tm.tm_min);
-	tz_leave(&sv);
-	return rc;
+	if (tz_format(w->tz, w->end, "%Y%m%dT%H%M", when, sizeof when) == 0)
+		snprintf(w->spool_name, sizeof w->spool_name, "%.64s-%s", w->g->name, when);
+	return HF_OK;
 }
 
 static int new_message_id(const struct config *cfg, const char *group, int64_t start,

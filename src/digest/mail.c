@@ -534,22 +534,40 @@ static int reason(struct buf *why, const char *fmt, ...)
 	return rc;
 }
 
+/* CURLOPT_READFUNCTION: the rendered message, as it is.  curl does the
+ * SMTP part of the framing (RFC 5321 4.5.2 dot-stuffing and the final
+ * ".") and nothing else. */
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t on_read(char *out, size_t size, size_t n, void *ud)
+{
+	struct upload *up = ud;
+	size_t k = size * n < up->left ? size * n : up->left;
+
+	memcpy(out, up->p, k);
+	up->p += k;
+	up->left -= k;
+	return k;
+}
+
 int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *why)
 {
 	CURL *h = NULL;
-	curl_mime *mime = NULL;
-	curl_mimepart *part;
-	struct curl_slist *hdrs = NULL, *rcpt = NULL, *l;
-	struct buf name = BUF_INIT, addr = BUF_INIT, t = BUF_INIT;
+	struct curl_slist *rcpt = NULL, *l;
+	struct buf name = BUF_INIT, addr = BUF_INIT, t = BUF_INIT, msg = BUF_INIT;
 	struct dialogue d = {{0}, {0}, 0};
-	char **f = NULL, errbuf[CURL_ERROR_SIZE] = "", pw[MAIL_PASSWORD_MAX] = "";
-	size_t nf = 0;
+	struct upload up;
+	char errbuf[CURL_ERROR_SIZE] = "", pw[MAIL_PASSWORD_MAX] = "";
 	CURLcode cc;
 	int rc;
 
 	if (!smtp->present || !smtp->url || !smtp->from)
 		return HF_EINVAL;
-	if ((rc = mail_fields(m, &f, &nf)) ||
+	/* The very bytes the spool would get: one builder. */
+	if ((rc = mail_render(m, &msg)) ||
 	    (rc = split_addr(smtp->from, &name, &addr)) ||
 	    (rc = buf_printf(&t, "<%s>", buf_str(&addr))))
 		goto out;
@@ -557,29 +575,8 @@ int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *
 	    (rc = read_password(smtp->password_file, pw, sizeof pw)))
 		goto out;
 	rc = HF_ENOMEM;
-	if (!(h = curl_easy_init()) || !(mime = curl_mime_init(h)))
+	if (!(h = curl_easy_init()))
 		goto out;
-	const char *const parts[2][2] = {{"text/plain; charset=UTF-8", m->text},
-	                                 {"text/html; charset=UTF-8", m->html}};
-	for (int p = 0; p < 2; p++) {
-		/* The charset keeps curl from dropping the type of the text
-		 * part (plain text is its MIME default), and with it UTF-8. */
-		if (!(part = curl_mime_addpart(mime)) ||
-		    curl_mime_data(part, parts[p][1] ? parts[p][1] : "", CURL_ZERO_TERMINATED) ||
-		    curl_mime_type(part, parts[p][0]) ||
-		    curl_mime_encoder(part, "quoted-printable"))
-			goto out;
-	}
-	for (size_t i = 0; i < nf; i++) {
-		if (!(l = curl_slist_append(hdrs, f[i])))
-			goto out;
-		hdrs = l;
-	}
-	/* The root of a curl_mime is multipart/mixed unless a Content-Type
-	 * is given; curl adds the boundary to ours. */
-	if (!(l = curl_slist_append(hdrs, "Content-Type: multipart/alternative")))
-		goto out;
-	hdrs = l;
 	for (size_t i = 0; i < m->nto; i++) {
 		buf_clear(&name);
 		if (buf_putc(&name, '<') || clean(m->to[i], strlen(m->to[i]), &name) ||
@@ -587,6 +584,7 @@ int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *
 			goto out;
 		rcpt = l;
 	}
+	up = (struct upload){msg.data, msg.len};
 	cc = CURLE_OK;
 #define SET(o, v) (cc = cc ? cc : curl_easy_setopt(h, o, v))
 	SET(CURLOPT_URL, smtp->url);
@@ -597,8 +595,10 @@ int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *
 	SET(CURLOPT_MAIL_FROM, t.data);
 	SET(CURLOPT_MAIL_RCPT, rcpt);
 	SET(HF_MAIL_RCPT_ALLOWFAILS, 1L);
-	SET(CURLOPT_HTTPHEADER, hdrs);
-	SET(CURLOPT_MIMEPOST, mime);
+	SET(CURLOPT_UPLOAD, 1L);
+	SET(CURLOPT_READFUNCTION, on_read);
+	SET(CURLOPT_READDATA, &up);
+	SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)msg.len);
 	SET(CURLOPT_DEBUGFUNCTION, on_debug);
 	SET(CURLOPT_DEBUGDATA, &d);
 	SET(CURLOPT_VERBOSE, 1L);
@@ -629,13 +629,11 @@ int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *
 out:
 	explicit_bzero(pw, sizeof pw);
 	curl_easy_cleanup(h);
-	curl_mime_free(mime);
-	curl_slist_free_all(hdrs);
 	curl_slist_free_all(rcpt);
-	mail_fields_free(f, nf);
 	buf_free(&name);
 	buf_free(&addr);
 	buf_free(&t);
+	buf_free(&msg);
 	return rc;
 }
 

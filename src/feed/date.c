@@ -1,17 +1,13 @@
 /*
- * norm_date.c - dates as feeds write them; see norm.h.
+ * date.c - dates as feeds write them; see norm.h.
  *
  * One small hand-written scanner instead of curl_getdate(): curl_getdate
  * reads a date without zone as GMT, does not know CEST and accepts
  * leftovers, while we must read "23. mai 2022 10:00" as Oslo time and
  * reject anything we did not understand completely.
  *
- * Local time is converted without touching the process's TZ: the zones
- * of the sector (Europe/Oslo and its neighbours) follow the EU rule, which is computed here
- * directly (Directive 2000/84/EC: summer time from 01:00 UTC on the last
- * Sunday of March to 01:00 UTC on the last Sunday of October).  Only a
- * zone missing from the table falls back to mktime() under a temporarily
- * swapped TZ, which is safe in our single-threaded daemon.
+ * A date without zone is local time, converted by the tz module from the
+ * system's zoneinfo: no rule of our own, no TZ swapped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +15,7 @@
 #include <time.h>
 
 #include "helsefeed/norm.h"
+#include "helsefeed/tz.h"
 
 #define DAY 86400
 
@@ -28,194 +25,29 @@ struct dt {
 	long off; /* seconds east of UTC */
 };
 
-/* Howard Hinnant's days_from_civil: proleptic Gregorian, no tables. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 static int mdays(int y, int m)
 {
 	static const unsigned char days[12] = {31, 28, 31, 30, 31, 30,
 	                                       31, 31, 30, 31, 30, 31};
-	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
 }
 
-/* Day number of the last Sunday of month m (1970-01-01 was a Thursday). */
-static int64_t last_sunday(int y, int m)
+/* Wall-clock time in zone `name` (NULL: Europe/Oslo) -> UTC, with the
+ * gap and overlap rules of tz_from_local, which norm.h promises. */
+static int local_to_utc(const char *name, const struct dt *t, int64_t *out)
 {
-	int64_t days = days_from_civil(y, m, mdays(y, m));
-	int64_t wd = ((days + 4) % 7 + 7) % 7;
+	struct tm tm = {.tm_year = t->y - 1900, .tm_mon = t->mon - 1, .tm_mday = t->d,
+	                .tm_hour = t->h, .tm_min = t->mi, .tm_sec = t->s};
+	struct tz *tz = NULL;
+	int rc;
 
-	return days - wd;
-}
-
-/* --- zones ------------------------------------------------------------- */
-
-enum rule { RULE_NONE, RULE_EU };
-
-static const struct zone {
-	const char *name;
-	int std; /* standard offset, seconds east */
-	enum rule rule;
-} zones[] = {
-	{"Arctic/Longyearbyen", 3600, RULE_EU},
-	{"CET", 3600, RULE_EU},
-	{"Etc/GMT", 0, RULE_NONE},
-	{"Etc/UTC", 0, RULE_NONE},
-	{"Europe/Amsterdam", 3600, RULE_EU},
-	{"Europe/Athens", 7200, RULE_EU},
-	{"Europe/Berlin", 3600, RULE_EU},
-	{"Europe/Brussels", 3600, RULE_EU},
-	{"Europe/Budapest", 3600, RULE_EU},
-	{"Europe/Copenhagen", 3600, RULE_EU},
-	{"Europe/Dublin", 0, RULE_EU},
-	{"Europe/Helsinki", 7200, RULE_EU},
-	{"Europe/Lisbon", 0, RULE_EU},
-	{"Europe/London", 0, RULE_EU},
-	{"Europe/Luxembourg", 3600, RULE_EU},
-	{"Europe/Madrid", 3600, RULE_EU},
-	{"Europe/Oslo", 3600, RULE_EU},
-	{"Europe/Paris", 3600, RULE_EU},
-	{"Europe/Prague", 3600, RULE_EU},
-	{"Europe/Riga", 7200, RULE_EU},
-	{"Europe/Rome", 3600, RULE_EU},
-	{"Europe/Stockholm", 3600, RULE_EU},
-	{"Europe/Tallinn", 7200, RULE_EU},
-	{"Europe/Vienna", 3600, RULE_EU},
-	{"Europe/Vilnius", 7200, RULE_EU},
-	{"Europe/Warsaw", 3600, RULE_EU},
-	{"Europe/Zurich", 3600, RULE_EU},
-	{"GMT", 0, RULE_NONE},
-	{"UTC", 0, RULE_NONE},
-};
-
-static int zone_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct zone *)elem)->name);
-}
-
-/*
- * Is UTC instant u inside EU summer time?  Since 1996 it ends on the last
- * Sunday of October; 1981-1995 it ended on the last Sunday of September.
- * Earlier years are treated as standard time (Norway had no summer time
- * 1966-1979; older feed items do not exist).
- */
-static int eu_dst(int64_t u)
-{
-	int64_t y;
-	int m, d;
-	int64_t start, end;
-
-	civil_from_days(u >= 0 ? u / DAY : (u - DAY + 1) / DAY, &y, &m, &d);
-	if (y < 1981)
-		return 0;
-	start = last_sunday((int)y, 3) * DAY + 3600;
-	end = last_sunday((int)y, y >= 1996 ? 10 : 9) * DAY + 3600;
-	return u >= start && u < end;
-}
-
-/*
- * Local wall-clock seconds -> UTC.  In the spring gap (02:30 on the last
- * Sunday of March does not exist) the offset in force before the gap is
- * used, so 02:30 becomes 01:30 UTC = 03:30 CEST, as mktime() does.  In
- * the autumn overlap (02:30 happens twice) the first occurrence, summer
- * time, is chosen: a publisher writing it is more likely to have written
- * before the clocks went back than in that one repeated hour.
- */
-static int rule_to_utc(const struct zone *z, int64_t local, int64_t *out)
-{
-	int64_t u_std = local - z->std;
-	int64_t u_dst = u_std - 3600;
-
-	/* Summer time applies when the instant it yields lies inside summer
-	 * time; otherwise standard time, which also covers the gap. */
-	*out = z->rule == RULE_EU && eu_dst(u_dst) ? u_dst : u_std;
+	if ((rc = tz_open(name && *name ? name : "Europe/Oslo", &tz, NULL)))
+		return rc == HF_ENOMEM ? rc : HF_EINVAL;
+	*out = tz_from_local(tz, &tm, 0);
+	tz_free(tz);
 	return 0;
-}
-
-/* Fallback for zones outside the table: mktime() with TZ swapped. */
-static int mktime_to_utc(const char *tz, const struct dt *t, int64_t *out)
-{
-	char *saved = NULL, *old = getenv("TZ");
-	char path[256];
-	struct tm tm;
-	time_t r;
-	int rc = HF_EINVAL;
-
-	/* Refuse names that could reach outside the zoneinfo tree. */
-	if (strstr(tz, "..") || tz[0] == '/' ||
-	    (size_t)snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz) >= sizeof(path))
-		return HF_EINVAL;
-	if (old && !(saved = strdup(old)))
-		return HF_ENOMEM;
-	if (setenv("TZ", tz, 1) != 0) {
-		rc = HF_ENOMEM;
-		goto out;
-	}
-	tzset();
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = t->y - 1900;
-	tm.tm_mon = t->mon - 1;
-	tm.tm_mday = t->d;
-	tm.tm_hour = t->h;
-	tm.tm_min = t->mi;
-	tm.tm_sec = t->s;
-	tm.tm_isdst = -1;
-	r = mktime(&tm);
-	if (r != (time_t)-1 || (tm.tm_year == 69 && tm.tm_mon == 11 && tm.tm_mday == 31)) {
-		*out = (int64_t)r;
-		rc = 0;
-	}
-out:
-	if (saved)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(saved);
-	return rc;
-}
-
-static int local_to_utc(const char *tz, const struct dt *t, int64_t *out)
-{
-	const struct zone *z;
-	int64_t local;
-
-	if (!tz || !*tz)
-		tz = "Europe/Oslo";
-	local = days_from_civil(t->y, t->mon, t->d) * DAY + t->h * 3600 + t->mi * 60 + t->s;
-	z = bsearch(tz, zones, sizeof(zones) / sizeof(zones[0]), sizeof(zones[0]), zone_cmp);
-	if (z)
-		return rule_to_utc(z, local, out);
-	return mktime_to_utc(tz, t, out);
 }
 
 /* --- words ------------------------------------------------------------- */
@@ -616,7 +448,7 @@ int norm_date(const char *s, const char *tz, int64_t *out)
 	    t.d > mdays(t.y, t.mon) || t.h > 23 || t.mi > 59 || t.s > 60)
 		return HF_EINVAL;
 	if (t.have_zone) {
-		r = days_from_civil(t.y, t.mon, t.d) * DAY + t.h * 3600 + t.mi * 60 + t.s - t.off;
+		r = tz_days_from_civil(t.y, t.mon, t.d) * DAY + t.h * 3600 + t.mi * 60 + t.s - t.off;
 	} else {
 		rc = local_to_utc(tz, &t, &r);
 		if (rc)
@@ -635,8 +467,8 @@ static void put2(char *p, int v)
 void norm_date_iso(int64_t t, char out[21])
 {
 	/* Clamp to what four year digits can hold. */
-	const int64_t lo = days_from_civil(0, 1, 1) * DAY;
-	const int64_t hi = days_from_civil(10000, 1, 1) * DAY - 1;
+	const int64_t lo = tz_days_from_civil(0, 1, 1) * DAY;
+	const int64_t hi = tz_days_from_civil(10000, 1, 1) * DAY - 1;
 	int64_t days, y, rem;
 	int m, d;
 
@@ -646,7 +478,7 @@ void norm_date_iso(int64_t t, char out[21])
 		t = hi;
 	days = t >= 0 ? t / DAY : (t - DAY + 1) / DAY;
 	rem = t - days * DAY;
-	civil_from_days(days, &y, &m, &d);
+	tz_civil_from_days(days, &y, &m, &d);
 	put2(out, (int)(y / 100));
 	put2(out + 2, (int)(y % 100));
 	out[4] = '-';

@@ -26,6 +26,7 @@ struct page {
 	struct pubdb *db;
 	struct buf *out;
 	struct buf also;       /* titles of the other sources of one item */
+	const struct tz *tz;   /* cfg->timezone */
 };
 
 static int esc(struct buf *out, const char *s)
@@ -67,7 +68,7 @@ static int item(struct page *p, const struct pub_item *it)
 	if (rc)
 		return rc;
 	norm_date_iso(t, iso);
-	if (pub_fmt_nb(t, nb))
+	if (pub_fmt_nb(p->tz, t, nb))
 		nb[0] = '\0';
 	if (buf_puts(o, "<article class=\"item\">\n<h3>"))
 		return HF_ENOMEM;
@@ -125,10 +126,10 @@ int pub_index_html(const struct config *cfg, struct pubdb *db,
                    const struct pub_feed *feeds, size_t nfeeds,
                    struct buf *out)
 {
-	struct page p = {cfg, db, out, BUF_INIT};
+	struct page p = {cfg, db, out, BUF_INIT, NULL};
 	const char *title = cfg->title ? cfg->title : "helsefeed";
-	struct pub_tz z;
-	int in_tz = 0, rc = HF_ENOMEM;
+	struct tz *tz = NULL;
+	int rc = HF_ENOMEM;
 	size_t i;
 
 	buf_clear(out);
@@ -157,10 +158,9 @@ int pub_index_html(const struct config *cfg, struct pubdb *db,
 	if (buf_puts(out, "</nav>\n</header>\n<main>\n"))
 		goto out;
 
-	rc = pub_tz_enter(&z, cfg->timezone);
-	if (rc)
+	if ((rc = pub_tz_open(cfg->timezone, &tz)))
 		goto out;
-	in_tz = 1;
+	p.tz = tz;
 	/* The first feed is all.atom; then one section per category. */
 	for (i = 0; i < nfeeds; i++) {
 		if (feeds[i].filter == PUB_KIND)
@@ -177,8 +177,7 @@ int pub_index_html(const struct config *cfg, struct pubdb *db,
 		goto out;
 	rc = 0;
 out:
-	if (in_tz)
-		pub_tz_leave(&z);
+	tz_free(tz);
 	buf_free(&p.also);
 	return rc;
 }

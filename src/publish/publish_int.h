@@ -15,6 +15,7 @@
 #include "helsefeed/err.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
+#include "helsefeed/tz.h"
 
 /* --- store_publish.c: read queries on the store's connection ----------- */
 
@@ -105,17 +106,11 @@ int pub_plain(const char *html, size_t max, struct buf *out) HF_WUR;
 int64_t pub_item_published(const struct pub_item *it);
 int64_t pub_item_updated(const struct pub_item *it);
 
-/* Swap the process time zone to `tz` for localtime_r, and back.  The
- * daemon is single-threaded (norm_date.c does the same).  0 or HF_ENOMEM
- * / HF_EINVAL. */
-struct pub_tz {
-	char *saved;
-	int had;
-};
-int pub_tz_enter(struct pub_tz *z, const char *tz) HF_WUR;
-void pub_tz_leave(struct pub_tz *z);
-/* "23.05.2022 kl. 10:00" in the zone entered.  0 or HF_EINVAL. */
-int pub_fmt_nb(int64_t t, char out[32]) HF_WUR;
+/* Open zone `name` (NULL: Europe/Oslo) for the dates of a page; a zone
+ * that cannot be read is logged.  0, HF_EINVAL, HF_ENOMEM (tz_open). */
+int pub_tz_open(const char *name, struct tz **out) HF_WUR;
+/* "23.05.2022 kl. 10:00" in zone tz.  0 or HF_EINVAL. */
+int pub_fmt_nb(const struct tz *tz, int64_t t, char out[32]) HF_WUR;
 
 /* --- the files --------------------------------------------------------- */
 

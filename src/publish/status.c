@@ -191,23 +191,23 @@ static const char *state_label(const char *word)
 	return word;
 }
 
-static int put_time(struct buf *o, int64_t t)
+static int put_time(struct buf *o, const struct tz *tz, int64_t t)
 {
 	char nb[32], iso[21];
 
-	if (!t || pub_fmt_nb(t, nb))
+	if (!t || pub_fmt_nb(tz, t, nb))
 		return buf_puts(o, "–");
 	norm_date_iso(t, iso);
 	return buf_printf(o, "<time datetime=\"%s\">%s</time>", iso, nb);
 }
 
-static int cell_time(struct buf *o, int64_t t)
+static int cell_time(struct buf *o, const struct tz *tz, int64_t t)
 {
-	return buf_puts(o, "<td>") || put_time(o, t) || buf_puts(o, "</td>") ?
+	return buf_puts(o, "<td>") || put_time(o, tz, t) || buf_puts(o, "</td>") ?
 	       HF_ENOMEM : 0;
 }
 
-static int status_row(const struct config *cfg,
+static int status_row(const struct config *cfg, const struct tz *tz,
                       const struct store_feed_state *s, int64_t now,
                       struct buf *o)
 {
@@ -220,7 +220,7 @@ static int status_row(const struct config *cfg,
 	    pub_html_text(cf ? cf->url : s->url, o) ||
 	    buf_printf(o, "</code></td><td class=\"%s\">%s</td>", word,
 	               state_label(word)) ||
-	    cell_time(o, s->last_success) || cell_time(o, s->last_attempt))
+	    cell_time(o, tz, s->last_success) || cell_time(o, tz, s->last_attempt))
 		return HF_ENOMEM;
 	if ((s->last_status ? buf_printf(o, "<td>%d</td>", s->last_status)
 	                    : buf_puts(o, "<td>–</td>")) ||
@@ -229,7 +229,7 @@ static int status_row(const struct config *cfg,
 		return HF_ENOMEM;
 	if (s->failing_since && (buf_puts(o, s->last_error ? "<br>" : "") ||
 	                         buf_puts(o, "feiler siden ") ||
-	                         put_time(o, s->failing_since)))
+	                         put_time(o, tz, s->failing_since)))
 		return HF_ENOMEM;
 	/* A permanent redirect is followed already; the admin should still
 	 * fix the configuration so it survives a database reset. */
@@ -245,7 +245,7 @@ int pub_status_html(const struct config *cfg,
                     struct buf *out)
 {
 	const char *title = cfg->title ? cfg->title : "helsefeed";
-	struct pub_tz z;
+	struct tz *tz = NULL;
 	int rc;
 
 	buf_clear(out);
@@ -264,12 +264,11 @@ int pub_status_html(const struct config *cfg,
 	                  "<th>HTTP</th><th>Feil på rad</th>"
 	                  "<th>Merknad</th></tr></thead>\n<tbody>\n"))
 		return HF_ENOMEM;
-	rc = pub_tz_enter(&z, cfg->timezone);
-	if (rc)
+	if ((rc = pub_tz_open(cfg->timezone, &tz)))
 		return rc;
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = status_row(cfg, &fs[i], now, out);
-	pub_tz_leave(&z);
+		rc = status_row(cfg, tz, &fs[i], now, out);
+	tz_free(tz);
 	if (!rc)
 		rc = buf_puts(out, "</tbody>\n</table>\n</body>\n</html>\n");
 	return rc;

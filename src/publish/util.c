@@ -1,6 +1,6 @@
 /*
- * publish_util.c - atomic file replacement, ids, dates and text helpers
- * of the publish module.
+ * util.c - atomic file replacement, ids, dates and text helpers of the
+ * publish module; the time zones themselves are tz.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include "helsefeed/log.h"
 #include "helsefeed/norm.h"
 #include "helsefeed/sanitize.h"
+#include "helsefeed/tz.h"
 #include "publish_int.h"
 
 /* --- files ------------------------------------------------------------- */
@@ -234,57 +235,31 @@ int64_t pub_item_updated(const struct pub_item *it)
 	return t;
 }
 
-int pub_tz_enter(struct pub_tz *z, const char *tz)
+int pub_tz_open(const char *name, struct tz **out)
 {
-	const char *old = getenv("TZ");
-
-	z->had = old != NULL;
-	z->saved = old ? strdup(old) : NULL;
-	if (old && !z->saved)
-		return HF_ENOMEM;
-	if (setenv("TZ", tz ? tz : "Europe/Oslo", 1) != 0) {
-		free(z->saved);
-		z->saved = NULL;
-		return HF_ENOMEM;
-	}
-	tzset();
-	return 0;
-}
-
-void pub_tz_leave(struct pub_tz *z)
-{
-	if (z->had && z->saved)
-		setenv("TZ", z->saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(z->saved);
-	z->saved = NULL;
-}
-
-int pub_fmt_nb(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == HF_NOTIME || !localtime_r(&tt, &tm) ||
-	    !strftime(out, 32, "%d.%m.%Y kl. %H:%M", &tm))
-		return HF_EINVAL;
-	return 0;
-}
-
-int publish_date_nb(int64_t t, const char *tz, char out[32])
-{
-	struct pub_tz z;
-	char tmp[32];
-	int rc = pub_tz_enter(&z, tz);
+	struct buf err = BUF_INIT;
+	int rc = tz_open(name ? name : "Europe/Oslo", out, &err);
 
 	if (rc)
-		return rc;
-	rc = pub_fmt_nb(t, tmp);
-	pub_tz_leave(&z);
-	if (!rc)
+		log_error("publish: %s", buf_str(&err));
+	buf_free(&err);
+	return rc;
+}
+
+int pub_fmt_nb(const struct tz *tz, int64_t t, char out[32])
+{
+	return t == HF_NOTIME ? HF_EINVAL : tz_format(tz, t, "%d.%m.%Y kl. %H:%M", out, 32);
+}
+
+int publish_date_nb(int64_t t, const char *name, char out[32])
+{
+	struct tz *tz = NULL;
+	char tmp[32];
+	int rc = pub_tz_open(name, &tz);
+
+	if (!rc && !(rc = pub_fmt_nb(tz, t, tmp)))
 		memcpy(out, tmp, sizeof tmp);
+	tz_free(tz);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
- * norm_url.c - URL resolution and canonical form through libcurl's URL
- * API, and the FNV-1a hash; see norm.h.
+ * url.c - URL resolution and canonical form through libcurl's URL API;
+ * see norm.h.  Taking a URL apart is curl's job alone: no scheme test or
+ * fast path of our own in front of it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,28 +11,9 @@
 
 #include "helsefeed/norm.h"
 
-/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":".
- * Returns the scheme's length, 0 when s has none. */
-static size_t scheme_len(const char *s)
+static int is_http(const char *scheme)
 {
-	size_t i = 0;
-
-	if (!((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
-		return 0;
-	for (i = 1; s[i]; i++) {
-		int c = (unsigned char)s[i];
-		if (c == ':')
-			return i;
-		if (!(((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '-' || c == '.'))
-			return 0;
-	}
-	return 0;
-}
-
-static int is_http(const char *s, size_t n)
-{
-	return (n == 4 && !strncasecmp(s, "http", 4)) || (n == 5 && !strncasecmp(s, "https", 5));
+	return !strcmp(scheme, "http") || !strcmp(scheme, "https");
 }
 
 /*
@@ -72,76 +54,41 @@ static int url_put(CURLU *u, struct buf *out)
 
 #define SET_FLAGS (CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE)
 
-static int is_lalnum(int c)
+/* What parse_alone() found. */
+enum url_kind {
+	URL_OTHER,     /* a scheme, not http(s), or one curl cannot take
+	                * apart (mailto:, urn:, "http:x") */
+	URL_HTTP,      /* an absolute http or https URL */
+	URL_RELATIVE,  /* no scheme */
+};
+
+/* Parse `s` alone into u: its kind, by curl's reading (the scheme lower
+ * case), or HF_ENOMEM. */
+static int parse_alone(CURLU *u, const char *s)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+	CURLUcode uc = curl_url_set(u, CURLUPART_URL, s, SET_FLAGS);
+	char *scheme = NULL;
+	int rc;
 
-/*
- * An absolute http(s) URL that libcurl would hand back unchanged: lower
- * case scheme and host name (last label starting with a letter, so never
- * an IPv4 address in any of its spellings), no user, no port, a path of
- * unreserved characters without dot segments or empty segments, a query
- * of unreserved characters, '=' and '&', no fragment.  Most feed links
- * are like this, and libcurl's parse and re-assembly cost more than the
- * rest of an entry's link handling.  test_sanitize checks the claim
- * against libcurl.
- */
-static int plain_http(const char *s)
-{
-	const char *p, *label;
-	int q = 0;
-
-	if (!strncmp(s, "https://", 8))
-		p = s + 8;
-	else if (!strncmp(s, "http://", 7))
-		p = s + 7;
-	else
-		return 0;
-	label = p;
-	for (;; p++) {
-		if (is_lalnum((unsigned char)*p) || (*p == '-' && p > label))
-			continue;
-		if (p == label || p[-1] == '-')
-			return 0;
-		if (*p == '.') {
-			label = p + 1;
-			continue;
-		}
-		break;
-	}
-	if (*p != '/' || !(*label >= 'a' && *label <= 'z') || label == s + 7 + (s[4] == 's'))
-		return 0;
-	for (; *p; p++) {
-		int c = (unsigned char)*p;
-
-		if (((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '~')
-			continue;
-		if (q) {
-			if (c == '.' || c == '=' || c == '&' || c == '/')
-				continue;
-			return 0;
-		}
-		if (c == '/' && (p[1] == '/' || p[1] == '.'))
-			return 0; /* empty or dot segment */
-		if (c == '/' || (c == '.' && p[-1] != '/'))
-			continue;
-		if (c == '?' && p[1]) { /* libcurl drops an empty query */
-			q = 1;
-			continue;
-		}
-		return 0;
-	}
-	return 1;
+	if (uc == CURLUE_BAD_SCHEME)
+		return URL_RELATIVE;
+	if (uc == CURLUE_OUT_OF_MEMORY)
+		return HF_ENOMEM;
+	if (uc != CURLUE_OK)
+		return URL_OTHER;
+	uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	if (uc == CURLUE_OUT_OF_MEMORY)
+		return HF_ENOMEM;
+	rc = uc == CURLUE_OK && is_http(scheme) ? URL_HTTP : URL_OTHER;
+	curl_free(scheme);
+	return rc;
 }
 
 int norm_url_resolve(const char *base, const char *ref, struct buf *out)
 {
-	struct buf r = BUF_INIT;
+	struct buf r = BUF_INIT, abs = BUF_INIT;
 	CURLU *u = NULL;
-	size_t sl;
-	int rc;
+	int rc, kind;
 
 	if (!ref)
 		ref = "";
@@ -156,44 +103,24 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out)
 		rc = HF_EINVAL;
 		goto out;
 	}
-	sl = scheme_len(ref);
-	if (!sl && !base && !(ref[0] == '/' && ref[1] == '/' && ref[2] != '/')) {
-		/* relative, nothing to resolve against: as written (below) */
-		rc = buf_puts(out, ref);
-		goto out;
-	}
-	if (sl && (!is_http(ref, sl) || plain_http(ref))) {
-		rc = buf_puts(out, ref);
-		goto out;
-	}
-	u = curl_url();
-	if (!u) {
+	if (!(u = curl_url())) {
 		rc = HF_ENOMEM;
 		goto out;
 	}
-	if (sl) {
+	if ((kind = parse_alone(u, ref)) != URL_RELATIVE) {
 		/* Absolute already (RFC 3986 5.2.2): only http(s) is worth
 		 * curl's normalisation, mailto: and the rest stay as written. */
-		if (is_http(ref, sl) && curl_url_set(u, CURLUPART_URL, ref, SET_FLAGS) == CURLUE_OK)
-			rc = url_put(u, out);
-		else
-			rc = buf_puts(out, ref);
+		rc = kind < 0 ? kind : kind == URL_HTTP ? url_put(u, out) : buf_puts(out, ref);
 		goto out;
 	}
-	if (!base || curl_url_set(u, CURLUPART_URL, base, SET_FLAGS) != CURLUE_OK) {
+	if (!base || parse_alone(u, base) != URL_HTTP) {
 		/* No base to resolve against: a protocol-relative reference is
 		 * taken as https, anything else is kept as is. */
-		if (ref[0] == '/' && ref[1] == '/' && ref[2] != '/') {
-			struct buf abs = BUF_INIT;
-			rc = buf_printf(&abs, "https:%s", ref);
-			if (!rc && curl_url_set(u, CURLUPART_URL, abs.data, SET_FLAGS) == CURLUE_OK)
-				rc = url_put(u, out);
-			else if (!rc)
-				rc = buf_puts(out, ref);
-			buf_free(&abs);
-		} else {
+		if (ref[0] == '/' && ref[1] == '/' && ref[2] != '/' &&
+		    !(rc = buf_printf(&abs, "https:%s", ref)) && parse_alone(u, abs.data) == URL_HTTP)
+			rc = url_put(u, out);
+		else if (!rc)
 			rc = buf_puts(out, ref);
-		}
 		goto out;
 	}
 	/* libcurl 7.88 resolves "#f" against the base's directory; RFC 3986
@@ -214,6 +141,7 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out)
 out:
 	curl_url_cleanup(u);
 	buf_free(&r);
+	buf_free(&abs);
 	return rc;
 }
 
@@ -359,18 +287,18 @@ int norm_url_canon(const char *url, struct buf *out)
 	rc = clean(url, &r);
 	if (rc)
 		goto out;
-	if (!is_http(r.data ? r.data : "", scheme_len(buf_str(&r)))) {
-		rc = HF_EINVAL;
-		goto out;
-	}
 	u = curl_url();
 	if (!u) {
 		rc = HF_ENOMEM;
 		goto out;
 	}
-	uc = curl_url_set(u, CURLUPART_URL, r.data, SET_FLAGS);
-	if (!uc)
-		uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	/* Only http(s) URLs are compared: another scheme is no story link. */
+	if ((rc = parse_alone(u, buf_str(&r))) != URL_HTTP) {
+		rc = rc < 0 ? rc : HF_EINVAL;
+		goto out;
+	}
+	rc = 0;
+	uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
 	if (!uc)
 		uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
 	if (!uc)
