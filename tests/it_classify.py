@@ -97,15 +97,16 @@ def main():
           "old schema: exit %d, %r" % (r.returncode, r.stderr))
     check(db.execute("PRAGMA user_version").fetchone()[0] == 5,
           "classify left the old schema alone")
-    # Nor is one that `fetch` would upgrade.
+    # Nor is one that `fetch` would upgrade: no upgrade, no copy.
     db.execute("PRAGMA user_version = 8")
     db.commit()
     r = run("-c", conf, "classify", str(item))
     check(r.returncode == 1 and "schema version 8" in r.stderr and
           "upgrades it" in r.stderr,
           "schema 8: exit %d, %r" % (r.returncode, r.stderr))
-    check(db.execute("PRAGMA user_version").fetchone()[0] == 8,
-          "classify did not upgrade the database")
+    check(db.execute("PRAGMA user_version").fetchone()[0] == 8 and
+          not os.path.exists(dbpath + ".bak-v8"),
+          "classify neither upgraded nor copied the database")
     db.close()
     return 1 if FAILS else 0
 

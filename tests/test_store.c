@@ -399,16 +399,18 @@ static void assert_same_rows(sqlite3 *db, const char *table, const char *cols,
 	" updated, author, summary, content, first_seen, last_changed,"     \
 	" revision, flags, title_norm, simhash, canon_hash"
 
-/* A database that helsefeed 0.1.0 made is upgraded in place: every
- * item, its categories with their origins, its sources, the feeds,
- * fetches and digest windows kept.  A second open finds nothing to do. */
+/* A database that helsefeed 0.1.0 made is copied to PATH.bak-v8, the
+ * copy logged, and upgraded in place: every item, its categories with
+ * their origins, its sources, the feeds, fetches and digest windows
+ * kept.  A second open finds nothing to do. */
 static void test_upgrade_from_v8_keeps_everything(void **state)
 {
 	struct fx *f = *state;
 	struct buf err = BUF_INIT;
 	struct store *st = NULL;
 	struct store_ingest *in = NULL;
-	char path[160], bak[176], *log = NULL, *before, *feed, *key;
+	char path[160], bak[176], *log = NULL, *before, *want, *feed, *key;
+	struct stat sb, sb2;
 	sqlite3 *db = NULL;
 	int64_t items, hash;
 
@@ -439,8 +441,11 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	assert_text(path, "PRAGMA integrity_check", NULL, "ok");
 	assert_text(path, "SELECT count(*) FROM pragma_foreign_key_check", NULL, "0");
 
+	/* The log says where the copy is, before it says the upgrade. */
+	want = strstr(log, bak);
+	assert_non_null(want);
 	assert_non_null(strstr(log, path));
-	assert_non_null(strstr(log, "upgraded from version 8 to 9"));
+	assert_non_null(strstr(want, "upgraded from version 8 to 9"));
 
 	/* Every row kept, compared with the fixture itself. */
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
@@ -456,6 +461,12 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	assert_same_rows(db, "digests", "*", 2);
 	sqlite3_close(db);
 
+	/* The copy is the database as it was: schema 8, every item. */
+	assert_int_equal(q_int(bak, "PRAGMA user_version", NULL), 8);
+	assert_text(bak, "PRAGMA integrity_check", NULL, "ok");
+	assert_int_equal(q_int(bak, "SELECT count(*) FROM items", NULL), items);
+	assert_text(bak, CATS_V8, NULL, before);
+
 	/* The upgraded store works: its entries are known, categories set. */
 	assert_int_equal(store_ingest_begin(st, feed, 5000, &in), 0);
 	assert_int_equal(store_ingest_known(in, key, (uint64_t)hash), 1);
@@ -470,10 +481,15 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	free(log);
 	log = NULL;
 
-	/* A second open does nothing. */
+	/* A second open does nothing: no copy, no upgrade. */
+	assert_int_equal(stat(bak, &sb), 0);
 	assert_int_equal(open_logged(path, &st, &err, &log), 0);
+	assert_null(strstr(log, "bak-v8"));
 	assert_null(strstr(log, "upgrade"));
 	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(stat(bak, &sb2), 0);
+	assert_int_equal(sb.st_size, sb2.st_size);
+	assert_int_equal(sb.st_mtime, sb2.st_mtime);
 	store_close(st);
 	free(log);
 	free(before);
@@ -529,6 +545,84 @@ static void test_upgraded_schema_is_the_new_schema(void **state)
 	                       "item_id 0"));
 	assert_text(path, SCHEMA_SHAPE, NULL, fresh);
 	free(fresh);
+	fixture_remove(path, bak);
+}
+
+/* A file where the copy would go is never replaced: the upgrade waits,
+ * the database stays at version 8, the error names the file.  Once it
+ * is moved away, the upgrade runs. */
+static void test_upgrade_refused_while_a_copy_exists(void **state)
+{
+	struct fx *f = *state;
+	struct buf err = BUF_INIT;
+	struct store *st = NULL;
+	char path[160], bak[176], *text;
+	FILE *fp;
+
+	fixture_copy(f, path, sizeof path, bak, sizeof bak);
+	assert_non_null(fp = fopen(bak, "w"));
+	fputs("an older copy\n", fp);
+	assert_int_equal(fclose(fp), 0);
+
+	assert_int_equal(store_open(path, &st, &err), HF_EIO);
+	assert_null(st);
+	assert_non_null(strstr(buf_str(&err), bak));
+	assert_non_null(strstr(buf_str(&err), "move it away"));
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 8);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM category_sets", NULL), 6);
+	assert_non_null(fp = fopen(bak, "r"));
+	assert_non_null(text = calloc(1, 64));
+	assert_int_equal(fread(text, 1, 63, fp), 14);
+	fclose(fp);
+	assert_string_equal(text, "an older copy\n");
+	free(text);
+
+	assert_int_equal(unlink(bak), 0);
+	buf_clear(&err);
+	assert_int_equal(store_open(path, &st, &err), 0);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(bak, "PRAGMA user_version", NULL), 8);
+	store_close(st);
+	buf_free(&err);
+	fixture_remove(path, bak);
+}
+
+/* A copy that cannot be written (the disk is full: here a file size
+ * limit) stops the upgrade before it starts; the half-written copy is
+ * removed, so the next attempt is not refused for it. */
+static void test_upgrade_without_room_for_the_copy_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct buf err = BUF_INIT;
+	struct store *st = NULL;
+	struct rlimit old, lim;
+	char path[160], bak[176];
+	int rc;
+
+	fixture_copy(f, path, sizeof path, bak, sizeof bak);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 32768;    /* the fixture is larger */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = store_open(path, &st, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+
+	assert_int_equal(rc, HF_EDB);
+	assert_null(st);
+	assert_non_null(strstr(buf_str(&err), bak));
+	assert_non_null(strstr(buf_str(&err), "cannot copy"));
+	assert_int_equal(access(bak, F_OK), -1);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 8);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM category_sets", NULL), 6);
+	assert_text(path, "PRAGMA integrity_check", NULL, "ok");
+
+	/* With room again, the upgrade runs. */
+	assert_int_equal(store_open(path, &st, NULL), 0);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	store_close(st);
+	buf_free(&err);
 	fixture_remove(path, bak);
 }
 
@@ -1549,6 +1643,8 @@ int main(void)
 		T(test_failed_schema_creation_rolls_back),
 		T(test_upgrade_from_v8_keeps_everything),
 		T(test_upgraded_schema_is_the_new_schema),
+		T(test_upgrade_refused_while_a_copy_exists),
+		T(test_upgrade_without_room_for_the_copy_changes_nothing),
 		T(test_schema_older_than_8_refused),
 		T(test_sync_feeds_adds_and_deactivates),
 		T(test_sync_feeds_url_change_resets_what_was_learnt),

@@ -43,15 +43,22 @@ struct store_ingest;
 
 /*
  * Open (creating when absent) the database at `path`.  A new database
- * gets the schema of STORE_SCHEMA_VERSION in one transaction; one of an
- * older version (STORE_SCHEMA_OLDEST or later) is upgraded in one
- * transaction.  The directory must exist: open does not create it.
+ * gets the schema of STORE_SCHEMA_VERSION in one transaction.  One of
+ * an older version (STORE_SCHEMA_OLDEST or later) is first copied to
+ * `path`.bak-vN, N its version (the SQLite backup API, logged at info
+ * level), then upgraded in one transaction that holds the write lock
+ * from the copy on.  An existing `path`.bak-vN is never replaced: the
+ * upgrade waits until it is moved away.  The directory must exist: open
+ * does not create it.
  *
  * Returns 0 and *out (the caller's, store_close), or:
  *   HF_EVERSION  the file's schema is newer than this program knows, or
  *                older than STORE_SCHEMA_OLDEST: nothing was touched;
+ *   HF_EIO       the copy's file cannot be created (it exists, or the
+ *                directory is not writable): nothing was touched;
  *   HF_EDB       the file cannot be opened or created, is not a database,
- *                or the upgrade failed (rolled back);
+ *                or the copy or the upgrade failed (rolled back; a
+ *                copy made for it is removed);
  *   HF_ENOMEM.
  * On failure one line naming `path` is appended to `err` (logged when
  * `err` is NULL).

@@ -1,8 +1,13 @@
 /*
  * schema.c - the SQL of the store: the schema of a new database, the
- * upgrade of an older one, and the cached statements.
+ * upgrade of an older one (with a copy made first), and the cached
+ * statements.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "helsefeed/log.h"
 #include "store_int.h"
@@ -233,16 +238,79 @@ out:
 	return rc;
 }
 
-/* Under the write lock: another process that opens the file at the
- * same time waits, then finds the work done. */
+/*
+ * Copy the database to `bak` with the backup API, in the snapshot of the
+ * caller's transaction (store__schema_ensure), readable by the owner
+ * only.  An existing file of that name is never replaced (O_EXCL): it
+ * may be the only copy of an earlier version.  A copy that failed
+ * halfway is removed.
+ */
+static int backup(struct store *st, const char *bak, int version)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b = NULL;
+	int fd, made = 0, rc = HF_OK;
+
+	fd = open(bak, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = open_fail(st, HF_EIO, "cannot copy the database to %s before "
+		               "upgrading it from schema version %d: %s%s", bak,
+		               version, strerror(errno), errno != EEXIST ? "" :
+		               " (left by an earlier upgrade? move it away and "
+		               "start again)");
+		goto out;
+	}
+	made = 1;
+	close(fd);
+	/* SQLite takes an empty file for an empty database. */
+	if (sqlite3_open_v2(bak, &dst, SQLITE_OPEN_READWRITE |
+	                    SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK ||
+	    !(b = sqlite3_backup_init(dst, "main", st->db, "main")))
+		goto dberr;
+	rc = sqlite3_backup_step(b, -1);
+	if (sqlite3_backup_finish(b) != SQLITE_OK || rc != SQLITE_DONE)
+		goto dberr;
+	rc = HF_OK;
+	/* One file, whatever the journal mode the pages came with. */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL)
+	    != SQLITE_OK)
+		goto dberr;
+	if (sqlite3_close(dst) != SQLITE_OK)
+		goto dberr;
+	dst = NULL;
+	log_info("%s: copied to %s before the upgrade from schema version %d",
+	         st->path, bak, version);
+	goto out;
+dberr:
+	rc = open_fail(st, dst ? db_code(dst) : HF_ENOMEM, "cannot copy the "
+	               "database to %s before upgrading it from schema version "
+	               "%d: %s", bak, version,
+	               dst ? sqlite3_errmsg(dst) : "out of memory");
+out:
+	sqlite3_close(dst);
+	if (rc && made)
+		unlink(bak);
+	return rc;
+}
+
+/*
+ * A new database is made under the write lock (BEGIN IMMEDIATE).  An
+ * older one is upgraded in a deferred transaction: the backup API
+ * refuses a source connection that holds the write lock, so the copy is
+ * read in the transaction's snapshot, and the upgrade's first write
+ * takes the lock from that snapshot or fails (SQLITE_BUSY_SNAPSHOT, WAL)
+ * when another process wrote in between: the copy is always exactly the
+ * database that was upgraded.
+ */
 int store__schema_ensure(struct store *st, int version)
 {
-	struct buf sql = BUF_INIT;
-	int rc = HF_OK;
+	struct buf bak = BUF_INIT, sql = BUF_INIT;
+	int rc = HF_OK, copied = 0;
 
 	if (version == STORE_SCHEMA_VERSION)
 		return HF_OK;
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(st->db, version ? "BEGIN" : "BEGIN IMMEDIATE", NULL,
+	                 NULL, NULL) != SQLITE_OK)
 		goto dberr;
 	/* Another process may have made or upgraded it since we looked. */
 	if (user_version(st, &version))
@@ -255,6 +323,10 @@ int store__schema_ensure(struct store *st, int version)
 		rc = buf_printf(&sql, "%sPRAGMA user_version = %d;", schema_sql,
 		                STORE_SCHEMA_VERSION);
 	} else {
+		if ((rc = buf_printf(&bak, "%s.bak-v%d", st->path, version)) ||
+		    (rc = backup(st, bak.data, version)))
+			goto out;
+		copied = 1;
 		for (int v = version; !rc && v < STORE_SCHEMA_VERSION; v++)
 			rc = buf_puts(&sql, upgrades[v - STORE_SCHEMA_OLDEST]);
 		if (!rc)
@@ -285,8 +357,15 @@ dberr:
 		          "version %d to %d: %s; it is left as it was",
 		          version, STORE_SCHEMA_VERSION, sqlite3_errmsg(st->db));
 out:
-	if (rc && !sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (rc) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		/* The database is as it was: a second attempt must not find
+		 * this attempt's copy in its way. */
+		if (copied)
+			unlink(bak.data);
+	}
+	buf_free(&bak);
 	buf_free(&sql);
 	return rc;
 }

@@ -19,8 +19,9 @@
  * can use (version 0: new, STORE_SCHEMA_OLDEST up to
  * STORE_SCHEMA_VERSION), else HF_EVERSION with the message in st->err;
  * nothing is touched.  store__schema_ensure: create the schema of a new
- * database, or upgrade an older one, in one transaction; 0, HF_EVERSION,
- * HF_EDB, HF_ENOMEM, with the message in st->err (not logged).
+ * database, or copy an older one to PATH.bak-vN and upgrade it, in one
+ * transaction; 0, HF_EVERSION, HF_EIO (the copy's file), HF_EDB,
+ * HF_ENOMEM, with the message in st->err (not logged).
  */
 int store__schema_check(struct store *st, int version);
 int store__schema_ensure(struct store *st, int version);
