@@ -1,7 +1,7 @@
 """it_classify - `helsefeed classify [--explain] ITEM-ID` on the offline
 sample: what the rules say now, the categories stored with their
 origins, the sources; and the errors of a wrong id or a database of
-another schema version, which the read-only command never migrates.
+another schema version, which the read-only command never upgrades.
 """
 import os
 import sqlite3
@@ -32,14 +32,18 @@ def main():
 
     # An item with categories from the rules: the stored ones are listed
     # with their origins, the rules' verdict names the same categories.
-    row = db.execute("SELECT i.id, s.detail, s.names, f.name FROM items i"
-                     " JOIN category_sets s ON s.id = i.catset"
+    # detail: the item's "name/origin" pairs, sorted, joined by spaces.
+    row = db.execute("SELECT i.id, (SELECT group_concat(x, ' ') FROM"
+                     " (SELECT category || '/' || origin AS x"
+                     " FROM item_categories WHERE item_id = i.id"
+                     " ORDER BY category, origin)), f.name FROM items i"
                      " JOIN feeds f ON f.id = i.feed_id"
-                     " WHERE s.detail LIKE '%/rule%' ORDER BY i.id"
-                     " LIMIT 1").fetchone()
+                     " WHERE EXISTS (SELECT 1 FROM item_categories c"
+                     " WHERE c.item_id = i.id AND c.origin = 'rule')"
+                     " ORDER BY i.id LIMIT 1").fetchone()
     if not check(row is not None, "the sample has an item categorised by rules"):
         return 1
-    item, detail, names, feed = row
+    item, detail, feed = row
     r = run("-c", conf, "classify", "--explain", str(item))
     check(r.returncode == 0, "classify --explain %d: exit %d: %s" %
           (item, r.returncode, r.stderr))
@@ -71,7 +75,8 @@ def main():
           "without --explain, the same without the matches: %r" % r.stdout)
 
     # An item without categories says so.
-    row = db.execute("SELECT id FROM items WHERE catset IS NULL LIMIT 1").fetchone()
+    row = db.execute("SELECT id FROM items WHERE id NOT IN"
+                     " (SELECT item_id FROM item_categories) LIMIT 1").fetchone()
     if row:
         r = run("-c", conf, "classify", str(row[0]))
         check(r.returncode == 0 and "stored categories:\nsources:" in r.stdout,
@@ -84,7 +89,7 @@ def main():
     r = run("-c", conf, "classify", "x1")
     check(r.returncode == 2, "a bad id is a usage error, got %d" % r.returncode)
 
-    # A database of another schema version is reported, not migrated.
+    # A database of another schema version is reported, not upgraded.
     db.execute("PRAGMA user_version = 5")
     db.commit()
     r = run("-c", conf, "classify", str(item))
@@ -92,6 +97,16 @@ def main():
           "old schema: exit %d, %r" % (r.returncode, r.stderr))
     check(db.execute("PRAGMA user_version").fetchone()[0] == 5,
           "classify left the old schema alone")
+    # Nor is one that `fetch` would upgrade: no upgrade, no copy.
+    db.execute("PRAGMA user_version = 8")
+    db.commit()
+    r = run("-c", conf, "classify", str(item))
+    check(r.returncode == 1 and "schema version 8" in r.stderr and
+          "upgrades it" in r.stderr,
+          "schema 8: exit %d, %r" % (r.returncode, r.stderr))
+    check(db.execute("PRAGMA user_version").fetchone()[0] == 8 and
+          not os.path.exists(dbpath + ".bak-v8"),
+          "classify neither upgraded nor copied the database")
     db.close()
     return 1 if FAILS else 0
 

@@ -99,8 +99,8 @@ static void cats(const char *path, char *out, size_t n)
 
 	out[0] = all[0] = '\0';
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT s.detail FROM items i"
-	                 " JOIN category_sets s ON s.id = i.catset", -1, &s, NULL),
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT category || '/' || origin"
+	                 " FROM item_categories", -1, &s, NULL),
 	                 SQLITE_OK);
 	while (sqlite3_step(s) == SQLITE_ROW && len < sizeof all)
 		len += (size_t)snprintf(all + len, sizeof all - len, " %s",
@@ -259,13 +259,14 @@ static void q_make(struct qentry *q, size_t fi, size_t i)
 	q->e.ncategories = 1;
 }
 
-/* Items, sources and category sets as text, for comparison. */
+/* Items, sources and categories as text, for comparison. */
 static void dump(const char *path, char *out, size_t n)
 {
 	static const char *const sql[] = {
 		"SELECT id, feed_id, key, title, link, canon_url, title_norm,"
-		" simhash, revision, (SELECT detail FROM category_sets"
-		" WHERE id = catset) FROM items ORDER BY id",
+		" simhash, revision, (SELECT group_concat(category || '/' ||"
+		" origin, ' ') FROM item_categories WHERE item_id = items.id)"
+		" FROM items ORDER BY id",
 		"SELECT item_id, feed_id, key, link FROM item_sources"
 		" ORDER BY item_id, feed_id, key",
 	};

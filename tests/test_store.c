@@ -172,7 +172,7 @@ static void test_open_creates_schema_in_wal_mode(void **state)
 {
 	struct fx *f = *state;
 	static const char *const tables[] = {
-		"feeds", "fetches", "items", "item_sources", "category_sets",
+		"feeds", "fetches", "items", "item_sources", "item_categories",
 		"item_entry_categories", "digests",
 	};
 	size_t i;
@@ -188,7 +188,7 @@ static void test_open_creates_schema_in_wal_mode(void **state)
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM sqlite_schema"
 	                       " WHERE type = 'index' AND name IN ('items_canon_hash',"
 	                       " 'items_t', 'item_sources_item',"
-	                       " 'item_sources_merged', 'items_catset')",
+	                       " 'item_sources_merged', 'item_categories_category')",
 	                       NULL), 5);
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM pragma_index_list"
 	                       "('items') WHERE \"unique\"", NULL), 1);
@@ -271,7 +271,7 @@ static void test_open_failure_names_the_path(void **state)
 	testdb_remove_file(path);
 }
 
-static void test_failed_migration_rolls_back_its_step(void **state)
+static void test_failed_schema_creation_rolls_back(void **state)
 {
 	struct fx *f = *state;
 	struct buf err = BUF_INIT;
@@ -279,7 +279,8 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	sqlite3 *db = NULL;
 	char path[160];
 
-	/* A version-0 file with a clashing table: step 0 -> 1 fails midway. */
+	/* A version-0 file with a clashing table: the schema script fails
+	 * midway. */
 	snprintf(path, sizeof path, "%s/clash.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "CREATE TABLE items (x)", NULL, NULL,
@@ -289,7 +290,7 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	assert_int_equal(store_open(path, &st, &err), HF_EDB);
 	assert_null(st);
 	assert_non_null(strstr(buf_str(&err), path));
-	assert_non_null(strstr(buf_str(&err), "from version 0 to 1"));
+	assert_non_null(strstr(buf_str(&err), "cannot create the database schema"));
 	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 0);
 	/* feeds was created before the clash, and rolled back with it. */
 	assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_schema"
@@ -298,167 +299,362 @@ static void test_failed_migration_rolls_back_its_step(void **state)
 	testdb_remove_file(path);
 }
 
-/* Close the store and run `sql` on its file: a database of an older
- * schema, made from this one. */
-static void rewind_schema(struct fx *f, const char *sql)
+/* --- upgrade from schema 8 -------------------------------------------- */
+
+/* Made by helsefeed 0.1.0 on the offline sample (data/db/README). */
+#define V8_FIXTURE "data/db/helsefeed-v8.db"
+
+/* A copy of the v8 fixture at DIR/v8.db (its path into path), and the
+ * name of its backup into bak. */
+static void fixture_copy(const struct fx *f, char *path, size_t size,
+                         char *bak, size_t baksize)
 {
+	char buf[8192];
+	FILE *in, *out;
+	size_t n;
+
+	snprintf(path, size, "%s/v8.db", f->dir);
+	snprintf(bak, baksize, "%s.bak-v8", path);
+	assert_non_null(in = fopen(V8_FIXTURE, "rb"));
+	assert_non_null(out = fopen(path, "wb"));
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	assert_int_equal(ferror(in), 0);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void fixture_remove(const char *path, const char *bak)
+{
+	testdb_remove_file(path);
+	testdb_remove_file(bak);
+}
+
+/* store_open with the info lines it logs captured into *log (malloc'ed,
+ * the caller's). */
+static int open_logged(const char *path, struct store **st, struct buf *err,
+                       char **log)
+{
+	FILE *tmp = tmpfile();
+	long len;
+	int saved, rc;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	assert_true((saved = dup(2)) >= 0);
+	assert_true(dup2(fileno(tmp), 2) >= 0);
+	log_set_level(LOG_LVL_INFO);
+	rc = store_open(path, st, err);
+	log_set_level(LOG_LVL_WARN);
+	fflush(stderr);
+	assert_true(dup2(saved, 2) >= 0);
+	close(saved);
+	assert_true((len = ftell(tmp)) >= 0);
+	assert_non_null(*log = calloc(1, (size_t)len + 1));
+	rewind(tmp);
+	assert_int_equal(fread(*log, 1, (size_t)len, tmp), (size_t)len);
+	fclose(tmp);
+	return rc;
+}
+
+/* Rows of `table` (columns `cols`) that are in one of old and main but
+ * not in the other, and how many main has. */
+static void assert_same_rows(sqlite3 *db, const char *table, const char *cols,
+                             int64_t want)
+{
+	char sql[1024];
+	sqlite3_stmt *s = NULL;
+
+	snprintf(sql, sizeof sql,
+	         "SELECT (SELECT count(*) FROM (SELECT %s FROM old.%s EXCEPT"
+	         " SELECT %s FROM main.%s)) + (SELECT count(*) FROM (SELECT %s"
+	         " FROM main.%s EXCEPT SELECT %s FROM old.%s)),"
+	         " (SELECT count(*) FROM main.%s), (SELECT count(*) FROM old.%s)",
+	         cols, table, cols, table, cols, table, cols, table, table, table);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	if (sqlite3_column_int64(s, 0) != 0 || sqlite3_column_int64(s, 1) != want ||
+	    sqlite3_column_int64(s, 2) != want)
+		fail_msg("%s: %lld rows differ; %lld rows, %lld before, %lld wanted",
+		         table, (long long)sqlite3_column_int64(s, 0),
+		         (long long)sqlite3_column_int64(s, 1),
+		         (long long)sqlite3_column_int64(s, 2), (long long)want);
+	sqlite3_finalize(s);
+}
+
+/* An item's categories, "ID=name/origin name/origin|...": in schema 8
+ * its category set's detail, pairs sorted by name and origin. */
+#define CATS_V8                                                             \
+	"SELECT group_concat(x, '|') FROM (SELECT i.id || '=' || s.detail AS x"\
+	" FROM items i JOIN category_sets s ON s.id = i.catset ORDER BY i.id)"
+/* The same of schema 9, from the rows of item_categories. */
+#define CATS_V9                                                             \
+	"SELECT group_concat(x, '|') FROM (SELECT item_id || '=' ||"        \
+	" group_concat(category || '/' || origin, ' ') AS x FROM (SELECT *"  \
+	" FROM item_categories ORDER BY item_id, category, origin)"         \
+	" GROUP BY item_id ORDER BY item_id)"
+
+#define ITEM_COLS                                                           \
+	"id, feed_id, key, raw_hash, guid, title, link, canon_url, published,"\
+	" updated, author, summary, content, first_seen, last_changed,"     \
+	" revision, flags, title_norm, simhash, canon_hash"
+
+/* A database that helsefeed 0.1.0 made is copied to PATH.bak-v8, the
+ * copy logged, and upgraded in place: every item, its categories with
+ * their origins, its sources, the feeds, fetches and digest windows
+ * kept.  A second open finds nothing to do. */
+static void test_upgrade_from_v8_keeps_everything(void **state)
+{
+	struct fx *f = *state;
+	struct buf err = BUF_INIT;
+	struct store *st = NULL;
+	struct store_ingest *in = NULL;
+	char path[160], bak[176], *log = NULL, *before, *want, *feed, *key;
+	struct stat sb, sb2;
 	sqlite3 *db = NULL;
+	int64_t items, hash;
 
-	store_close(f->st);
-	f->st = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	fixture_copy(f, path, sizeof path, bak, sizeof bak);
+	items = q_int(path, "SELECT count(*) FROM items", NULL);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 8);
+	/* The fixture has what the upgrade must carry over. */
+	assert_true(items > 10);
+	assert_true(q_int(path, "SELECT count(*) FROM category_sets"
+	                  " WHERE detail LIKE '%/entry%'", NULL) > 0);
+	assert_true(q_int(path, "SELECT count(*) FROM category_sets"
+	                  " WHERE detail LIKE '%/feed %/rule%'", NULL) > 0);
+	assert_non_null(before = q_text(path, CATS_V8, NULL));
+	assert_non_null(feed = q_text(path, "SELECT f.name FROM items i JOIN feeds f"
+	                              " ON f.id = i.feed_id WHERE i.id = 1", NULL));
+	assert_non_null(key = q_text(path, "SELECT key FROM items WHERE id = 1",
+	                             NULL));
+	hash = q_int(path, "SELECT raw_hash FROM items WHERE id = 1", NULL);
+
+	assert_int_equal(open_logged(path, &st, &err, &log), 0);
+	assert_int_equal(err.len, 0);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_text(path, CATS_V9, NULL, before);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_schema WHERE"
+	                       " name IN ('category_sets', 'items_catset')", NULL), 0);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM pragma_table_info"
+	                       "('items') WHERE name = 'catset'", NULL), 0);
+	assert_text(path, "PRAGMA integrity_check", NULL, "ok");
+	assert_text(path, "SELECT count(*) FROM pragma_foreign_key_check", NULL, "0");
+
+	/* The log says where the copy is, before it says the upgrade. */
+	want = strstr(log, bak);
+	assert_non_null(want);
+	assert_non_null(strstr(log, path));
+	assert_non_null(strstr(want, "upgraded from version 8 to 9"));
+
+	/* Every row kept, compared with the fixture itself. */
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
+	                                 SQLITE_OPEN_URI, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ATTACH 'file:" V8_FIXTURE
+	                              "?mode=ro' AS old", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_same_rows(db, "items", ITEM_COLS, items);
+	assert_same_rows(db, "feeds", "*", 6);
+	assert_same_rows(db, "fetches", "*", 6);
+	assert_same_rows(db, "item_sources", "*", 2);
+	assert_same_rows(db, "item_entry_categories", "*", 7);
+	assert_same_rows(db, "digests", "*", 2);
 	sqlite3_close(db);
-}
 
-/* Open the rewound file again: it is migrated to the current version. */
-static void reopen_migrated(struct fx *f)
-{
-	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
-	assert_int_equal(q_int(f->path, "PRAGMA user_version", NULL),
-	                 STORE_SCHEMA_VERSION);
-}
+	/* The copy is the database as it was: schema 8, every item. */
+	assert_int_equal(q_int(bak, "PRAGMA user_version", NULL), 8);
+	assert_text(bak, "PRAGMA integrity_check", NULL, "ok");
+	assert_int_equal(q_int(bak, "SELECT count(*) FROM items", NULL), items);
+	assert_text(bak, CATS_V8, NULL, before);
 
-/* Back to schema 7: the index on published. */
-#define UNDO_STEP_8 "CREATE INDEX items_published ON items(published);"
-
-/* Back to schema 6: every item's primary source has its row again. */
-#define UNDO_STEP_7 UNDO_STEP_8                                             \
-	"DROP VIEW item_sources_all;"                                       \
-	"INSERT INTO item_sources (item_id, feed_id, link, guid, first_seen)"\
-	" SELECT id, feed_id, link, guid, first_seen FROM items;"           \
-	"CREATE UNIQUE INDEX item_sources_primary ON item_sources(item_id)" \
-	" WHERE key IS NULL;"
-
-/* Back to schema 5: item_categories as step 0 -> 1 made it, no sets. */
-#define UNDO_STEP_6 UNDO_STEP_7                                             \
-	"DROP INDEX items_catset;"                                          \
-	"ALTER TABLE items DROP COLUMN catset;"                             \
-	"DROP TABLE category_sets;"                                         \
-	"CREATE TABLE item_categories ("                                    \
-	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
-	" category TEXT NOT NULL,"                                          \
-	" origin TEXT NOT NULL CHECK (origin IN ('feed', 'rule', 'entry')),"\
-	" PRIMARY KEY (item_id, category, origin)"                          \
-	") STRICT, WITHOUT ROWID;"                                          \
-	"CREATE INDEX item_categories_category"                             \
-	" ON item_categories(category, item_id);"
-
-/* Step 5 -> 6 turns the category rows of every item into a reference to
- * its category set; an item without categories gets none, and a set made
- * by the migration is the one a new item with the same categories gets. */
-static void test_migration_makes_category_sets(void **state)
-{
-	struct fx *f = *state;
-	struct feed_entry e[4] = {
-		entry("urn:hod:1", 1, "En"), entry("urn:hod:2", 2, "To"),
-		entry("urn:hod:3", 3, "Tre"), entry("urn:hod:4", 4, "Fire"),
-	};
-	struct store_category two[] = {
-		{"hospitals", STORE_CAT_FEED | STORE_CAT_RULE},
-		{"covid", STORE_CAT_RULE},
-	};
-	struct store_ingest *in = NULL;
-	int out[3];
-
-	ingest(f->st, "hod", 2000, e, 3, out);
-	rewind_schema(f, UNDO_STEP_6
-	              "INSERT INTO item_categories VALUES"
-	              " (1, 'hospitals', 'rule'), (1, 'covid', 'rule'),"
-	              " (1, 'hospitals', 'feed'), (2, 'covid', 'rule');"
-	              "PRAGMA user_version = 5;");
-
-	reopen_migrated(f);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM sqlite_schema"
-	                       " WHERE name LIKE 'item_categories%'", NULL), 0);
-	assert_text(f->path, "SELECT group_concat(x, '|') FROM (SELECT"
-	            " i.key || '=' || s.detail || '=' || s.names AS x"
-	            " FROM items i JOIN category_sets s ON s.id = i.catset"
-	            " ORDER BY i.id)", NULL,
-	            "urn:hod:1=covid/rule hospitals/feed hospitals/rule="
-	            "covid,hospitals|urn:hod:2=covid/rule=covid");
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"
-	                       " WHERE catset IS NULL", NULL), 1);
-
-	assert_int_equal(store_ingest_begin(f->st, "hod", 3000, &in), 0);
-	assert_int_equal(store_ingest_entry(in, &e[3], &out[0]), 0);
-	assert_int_equal(store_item_set_categories(in, store_ingest_item_id(in),
-	                                           two, 2), 0);
+	/* The upgraded store works: its entries are known, categories set. */
+	assert_int_equal(store_ingest_begin(st, feed, 5000, &in), 0);
+	assert_int_equal(store_ingest_known(in, key, (uint64_t)hash), 1);
+	assert_int_equal(store_item_set_categories(in, 1,
+	                 &(struct store_category){"hospitals", STORE_CAT_RULE}, 1), 0);
 	assert_int_equal(store_ingest_commit(in, &ok200), 0);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM category_sets",
-	                       NULL), 2);
-	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT catset) FROM items"
-	                       " WHERE key IN ('urn:hod:1', 'urn:hod:4')", NULL), 1);
+	assert_text(path, "SELECT group_concat(category || '/' || origin)"
+	            " FROM item_categories WHERE item_id = 1", NULL,
+	            "hospitals/rule");
+	store_close(st);
+	st = NULL;
+	free(log);
+	log = NULL;
+
+	/* A second open does nothing: no copy, no upgrade. */
+	assert_int_equal(stat(bak, &sb), 0);
+	assert_int_equal(open_logged(path, &st, &err, &log), 0);
+	assert_null(strstr(log, "bak-v8"));
+	assert_null(strstr(log, "upgrade"));
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(stat(bak, &sb2), 0);
+	assert_int_equal(sb.st_size, sb2.st_size);
+	assert_int_equal(sb.st_mtime, sb2.st_mtime);
+	store_close(st);
+	free(log);
+	free(before);
+	free(feed);
+	free(key);
+	buf_free(&err);
+	fixture_remove(path, bak);
 }
 
-/* Step 6 -> 7 drops the item_sources rows of primary sources (the item
- * is its own) and keeps the merged ones; item_sources_all lists both. */
-static void test_migration_drops_primary_source_rows(void **state)
+/* Every table with its columns, every index with its keys, foreign keys
+ * and the text of indexes and views: what makes two schemas the same
+ * (a table's own CREATE text differs after ALTER TABLE). */
+#define SCHEMA_SHAPE                                                        \
+	"SELECT group_concat(x, char(10)) FROM (SELECT x FROM ("            \
+	" SELECT 'table ' || name || ' ' || type || ' ' || ncol || ' ' || wr"\
+	"  || ' ' || strict AS x FROM pragma_table_list"                    \
+	"  WHERE schema = 'main' AND name NOT LIKE 'sqlite_%'"              \
+	" UNION ALL SELECT 'column ' || t.name || ' ' || c.cid || ' ' ||"   \
+	"  c.name || ' ' || c.type || ' ' || c.\"notnull\" || ' ' ||"        \
+	"  coalesce(c.dflt_value, '-') || ' ' || c.pk FROM pragma_table_list t,"\
+	"  pragma_table_xinfo(t.name) c WHERE t.schema = 'main'"            \
+	"  AND t.name NOT LIKE 'sqlite_%'"                                  \
+	" UNION ALL SELECT 'index ' || t.name || ' ' || i.name || ' ' ||"   \
+	"  i.\"unique\" || ' ' || i.origin || ' ' || i.partial || ' ' ||"    \
+	"  (SELECT group_concat(coalesce(k.name, '(expr)') || ' ' || k.\"desc\","\
+	"  ',') FROM pragma_index_xinfo(i.name) k WHERE k.\"key\")"          \
+	"  FROM pragma_table_list t, pragma_index_list(t.name) i"           \
+	"  WHERE t.schema = 'main' AND t.type = 'table'"                    \
+	"  AND t.name NOT LIKE 'sqlite_%'"                                  \
+	" UNION ALL SELECT 'fk ' || t.name || ' ' || k.\"from\" || ' ' ||"   \
+	"  k.\"table\" || ' ' || coalesce(k.\"to\", '-') || ' ' || k.on_delete"\
+	"  FROM pragma_table_list t, pragma_foreign_key_list(t.name) k"     \
+	"  WHERE t.schema = 'main' AND t.type = 'table'"                    \
+	"  AND t.name NOT LIKE 'sqlite_%'"                                  \
+	" UNION ALL SELECT type || ' sql ' || name || ' ' || sql"           \
+	"  FROM sqlite_schema WHERE type IN ('index', 'view') AND sql NOT NULL"\
+	") ORDER BY x)"
+
+/* The upgrade from schema 8 ends where a new database starts. */
+static void test_upgraded_schema_is_the_new_schema(void **state)
 {
 	struct fx *f = *state;
-	struct feed_entry a = entry("urn:hod:7", 1, "Ny smittevernlov");
-	struct feed_entry b = entry("fhi-4711", 2, "Ny smittevernlov");
-	struct store_ingest *in = NULL;
-	int out;
+	struct store *st = NULL;
+	char path[160], bak[176], *fresh;
 
-	ingest(f->st, "hod", 2000, &a, 1, &out);
-	assert_int_equal(store_ingest_begin(f->st, "fhi", 3000, &in), 0);
-	assert_int_equal(store_ingest_add_source(in, 1, &b), 0);
-	assert_int_equal(store_ingest_commit(in, &ok200), 0);
-	rewind_schema(f, UNDO_STEP_7 "PRAGMA user_version = 6;");
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources", NULL), 2);
-
-	reopen_migrated(f);
-	assert_text(f->path, "SELECT group_concat(key, '|') FROM item_sources",
-	            NULL, "fhi-4711");
-	assert_text(f->path, "SELECT group_concat(coalesce(key, '-') || ' '"
-	            " || first_seen, '|') FROM item_sources_all", NULL,
-	            "- 2000|fhi-4711 3000");
-	/* Both keys are still known to their feeds. */
-	assert_int_equal(store_ingest_begin(f->st, "fhi", 4000, &in), 0);
-	assert_int_equal(store_ingest_known(in, "fhi-4711", 2), 1);
-	store_ingest_abort(in);
-	assert_int_equal(store_ingest_begin(f->st, "hod", 4000, &in), 0);
-	assert_int_equal(store_ingest_known(in, "urn:hod:7", 1), 1);
-	store_ingest_abort(in);
+	fixture_copy(f, path, sizeof path, bak, sizeof bak);
+	assert_int_equal(store_open(path, &st, NULL), 0);
+	store_close(st);
+	assert_non_null(fresh = q_text(f->path, SCHEMA_SHAPE, NULL));
+	assert_non_null(strstr(fresh, "table item_categories table 3 1 1"));
+	assert_non_null(strstr(fresh, "index item_categories "
+	                       "item_categories_category 0 c 0 category 0,"
+	                       "item_id 0"));
+	assert_text(path, SCHEMA_SHAPE, NULL, fresh);
+	free(fresh);
+	fixture_remove(path, bak);
 }
 
-/* Step 3 -> 4 hashes the canonical URLs a database already holds: an
- * item stored before the upgrade is still found by its canonical URL. */
-static void test_migration_hashes_stored_canonical_urls(void **state)
+/* A file where the copy would go is never replaced: the upgrade waits,
+ * the database stays at version 8, the error names the file.  Once it
+ * is moved away, the upgrade runs. */
+static void test_upgrade_refused_while_a_copy_exists(void **state)
 {
 	struct fx *f = *state;
-	struct feed_entry a = entry("urn:hod:7", 1, "Ny smittevernlov");
-	struct store_ingest *in = NULL;
-	char *canon;
-	int64_t id = 0;
-	int out;
+	struct buf err = BUF_INIT;
+	struct store *st = NULL;
+	char path[160], bak[176], *text;
+	FILE *fp;
 
-	a.link = "https://www.regjeringen.no/no/aktuelt/smittevern/id7/";
-	ingest(f->st, "hod", 2000, &a, 1, &out);
-	/* Back to what version 3 had: no hash, the index on the URL (and
-	 * every later step undone too). */
-	rewind_schema(f, UNDO_STEP_6
-	              "DROP INDEX items_canon_hash;"
-	              "ALTER TABLE items DROP COLUMN canon_hash;"
-	              "CREATE INDEX items_canon ON items(canon_url);"
-	              "ALTER TABLE digests DROP COLUMN last_attempt;"
-	              "PRAGMA user_version = 3;");
+	fixture_copy(f, path, sizeof path, bak, sizeof bak);
+	assert_non_null(fp = fopen(bak, "w"));
+	fputs("an older copy\n", fp);
+	assert_int_equal(fclose(fp), 0);
 
-	reopen_migrated(f);
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"
-	                       " WHERE canon_hash IS NOT NULL", NULL), 1);
-	canon = q_text(f->path, "SELECT canon_url FROM items WHERE key = ?1",
-	               "urn:hod:7");
-	assert_non_null(canon);
-	assert_int_equal(store_ingest_begin(f->st, "fhi", 3000, &in), 0);
-	assert_int_equal(store_ingest_find_canon(in, canon, &id), 1);
-	assert_int_equal(id, q_int(f->path, "SELECT id FROM items", NULL));
-	store_ingest_abort(in);
-	free(canon);
+	assert_int_equal(store_open(path, &st, &err), HF_EIO);
+	assert_null(st);
+	assert_non_null(strstr(buf_str(&err), bak));
+	assert_non_null(strstr(buf_str(&err), "move it away"));
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 8);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM category_sets", NULL), 6);
+	assert_non_null(fp = fopen(bak, "r"));
+	assert_non_null(text = calloc(1, 64));
+	assert_int_equal(fread(text, 1, 63, fp), 14);
+	fclose(fp);
+	assert_string_equal(text, "an older copy\n");
+	free(text);
+
+	assert_int_equal(unlink(bak), 0);
+	buf_clear(&err);
+	assert_int_equal(store_open(path, &st, &err), 0);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(bak, "PRAGMA user_version", NULL), 8);
+	store_close(st);
+	buf_free(&err);
+	fixture_remove(path, bak);
 }
 
-/* --- feeds ------------------------------------------------------------ */
+/* A copy that cannot be written (the disk is full: here a file size
+ * limit) stops the upgrade before it starts; the half-written copy is
+ * removed, so the next attempt is not refused for it. */
+static void test_upgrade_without_room_for_the_copy_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct buf err = BUF_INIT;
+	struct store *st = NULL;
+	struct rlimit old, lim;
+	char path[160], bak[176];
+	int rc;
+
+	fixture_copy(f, path, sizeof path, bak, sizeof bak);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 32768;    /* the fixture is larger */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = store_open(path, &st, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+
+	assert_int_equal(rc, HF_EDB);
+	assert_null(st);
+	assert_non_null(strstr(buf_str(&err), bak));
+	assert_non_null(strstr(buf_str(&err), "cannot copy"));
+	assert_int_equal(access(bak, F_OK), -1);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 8);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM category_sets", NULL), 6);
+	assert_text(path, "PRAGMA integrity_check", NULL, "ok");
+
+	/* With room again, the upgrade runs. */
+	assert_int_equal(store_open(path, &st, NULL), 0);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	store_close(st);
+	buf_free(&err);
+	fixture_remove(path, bak);
+}
+
+/* No deployment is older than schema 8: such a file is refused, named,
+ * with what to do, and left alone. */
+static void test_schema_older_than_8_refused(void **state)
+{
+	struct fx *f = *state;
+	struct buf err = BUF_INIT;
+	struct store *st = NULL;
+	sqlite3 *db = NULL;
+	char path[160], bak[176];
+
+	snprintf(path, sizeof path, "%s/v7.db", f->dir);
+	snprintf(bak, sizeof bak, "%s.bak-v7", path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE items (id INTEGER"
+	                              " PRIMARY KEY); PRAGMA user_version = 7",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(path, &st, &err), HF_EVERSION);
+	assert_null(st);
+	assert_non_null(strstr(buf_str(&err), path));
+	assert_non_null(strstr(buf_str(&err), "version 7"));
+	assert_non_null(strstr(buf_str(&err), "helsefeed 0.1.0"));
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 7);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_schema", NULL), 1);
+	assert_int_equal(access(bak, F_OK), -1);
+	buf_free(&err);
+	testdb_remove_file(path);
+}
 
 static void test_sync_feeds_adds_and_deactivates(void **state)
 {
@@ -704,11 +900,11 @@ static void test_abort_leaves_nothing(void **state)
 	assert_int_equal(store_count_items(f->st, NULL, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(q_int(f->path, "SELECT (SELECT count(*) FROM item_sources)"
-	                       " + (SELECT count(*) FROM category_sets)"
+	                       " + (SELECT count(*) FROM item_categories)"
 	                       " + (SELECT count(*) FROM item_entry_categories)"
 	                       " + (SELECT count(*) FROM fetches)", NULL), 0);
-	/* The store is usable afterwards, and the category set that was
-	 * rolled back is not taken for stored. */
+	/* The store is usable afterwards, and the categories that were
+	 * rolled back are stored again. */
 	ingest(f->st, "hod", 3000, e, 2, (int[2]){0, 0});
 	assert_int_equal(store_count_items(f->st, "hod", &n), 0);
 	assert_int_equal(n, 2);
@@ -716,8 +912,9 @@ static void test_abort_leaves_nothing(void **state)
 	assert_int_equal(store_item_set_categories(in, 1,
 	                 &(struct store_category){"hospitals", STORE_CAT_RULE}, 1), 0);
 	assert_int_equal(store_ingest_commit(in, &ok200), 0);
-	assert_text(f->path, "SELECT s.names FROM items i JOIN category_sets s"
-	            " ON s.id = i.catset", NULL, "hospitals");
+	assert_text(f->path, "SELECT group_concat(category || '/' || origin)"
+	            " FROM item_categories WHERE item_id = 1", NULL,
+	            "hospitals/rule");
 }
 
 static void test_failure_in_ingest_is_sticky_and_commits_nothing(void **state)
@@ -812,9 +1009,12 @@ static void test_categories_kept_and_cleared_on_update(void **state)
 	assert_text(f->path, "SELECT group_concat(term, '|') FROM (SELECT term"
 	            " FROM item_entry_categories ORDER BY term)", NULL,
 	            "Covid-19|Folkehelse");
-	assert_text(f->path, "SELECT s.detail || '|' || s.names FROM items i"
-	            " JOIN category_sets s ON s.id = i.catset", NULL,
-	            "covid/entry covid/rule ministry/feed|covid,ministry");
+	assert_text(f->path, "SELECT group_concat(category || '/' || origin, ' ')"
+	            " FROM (SELECT * FROM item_categories ORDER BY 2, 3)", NULL,
+	            "covid/entry covid/rule ministry/feed");
+	assert_text(f->path, "SELECT group_concat(category) FROM (SELECT"
+	            " DISTINCT category FROM item_categories ORDER BY 1)", NULL,
+	            "covid,ministry");
 	assert_int_equal(q_int(f->path, "SELECT simhash FROM items", NULL),
 	                 (int64_t)0x8000000000000001ULL);
 	assert_text(f->path, "SELECT title_norm FROM items", NULL,
@@ -828,8 +1028,8 @@ static void test_categories_kept_and_cleared_on_update(void **state)
 	assert_int_equal(out, STORE_UPDATED);
 	assert_text(f->path, "SELECT group_concat(term, '|') FROM"
 	            " item_entry_categories", NULL, "Vaksine");
-	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"
-	                       " WHERE catset IS NOT NULL", NULL), 0);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_categories",
+	                       NULL), 0);
 	assert_int_equal(q_int(f->path, "SELECT simhash FROM items", NULL),
 	                 INT64_MIN);
 }
@@ -1440,10 +1640,12 @@ int main(void)
 		T(test_reopen_keeps_data_and_version),
 		T(test_newer_version_refused_with_message),
 		T(test_open_failure_names_the_path),
-		T(test_failed_migration_rolls_back_its_step),
-		T(test_migration_makes_category_sets),
-		T(test_migration_drops_primary_source_rows),
-		T(test_migration_hashes_stored_canonical_urls),
+		T(test_failed_schema_creation_rolls_back),
+		T(test_upgrade_from_v8_keeps_everything),
+		T(test_upgraded_schema_is_the_new_schema),
+		T(test_upgrade_refused_while_a_copy_exists),
+		T(test_upgrade_without_room_for_the_copy_changes_nothing),
+		T(test_schema_older_than_8_refused),
 		T(test_sync_feeds_adds_and_deactivates),
 		T(test_sync_feeds_url_change_resets_what_was_learnt),
 		T(test_unknown_feed_is_einval),

@@ -63,31 +63,23 @@ con.executemany(
       "https://kopi.example.no/%d" % i) for i in range(20, n + 1, 20)))
 
 
-# Category sets (store_catset.c): hospitals; covid and hospitals;
-# covid, hospitals and municipal.
-sets = ["hospitals/rule", "covid/rule hospitals/rule",
-        "covid/rule hospitals/rule municipal/rule"]
-setid = []
-for d in sets:
-    names = ",".join(t.split("/")[0] for t in d.split())
-    con.execute("INSERT OR IGNORE INTO category_sets (detail, names)"
-                " VALUES (?, ?)", (d, names))
-    setid.append(con.execute("SELECT id FROM category_sets WHERE detail = ?",
-                             (d,)).fetchone()[0])
+# Categories, a row per item, category and origin (item_categories):
+# hospitals; covid and hospitals; covid, hospitals and municipal.
+sets = [["hospitals"], ["covid", "hospitals"],
+        ["covid", "hospitals", "municipal"]]
 
 
 def cats():
     for i in range(1, n + 1):
         r = rnd.random()
-        if r < 0.005:
-            yield (setid[2], i)
-        elif r < 0.10:
-            yield (setid[1], i)
-        elif r < 0.30:
-            yield (setid[0], i)
+        k = 2 if r < 0.005 else 1 if r < 0.10 else 0 if r < 0.30 else None
+        if k is not None:
+            for c in sets[k]:
+                yield (i, c)
 
 
-con.executemany("UPDATE items SET catset = ? WHERE id = ?", cats())
+con.executemany("INSERT INTO item_categories (item_id, category, origin)"
+                " VALUES (?, ?, 'rule')", cats())
 con.execute("COMMIT")
 # Leave no WAL behind: the first publish must not pay for our checkpoint.
 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -23,7 +23,7 @@ enum hf_err {
 	HF_ETOOBIG = -7,     /* a bound from limits.h was exceeded */
 	HF_EDB = -8,         /* SQLite reported an error */
 	HF_ENET = -9,        /* transfer failed */
-	HF_EVERSION = -10,   /* database is newer than this binary */
+	HF_EVERSION = -10,   /* database schema this binary cannot use */
 	HF_EUSAGE = -11,     /* command-line usage error */
 	HF_EABORT = -12,     /* a callback asked to stop */
 };

@@ -33,21 +33,32 @@
 #include "helsefeed/err.h"
 #include "helsefeed/feed.h"
 
-/* The schema version this program writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 8
+/* The schema version this program writes (PRAGMA user_version), and
+ * the oldest one store_open upgrades. */
+#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_OLDEST 8
 
 struct store;
 struct store_ingest;
 
 /*
- * Open (creating when absent) the database at `path` and migrate it to
- * STORE_SCHEMA_VERSION, each step in its own transaction.  The directory
- * must exist: open does not create it.
+ * Open (creating when absent) the database at `path`.  A new database
+ * gets the schema of STORE_SCHEMA_VERSION in one transaction.  One of
+ * an older version (STORE_SCHEMA_OLDEST or later) is first copied to
+ * `path`.bak-vN, N its version (the SQLite backup API, logged at info
+ * level), then upgraded in one transaction that holds the write lock
+ * from the copy on.  An existing `path`.bak-vN is never replaced: the
+ * upgrade waits until it is moved away.  The directory must exist: open
+ * does not create it.
  *
  * Returns 0 and *out (the caller's, store_close), or:
- *   HF_EVERSION  the file's schema is newer than this program knows;
+ *   HF_EVERSION  the file's schema is newer than this program knows, or
+ *                older than STORE_SCHEMA_OLDEST: nothing was touched;
+ *   HF_EIO       the copy's file cannot be created (it exists, or the
+ *                directory is not writable): nothing was touched;
  *   HF_EDB       the file cannot be opened or created, is not a database,
- *                or a migration failed;
+ *                or the copy or the upgrade failed (rolled back; a
+ *                copy made for it is removed);
  *   HF_ENOMEM.
  * On failure one line naming `path` is appended to `err` (logged when
  * `err` is NULL).
@@ -280,10 +291,8 @@ int store_ingest_add_source(struct store_ingest *in, int64_t item_id,
 
 /*
  * Set the categories of item `item_id` to the `n` of `cats` (n == 0:
- * none), replacing what it had.  A name given twice counts once with its
- * origins ORed.  The set is stored once per database (a row of
- * category_sets, shared by every item with the same categories and
- * origins): an item holds one reference, not a row per category.
+ * none), replacing what it had: a row of item_categories per category
+ * and origin.  A name given twice counts once with its origins ORed.
  * Returns 0, HF_EINVAL (no item `item_id`, a name not [a-z0-9_-]+,
  * origins 0 or unknown: nothing changed, the ingest goes on), HF_EDB,
  * HF_ENOMEM.

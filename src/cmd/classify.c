@@ -146,37 +146,6 @@ static int print_rows(sqlite3 *db, const char *sql, int64_t id,
 	return rc == SQLITE_DONE ? HF_OK : HF_EDB;
 }
 
-/* The item's stored categories, one "name origin" per line: its set's
- * detail is "name/origin" pairs joined by spaces (store_catset.c). */
-static int print_categories(sqlite3 *db, int64_t id)
-{
-	sqlite3_stmt *s = NULL;
-	const char *d = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, "SELECT detail FROM category_sets"
-	                       " WHERE id = (SELECT catset FROM items WHERE id = ?1)",
-	                       -1, &s, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return HF_EDB;
-	}
-	printf("stored categories:\n");
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		d = (const char *)sqlite3_column_text(s, 0);
-	while (d && *d) {
-		size_t n = strcspn(d, " "), k = strcspn(d, "/");
-
-		if (k > n)
-			k = n;
-		printf("  %.*s %.*s\n", (int)k, d, (int)(n - k - (k < n)),
-		       d + k + (k < n));
-		d += n + (d[n] == ' ');
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? HF_OK : HF_EDB;
-}
-
 static int parse_id(const char *s, int64_t *out)
 {
 	char *end = NULL;
@@ -234,16 +203,20 @@ int cmd_classify(const struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", cfg->database, sqlite3_errmsg(db));
 		goto out;
 	}
-	/* Read-only, beside a running daemon: never migrate here. */
+	/* Read-only, beside a running daemon: never upgrade here. */
 	if ((rc = schema_version(db)) != STORE_SCHEMA_VERSION) {
 		if (rc < 0)
 			fprintf(stderr, "%s: cannot read the schema version: %s\n",
 			        cfg->database, sqlite3_errmsg(db));
 		else
 			fprintf(stderr, "%s: schema version %d, this program reads %d;"
-			        " the next fetch or daemon start of this version"
-			        " migrates it\n", cfg->database, rc,
-			        STORE_SCHEMA_VERSION);
+			        " %s\n", cfg->database, rc, STORE_SCHEMA_VERSION,
+			        rc > STORE_SCHEMA_VERSION ? "use a newer helsefeed" :
+			        rc >= STORE_SCHEMA_OLDEST ? "the next fetch or daemon"
+			        " start of this version upgrades it" :
+			        "older than this program upgrades: open it once with"
+			        " helsefeed 0.1.0, then a fetch of this version"
+			        " upgrades it");
 		goto out;
 	}
 	rc = read_item(db, id, &t);
@@ -273,7 +246,9 @@ int cmd_classify(const struct cli *cli, int argc, char **argv)
 	printf("\n");
 	if (want_explain)
 		printf("%s", buf_str(&explain));
-	if (print_categories(db, id) ||
+	if (print_rows(db, "SELECT category, origin FROM item_categories"
+	               " WHERE item_id = ?1 ORDER BY category, origin", id,
+	               "stored categories:") ||
 	    print_rows(db, "SELECT f.name, 'primary', i.link FROM items i"
 	               " JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1"
 	               " UNION ALL"

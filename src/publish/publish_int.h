@@ -54,8 +54,8 @@ int pubdb_newest(struct pubdb *db, enum pub_filter filter, const char *arg,
                  int limit, int64_t *ids, size_t *n) HF_WUR;
 
 /* Append the EXPLAIN QUERY PLAN of the query that pubdb_newest runs for
- * `filter` and `arg` (the same choice of plan), one step a line, to
- * `out`: tests pin that every walk goes through an index.  0 or HF_*. */
+ * `filter` and `arg`, one step a line, to `out`: tests pin that every
+ * walk goes through an index.  0 or HF_*. */
 int pubdb_explain(struct pubdb *db, enum pub_filter filter, const char *arg,
                   int limit, struct buf *out) HF_WUR;
 

@@ -84,7 +84,7 @@ static const char *const sd_sql[SD__COUNT] = {
 	" canon_hash = helsefeed_fnv1a(?8), published = ?9, updated = ?10,"
 	" author = ?11, summary = ?12, content = ?13, last_changed = ?14,"
 	" revision = revision + 1, flags = (flags & ~0xffff) | ?15,"
-	" title_norm = NULL, simhash = NULL, catset = NULL WHERE id = ?1",
+	" title_norm = NULL, simhash = NULL WHERE id = ?1",
 	[SD_ECATS_CLEAR] = "DELETE FROM item_entry_categories WHERE item_id = ?1",
 	[SD_ECAT_ADD] =
 	"INSERT OR IGNORE INTO item_entry_categories (item_id, term)"
@@ -476,6 +476,8 @@ int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
 	         sqlite3_bind_int64(s, 14, in->now) |
 	         sqlite3_bind_int64(s, 15, e->flags & STORE_ITEM_ENTRY_FLAGS),
 	         "cannot make source primary");
+	if (!rc)
+		rc = store__categories_put(st, id, NULL, 0, 1);
 	if (rc)
 		return failed(in, rc);
 	s = sd->s[SD_ECATS_CLEAR];

@@ -244,12 +244,14 @@ int store_digest_items(struct store *st, int64_t start, int64_t end,
 	 * in the window of an item first seen before it (an item both new
 	 * and changed in one window is simply new).  Sources are listed one
 	 * per feed, the primary one first; category names ([a-z0-9_-]) are
-	 * joined with commas, sorted (store_catset.c). */
+	 * joined with commas, sorted (the subquery reads them in the order
+	 * of item_categories' primary key). */
 	static const char sql[] =
 		"SELECT i.id, i.title, i.link, i.summary, i.published, i.updated,"
 		" i.first_seen, i.last_changed, i.revision, i.first_seen < ?1, f.kind,"
-		" COALESCE((SELECT c.names FROM category_sets c"
-		"  WHERE c.id = i.catset), ''),"
+		" COALESCE((SELECT group_concat(c.category, ',') FROM"
+		"  (SELECT DISTINCT category FROM item_categories"
+		"   WHERE item_id = i.id ORDER BY category) c), ''),"
 		" COALESCE(f.title, f.name) || COALESCE(char(10) ||"
 		"  (SELECT group_concat(COALESCE(sf.title, sf.name), char(10))"
 		"   FROM feeds sf WHERE sf.id <> i.feed_id AND sf.id IN"

@@ -22,7 +22,6 @@ static void rollback(struct store_ingest *in)
 	struct store *st = in->st;
 
 	store__rollback(st);
-	store__catsets_forget(st);
 	if (st->on_rollback)
 		st->on_rollback(st->on_rollback_ud, in->serial);
 }
@@ -252,7 +251,7 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 	struct store *st = in->st;
 	sqlite3_stmt *s;
 	const char *canon, *tn = h ? h->title_norm : NULL;
-	int64_t id = 0, set = 0;
+	int64_t id = 0;
 	uint64_t old = 0;
 	int found, rc;
 
@@ -272,7 +271,7 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		return HF_OK;
 	}
 	if ((rc = store_ingest_canon(in, e->link, &canon)) ||
-	    (h && (rc = store__catset(st, h->cats, h->ncats, &set))))
+	    (h && (rc = store__categories_check(st, h->cats, h->ncats))))
 		goto out;
 
 	if (!found) {
@@ -293,8 +292,7 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		         bind_text(s, 12, e->content) |
 		         sqlite3_bind_int64(s, 13, in->now) |
 		         sqlite3_bind_int64(s, 14, e->flags & STORE_ITEM_ENTRY_FLAGS) |
-		         bind_text(s, 15, tn) | bind_fp(s, 16, tn, h) |
-		         bind_time(s, 17, set),
+		         bind_text(s, 15, tn) | bind_fp(s, 16, tn, h),
 		         "cannot insert item");
 		if (rc)
 			goto out;
@@ -317,14 +315,15 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		         bind_text(s, 11, e->content) |
 		         sqlite3_bind_int64(s, 12, in->now) |
 		         sqlite3_bind_int64(s, 13, e->flags & STORE_ITEM_ENTRY_FLAGS) |
-		         bind_text(s, 14, tn) | bind_fp(s, 15, tn, h) |
-		         bind_time(s, 16, set),
+		         bind_text(s, 14, tn) | bind_fp(s, 15, tn, h),
 		         "cannot update item");
 		if (rc)
 			goto out;
 	}
 	if ((!found && !h && (rc = drop_merged(in, e))) ||
-	    (rc = put_categories(in, id, e, found)))
+	    (rc = put_categories(in, id, e, found)) ||
+	    (rc = store__categories_put(st, id, h ? h->cats : NULL,
+	                                h ? h->ncats : 0, found)))
 		goto out;
 	if (found)
 		in->items_updated++;
@@ -373,35 +372,6 @@ int store_ingest_add_source(struct store_ingest *in, int64_t item_id,
 	else
 		in->item_id = item_id;
 	return rc;
-}
-
-int store_item_set_categories(struct store_ingest *in, int64_t item_id,
-                              const struct store_category *cats, size_t n)
-{
-	struct store *st = in->st;
-	sqlite3_stmt *s;
-	int64_t set;
-	int rc;
-
-	if (in->failed)
-		return in->failed;
-	if ((rc = store__catset(st, cats, n, &set)))
-		return rc == HF_EINVAL ? rc : (in->failed = rc);
-	if (!(s = store__stmt(st, S_ITEM_CATSET)))
-		rc = HF_EDB;
-	else
-		rc = store__run(st, s, sqlite3_bind_int64(s, 1, item_id) |
-		                bind_time(s, 2, set),
-		                "cannot store item categories");
-	if (rc)
-		return in->failed = rc;
-	if (sqlite3_changes(st->db) == 0) {
-		char id[24];
-
-		snprintf(id, sizeof id, "%lld", (long long)item_id);
-		return store__failmsg(st, HF_EINVAL, "no item", id);
-	}
-	return HF_OK;
 }
 
 int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,

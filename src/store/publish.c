@@ -1,21 +1,15 @@
 /*
- * store_publish.c - the read queries of `publish`, on the store's
- * connection, inside one read transaction: every file of a run sees the
- * same snapshot (WAL: the writer is never blocked).
+ * publish.c - the read queries of `publish`, on the store's connection,
+ * inside one read transaction: every file of a run sees the same
+ * snapshot (WAL: the writer is never blocked).
  *
- * Cost never grows with the database.  An item's time is its published
- * date, else when it was first seen (undated items), as in the index
- * items_t.  The newest items of all.atom come from items_t, walked
- * backwards and stopped by LIMIT.  A category or kind is filtered one of
- * two ways, chosen by a count that is itself bounded (LIMIT in a
- * subquery):
- *   dense   (at least DENSE_FACTOR * limit items): walk items_t newest
- *           first and keep the items of the filter; on average
- *           limit * total / count rows are read, at most total / 64;
- *   sparse  (fewer): read the filter's items through its own index
- *           (items_catset over the category sets that name the category;
- *           the items (feed_id, key) index) and sort them, fewer than
- *           DENSE_FACTOR * limit rows.
+ * An item's time is its published date, else when it was first seen
+ * (undated items), as in the index items_t.  Every list is one query:
+ * walk items_t newest first, keep the items of the filter (a category:
+ * a probe of item_categories; a kind: of feeds), stop at LIMIT.  The
+ * rows read are the list's length divided by the filter's share of the
+ * newest items; a filter with few recent items walks far back, all of
+ * items_t for one with none (bench/publish/README.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,20 +18,12 @@
 #include "../publish/publish_int.h"
 #include "store_int.h"
 
-/* Above this many items per entry wanted, a filter is dense: walking the
- * whole time index reads at most 1/DENSE_FACTOR of it. */
-#define DENSE_FACTOR 64
-
 enum pq_id {
 	PQ_BEGIN,
 	PQ_END,
 	PQ_ALL,
-	PQ_CAT_COUNT,
-	PQ_CAT_DENSE,
-	PQ_CAT_SPARSE,
-	PQ_KIND_COUNT,
-	PQ_KIND_DENSE,
-	PQ_KIND_SPARSE,
+	PQ_CAT,
+	PQ_KIND,
 	PQ_ITEM,
 	PQ_CATS,
 	PQ_SOURCES,
@@ -45,51 +31,28 @@ enum pq_id {
 	PQ__COUNT
 };
 
-/* The newest items through items_t; `F` filters.  "+" keeps the planner
- * off other indexes for the filter column, so the walk stays on the time
- * index and stops at LIMIT. */
+/* The newest ?1 items that pass `F`. */
 #define NEWEST(F)                                                           \
-	"SELECT id, COALESCE(published, first_seen) AS t FROM items"        \
-	" WHERE 1" F                                                        \
+	"SELECT id FROM items WHERE 1" F                                    \
 	" ORDER BY COALESCE(published, first_seen) DESC, id DESC LIMIT ?1"
-
-#define SPARSE(F)                                                           \
-	"SELECT id, coalesce(published, first_seen) AS t FROM items"        \
-	" WHERE id IN (" F ") ORDER BY 2 DESC, 1 DESC LIMIT ?1"
-
-/* The category sets that name category ?N (schema step 6): a few rows. */
-#define SETS_OF(N)                                                          \
-	"(SELECT id FROM category_sets"                                     \
-	" WHERE instr(',' || names || ',', ',' || ?" N " || ','))"
-#define CAT_IN " AND +catset IN " SETS_OF("2")
-#define KIND_IN " AND +feed_id IN (SELECT id FROM feeds WHERE kind = ?2)"
 
 static const char *const pq_sql[PQ__COUNT] = {
 	[PQ_BEGIN] = "BEGIN",
 	[PQ_END] = "COMMIT",
 	[PQ_ALL] = NEWEST(""),
-	[PQ_CAT_COUNT] =
-	"SELECT count(*) FROM (SELECT 1 FROM items"
-	" WHERE catset IN " SETS_OF("1") " LIMIT ?2)",
-	[PQ_CAT_DENSE] = NEWEST(CAT_IN),
-	[PQ_CAT_SPARSE] =
-	SPARSE("SELECT id FROM items WHERE catset IN " SETS_OF("2")),
-	[PQ_KIND_COUNT] =
-	"SELECT count(*) FROM (SELECT 1 FROM items WHERE feed_id IN"
-	" (SELECT id FROM feeds WHERE kind = ?1) LIMIT ?2)",
-	[PQ_KIND_DENSE] = NEWEST(KIND_IN),
-	[PQ_KIND_SPARSE] =
-	SPARSE("SELECT i.id FROM feeds f JOIN items i ON i.feed_id = f.id"
-	       " WHERE f.kind = ?2"),
+	[PQ_CAT] = NEWEST(" AND EXISTS (SELECT 1 FROM item_categories c"
+	                  " WHERE c.item_id = items.id AND c.category = ?2)"),
+	[PQ_KIND] = NEWEST(" AND EXISTS (SELECT 1 FROM feeds f"
+	                   " WHERE f.id = items.feed_id AND f.kind = ?2)"),
 	[PQ_ITEM] =
 	"SELECT i.id, i.feed_id, f.name, f.title, f.url, i.key, i.guid,"
 	" i.title, i.link, i.author, i.summary, i.content, i.published,"
 	" i.updated, i.first_seen, i.last_changed, i.revision"
 	" FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
-	/* Sorted, joined by commas (store_catset.c). */
+	/* The primary key's order: by name. */
 	[PQ_CATS] =
-	"SELECT names FROM category_sets"
-	" WHERE id = (SELECT catset FROM items WHERE id = ?1)",
+	"SELECT DISTINCT category FROM item_categories WHERE item_id = ?1"
+	" ORDER BY category",
 	[PQ_SOURCES] =
 	"SELECT f.name, f.title, s.link FROM item_sources s"
 	" JOIN feeds f ON f.id = s.feed_id"
@@ -106,7 +69,6 @@ static const char *const pq_sql[PQ__COUNT] = {
 struct pubdb {
 	struct store *st;
 	sqlite3_stmt *s[PQ__COUNT];
-	struct buf names;             /* scratch of pubdb_categories */
 	int in_tx;
 };
 
@@ -163,49 +125,14 @@ void pubdb_close(struct pubdb *db)
 		store__rollback(db->st);
 	for (int i = 0; i < PQ__COUNT; i++)
 		sqlite3_finalize(db->s[i]);
-	buf_free(&db->names);
 	free(db);
 }
 
-/* The bounded count that chooses between the dense and sparse plans. */
-static int is_dense(struct pubdb *db, enum pq_id q, const char *arg,
-                    int limit, int *dense)
-{
-	sqlite3_stmt *s = db->s[q];
-	int64_t cap = (int64_t)limit * DENSE_FACTOR;
-	int rc;
-
-	if ((bind_text(s, 1, arg) | sqlite3_bind_int64(s, 2, cap)) != SQLITE_OK)
-		return pq_fail(db, "cannot bind");
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return pq_fail(db, "cannot count items");
-	}
-	*dense = sqlite3_column_int64(s, 0) >= cap;
-	sqlite3_reset(s);
-	return 0;
-}
-
 /* The query that lists the newest items of `filter`. */
-static int choose(struct pubdb *db, enum pub_filter filter, const char *arg,
-                  int limit, enum pq_id *q)
+static enum pq_id newest_query(enum pub_filter filter)
 {
-	int dense = 1, rc;
-
-	if (filter == PUB_ALL) {
-		*q = PQ_ALL;
-		return 0;
-	}
-	rc = is_dense(db, filter == PUB_CATEGORY ? PQ_CAT_COUNT : PQ_KIND_COUNT,
-	              arg, limit, &dense);
-	if (rc)
-		return rc;
-	if (filter == PUB_CATEGORY)
-		*q = dense ? PQ_CAT_DENSE : PQ_CAT_SPARSE;
-	else
-		*q = dense ? PQ_KIND_DENSE : PQ_KIND_SPARSE;
-	return 0;
+	return filter == PUB_ALL ? PQ_ALL :
+	       filter == PUB_CATEGORY ? PQ_CAT : PQ_KIND;
 }
 
 int pubdb_explain(struct pubdb *db, enum pub_filter filter, const char *arg,
@@ -213,13 +140,10 @@ int pubdb_explain(struct pubdb *db, enum pub_filter filter, const char *arg,
 {
 	struct buf sql = BUF_INIT;
 	sqlite3_stmt *s = NULL;
-	enum pq_id q;
+	enum pq_id q = newest_query(filter);
 	int rc;
 
-	if ((rc = choose(db, filter, arg, limit, &q)) ||
-	    (rc = buf_printf(out, "%s\n", q == PQ_CAT_SPARSE || q == PQ_KIND_SPARSE ?
-	                     "sparse" : "dense")) ||
-	    (rc = buf_printf(&sql, "EXPLAIN QUERY PLAN %s", pq_sql[q])))
+	if ((rc = buf_printf(&sql, "EXPLAIN QUERY PLAN %s", pq_sql[q])))
 		goto out;
 	if (sqlite3_prepare_v2(db->st->db, sql.data, -1, &s, NULL) != SQLITE_OK ||
 	    (sqlite3_bind_int64(s, 1, limit) |
@@ -238,14 +162,11 @@ out:
 int pubdb_newest(struct pubdb *db, enum pub_filter filter, const char *arg,
                  int limit, int64_t *ids, size_t *n)
 {
-	enum pq_id q;
-	sqlite3_stmt *s;
+	enum pq_id q = newest_query(filter);
+	sqlite3_stmt *s = db->s[q];
 	size_t k = 0;
 	int rc;
 
-	if ((rc = choose(db, filter, arg, limit, &q)))
-		return rc;
-	s = db->s[q];
 	if ((sqlite3_bind_int64(s, 1, limit) |
 	     (q == PQ_ALL ? SQLITE_OK : bind_text(s, 2, arg))) != SQLITE_OK)
 		return pq_fail(db, "cannot bind");
@@ -315,26 +236,18 @@ int pubdb_categories(struct pubdb *db, int64_t id,
                      int (*cb)(void *ud, const char *category), void *ud)
 {
 	sqlite3_stmt *s = db->s[PQ_CATS];
-	const char *names = NULL;
-	char *c, *end;
 	int rc, cbrc = 0;
 
 	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
 		return pq_fail(db, "cannot bind");
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		names = col_text(s, 0);
-	buf_clear(&db->names);
-	cbrc = names ? buf_puts(&db->names, names) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return pq_fail(db, "cannot read categories");
-	for (c = db->names.data; !cbrc && c && *c; c = end) {
-		end = c + strcspn(c, ",");
-		if (*end)
-			*end++ = '\0';
-		cbrc = cb(ud, c);
+	while (!cbrc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = col_text(s, 0);
+		cbrc = name ? cb(ud, name) : HF_ENOMEM;
 	}
-	return cbrc;
+	sqlite3_reset(s);
+	if (cbrc)
+		return cbrc;
+	return rc == SQLITE_DONE ? 0 : pq_fail(db, "cannot read categories");
 }
 
 int pubdb_sources(struct pubdb *db, int64_t id, int64_t primary,

@@ -1,12 +1,41 @@
-/* store_schema.c - the SQL of the store: migrations and statements. */
+/*
+ * schema.c - the SQL of the store: the schema of a new database, the
+ * upgrade of an older one (with a copy made first), and the cached
+ * statements.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helsefeed/log.h"
 #include "store_int.h"
 
 /*
- * Forward migrations: step i takes user_version i to i + 1, in its own
- * transaction.  Append only; never edit a step that has shipped.
+ * item_categories: a row per category of an item and origin of that
+ * category (store.h, STORE_CAT_*).  The primary key serves an item's
+ * categories in name order; item_categories_category serves the items
+ * of one category (publish).  Shared by the fresh schema and the upgrade
+ * from version 8, so that both make the same table.
  */
-const char *const store__migrations[] = {
-	/* 0 -> 1 */
+#define ITEM_CATEGORIES                                                     \
+	"CREATE TABLE item_categories ("                                    \
+	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
+	" category TEXT NOT NULL,"                                          \
+	" origin TEXT NOT NULL CHECK (origin IN ('entry', 'feed', 'rule')),"\
+	" PRIMARY KEY (item_id, category, origin)"                          \
+	") STRICT, WITHOUT ROWID;"                                          \
+	"CREATE INDEX item_categories_category"                             \
+	" ON item_categories(category, item_id);"
+
+/*
+ * The schema of a new database, version STORE_SCHEMA_VERSION.  A change
+ * here is a new version: bump it in store.h and add its upgrade below,
+ * which must leave an upgraded database with the same tables, columns
+ * and indexes as this script (test_store.c compares them).
+ */
+static const char schema_sql[] =
 	"CREATE TABLE feeds ("
 	" id INTEGER PRIMARY KEY,"
 	" name TEXT NOT NULL UNIQUE,"           /* [feed NAME] */
@@ -41,9 +70,11 @@ const char *const store__migrations[] = {
 	") STRICT;"
 	"CREATE INDEX fetches_feed ON fetches(feed_id, started);"
 	"CREATE INDEX fetches_started ON fetches(started);"
+	/* An item, with its primary source (the feed that carries it, with
+	 * that feed's key, guid, link and first_seen). */
 	"CREATE TABLE items ("
 	" id INTEGER PRIMARY KEY,"
-	" feed_id INTEGER NOT NULL REFERENCES feeds(id),"  /* primary source */
+	" feed_id INTEGER NOT NULL REFERENCES feeds(id),"
 	" key TEXT NOT NULL,"
 	" raw_hash INTEGER NOT NULL,"           /* uint64 stored bit for bit */
 	" guid TEXT,"
@@ -61,39 +92,42 @@ const char *const store__migrations[] = {
 	" flags INTEGER NOT NULL DEFAULT 0,"
 	" title_norm TEXT,"                     /* dedup fingerprint */
 	" simhash INTEGER,"
+	/* helsefeed_fnv1a(canon_url) (store.c): canonical URLs are found
+	 * through an index of integers. */
+	" canon_hash INTEGER,"
 	" UNIQUE (feed_id, key)"
 	") STRICT;"
-	"CREATE INDEX items_canon ON items(canon_url);"
-	"CREATE INDEX items_title_norm ON items(title_norm);"
-	"CREATE INDEX items_published ON items(published);"
-	/* Every feed that carried the story, the primary one too.  The
-	 * primary row has no key: the item holds it, and a second index on
-	 * (feed_id, key) for every item would double the random index writes
-	 * of an ingest.  A source merged in by dedup keeps its own key and
-	 * raw_hash, so that store_ingest_known skips it like the feed's own
-	 * entries. */
+	/* An item's time as dedup and publish see it: published, else when
+	 * it was first seen. */
+	"CREATE INDEX items_t ON items(COALESCE(published, first_seen));"
+	"CREATE INDEX items_canon_hash ON items(canon_hash);"
+	/* The other feeds that carried the story, merged in by dedup, each
+	 * with its own key and raw_hash so that store_ingest_known skips it
+	 * like the feed's own entries.  key is never NULL since version 7
+	 * (NULL was the primary source's row); the column and the partial
+	 * index stay as they were, so that an upgraded database and a new
+	 * one are the same. */
 	"CREATE TABLE item_sources ("
 	" id INTEGER PRIMARY KEY,"
 	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
 	" feed_id INTEGER NOT NULL REFERENCES feeds(id),"
-	" key TEXT,"                            /* NULL: primary source */
+	" key TEXT,"
 	" raw_hash INTEGER,"
 	" link TEXT,"
 	" guid TEXT,"
 	" first_seen INTEGER NOT NULL"
 	") STRICT;"
 	"CREATE INDEX item_sources_item ON item_sources(item_id);"
-	"CREATE UNIQUE INDEX item_sources_primary ON item_sources(item_id)"
-	" WHERE key IS NULL;"
 	"CREATE UNIQUE INDEX item_sources_merged ON item_sources(feed_id, key)"
 	" WHERE key IS NOT NULL;"
-	"CREATE TABLE item_categories ("
-	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
-	" category TEXT NOT NULL,"
-	" origin TEXT NOT NULL CHECK (origin IN ('feed', 'rule', 'entry')),"
-	" PRIMARY KEY (item_id, category, origin)"
-	") STRICT, WITHOUT ROWID;"
-	"CREATE INDEX item_categories_category ON item_categories(category, item_id);"
+	/* Every source of an item, the primary one (key NULL) first. */
+	"CREATE VIEW item_sources_all AS"
+	" SELECT id AS item_id, feed_id, NULL AS key, raw_hash, link, guid,"
+	" first_seen FROM items"
+	" UNION ALL"
+	" SELECT item_id, feed_id, key, raw_hash, link, guid, first_seen"
+	" FROM item_sources;"
+	ITEM_CATEGORIES
 	/* The entry's own <category>/<dc:subject> texts, as the feed wrote
 	 * them. */
 	"CREATE TABLE item_entry_categories ("
@@ -101,6 +135,8 @@ const char *const store__migrations[] = {
 	" term TEXT NOT NULL,"
 	" PRIMARY KEY (item_id, term)"
 	") STRICT, WITHOUT ROWID;"
+	/* One row per digest window of a group (digest.h); last_attempt
+	 * times the retry of a failed one. */
 	"CREATE TABLE digests ("
 	" id INTEGER PRIMARY KEY,"
 	" group_name TEXT NOT NULL,"
@@ -113,86 +149,226 @@ const char *const store__migrations[] = {
 	" sent_at INTEGER,"
 	" message_id TEXT,"
 	" last_error TEXT,"
+	" last_attempt INTEGER,"
 	" UNIQUE (group_name, window_start)"
-	") STRICT;",
-	/* 1 -> 2: the word index of near-duplicate detection (dedup.h).  The
-	 * time bucket leads the key: a new item's rows all land in the newest
-	 * bucket, whose pages stay in the cache, instead of on random leaves
-	 * of an index that outgrows it.  IF NOT EXISTS: databases made before
-	 * this step had the table created by the dedup module itself. */
-	"CREATE TABLE IF NOT EXISTS dedup_title_keys ("
-	" bucket INTEGER NOT NULL,"
-	" key INTEGER NOT NULL,"
-	" t INTEGER NOT NULL,"
-	" item_id INTEGER NOT NULL,"
-	" PRIMARY KEY (bucket, key, t, item_id)"
-	") STRICT, WITHOUT ROWID;",
-	/* 2 -> 3: near-duplicate candidates are indexed in memory, read a
-	 * time bucket at a time through items_t (dedup.h); the word table
-	 * and the title_norm index cost four to ten random index writes per
-	 * new item and are gone. */
-	"DROP TABLE dedup_title_keys;"
-	"DROP INDEX items_title_norm;"
-	"CREATE INDEX items_t ON items(COALESCE(published, first_seen));",
-	/* 3 -> 4: canonical URLs are found by a 64-bit hash (store_int.h,
-	 * canon_hash): an index of integers a fifth the size of one of URLs
-	 * stays in the page cache as the items grow to millions, and a new
-	 * item's random index write lands on a page that is there. */
-	"ALTER TABLE items ADD COLUMN canon_hash INTEGER;"
-	"UPDATE items SET canon_hash = helsefeed_fnv1a(canon_url)"
-	" WHERE canon_url IS NOT NULL;"
-	"DROP INDEX items_canon;"
-	"CREATE INDEX items_canon_hash ON items(canon_hash);",
-	/* 4 -> 5: a failed digest is retried after a delay counted from its
-	 * last attempt, not from its creation (digest.h). */
-	"ALTER TABLE digests ADD COLUMN last_attempt INTEGER;",
-	/* 5 -> 6: an item's categories are one reference to a category set
-	 * (store.h, store_item_set_categories) instead of a row per category
-	 * and origin: two to three index writes and a statement fewer per
-	 * new item.  A set's detail is its "name/origin" pairs sorted and
-	 * joined by spaces, its names the distinct names joined by commas;
-	 * items_catset finds the items of a category through the few sets
-	 * that name it (store_publish.c). */
-	"CREATE TABLE category_sets ("
-	" id INTEGER PRIMARY KEY,"
-	" detail TEXT NOT NULL UNIQUE,"
-	" names TEXT NOT NULL"
-	") STRICT;"
-	"ALTER TABLE items ADD COLUMN catset INTEGER;"
-	/* The primary key's order is (item_id, category, origin): each
-	 * group's rows arrive sorted. */
-	"CREATE TEMP TABLE item_catset AS"
-	" SELECT item_id, group_concat(category || '/' || origin, ' ') AS detail,"
-	" group_concat(DISTINCT category) AS names"
-	" FROM item_categories GROUP BY item_id;"
-	"INSERT INTO category_sets (detail, names)"
-	" SELECT DISTINCT detail, names FROM temp.item_catset ORDER BY detail;"
-	"UPDATE items SET catset = s.id FROM temp.item_catset c"
-	" JOIN category_sets s ON s.detail = c.detail WHERE c.item_id = items.id;"
-	"DROP TABLE temp.item_catset;"
-	"DROP TABLE item_categories;"
-	"CREATE INDEX items_catset ON items(catset) WHERE catset IS NOT NULL;",
-	/* 6 -> 7: the primary source of an item is the item itself (its
-	 * feed_id, link, guid, first_seen): its item_sources row repeated
-	 * them at the cost of three index writes per new item.  item_sources
-	 * keeps the merged sources; item_sources_all lists every source. */
-	"DELETE FROM item_sources WHERE key IS NULL;"
-	"DROP INDEX item_sources_primary;"
-	"CREATE VIEW item_sources_all AS"
-	" SELECT id AS item_id, feed_id, NULL AS key, raw_hash, link, guid,"
-	" first_seen FROM items"
+	") STRICT;";
+
+/*
+ * 8 -> 9: an item's categories are rows of item_categories instead of
+ * one reference (items.catset) to a shared set of category_sets, whose
+ * detail is its "name/origin" pairs sorted and joined by spaces.  The
+ * split walks the few sets, not the items.
+ */
+static const char upgrade_8_sql[] =
+	ITEM_CATEGORIES
+	"WITH RECURSIVE split(set_id, pair, rest) AS ("
+	" SELECT id, '', detail || ' ' FROM category_sets"
 	" UNION ALL"
-	" SELECT item_id, feed_id, key, raw_hash, link, guid, first_seen"
-	" FROM item_sources;",
-	/* 7 -> 8: publish walks items_t, an item's time as dedup sees it
-	 * (published, else first_seen), newest first (store_publish.c); the
-	 * index on published alone was one more write per new item. */
-	"DROP INDEX items_published;",
+	" SELECT set_id, substr(rest, 1, instr(rest, ' ') - 1),"
+	" substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest <> '')"
+	" INSERT INTO item_categories (item_id, category, origin)"
+	" SELECT i.id, substr(s.pair, 1, instr(s.pair, '/') - 1),"
+	" substr(s.pair, instr(s.pair, '/') + 1)"
+	" FROM split s JOIN items i ON i.catset = s.set_id WHERE s.pair <> '';"
+	"DROP INDEX items_catset;"
+	"ALTER TABLE items DROP COLUMN catset;"
+	"DROP TABLE category_sets;";
+
+/* upgrades[v - STORE_SCHEMA_OLDEST] takes version v to v + 1. */
+static const char *const upgrades[] = {
+	upgrade_8_sql,
 };
 
-_Static_assert(sizeof store__migrations / sizeof store__migrations[0] ==
-               STORE_SCHEMA_VERSION,
-               "one migration step per schema version");
+_Static_assert(sizeof upgrades / sizeof upgrades[0] ==
+               STORE_SCHEMA_VERSION - STORE_SCHEMA_OLDEST,
+               "one upgrade per version from STORE_SCHEMA_OLDEST on");
+
+/* Set the message of a failure to open, "PATH: ...", without logging
+ * it (store_open decides where it goes), and return code. */
+static int open_fail(struct store *st, int code, const char *fmt, ...)
+	HF_PRINTF(3, 4);
+static int open_fail(struct store *st, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_clear(&st->err);
+	va_start(ap, fmt);
+	/* Out of memory: store_open reports the code instead. */
+	if (buf_printf(&st->err, "%s: ", st->path) ||
+	    buf_vprintf(&st->err, fmt, ap))
+		buf_clear(&st->err);
+	va_end(ap);
+	return code;
+}
+
+/* HF_EDB, or HF_ENOMEM when SQLite ran out of memory on db. */
+static int db_code(sqlite3 *db)
+{
+	return (sqlite3_errcode(db) & 0xff) == SQLITE_NOMEM ? HF_ENOMEM : HF_EDB;
+}
+
+int store__schema_check(struct store *st, int version)
+{
+	if (version > STORE_SCHEMA_VERSION)
+		return open_fail(st, HF_EVERSION, "database schema version %d is "
+		                 "newer than this program knows (%d); use a newer "
+		                 "helsefeed", version, STORE_SCHEMA_VERSION);
+	if (version > 0 && version < STORE_SCHEMA_OLDEST)
+		return open_fail(st, HF_EVERSION, "database schema version %d is "
+		                 "older than this program upgrades (%d to %d); open "
+		                 "it once with helsefeed 0.1.0, which takes it to "
+		                 "version %d, then with this one", version,
+		                 STORE_SCHEMA_OLDEST, STORE_SCHEMA_VERSION,
+		                 STORE_SCHEMA_OLDEST);
+	return HF_OK;
+}
+
+static int user_version(struct store *st, int *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = HF_EDB;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL)
+	    != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+		goto out;
+	*out = sqlite3_column_int(s, 0);
+	rc = HF_OK;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/*
+ * Copy the database to `bak` with the backup API, in the snapshot of the
+ * caller's transaction (store__schema_ensure), readable by the owner
+ * only.  An existing file of that name is never replaced (O_EXCL): it
+ * may be the only copy of an earlier version.  A copy that failed
+ * halfway is removed.
+ */
+static int backup(struct store *st, const char *bak, int version)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b = NULL;
+	int fd, made = 0, rc = HF_OK;
+
+	fd = open(bak, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = open_fail(st, HF_EIO, "cannot copy the database to %s before "
+		               "upgrading it from schema version %d: %s%s", bak,
+		               version, strerror(errno), errno != EEXIST ? "" :
+		               " (left by an earlier upgrade? move it away and "
+		               "start again)");
+		goto out;
+	}
+	made = 1;
+	close(fd);
+	/* SQLite takes an empty file for an empty database. */
+	if (sqlite3_open_v2(bak, &dst, SQLITE_OPEN_READWRITE |
+	                    SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK ||
+	    !(b = sqlite3_backup_init(dst, "main", st->db, "main")))
+		goto dberr;
+	rc = sqlite3_backup_step(b, -1);
+	if (sqlite3_backup_finish(b) != SQLITE_OK || rc != SQLITE_DONE)
+		goto dberr;
+	rc = HF_OK;
+	/* One file, whatever the journal mode the pages came with. */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL)
+	    != SQLITE_OK)
+		goto dberr;
+	if (sqlite3_close(dst) != SQLITE_OK)
+		goto dberr;
+	dst = NULL;
+	log_info("%s: copied to %s before the upgrade from schema version %d",
+	         st->path, bak, version);
+	goto out;
+dberr:
+	rc = open_fail(st, dst ? db_code(dst) : HF_ENOMEM, "cannot copy the "
+	               "database to %s before upgrading it from schema version "
+	               "%d: %s", bak, version,
+	               dst ? sqlite3_errmsg(dst) : "out of memory");
+out:
+	sqlite3_close(dst);
+	if (rc && made)
+		unlink(bak);
+	return rc;
+}
+
+/*
+ * A new database is made under the write lock (BEGIN IMMEDIATE).  An
+ * older one is upgraded in a deferred transaction: the backup API
+ * refuses a source connection that holds the write lock, so the copy is
+ * read in the transaction's snapshot, and the upgrade's first write
+ * takes the lock from that snapshot or fails (SQLITE_BUSY_SNAPSHOT, WAL)
+ * when another process wrote in between: the copy is always exactly the
+ * database that was upgraded.
+ */
+int store__schema_ensure(struct store *st, int version)
+{
+	struct buf bak = BUF_INIT, sql = BUF_INIT;
+	int rc = HF_OK, copied = 0;
+
+	if (version == STORE_SCHEMA_VERSION)
+		return HF_OK;
+	if (sqlite3_exec(st->db, version ? "BEGIN" : "BEGIN IMMEDIATE", NULL,
+	                 NULL, NULL) != SQLITE_OK)
+		goto dberr;
+	/* Another process may have made or upgraded it since we looked. */
+	if (user_version(st, &version))
+		goto dberr;
+	if (version == STORE_SCHEMA_VERSION)
+		goto commit;
+	if ((rc = store__schema_check(st, version)))
+		goto out;
+	if (version == 0) {
+		rc = buf_printf(&sql, "%sPRAGMA user_version = %d;", schema_sql,
+		                STORE_SCHEMA_VERSION);
+	} else {
+		if ((rc = buf_printf(&bak, "%s.bak-v%d", st->path, version)) ||
+		    (rc = backup(st, bak.data, version)))
+			goto out;
+		copied = 1;
+		for (int v = version; !rc && v < STORE_SCHEMA_VERSION; v++)
+			rc = buf_puts(&sql, upgrades[v - STORE_SCHEMA_OLDEST]);
+		if (!rc)
+			rc = buf_printf(&sql, "PRAGMA user_version = %d;",
+			                STORE_SCHEMA_VERSION);
+	}
+	if (rc)
+		goto out;
+	if (sqlite3_exec(st->db, sql.data, NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
+commit:
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
+	if (version == 0)
+		log_info("%s: new database, schema version %d", st->path,
+		         STORE_SCHEMA_VERSION);
+	else if (version != STORE_SCHEMA_VERSION)
+		log_info("%s: database schema upgraded from version %d to %d",
+		         st->path, version, STORE_SCHEMA_VERSION);
+	goto out;
+dberr:
+	rc = db_code(st->db);
+	if (version == 0)
+		open_fail(st, rc, "cannot create the database schema (version "
+		          "%d): %s", STORE_SCHEMA_VERSION, sqlite3_errmsg(st->db));
+	else
+		open_fail(st, rc, "cannot upgrade the database from schema "
+		          "version %d to %d: %s; it is left as it was",
+		          version, STORE_SCHEMA_VERSION, sqlite3_errmsg(st->db));
+out:
+	if (rc) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		/* The database is as it was: a second attempt must not find
+		 * this attempt's copy in its way. */
+		if (copied)
+			unlink(bak.data);
+	}
+	buf_free(&bak);
+	buf_free(&sql);
+	return rc;
+}
 
 #define FEED_STATE_COLS \
 	"SELECT id, name, COALESCE(effective_url, url), etag, last_modified," \
@@ -236,10 +412,9 @@ const char *const store__stmt_sql[S__COUNT] = {
 	[S_ITEM_INSERT] =
 	"INSERT INTO items (feed_id, key, raw_hash, guid, title, link,"
 	" canon_url, published, updated, author, summary, content,"
-	" first_seen, last_changed, flags, title_norm, simhash, canon_hash,"
-	" catset)"
+	" first_seen, last_changed, flags, title_norm, simhash, canon_hash)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-	" ?13, ?13, ?14, ?15, ?16, helsefeed_fnv1a(?7), ?17)",
+	" ?13, ?13, ?14, ?15, ?16, helsefeed_fnv1a(?7))",
 	[S_ITEM_UPDATE] =
 	"UPDATE items SET raw_hash = ?2, guid = ?3, title = ?4, link = ?5,"
 	" canon_url = ?6, canon_hash = helsefeed_fnv1a(?6),"
@@ -247,7 +422,7 @@ const char *const store__stmt_sql[S__COUNT] = {
 	" summary = ?10, content = ?11, last_changed = ?12,"
 	" revision = revision + 1,"
 	" flags = (flags & ~0xffff) | ?13,"
-	" title_norm = ?14, simhash = ?15, catset = ?16"
+	" title_norm = ?14, simhash = ?15"
 	" WHERE id = ?1",
 	/* An entry merged into another item earlier that now gets an item
 	 * of its own is no longer a source of the other one. */
@@ -264,10 +439,12 @@ const char *const store__stmt_sql[S__COUNT] = {
 	[S_ENTRYCAT_ADD] =
 	"INSERT OR IGNORE INTO item_entry_categories (item_id, term)"
 	" VALUES (?1, ?2)",
-	[S_CATSET_FIND] = "SELECT id FROM category_sets WHERE detail = ?1",
-	[S_CATSET_ADD] =
-	"INSERT INTO category_sets (detail, names) VALUES (?1, ?2)",
-	[S_ITEM_CATSET] = "UPDATE items SET catset = ?2 WHERE id = ?1",
+	[S_ITEM_EXISTS] = "SELECT 1 FROM items WHERE id = ?1",
+	[S_CATS_CLEAR] = "DELETE FROM item_categories WHERE item_id = ?1",
+	/* OR IGNORE: a name given twice with the same origin. */
+	[S_CAT_ADD] =
+	"INSERT OR IGNORE INTO item_categories (item_id, category, origin)"
+	" VALUES (?1, ?2, ?3)",
 	[S_FINGERPRINT] =
 	"UPDATE items SET title_norm = ?2, simhash = ?3 WHERE id = ?1",
 	[S_FIND_CANON] =

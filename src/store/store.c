@@ -143,47 +143,6 @@ out:
 	return rc;
 }
 
-/* Take the database from `version` to STORE_SCHEMA_VERSION. */
-static int migrate(struct store *st, int version)
-{
-	struct buf sql = BUF_INIT;
-	int rc = HF_OK, v;
-
-	for (v = version; v < STORE_SCHEMA_VERSION; v++) {
-		int now;
-
-		if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
-		    != SQLITE_OK)
-			goto dberr;
-		/* Another process may have migrated while we waited. */
-		if (pragma_int(st, "PRAGMA user_version", &now))
-			goto dberr;
-		if (now > v) {
-			sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-			v = now - 1;
-			continue;
-		}
-		buf_clear(&sql);
-		if ((rc = buf_printf(&sql, "%sPRAGMA user_version = %d;",
-		                     store__migrations[v], v + 1)))
-			goto out;
-		if (sqlite3_exec(st->db, sql.data, NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-			goto dberr;
-		log_info("%s: database schema migrated to version %d",
-		         st->path, v + 1);
-	}
-	goto out;
-dberr:
-	rc = code_of(sqlite3_errcode(st->db));
-	set_err(st, "cannot migrate database from version %d to %d: %s", v,
-	        v + 1, sqlite3_errmsg(st->db));
-	store__rollback(st);
-out:
-	buf_free(&sql);
-	return rc;
-}
-
 /* helsefeed_fnv1a(TEXT): the 64-bit FNV-1a of its bytes (NULL for NULL),
  * the key of items_canon_hash.  Bound to this connection only and never
  * named by the schema: another tool can read the file without it. */
@@ -221,12 +180,8 @@ static int open_db(struct store *st)
 	 * problem or a file that is no database shows here. */
 	if (pragma_int(st, "PRAGMA user_version", &version))
 		goto dberr;
-	if (version > STORE_SCHEMA_VERSION) {
-		set_err(st, "database schema version %d is newer than this "
-		        "program knows (%d); use a newer helsefeed", version,
-		        STORE_SCHEMA_VERSION);
-		return HF_EVERSION;
-	}
+	if ((rc = store__schema_check(st, version)))
+		return rc;
 	what = "cannot set up database";
 	/* WAL: readers never block the writer, and a crash cannot corrupt
 	 * the file.  synchronous=NORMAL syncs the WAL at checkpoints only: a
@@ -253,7 +208,7 @@ static int open_db(struct store *st)
 	                               SQLITE_DIRECTONLY, NULL, sql_fnv1a,
 	                               NULL, NULL, NULL) != SQLITE_OK)
 		goto dberr;
-	if ((rc = migrate(st, version)))
+	if ((rc = store__schema_ensure(st, version)))
 		return rc;
 	(void)store__ckpt_start(st, STORE_CHECKPOINT_PAGES);
 	return HF_OK;
@@ -305,7 +260,6 @@ void store_close(struct store *st)
 	store__ckpt_stop(st);
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
-	store__catsets_free(st);
 	if (st->db) {
 		/* SQLite's advice for long-lived connections: refresh the
 		 * planner's statistics where they went stale.  analysis_limit

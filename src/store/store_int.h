@@ -14,9 +14,17 @@
 #include "helsefeed/feed.h"
 #include "helsefeed/store.h"
 
-/* Forward migrations (store_schema.c): step i takes user_version i to
- * i + 1, in its own transaction. */
-extern const char *const store__migrations[];
+/*
+ * The schema (schema.c).  store__schema_check: 0 for a file store_open
+ * can use (version 0: new, STORE_SCHEMA_OLDEST up to
+ * STORE_SCHEMA_VERSION), else HF_EVERSION with the message in st->err;
+ * nothing is touched.  store__schema_ensure: create the schema of a new
+ * database, or copy an older one to PATH.bak-vN and upgrade it, in one
+ * transaction; 0, HF_EVERSION, HF_EIO (the copy's file), HF_EDB,
+ * HF_ENOMEM, with the message in st->err (not logged).
+ */
+int store__schema_check(struct store *st, int version);
+int store__schema_ensure(struct store *st, int version);
 
 /* Prepared statements, each compiled once per store on first use. */
 enum stmt_id {
@@ -36,9 +44,9 @@ enum stmt_id {
 	S_SOURCE_MERGED_PUT,
 	S_ENTRYCATS_CLEAR,
 	S_ENTRYCAT_ADD,
-	S_CATSET_FIND,
-	S_CATSET_ADD,
-	S_ITEM_CATSET,
+	S_ITEM_EXISTS,
+	S_CATS_CLEAR,
+	S_CAT_ADD,
 	S_FINGERPRINT,
 	S_FIND_CANON,
 	S_FETCH_INSERT,
@@ -60,7 +68,6 @@ struct store {
 	 * forgets what its cache learnt in that transaction. */
 	void (*on_rollback)(void *ud, uint64_t serial);
 	void *on_rollback_ud;
-	struct store_catsets *catsets; /* cache of category_sets, or NULL */
 	struct store_ckpt *ckpt;      /* checkpoint thread, or NULL */
 	struct buf err;               /* last failure */
 };
@@ -102,19 +109,17 @@ static inline int bind_date(sqlite3_stmt *s, int i, int64_t v)
 }
 
 /*
- * The id of the category set of `n` categories into *id (0 for n == 0),
- * from the cache or category_sets, which gets a row when the set is new
- * (store_catset.c).  Inside an ingest only: the row is part of its
- * transaction, and the cache forgets everything when one rolls back
- * (store__catsets_forget).  HF_EINVAL names a bad category.
+ * Categories of an item (categories.c), in the open ingest.
+ * store__categories_check: 0, or HF_EINVAL naming the first bad name or
+ * origins (store.h, struct store_category).  store__categories_put: the
+ * rows of the `n` categories of item `id` (checked before), after
+ * removing the item's rows when `clear`.  0, HF_EDB, HF_ENOMEM.
  */
-int store__catset(struct store *st, const struct store_category *cats,
-                  size_t n, int64_t *id);
-/* Forget the cached set ids: an ingest that may have added some rolled
- * back. */
-void store__catsets_forget(struct store *st);
-/* Free the cache; NULL st->catsets is allowed. */
-void store__catsets_free(struct store *st);
+int store__categories_check(struct store *st,
+                            const struct store_category *cats, size_t n);
+int store__categories_put(struct store *st, int64_t id,
+                          const struct store_category *cats, size_t n,
+                          int clear);
 
 /*
  * Checkpoint the WAL on a thread of its own once it holds `pages` pages

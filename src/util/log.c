@@ -24,7 +24,7 @@ const char *hf_strerror(int code)
 	case HF_ETOOBIG: return "limit exceeded";
 	case HF_EDB: return "database error";
 	case HF_ENET: return "transfer failed";
-	case HF_EVERSION: return "database is newer than this program";
+	case HF_EVERSION: return "database schema version not supported";
 	case HF_EUSAGE: return "usage error";
 	case HF_EABORT: return "aborted";
 	default: return "failure";
