@@ -2,15 +2,16 @@
  * store.h - the SQLite database: feeds, their health, fetch attempts,
  * items, their sources and categories, digest bookkeeping.
  *
- * One connection per struct store, used from one thread; a second one,
- * on a thread of the store's own, only copies the WAL back into the
- * database file (checkpoints), so that their fsyncs never stop the
- * caller.  Every state change is one transaction, so a crash at any
- * point loses nothing that was committed.  The database runs in WAL mode
- * with synchronous=NORMAL: the file can never be corrupted by a crash,
- * and a power loss can lose at most the last transactions committed since
- * the last checkpoint's sync, never half of one.  Readers (`status`,
- * `publish` in another process) never block the writer.
+ * SQLite as shipped: the default VFS, one connection per struct store
+ * and one struct store per process, used from the process's one thread.
+ * Every state change is one transaction, so a crash at any point loses
+ * nothing that was committed.  The database runs in WAL mode with
+ * synchronous=NORMAL: the file can never be corrupted by a crash, and a
+ * power loss can lose at most the last transactions committed since the
+ * last checkpoint's sync, never half of one.  Checkpoints are SQLite's
+ * automatic ones, made by the commit that crosses 1000 pages of WAL, and
+ * store_checkpoint's after a publish.  Readers (`status`, `publish` in
+ * another process) never block the writer.
  *
  * Every value from a feed reaches SQLite through sqlite3_bind_*: quotes,
  * semicolons and NUL-free UTF-8 of any kind are stored verbatim.
@@ -61,6 +62,17 @@ void store_close(struct store *st);
 /* The message of the last failure of this store, "" when none.  Borrowed,
  * valid until the next call on `st`. */
 const char *store_errmsg(const struct store *st);
+
+/*
+ * Copy the WAL back into the database file as far as no reader of an
+ * older snapshot needs it, without waiting for anyone: PRAGMA
+ * wal_checkpoint(PASSIVE).  Called when a publish has finished (the
+ * daemon, the `publish` command): the pages an ingest wrote go back to
+ * the file in the quiet after it rather than in the next commit.
+ * Returns 0, HF_EINVAL (an ingest is open), HF_EDB (logged, naming the
+ * file); a failed checkpoint loses nothing: the next one copies it.
+ */
+int store_checkpoint(struct store *st);
 
 /*
  * Make the feeds table match the configuration, in one transaction: every

@@ -61,7 +61,6 @@ struct store {
 	void (*on_rollback)(void *ud, uint64_t serial);
 	void *on_rollback_ud;
 	struct store_catsets *catsets; /* cache of category_sets, or NULL */
-	struct store_ckpt *ckpt;      /* checkpoint thread, or NULL */
 	struct buf err;               /* last failure */
 };
 
@@ -115,24 +114,6 @@ int store__catset(struct store *st, const struct store_category *cats,
 void store__catsets_forget(struct store *st);
 /* Free the cache; NULL st->catsets is allowed. */
 void store__catsets_free(struct store *st);
-
-/*
- * Checkpoint the WAL on a thread of its own once it holds `pages` pages
- * (store_ckpt.c), instead of in the commit that crosses the mark.  0, or
- * HF_EDB / HF_ENOMEM with a warning logged: the connection's
- * autocheckpoint then stays in charge.
- */
-int store__ckpt_start(struct store *st, int pages);
-/* Stop and join the thread; st->ckpt NULL is allowed. */
-void store__ckpt_stop(struct store *st);
-
-/*
- * The name of the store's VFS (store_vfs.c): the default one, with a
- * connection's appends to its write-ahead log written a commit at a time
- * instead of two system calls a frame.  NULL when it could not be
- * registered: the default VFS then serves.  Thread-safe.
- */
-const char *store__vfs(void);
 
 /* Log "PATH: what: sqlite message", keep it for store_errmsg, and return
  * HF_EDB (HF_ENOMEM when SQLite ran out of memory). */
