@@ -2,9 +2,9 @@
  * daemon.h - `helsefeed run`: the long-running service.
  *
  * One process, one thread, one loop around libcurl's multi interface
- * (ingest.h); the pipeline computes the next entries' signatures and
- * rules on a helper thread (pipeline.h), which never touches the loop's
- * state.  Each turn:
+ * (ingest.h).  helsefeed starts no thread of its own: the only others
+ * are libcurl's threaded resolver's, one per name lookup in flight.
+ * Each turn:
  *   1. acts on the signals read since the last turn (below);
  *   2. starts every feed that is due and not already in flight (every
  *      feed for --once and after SIGUSR1), looking at most every

@@ -186,14 +186,6 @@ int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
 int store_ingest_known(struct store_ingest *in, const char *key,
                        uint64_t raw_hash) HF_WUR;
 
-/* The same look-up with its three answers: STORE_KEY_SAME (what
- * store_ingest_known calls 1), STORE_KEY_CHANGED (carried, another
- * raw_hash) or STORE_KEY_NEW (this feed never carried the key); negative
- * HF_* on error. */
-enum { STORE_KEY_NEW = 0, STORE_KEY_SAME = 1, STORE_KEY_CHANGED = 2 };
-int store_ingest_lookup(struct store_ingest *in, const char *key,
-                        uint64_t raw_hash) HF_WUR;
-
 /* store_ingest_known in the shape of feed_parse_opts.skip, with `ud` the
  * struct store_ingest. */
 int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
@@ -264,13 +256,6 @@ int64_t store_ingest_item_id(const struct store_ingest *in);
  */
 int store_ingest_canon(struct store_ingest *in, const char *link,
                        const char **out) HF_WUR;
-
-/* Give the ingest the canonical URL of `link` made elsewhere (what
- * norm_url_canon gave under the rules above; NULL: none), so that the
- * next store_ingest_canon for that link only compares.  Returns 0,
- * HF_ENOMEM. */
-int store_ingest_canon_seed(struct store_ingest *in, const char *link,
-                            const char *canon) HF_WUR;
 
 /*
  * The item whose canonical URL is `canon_url` (the oldest when several),

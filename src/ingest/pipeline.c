@@ -7,7 +7,6 @@
 #include "helsefeed/dedup.h"
 #include "helsefeed/norm.h"
 #include "helsefeed/pipeline.h"
-#include "prep.h"
 
 _Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
                PIPELINE_MERGED != STORE_NEW &&
@@ -35,14 +34,10 @@ struct pipeline {
 	struct store_category *cats;  /* of the entry */
 	size_t ncats;
 	char **cat_fold;              /* folded name and title per category */
-	struct dedup_sig *sig;        /* of the entry: cur's, during a run */
+	unsigned char *hits;          /* classify_item's, one per category */
+	struct dedup_sig *sig;        /* of the entry */
 	struct dedup_sig *other;      /* of a candidate or the old revision */
-	struct buf *tn;               /* title_norm of the entry: cur's */
-	struct prep *q;               /* entries queued by pipeline_queue */
-	uint64_t *keys;               /* hashes of the keys queued since the
-	                               * last flush; 0 free (open addressing) */
-	size_t nkeys, keycap;
-	struct prep_slot *cur;        /* the entry being run, as prepared */
+	struct buf tn;                /* title_norm of the entry, NUL-terminated */
 	struct buf tmp;
 	struct rank *ranks;           /* feed id -> rank, learnt on use */
 	size_t nranks, rankcap;       /* rankcap: a power of 2, or 0 */
@@ -67,8 +62,6 @@ void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
-	prep_free(p->q);
-	free(p->keys);
 	store_dedup_close(p->sd);
 	dedup_free(p->dd);
 	classify_free(p->cls);
@@ -78,7 +71,10 @@ void pipeline_free(struct pipeline *p)
 	free(p->cat_fold);
 	free(p->origins);
 	free(p->cats);
+	free(p->hits);
+	free(p->sig);
 	free(p->other);
+	buf_free(&p->tn);
 	buf_free(&p->tmp);
 	free(p->ranks);
 	free(p->byname);
@@ -164,14 +160,15 @@ int pipeline_new(const struct config *cfg, struct store *st,
 		goto fail;
 	if (!(p->origins = calloc(cfg->ncategories + 1, sizeof *p->origins)) ||
 	    !(p->cats = calloc(cfg->ncategories + 1, sizeof *p->cats)) ||
+	    !(p->hits = calloc(cfg->ncategories + 1, 1)) ||
+	    !(p->sig = malloc(sizeof *p->sig)) ||
 	    !(p->other = malloc(sizeof *p->other))) {
 		rc = HF_ENOMEM;
 		goto fail;
 	}
 	if ((rc = fold_categories(p)) || (rc = index_names(p)) ||
 	    (rc = dedup_new(cfg, &p->dd)) ||
-	    (rc = store_dedup_open(st, &p->sd)) ||
-	    (rc = prep_new(p->dd, p->cls, 1, &p->q)))
+	    (rc = store_dedup_open(st, &p->sd)))
 		goto fail;
 	*out = p;
 	return HF_OK;
@@ -235,6 +232,7 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 {
 	const struct config *cfg = p->cfg;
 	const struct config_category *c;
+	struct classify_input ci;
 	size_t i, j;
 	int rc;
 
@@ -242,9 +240,16 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 	for (i = 0; i < feed->ncategories; i++)
 		if ((c = config_category_find(cfg, feed->categories[i])))
 			p->origins[c - cfg->categories] |= STORE_CAT_FEED;
-	/* The keyword rules' hits were made with the entry (prep.h). */
-	for (i = 0; i < classify_count(p->cls); i++)
-		if (p->cur->hits[i])
+	ci.title = e->title;
+	ci.summary = e->summary;
+	ci.content = e->content;
+	ci.categories = e->categories;
+	ci.ncategories = e->ncategories;
+	memset(p->hits, 0, cfg->ncategories);
+	if ((rc = classify_item(p->cls, &ci, p->hits, NULL)))
+		return rc;
+	for (i = 0; i < cfg->ncategories; i++)
+		if (p->hits[i])
 			p->origins[i] |= STORE_CAT_RULE;
 	for (j = 0; j < e->ncategories; j++) {
 		buf_clear(&p->tmp);
@@ -268,7 +273,7 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 /* The entry's title_norm as stored: NULL for an empty one. */
 static const char *title_norm(const struct pipeline *p)
 {
-	return p->tn->len ? p->tn->data : NULL;
+	return p->tn.len ? p->tn.data : NULL;
 }
 
 /*
@@ -328,7 +333,7 @@ static int near_dup(struct pipeline *p, struct store_ingest *in,
 	nkeys = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
 	if (!nkeys)
 		return HF_OK;
-	if ((rc = store_dedup_candidates(p->sd, in, p->tn->data, keys, nkeys, t,
+	if ((rc = store_dedup_candidates(p->sd, in, p->tn.data, keys, nkeys, t,
 	                                 p->window, ids, hits,
 	                                 sizeof ids / sizeof ids[0], &n)))
 		return rc;
@@ -384,13 +389,18 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 	return HF_OK;
 }
 
-/* The entry's title_norm and signature, as prepared (prep.h), into
- * p->tn, p->sig. */
-static int sign(struct pipeline *p)
+/* The entry's title_norm and signature into p->tn, p->sig. */
+static int sign(struct pipeline *p, const struct feed_entry *e)
 {
-	p->tn = &p->cur->tn;
-	p->sig = &p->cur->sig;
-	return p->cur->rc;
+	int rc;
+
+	buf_clear(&p->tn);
+	if ((rc = dedup_title_norm(p->dd, e->title, &p->tn)) ||
+	    (rc = buf_reserve(&p->tn, 1)))
+		return rc;
+	p->tn.data[p->tn.len] = '\0';
+	dedup_sig_make(p->sig, p->tn.data, e->summary);
+	return HF_OK;
 }
 
 static int canon_item(struct store_ingest *in, const char *link, int64_t *out)
@@ -405,9 +415,9 @@ static int canon_item(struct store_ingest *in, const char *link, int64_t *out)
 	return rc < 0 ? rc : HF_OK;
 }
 
-static int run(struct pipeline *p, struct store_ingest *in,
-               const struct config_feed *feed, const struct feed_entry *e,
-               int *outcome)
+int pipeline_entry(struct pipeline *p, struct store_ingest *in,
+                   const struct config_feed *feed, const struct feed_entry *e,
+                   int *outcome)
 {
 	struct store_dedup_source src = {0, 0, 0, NULL, 0};
 	struct store_entry_hint hint;
@@ -415,16 +425,10 @@ static int run(struct pipeline *p, struct store_ingest *in,
 	int oc = STORE_UNCHANGED, rc;
 
 	p->last_rule = DEDUP_RULE_NONE;
-	/* Known to be new: the look-up would find nothing (pipeline_queue). */
-	if (!p->cur->key_new &&
-	    (rc = store_dedup_source(p->sd, in, e->key, &src)))
+	if ((rc = store_dedup_source(p->sd, in, e->key, &src)))
 		goto out;
 	/* The same raw entry as stored: nothing to do (store_ingest_known). */
 	if (src.item_id && src.raw_hash == e->raw_hash)
-		goto out;
-	if (p->cur->canon_made &&
-	    (rc = store_ingest_canon_seed(in, e->link, p->cur->canon_none ? NULL :
-	                                  buf_str(&p->cur->canon))))
 		goto out;
 	if (src.item_id && !src.primary) {
 		/* A merged source's revision: the item follows its primary. */
@@ -432,7 +436,7 @@ static int run(struct pipeline *p, struct store_ingest *in,
 		oc = PIPELINE_MERGED;
 		goto out;
 	}
-	if ((rc = sign(p)))
+	if ((rc = sign(p, e)))
 		goto out;
 	hint.item_id = src.item_id;
 	hint.raw_hash = src.raw_hash;
@@ -469,156 +473,4 @@ out:
 	if (!rc && outcome)
 		*outcome = oc;
 	return rc;
-}
-
-/* Run the oldest queued entry if it is prepared (wait: once it is).
- * Returns 1 when one ran (its outcome in *oc), 0 when none could, or an
- * error. */
-static int run_oldest(struct pipeline *p, struct store_ingest *in,
-                      const struct config_feed *feed, int *oc, int wait)
-{
-	struct prep_slot *s = prep_oldest(p->q, wait);
-	int rc;
-
-	if (!s)
-		return 0;
-	*oc = STORE_UNCHANGED;
-	p->cur = s;
-	rc = run(p, in, feed, &s->e, oc);
-	/* Nothing may point into the slot once it is reused. */
-	p->cur = NULL;
-	p->tn = NULL;
-	p->sig = NULL;
-	prep_pop(p->q);
-	return rc ? rc : 1;
-}
-
-/* One entry, prepared in place: it is not handed to the helper. */
-int pipeline_entry(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed, const struct feed_entry *e,
-                   int *outcome)
-{
-	int oc, rc;
-
-	if (prep_queued(p->q))
-		return HF_EINVAL;     /* pipeline_flush first */
-	if ((rc = prep_push(p->q, e, 0, 1)))
-		return rc;
-	if ((rc = run_oldest(p, in, feed, &oc, 1)) < 0) {
-		prep_discard(p->q);
-		return rc;
-	}
-	if (outcome)
-		*outcome = oc;
-	return HF_OK;
-}
-
-static uint64_t key_hash(const char *key)
-{
-	return norm_fnv1a(NORM_FNV_INIT, key, strlen(key)) | 1;   /* 0: free */
-}
-
-int pipeline_key_queued(const struct pipeline *p, const char *key)
-{
-	uint64_t h = key_hash(key);
-	size_t i, mask = p->keycap - 1;
-
-	if (!p->keycap)
-		return 0;
-	for (i = h & mask; p->keys[i]; i = (i + 1) & mask)
-		if (p->keys[i] == h)
-			return 1;
-	return 0;
-}
-
-/* Note e's key among those queued since the last flush: 1 when it was
- * there already (or might be: two keys of one hash), 0 when not,
- * HF_ENOMEM. */
-static int seen_key(struct pipeline *p, const char *key)
-{
-	uint64_t h = key_hash(key);
-	size_t i, mask;
-
-	if (2 * (p->nkeys + 1) > p->keycap) {
-		size_t cap = p->keycap ? 2 * p->keycap : 256, j;
-		uint64_t *v = calloc(cap, sizeof *v);
-
-		if (!v)
-			return HF_ENOMEM;
-		for (j = 0; j < p->keycap; j++)
-			if (p->keys[j]) {
-				for (i = p->keys[j] & (cap - 1); v[i]; i = (i + 1) & (cap - 1))
-					;
-				v[i] = p->keys[j];
-			}
-		free(p->keys);
-		p->keys = v;
-		p->keycap = cap;
-	}
-	mask = p->keycap - 1;
-	for (i = h & mask; p->keys[i]; i = (i + 1) & mask)
-		if (p->keys[i] == h)
-			return 1;
-	p->keys[i] = h;
-	p->nkeys++;
-	return 0;
-}
-
-static void forget_keys(struct pipeline *p)
-{
-	/* After a feed of thousands of entries, the next small ones should
-	 * not clear its table each time. */
-	if (p->keycap > 1024) {
-		free(p->keys);
-		p->keys = NULL;
-		p->keycap = 0;
-	} else if (p->nkeys) {
-		memset(p->keys, 0, p->keycap * sizeof *p->keys);
-	}
-	p->nkeys = 0;
-}
-
-int pipeline_queue(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed, const struct feed_entry *e,
-                   unsigned flags, size_t counts[PIPELINE_OUTCOMES])
-{
-	int rc, seen, oc;
-
-	if (prep_queued(p->q) == PREP_SLOTS) {
-		if ((rc = run_oldest(p, in, feed, &oc, 1)) < 0)
-			return rc;
-		counts[oc]++;
-	}
-	/* The caller looked e's key up before an entry queued earlier with
-	 * the same key was stored: its answer is stale. */
-	if ((seen = seen_key(p, e->key)) < 0)
-		return seen;
-	if ((rc = prep_push(p->q, e, (flags & PIPELINE_KEY_NEW) && !seen, 0)))
-		return rc;
-	/* What the helper has done is stored now, while it does the next;
-	 * never e itself (pipeline.h). */
-	while (prep_queued(p->q) > 1 &&
-	       (rc = run_oldest(p, in, feed, &oc, 0)) == 1)
-		counts[oc]++;
-	return rc < 0 ? rc : HF_OK;
-}
-
-int pipeline_flush(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed,
-                   size_t counts[PIPELINE_OUTCOMES])
-{
-	int rc, oc;
-
-	while ((rc = run_oldest(p, in, feed, &oc, 1)) == 1)
-		counts[oc]++;
-	forget_keys(p);
-	return rc;
-}
-
-void pipeline_discard(struct pipeline *p)
-{
-	if (!p)
-		return;
-	prep_discard(p->q);
-	forget_keys(p);
 }

@@ -61,14 +61,6 @@ fail:
 int store_ingest_known(struct store_ingest *in, const char *key,
                        uint64_t raw_hash)
 {
-	int rc = store_ingest_lookup(in, key, raw_hash);
-
-	return rc < 0 ? rc : rc == STORE_KEY_SAME;
-}
-
-int store_ingest_lookup(struct store_ingest *in, const char *key,
-                        uint64_t raw_hash)
-{
 	struct store *st = in->st;
 	sqlite3_stmt *s = store__stmt(st, S_SOURCE_KNOWN);
 	int rc;
@@ -79,10 +71,9 @@ int store_ingest_lookup(struct store_ingest *in, const char *key,
 	    != SQLITE_OK)
 		rc = store__fail(st, "cannot look up entry of feed '%s'", in->name);
 	else if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		rc = (uint64_t)sqlite3_column_int64(s, 0) == raw_hash ?
-		     STORE_KEY_SAME : STORE_KEY_CHANGED;
+		rc = (uint64_t)sqlite3_column_int64(s, 0) == raw_hash;
 	else if (rc == SQLITE_DONE)
-		rc = STORE_KEY_NEW;
+		rc = 0;
 	else
 		rc = store__fail(st, "cannot look up entry of feed '%s'", in->name);
 	sqlite3_reset(s);
@@ -97,22 +88,6 @@ int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash)
 int64_t store_ingest_item_id(const struct store_ingest *in)
 {
 	return in->item_id;
-}
-
-/* Canonical URL of an http(s) link into in->canon; *out NULL when there
- * is none (no link, another scheme, a link norm_url_canon rejects). */
-int store_ingest_canon_seed(struct store_ingest *in, const char *link,
-                            const char *canon)
-{
-	buf_clear(&in->canon_src);
-	buf_clear(&in->canon);
-	in->canon_none = !canon;
-	if (!link || (canon && buf_puts(&in->canon, canon)) ||
-	    buf_puts(&in->canon_src, link)) {
-		buf_clear(&in->canon_src);   /* no cache: made again next time */
-		return link ? HF_ENOMEM : HF_OK;
-	}
-	return HF_OK;
 }
 
 int store_ingest_canon(struct store_ingest *in, const char *link,
