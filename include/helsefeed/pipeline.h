@@ -33,15 +33,14 @@
  * else its kind: ministry 0, directorate 1, hospital 2, municipal 3,
  * other 4.  Lower ranks win; on a tie the first arrival stays primary.
  *
- * For every new or changed primary: fingerprint (store_item_set_-
- * fingerprint: title_norm, simhash, written with the item's row), the
- * candidate index (store_dedup_index),
- * and categories: the primary feed's own (origin "feed"), the keyword
- * rules over title, summary, content and the entry's <category> texts
- * (origin "rule"), and every category whose name or title equals one of
- * the entry's <category> texts, case and punctuation aside (origin
- * "entry").  A merged source adds none: an item's categories describe
- * its primary text.
+ * For every new or changed primary: fingerprint (title_norm and simhash,
+ * written with the item's row: all that the candidate query of level 3
+ * reads, dedup.h) and categories: the primary feed's own (origin
+ * "feed"), the keyword rules over title, summary, content and the
+ * entry's <category> texts (origin "rule"), and every category whose
+ * name or title equals one of the entry's <category> texts, case and
+ * punctuation aside (origin "entry").  A merged source adds none: an
+ * item's categories describe its primary text.
  */
 #ifndef HELSEFEED_PIPELINE_H
 #define HELSEFEED_PIPELINE_H
@@ -59,7 +58,8 @@
 #define PIPELINE_OUTCOMES 4
 
 /* Near-duplicate candidates compared per entry: the best-ranked by shared
- * title words.  Bounds the cost of an entry whatever the window holds. */
+ * title words (store_dedup_candidates).  Bounds the comparisons of an
+ * entry whatever the window holds. */
 #define PIPELINE_MAX_CANDIDATES 8
 /* A candidate must share this many title words exactly with an entry
  * whose title has more than PIPELINE_FEW_KEYS content words: title

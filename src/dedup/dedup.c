@@ -719,6 +719,34 @@ size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max)
 	return n;
 }
 
+size_t dedup_shared_keys(const char *title_norm, const uint64_t *keys,
+                         size_t nkeys)
+{
+	const char *w, *end;
+	uint64_t seen = 0;
+	size_t n = 0, k;
+
+	if (nkeys > 64)
+		nkeys = 64;
+	for (w = title_norm; w && *w; w = *end ? end + 1 : end) {
+		uint64_t h;
+
+		end = strchr(w, ' ');
+		if (!end)
+			end = w + strlen(w);
+		/* A title_norm word is folded already: its signature token
+		 * hashes the same bytes (word_add). */
+		h = norm_fnv1a(NORM_FNV_INIT, w, (size_t)(end - w));
+		for (k = 0; k < nkeys; k++)
+			if (keys[k] == h && !(seen >> k & 1)) {
+				seen |= UINT64_C(1) << k;
+				n++;
+				break;
+			}
+	}
+	return n;
+}
+
 /* --- comparison ---------------------------------------------------------- */
 
 /* Whether the bigram Dice of two words (na, nb >= 2), in whole percent,

@@ -16,14 +16,6 @@ _Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
 /* Rank of a feed the configuration no longer names: below every kind. */
 #define RANK_UNKNOWN FEED_KIND__COUNT
 
-/* A feed's rank by its store id, in an open-addressing table (id 0:
- * free): a merge asks for the rank of the item's feed, which may be any
- * of thousands. */
-struct rank {
-	int64_t feed_id;
-	int rank;
-};
-
 struct pipeline {
 	const struct config *cfg;
 	struct store *st;
@@ -39,11 +31,6 @@ struct pipeline {
 	struct dedup_sig *other;      /* of a candidate or the old revision */
 	struct buf tn;                /* title_norm of the entry, NUL-terminated */
 	struct buf tmp;
-	struct rank *ranks;           /* feed id -> rank, learnt on use */
-	size_t nranks, rankcap;       /* rankcap: a power of 2, or 0 */
-	uint32_t *byname;             /* cfg->feeds by name: index + 1, 0
-	                               * free; namecap entries, a power of 2 */
-	size_t namecap;
 	int64_t window;
 	int last_rule;
 };
@@ -76,52 +63,7 @@ void pipeline_free(struct pipeline *p)
 	free(p->other);
 	buf_free(&p->tn);
 	buf_free(&p->tmp);
-	free(p->ranks);
-	free(p->byname);
 	free(p);
-}
-
-static size_t name_slot(const char *name, size_t cap)
-{
-	return (size_t)norm_fnv1a(NORM_FNV_INIT, name, strlen(name)) & (cap - 1);
-}
-
-/* The configured feeds by name, at most half full. */
-static int index_names(struct pipeline *p)
-{
-	const struct config *cfg = p->cfg;
-	size_t cap = 16, i, j;
-
-	while (cap < 2 * cfg->nfeeds)
-		cap *= 2;
-	if (cfg->nfeeds > UINT32_MAX / 2 ||
-	    !(p->byname = calloc(cap, sizeof *p->byname)))
-		return HF_ENOMEM;
-	p->namecap = cap;
-	/* The first of a name wins, as in config_feed_find. */
-	for (i = 0; i < cfg->nfeeds; i++) {
-		for (j = name_slot(cfg->feeds[i].name, cap); p->byname[j];
-		     j = (j + 1) & (cap - 1))
-			if (!strcmp(cfg->feeds[p->byname[j] - 1].name,
-			            cfg->feeds[i].name))
-				break;
-		if (!p->byname[j])
-			p->byname[j] = (uint32_t)i + 1;
-	}
-	return HF_OK;
-}
-
-static const struct config_feed *feed_named(const struct pipeline *p,
-                                            const char *name)
-{
-	const struct config_feed *feeds = p->cfg->feeds;
-	size_t j;
-
-	for (j = name_slot(name, p->namecap); p->byname[j];
-	     j = (j + 1) & (p->namecap - 1))
-		if (!strcmp(feeds[p->byname[j] - 1].name, name))
-			return &feeds[p->byname[j] - 1];
-	return NULL;
 }
 
 /* Category names and titles as entry <category> texts are compared. */
@@ -166,7 +108,7 @@ int pipeline_new(const struct config *cfg, struct store *st,
 		rc = HF_ENOMEM;
 		goto fail;
 	}
-	if ((rc = fold_categories(p)) || (rc = index_names(p)) ||
+	if ((rc = fold_categories(p)) ||
 	    (rc = dedup_new(cfg, &p->dd)) ||
 	    (rc = store_dedup_open(st, &p->sd)))
 		goto fail;
@@ -180,49 +122,19 @@ fail:
 	return rc;
 }
 
-static struct rank *rank_slot(struct rank *v, size_t cap, int64_t feed_id)
-{
-	size_t i = (size_t)(((uint64_t)feed_id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) &
-	           (cap - 1);
-
-	while (v[i].feed_id && v[i].feed_id != feed_id)
-		i = (i + 1) & (cap - 1);
-	return &v[i];
-}
-
-/* Rank of the feed with store id `feed_id` (> 0). */
+/* Rank of the feed with store id `feed_id`: a configuration of a few
+ * dozen feeds is searched in order. */
 static int rank_of(struct pipeline *p, int64_t feed_id, int *out)
 {
-	const struct config_feed *cf;
-	struct rank *r;
+	const struct config_feed *cf = NULL;
 	int rc;
 
-	if (p->rankcap && (r = rank_slot(p->ranks, p->rankcap, feed_id))->feed_id) {
-		*out = r->rank;
-		return HF_OK;
-	}
 	buf_clear(&p->tmp);
 	if ((rc = store_dedup_feed_name(p->sd, feed_id, &p->tmp)) < 0)
 		return rc;
-	cf = rc ? feed_named(p, buf_str(&p->tmp)) : NULL;
-	if (2 * (p->nranks + 1) > p->rankcap) {
-		size_t cap = p->rankcap ? 2 * p->rankcap : 64, i;
-		struct rank *v = calloc(cap, sizeof *v);
-
-		if (!v)
-			return HF_ENOMEM;
-		for (i = 0; i < p->rankcap; i++)
-			if (p->ranks[i].feed_id)
-				*rank_slot(v, cap, p->ranks[i].feed_id) = p->ranks[i];
-		free(p->ranks);
-		p->ranks = v;
-		p->rankcap = cap;
-	}
-	r = rank_slot(p->ranks, p->rankcap, feed_id);
-	r->feed_id = feed_id;
-	r->rank = cf ? pipeline_rank(cf) : RANK_UNKNOWN;
-	p->nranks++;
-	*out = r->rank;
+	if (rc)
+		cf = config_feed_find(p->cfg, buf_str(&p->tmp));
+	*out = cf ? pipeline_rank(cf) : RANK_UNKNOWN;
 	return HF_OK;
 }
 
@@ -276,44 +188,19 @@ static const char *title_norm(const struct pipeline *p)
 	return p->tn.len ? p->tn.data : NULL;
 }
 
-/*
- * After item `id` took entry e as its primary text: take the item out of
- * the candidate index at its old time old_t (HF_NOTIME: it was not in),
- * store the fingerprint and categories unless the item's write carried
- * them (`written`), put the item back under its new time and keys.
- * p->tn and p->sig are the entry's, p->cats too when `written`.
- */
+/* After item `id` took entry e as its primary text (store_dedup_promote,
+ * which cleared them): its fingerprint and categories.  p->tn and p->sig
+ * are the entry's. */
 static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
-                  const struct config_feed *feed, const struct feed_entry *e,
-                  int64_t old_t, int is_new, int written)
+                  const struct config_feed *feed, const struct feed_entry *e)
 {
-	const char *tn = title_norm(p);
-	uint64_t keys[DEDUP_MAX_KEYS];
-	struct store_dedup_item it;
-	size_t n;
-	int64_t t;
 	int rc;
 
-	if (old_t != HF_NOTIME &&
-	    (rc = store_dedup_index(p->sd, in, id, old_t, NULL, 0, NULL, 0, 0, 0)))
+	if ((rc = store_item_set_fingerprint(in, id, title_norm(p),
+	                                     p->sig->simhash)) ||
+	    (rc = categorise(p, feed, e)))
 		return rc;
-	if (!written &&
-	    ((rc = store_item_set_fingerprint(in, id, tn, p->sig->simhash)) ||
-	     (rc = categorise(p, feed, e)) ||
-	     (rc = store_item_set_categories(in, id, p->cats, p->ncats))))
-		return rc;
-	/* The index time must be what the candidate query computes:
-	 * published, else first_seen, which only a new item has as now. */
-	if (is_new) {
-		t = dedup_entry_time(e, store_dedup_now(in));
-	} else {
-		if ((rc = store_dedup_item(p->sd, in, id, &it, p->other)) < 0)
-			return rc;
-		t = it.t;
-	}
-	n = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
-	return store_dedup_index(p->sd, in, id, t, tn, p->sig->simhash, keys,
-	                         n, 1, is_new);
+	return store_item_set_categories(in, id, p->cats, p->ncats);
 }
 
 /* Level 3: the best near-duplicate of the entry, 0 when none. */
@@ -378,12 +265,11 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 			return rc;
 		if (pipeline_rank(feed) >= rank) {
 			*outcome = PIPELINE_MERGED;
-			store_dedup_sourced(p->sd, id, it.t);
 			return store_ingest_add_source(in, id, e);
 		}
 	}
 	if ((rc = store_dedup_promote(p->sd, in, id, e, same)) ||
-	    (rc = finish(p, in, id, feed, e, it.t, 0, 0)))
+	    (rc = finish(p, in, id, feed, e)))
 		return rc;
 	*outcome = same ? STORE_UPDATED : PIPELINE_MERGED;
 	return HF_OK;
@@ -419,7 +305,7 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
                    int *outcome)
 {
-	struct store_dedup_source src = {0, 0, 0, NULL, 0};
+	struct store_dedup_source src = {0, 0, 0};
 	struct store_entry_hint hint;
 	int64_t id = 0;
 	int oc = STORE_UNCHANGED, rc;
@@ -447,11 +333,7 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 		if ((rc = categorise(p, feed, e)))
 			goto out;
 		hint.ncats = p->ncats;
-		if ((rc = store_ingest_entry_with(in, e, &hint, &oc)) ||
-		    oc == STORE_UNCHANGED)
-			goto out;
-		rc = finish(p, in, src.item_id, feed, e,
-		            src.title_norm ? src.t : HF_NOTIME, 0, 1);
+		rc = store_ingest_entry_with(in, e, &hint, &oc);
 		goto out;
 	}
 	if ((rc = canon_item(in, e->link, &id)))
@@ -465,11 +347,8 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 	if ((rc = categorise(p, feed, e)))
 		goto out;
 	hint.ncats = p->ncats;
-	if ((rc = store_ingest_entry_with(in, e, &hint, &oc)) || oc != STORE_NEW)
-		goto out;
-	rc = finish(p, in, store_ingest_item_id(in), feed, e, HF_NOTIME, 1, 1);
+	rc = store_ingest_entry_with(in, e, &hint, &oc);
 out:
-	store_dedup_source_clear(&src);
 	if (!rc && outcome)
 		*outcome = oc;
 	return rc;

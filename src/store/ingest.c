@@ -23,8 +23,6 @@ static void rollback(struct store_ingest *in)
 
 	store__rollback(st);
 	store__catsets_forget(st);
-	if (st->on_rollback)
-		st->on_rollback(st->on_rollback_ud, in->serial);
 }
 
 int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
@@ -48,7 +46,6 @@ int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
 		store__rollback(st);
 		goto fail;
 	}
-	in->serial = ++st->ingest_serial;
 	st->ingest = in;
 	*out = in;
 	return HF_OK;

@@ -55,11 +55,6 @@ struct store {
 	char *path;
 	sqlite3_stmt *stmt[S__COUNT];
 	struct store_ingest *ingest;  /* the open one, or NULL */
-	uint64_t ingest_serial;       /* of the latest ingest begun */
-	/* Told when an ingest is rolled back, with its serial: store_dedup.c
-	 * forgets what its cache learnt in that transaction. */
-	void (*on_rollback)(void *ud, uint64_t serial);
-	void *on_rollback_ud;
 	struct store_catsets *catsets; /* cache of category_sets, or NULL */
 	struct buf err;               /* last failure */
 };
@@ -70,7 +65,6 @@ struct store_ingest {
 	int64_t feed_id;
 	int64_t now;
 	int64_t item_id;              /* of the last entry */
-	uint64_t serial;              /* st->ingest_serial at begin */
 	int items_new, items_updated;
 	int failed;                   /* first error, sticky */
 	char *name;                   /* of the feed, for messages */
