@@ -452,8 +452,8 @@ static void other_connection_writes_are_seen(void **state)
  * A feed never duplicates itself, also for an item it carries as a merged
  * source: the directorate's second copy of its release (new key, new
  * URL) is an item of its own, not merged into the ministry's item the
- * first copy was merged into, whether the candidates come from the cache
- * built by this ingest or read again from the database after a restart.
+ * first copy was merged into, in the process that stored the merge and
+ * in a new one after a restart.
  */
 static void merged_source_feed_does_not_duplicate_itself(void **state)
 {
@@ -491,9 +491,8 @@ static void merged_source_feed_does_not_duplicate_itself(void **state)
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 4);
 }
 
-/* Stories far apart in time: each window reads its own buckets, and a
- * period visited again after many others (its buckets evicted: three per
- * period, more than the cache holds in all) is read again, not
+/* Stories far apart in time: each window finds its own items, and a
+ * period visited again after many others is found again, not
  * forgotten. */
 #define NPERIODS 25
 static void old_periods_are_read_again(void **state)
@@ -597,6 +596,86 @@ static void refetch_of_everything_is_unchanged(void **state)
 	assert_int_equal(q_int(f->path, "SELECT sum(revision) FROM items"), revs);
 }
 
+/* --- the candidate query (src/store/dedup.c) ----------------------------- */
+
+/* Candidates of an entry titled "ny helseplan 5" at time t, by its word
+ * "helseplan": ids and hits out, their number returned. */
+static size_t helseplan(struct store_dedup *sd, struct store_ingest *in,
+                        int64_t t, size_t max, int64_t *ids, int *hits)
+{
+	uint64_t key = norm_fnv1a(NORM_FNV_INIT, "helseplan", 9);
+	size_t n = 99;
+
+	assert_int_equal(store_dedup_candidates(sd, in, "ny helseplan 5", &key, 1, t,
+	                                        7 * DAY, ids, hits, max, &n), 0);
+	return n;
+}
+
+/*
+ * Every item of the window that shares a word is a candidate, however
+ * many share it (no bound but `max`), best first: the same title_norm,
+ * then more shared words, then the newest.  Nothing outside the window;
+ * an item as the open transaction has it, and as it is again when that
+ * rolls back.
+ */
+static void candidates_are_every_item_of_the_window_best_first(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry e[40], u;
+	char title[40][32], key[40][16], link[40][64];
+	int64_t item[40], ids[64];
+	int hits[64], oc = -1;
+	struct store_dedup *sd = NULL;
+	struct store_ingest *in = NULL;
+	size_t i, n;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(title[i], sizeof title[i], "Ny helseplan %zu", i);
+		snprintf(key[i], sizeof key[i], "kom-%zu", i);
+		snprintf(link[i], sizeof link[i], "https://bergen.kommune.no/%zu", i);
+		e[i] = entry(key[i], title[i], link[i], NULL, T0 + (int64_t)i * 60);
+	}
+	/* One feed: its items never merge into each other. */
+	ingest(f, 3, e, 40, NULL, item);
+	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT id) FROM items"), 40);
+	assert_int_equal(store_dedup_open(f->st, &sd), 0);
+	assert_int_equal(store_ingest_begin(f->st, names[0], T0, &in), 0);
+	n = helseplan(sd, in, T0, 64, ids, hits);
+	assert_int_equal(n, 40);
+	assert_int_equal(ids[0], item[5]);
+	assert_int_equal(hits[0], DEDUP_MAX_KEYS + 1 + 1);
+	for (i = 1; i < n; i++) {
+		assert_int_equal(hits[i], 1);
+		assert_true(i == 1 || ids[i] < ids[i - 1]);
+	}
+	assert_int_equal(ids[1], item[39]);
+	assert_int_equal(ids[39], item[0]);
+	assert_int_equal(helseplan(sd, in, T0, 4, ids, hits), 4);
+	/* A week either way of t, both ends in: items 0 to 19, then 20 to 39. */
+	n = helseplan(sd, in, T0 - 7 * DAY + 20 * 60 - 30, 64, ids, hits);
+	assert_int_equal(n, 20);
+	assert_int_equal(ids[n - 1], item[0]);
+	n = helseplan(sd, in, T0 + 7 * DAY + 20 * 60, 64, ids, hits);
+	assert_int_equal(n, 20);
+	assert_int_equal(ids[n - 1], item[20]);
+	assert_int_equal(helseplan(sd, in, T0 + 8 * DAY + 40 * 60, 64, ids, hits), 0);
+	store_ingest_abort(in);
+	/* Item 39 retitled: no candidate in the transaction, again after it
+	 * rolled back. */
+	u = entry(key[39], "Nytt sykehus i Bodø", link[39], NULL, T0 + 39 * 60);
+	assert_int_equal(store_ingest_begin(f->st, names[3], T0, &in), 0);
+	assert_int_equal(pipeline_entry(f->p, in, &f->feeds[3], &u, &oc), 0);
+	assert_int_equal(oc, STORE_UPDATED);
+	assert_int_equal(helseplan(sd, in, T0, 64, ids, hits), 39);
+	assert_int_equal(ids[1], item[38]);
+	store_ingest_abort(in);
+	assert_int_equal(store_ingest_begin(f->st, names[0], T0, &in), 0);
+	assert_int_equal(helseplan(sd, in, T0, 64, ids, hits), 40);
+	assert_int_equal(ids[1], item[39]);
+	store_ingest_abort(in);
+	store_dedup_close(sd);
+}
+
 /* --- labelled set ------------------------------------------------------- */
 
 #define MAX_ROWS 512
@@ -616,6 +695,15 @@ static char *dup_field(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+static void free_rows(struct row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].title);
+		free(rows[i].summary);
+	}
+	free(rows);
 }
 
 static size_t read_labelled(struct row *rows)
@@ -722,11 +810,45 @@ static void labelled_set_precision_and_recall(void **state)
 	assert_true(truth >= 38);
 	assert_true(precision >= 0.95);
 	assert_true(recall >= 0.90);
+	free_rows(rows, n);
+}
+
+/* The keys of a title are words of its title_norm, every one of them
+ * found by dedup_shared_keys: checked on the labelled set. */
+static void shared_keys_of_a_title_are_all_its_keys(void **state)
+{
+	struct fx *f = *state;
+	struct row *rows = calloc(MAX_ROWS, sizeof *rows);
+	struct dedup *d = NULL;
+	struct buf tn = BUF_INIT;
+	static struct dedup_sig sig;
+	uint64_t keys[DEDUP_MAX_KEYS + 1];
+	size_t n, i, nk, total = 0;
+
+	assert_non_null(rows);
+	assert_int_equal(dedup_new(&f->cfg, &d), 0);
+	n = read_labelled(rows);
 	for (i = 0; i < n; i++) {
-		free(rows[i].title);
-		free(rows[i].summary);
+		buf_clear(&tn);
+		assert_int_equal(dedup_title_norm(d, rows[i].title, &tn), 0);
+		dedup_sig_make(&sig, buf_str(&tn), rows[i].summary);
+		nk = dedup_sig_keys(&sig, keys, DEDUP_MAX_KEYS);
+		assert_int_equal(dedup_shared_keys(buf_str(&tn), keys, nk), nk);
+		total += nk;
 	}
-	free(rows);
+	assert_true(total > n);
+	/* A key that is no word of the title, a word given twice, a word
+	 * only part of one of the title's. */
+	buf_clear(&tn);
+	assert_int_equal(dedup_title_norm(d, "Nytt sykehus i Bodø, sykehus", &tn), 0);
+	keys[0] = norm_fnv1a(NORM_FNV_INIT, "sykehus", 7);
+	keys[1] = norm_fnv1a(NORM_FNV_INIT, "bodø", strlen("bodø"));
+	keys[2] = norm_fnv1a(NORM_FNV_INIT, "tromsø", strlen("tromsø"));
+	keys[3] = norm_fnv1a(NORM_FNV_INIT, "syke", 4);
+	assert_int_equal(dedup_shared_keys(buf_str(&tn), keys, 4), 2);
+	buf_free(&tn);
+	dedup_free(d);
+	free_rows(rows, n);
 }
 
 int main(void)
@@ -747,6 +869,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(outside_the_window_is_another_story, setup, teardown),
 		cmocka_unit_test_setup_teardown(refetch_of_everything_is_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(labelled_set_precision_and_recall, setup, teardown),
+		cmocka_unit_test_setup_teardown(candidates_are_every_item_of_the_window_best_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(shared_keys_of_a_title_are_all_its_keys, setup, teardown),
 	};
 
 	log_set_level(LOG_LVL_WARN);

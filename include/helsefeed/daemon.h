@@ -2,9 +2,9 @@
  * daemon.h - `helsefeed run`: the long-running service.
  *
  * One process, one thread, one loop around libcurl's multi interface
- * (ingest.h); the store checkpoints on a thread of its own (store.h), and
- * the pipeline computes the next entries' signatures and rules on
- * another (pipeline.h).  Neither touches the loop's state.  Each turn:
+ * (ingest.h).  helsefeed starts no thread of its own: the only others
+ * are libcurl's threaded resolver's, one per name lookup in flight.
+ * Each turn:
  *   1. acts on the signals read since the last turn (below);
  *   2. starts every feed that is due and not already in flight (every
  *      feed for --once and after SIGUSR1), looking at most every
@@ -13,7 +13,8 @@
  *   3. publishes (publish_run) when items were added, changed or merged,
  *      a fetch failed or a failing feed recovered, at start and after a
  *      reload; at most once per DAEMON_PUBLISH_EVERY_S, so that feeds
- *      completing one after another share a publish;
+ *      completing one after another share a publish; a publish that
+ *      succeeded is followed by a passive checkpoint (store_checkpoint);
  *   4. runs the digests (digest_run, which decides what is due) at the
  *      next scheduled send time of any group and at least every
  *      DAEMON_MAX_SLEEP_S for retries, one group at a time; prunes the

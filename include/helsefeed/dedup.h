@@ -1,8 +1,8 @@
 /*
  * dedup.h - is this entry a story we already hold?  The text side of
  * levels 2 and 3 of DESIGN.md "Deduplication, in order" (level 1, same
- * feed and key, is the store's), and the SQL side that indexes and finds
- * candidates (store_dedup.c).  pipeline.h puts the levels together.
+ * feed and key, is the store's), and the SQL side that finds
+ * candidates (src/store/dedup.c).  pipeline.h puts the levels together.
  *
  * Fingerprint of an item:
  *   title_norm  the title case-folded per code point (utf8proc), with the
@@ -185,6 +185,11 @@ void dedup_sig_body(struct dedup_sig *s, const char *summary);
  * at most `max`, returns how many. */
 size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max);
 
+/* How many of keys[] (dedup_sig_keys, distinct) are words of title_norm:
+ * the title words an item shares with an entry. */
+size_t dedup_shared_keys(const char *title_norm, const uint64_t *keys,
+                         size_t nkeys);
+
 struct dedup_score {
 	int veto;              /* the numbers/date words contradict */
 	int title_pct, body_pct;
@@ -199,24 +204,21 @@ struct dedup_score {
 int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
                      struct dedup_score *sc);
 
-/* --- storage (store_dedup.c), on the store's own connection ---------- */
+/* --- storage (src/store/dedup.c), on the store's own connection ------ */
 
 /*
- * Candidates come from an index in memory (src/store/dedup_cache.h): the items
- * of a few time buckets as wide as the window, read through the index
- * items_t on COALESCE(published, first_seen) the first time a window
- * needs them and kept up to date by store_dedup_index.  A window reads at
- * most three buckets, so the cost of an entry does not grow with the
- * database, and an entry costs no SQL for candidates once its buckets
- * are held.  The index follows the store: what an ingest taught it is
- * forgotten when that ingest rolls back, and all of it is read again
- * when another connection has written (PRAGMA data_version).
+ * The candidates of an entry are read from the items table by one query
+ * (store_dedup_candidates) through the index items_t on COALESCE(
+ * published, first_seen): every item of the window, matched by its
+ * stored title_norm.  Nothing is held between queries: what an ingest
+ * wrote, what it rolled back and what another process committed is what
+ * the next query sees.  Its cost grows with the items of the window.
  */
 struct store_dedup;
 
 /* Prepare the statements on `st`, which must be idle (no ingest open).
- * One per store at a time.  Free with store_dedup_close before
- * store_close.  Returns 0, HF_EDB, HF_ENOMEM. */
+ * Free with store_dedup_close before store_close.  Returns 0, HF_EDB,
+ * HF_ENOMEM. */
 int store_dedup_open(struct store *st, struct store_dedup **out) HF_WUR;
 void store_dedup_close(struct store_dedup *sd);
 
@@ -224,26 +226,24 @@ void store_dedup_close(struct store_dedup *sd);
 struct store_dedup_source {
 	int64_t item_id;       /* 0: the feed never carried this key */
 	int primary;           /* the item's primary source is this entry */
-	int64_t t;             /* of the item: published, else first_seen */
-	char *title_norm;      /* of the item, or NULL; malloc'ed */
 	uint64_t raw_hash;     /* of this entry as last stored */
 };
 
-/* Look up (the ingest's feed, key).  Returns 0 (and *out, cleared
- * with store_dedup_source_clear), HF_EDB, HF_ENOMEM. */
+/* Look up (the ingest's feed, key).  Returns 0 (and *out), HF_EDB. */
 int store_dedup_source(struct store_dedup *sd, struct store_ingest *in,
                        const char *key, struct store_dedup_source *out) HF_WUR;
-void store_dedup_source_clear(struct store_dedup_source *s);
 
 /* Feed id and stamp time of the ingest. */
 int64_t store_dedup_feed_id(const struct store_ingest *in);
 int64_t store_dedup_now(const struct store_ingest *in);
 
 /*
- * Candidates for entry time t: items in [t - window, t + window] sharing
- * title_norm (weight DEDUP_MAX_KEYS + 1) or one of `keys` (1 each), best
- * first.  Writes up to `max` ids and weights to ids[], hits[] and their
- * count to *n.  Returns 0, HF_EDB, HF_ENOMEM.
+ * Candidates for entry time t: the items whose time (published, else
+ * first_seen) lies in [t - window, t + window] and whose title_norm
+ * equals `title_norm` (weight DEDUP_MAX_KEYS + 1) or has words among
+ * `keys` (dedup_sig_keys; weight 1 each, dedup_shared_keys), best first:
+ * by weight, then newest id.  Writes up to `max` ids and weights to
+ * ids[], hits[] and their count to *n.  Returns 0, HF_EDB, HF_ENOMEM.
  */
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
                            const char *title_norm, const uint64_t *keys,
@@ -258,9 +258,8 @@ struct store_dedup_item {
 };
 
 /* Read item `id` and the title half of its signature into *sig
- * (dedup_sig_title, from its stored title_norm and simhash); a candidate
- * of the last store_dedup_candidates call is read from memory.  Returns
- * 1 and *out, 0 when no such item, HF_EDB. */
+ * (dedup_sig_title, from its stored title_norm and simhash).  Returns 1
+ * and *out, 0 when no such item, HF_EDB. */
 int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
                      int64_t id, struct store_dedup_item *out,
                      struct dedup_sig *sig) HF_WUR;
@@ -269,20 +268,6 @@ int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
  * Returns 0, HF_EDB. */
 int store_dedup_item_body(struct store_dedup *sd, int64_t id,
                           struct dedup_sig *sig) HF_WUR;
-
-/* Add (add != 0) item `id` of the ingest's feed, with time t, its
- * fingerprint and index keys, to the candidate index, or remove it (the
- * fingerprint is then unused).  `sole`: the ingest's feed is the item's
- * only source (a new item), which spares a look-up when it is a
- * candidate.  Returns 0, HF_EDB, HF_ENOMEM. */
-int store_dedup_index(struct store_dedup *sd, struct store_ingest *in,
-                      int64_t id, int64_t t, const char *title_norm,
-                      uint64_t simhash, const uint64_t *keys, size_t nkeys,
-                      int add, int sole) HF_WUR;
-/* Item `id`, of time t, has got another source (merged into it). */
-void store_dedup_sourced(struct store_dedup *sd, int64_t id, int64_t t);
-/* Hash under which an item is found by its title_norm; 0 for none. */
-uint64_t store_dedup_title_hash(const char *title_norm);
 
 /*
  * Make entry `e` of the ingest's feed the primary source of item `id`:

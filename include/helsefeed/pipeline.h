@@ -33,15 +33,14 @@
  * else its kind: ministry 0, directorate 1, hospital 2, municipal 3,
  * other 4.  Lower ranks win; on a tie the first arrival stays primary.
  *
- * For every new or changed primary: fingerprint (store_item_set_-
- * fingerprint: title_norm, simhash, written with the item's row), the
- * candidate index (store_dedup_index),
- * and categories: the primary feed's own (origin "feed"), the keyword
- * rules over title, summary, content and the entry's <category> texts
- * (origin "rule"), and every category whose name or title equals one of
- * the entry's <category> texts, case and punctuation aside (origin
- * "entry").  A merged source adds none: an item's categories describe
- * its primary text.
+ * For every new or changed primary: fingerprint (title_norm and simhash,
+ * written with the item's row: all that the candidate query of level 3
+ * reads, dedup.h) and categories: the primary feed's own (origin
+ * "feed"), the keyword rules over title, summary, content and the
+ * entry's <category> texts (origin "rule"), and every category whose
+ * name or title equals one of the entry's <category> texts, case and
+ * punctuation aside (origin "entry").  A merged source adds none: an
+ * item's categories describe its primary text.
  */
 #ifndef HELSEFEED_PIPELINE_H
 #define HELSEFEED_PIPELINE_H
@@ -59,7 +58,8 @@
 #define PIPELINE_OUTCOMES 4
 
 /* Near-duplicate candidates compared per entry: the best-ranked by shared
- * title words.  Bounds the cost of an entry whatever the window holds. */
+ * title words (store_dedup_candidates).  Bounds the comparisons of an
+ * entry whatever the window holds. */
 #define PIPELINE_MAX_CANDIDATES 8
 /* A candidate must share this many title words exactly with an entry
  * whose title has more than PIPELINE_FEW_KEYS content words: title
@@ -97,43 +97,6 @@ void pipeline_free(struct pipeline *p);
 int pipeline_entry(struct pipeline *p, struct store_ingest *in,
                    const struct config_feed *feed, const struct feed_entry *e,
                    int *outcome) HF_WUR;
-
-/*
- * The same for a feed's entries one after another, faster: pipeline_queue
- * copies e (the caller's may go at once) and runs it later, in order, in
- * a later pipeline_queue or in pipeline_flush, which runs what is queued.
- * Each entry run adds one to counts[its outcome].  Meanwhile a helper
- * thread computes the next entries' title_norm, signature, keyword rules
- * and canonical URL, which depend on the entry alone (src/ingest/prep.h): the
- * calling thread stays the only one that touches the store, and the
- * result is what pipeline_entry gives.
- *
- * flags: PIPELINE_KEY_NEW when the caller found, with store_ingest_lookup
- * in this ingest, that the feed never carried e->key (STORE_KEY_NEW) and
- * has queued nothing since but e; the entry's own look-up is then spared,
- * unless an entry queued before in this ingest had the same key.
- *
- * All queued entries belong to the feed of `in`; pipeline_flush before
- * store_ingest_commit.  After an error (as pipeline_entry's, HF_EINVAL
- * for an entry beyond the limits.h bounds), or to give up a feed
- * (store_ingest_abort), pipeline_discard drops what is queued.
- * pipeline_entry refuses (HF_EINVAL) while entries are queued.
- */
-#define PIPELINE_KEY_NEW 0x1
-int pipeline_queue(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed, const struct feed_entry *e,
-                   unsigned flags, size_t counts[PIPELINE_OUTCOMES]) HF_WUR;
-int pipeline_flush(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed,
-                   size_t counts[PIPELINE_OUTCOMES]) HF_WUR;
-void pipeline_discard(struct pipeline *p);
-
-/* 1 when an entry with `key` was queued since the last pipeline_flush or
- * pipeline_discard (or, rarely, another key of the same hash), else 0.
- * Such an entry may not be stored yet: a look-up of the key in the store
- * (store_ingest_lookup) answers for the document as it was before it, and
- * must not decide to skip a later entry of the key. */
-int pipeline_key_queued(const struct pipeline *p, const char *key);
 
 /* Rule that merged the last entry near-duplicate (DEDUP_RULE_*), 0 when
  * it was not merged by level 3. */

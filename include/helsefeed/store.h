@@ -2,15 +2,16 @@
  * store.h - the SQLite database: feeds, their health, fetch attempts,
  * items, their sources and categories, digest bookkeeping.
  *
- * One connection per struct store, used from one thread; a second one,
- * on a thread of the store's own, only copies the WAL back into the
- * database file (checkpoints), so that their fsyncs never stop the
- * caller.  Every state change is one transaction, so a crash at any
- * point loses nothing that was committed.  The database runs in WAL mode
- * with synchronous=NORMAL: the file can never be corrupted by a crash,
- * and a power loss can lose at most the last transactions committed since
- * the last checkpoint's sync, never half of one.  Readers (`status`,
- * `publish` in another process) never block the writer.
+ * SQLite as shipped: the default VFS, one connection per struct store
+ * and one struct store per process, used from the process's one thread.
+ * Every state change is one transaction, so a crash at any point loses
+ * nothing that was committed.  The database runs in WAL mode with
+ * synchronous=NORMAL: the file can never be corrupted by a crash, and a
+ * power loss can lose at most the last transactions committed since the
+ * last checkpoint's sync, never half of one.  Checkpoints are SQLite's
+ * automatic ones, made by the commit that crosses 1000 pages of WAL, and
+ * store_checkpoint's after a publish.  Readers (`status`, `publish` in
+ * another process) never block the writer.
  *
  * Every value from a feed reaches SQLite through sqlite3_bind_*: quotes,
  * semicolons and NUL-free UTF-8 of any kind are stored verbatim.
@@ -72,6 +73,17 @@ void store_close(struct store *st);
 /* The message of the last failure of this store, "" when none.  Borrowed,
  * valid until the next call on `st`. */
 const char *store_errmsg(const struct store *st);
+
+/*
+ * Copy the WAL back into the database file as far as no reader of an
+ * older snapshot needs it, without waiting for anyone: PRAGMA
+ * wal_checkpoint(PASSIVE).  Called when a publish has finished (the
+ * daemon, the `publish` command): the pages an ingest wrote go back to
+ * the file in the quiet after it rather than in the next commit.
+ * Returns 0, HF_EINVAL (an ingest is open), HF_EDB (logged, naming the
+ * file); a failed checkpoint loses nothing: the next one copies it.
+ */
+int store_checkpoint(struct store *st);
 
 /*
  * Make the feeds table match the configuration, in one transaction: every
@@ -185,14 +197,6 @@ int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
 int store_ingest_known(struct store_ingest *in, const char *key,
                        uint64_t raw_hash) HF_WUR;
 
-/* The same look-up with its three answers: STORE_KEY_SAME (what
- * store_ingest_known calls 1), STORE_KEY_CHANGED (carried, another
- * raw_hash) or STORE_KEY_NEW (this feed never carried the key); negative
- * HF_* on error. */
-enum { STORE_KEY_NEW = 0, STORE_KEY_SAME = 1, STORE_KEY_CHANGED = 2 };
-int store_ingest_lookup(struct store_ingest *in, const char *key,
-                        uint64_t raw_hash) HF_WUR;
-
 /* store_ingest_known in the shape of feed_parse_opts.skip, with `ud` the
  * struct store_ingest. */
 int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
@@ -263,13 +267,6 @@ int64_t store_ingest_item_id(const struct store_ingest *in);
  */
 int store_ingest_canon(struct store_ingest *in, const char *link,
                        const char **out) HF_WUR;
-
-/* Give the ingest the canonical URL of `link` made elsewhere (what
- * norm_url_canon gave under the rules above; NULL: none), so that the
- * next store_ingest_canon for that link only compares.  Returns 0,
- * HF_ENOMEM. */
-int store_ingest_canon_seed(struct store_ingest *in, const char *link,
-                            const char *canon) HF_WUR;
 
 /*
  * The item whose canonical URL is `canon_url` (the oldest when several),

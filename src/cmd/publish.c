@@ -63,6 +63,8 @@ int cmd_publish(const struct cli *cli, int argc, char **argv)
 		ex = rc == HF_ECONFIG ? HF_EXIT_USAGE : HF_EXIT_FAIL;
 		goto out;
 	}
+	/* Logged when it fails: the files are written all the same. */
+	(void)store_checkpoint(st);
 	printf("published %d files (%d changed) into %s\n", s.files, s.changed,
 	       cfg->output);
 	log_debug("publish: %d entries in %lld ms", s.entries,

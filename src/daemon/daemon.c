@@ -389,6 +389,9 @@ static void publish(struct daemon *d)
 			d->rc = rc;
 		d->publish_ms = mono_ms() + DAEMON_RETRY_S * 1000;
 	} else {
+		/* A failure is logged; the next publish or SQLite's automatic
+		 * checkpoint copies what this one could not. */
+		(void)store_checkpoint(d->st);
 		log_info("published %d files (%d changed); since the last: %d feeds fetched "
 		         "(%d ok, %d not modified, %d failed), %d new, %d updated, %d merged; "
 		         "%zu in flight; %" PRId64 " ms",

@@ -1,6 +1,5 @@
 /* dedup.c - title normalisation, simhash and the same-story decision; see
  * dedup.h. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,12 +117,16 @@ struct latin1 {
 static unsigned char ascii_fold[256];
 static struct latin1 latin1[128];
 static uint64_t spread[256];
-static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+static int tables_made;        /* one thread: a flag is enough */
 static void kinds_init(void);
 
 static void tables_init(void)
 {
 	int c, k;
+
+	if (tables_made)
+		return;
+	tables_made = 1;
 
 	for (c = 0; c < 0x80; c++)
 		ascii_fold[c] = (unsigned char)(!is_word_cp(c) ? 0
@@ -233,7 +236,7 @@ static void each_word(const char *s, int html, word_fn fn, void *ud)
 	size_t len = s ? strlen(s) : 0, i = 0;
 	int sep = SEP_NONE, prev_space = 1;
 
-	(void)pthread_once(&tables_once, tables_init);
+	tables_init();
 	word_reset(&w);
 	while (i < len) {
 		utf8proc_int32_t c = u[i];
@@ -716,6 +719,34 @@ size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max)
 		n = max;
 	for (i = 0; i < n; i++)
 		keys[i] = pick[i]->hash;
+	return n;
+}
+
+size_t dedup_shared_keys(const char *title_norm, const uint64_t *keys,
+                         size_t nkeys)
+{
+	const char *w, *end;
+	uint64_t seen = 0;
+	size_t n = 0, k;
+
+	if (nkeys > 64)
+		nkeys = 64;
+	for (w = title_norm; w && *w; w = *end ? end + 1 : end) {
+		uint64_t h;
+
+		end = strchr(w, ' ');
+		if (!end)
+			end = w + strlen(w);
+		/* A title_norm word is folded already: its signature token
+		 * hashes the same bytes (word_add). */
+		h = norm_fnv1a(NORM_FNV_INIT, w, (size_t)(end - w));
+		for (k = 0; k < nkeys; k++)
+			if (keys[k] == h && !(seen >> k & 1)) {
+				seen |= UINT64_C(1) << k;
+				n++;
+				break;
+			}
+	}
 	return n;
 }
 

@@ -44,7 +44,6 @@ struct doc {
 	struct pipeline *pipe;
 	const struct config_feed *cf;
 	size_t counts[PIPELINE_OUTCOMES];       /* by pipeline outcome */
-	struct buf new_key;    /* the last key doc_skip found new, or empty */
 	int store_rc;          /* a store failure, as opposed to a parse one */
 };
 
@@ -94,41 +93,31 @@ int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
 
 /* --- parse callbacks ------------------------------------------------------ */
 
+/* Entries the feed carried unchanged are not parsed further
+ * (store_ingest_known). */
 static int doc_skip(void *ud, const char *key, uint64_t raw_hash)
 {
 	struct doc *d = ud;
-	int rc;
+	int rc = store_ingest_known(d->in, key, raw_hash);
 
-	buf_clear(&d->new_key);
-	/* An earlier entry of the document with this key may be queued, not
-	 * stored yet: this one is looked up in its turn (pipeline.h). */
-	if (pipeline_key_queued(d->pipe, key))
-		return 0;
-	rc = store_ingest_lookup(d->in, key, raw_hash);
-	if (rc < 0) {
+	if (rc < 0)
 		d->store_rc = rc;
-		return rc;
-	}
-	/* The entry that follows need not be looked up again (no room for
-	 * the key: it is, which costs a look-up only). */
-	if (rc == STORE_KEY_NEW && buf_puts(&d->new_key, key))
-		buf_clear(&d->new_key);
-	return rc == STORE_KEY_SAME;
+	return rc;
 }
 
 static int doc_entry(void *ud, const struct feed_info *info, const struct feed_entry *e)
 {
 	struct doc *d = ud;
-	int rc;
+	int oc, rc;
 
 	(void)info;
-	rc = pipeline_queue(d->pipe, d->in, d->cf, e,
-	                    d->new_key.len && strcmp(buf_str(&d->new_key), e->key) == 0 ?
-	                    PIPELINE_KEY_NEW : 0, d->counts);
-	buf_clear(&d->new_key);
-	if (rc)
+	rc = pipeline_entry(d->pipe, d->in, d->cf, e, &oc);
+	if (rc) {
 		d->store_rc = rc;
-	return rc;
+		return rc;
+	}
+	d->counts[oc]++;
+	return HF_OK;
 }
 
 /* --- one completed transfer ----------------------------------------------- */
@@ -227,10 +216,7 @@ static void ingest_body(struct ingest *I, struct job *j, const struct fetch_resu
 	opts.ud = &d;
 	buf_clear(&I->msg);
 	rc = feed_parse(r->body, r->body_len, &opts, &info, &I->msg);
-	if (!rc && !d.store_rc)
-		d.store_rc = pipeline_flush(I->pipe, d.in, j->cf, d.counts);
 	if (rc || d.store_rc) {
-		pipeline_discard(I->pipe);
 		store_ingest_abort(d.in);
 		if (d.store_rc) {
 			store_failed(I, d.store_rc);
@@ -269,7 +255,6 @@ static void ingest_body(struct ingest *I, struct job *j, const struct fetch_resu
 	count_ok(I, j, r);
 out:
 	feed_info_clear(&info);
-	buf_free(&d.new_key);
 }
 
 static void on_done(void *ctx, const struct fetch_result *r)

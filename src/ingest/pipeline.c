@@ -7,7 +7,6 @@
 #include "helsefeed/dedup.h"
 #include "helsefeed/norm.h"
 #include "helsefeed/pipeline.h"
-#include "prep.h"
 
 _Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
                PIPELINE_MERGED != STORE_NEW &&
@@ -16,14 +15,6 @@ _Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
 
 /* Rank of a feed the configuration no longer names: below every kind. */
 #define RANK_UNKNOWN FEED_KIND__COUNT
-
-/* A feed's rank by its store id, in an open-addressing table (id 0:
- * free): a merge asks for the rank of the item's feed, which may be any
- * of thousands. */
-struct rank {
-	int64_t feed_id;
-	int rank;
-};
 
 struct pipeline {
 	const struct config *cfg;
@@ -35,20 +26,11 @@ struct pipeline {
 	struct store_category *cats;  /* of the entry */
 	size_t ncats;
 	char **cat_fold;              /* folded name and title per category */
-	struct dedup_sig *sig;        /* of the entry: cur's, during a run */
+	unsigned char *hits;          /* classify_item's, one per category */
+	struct dedup_sig *sig;        /* of the entry */
 	struct dedup_sig *other;      /* of a candidate or the old revision */
-	struct buf *tn;               /* title_norm of the entry: cur's */
-	struct prep *q;               /* entries queued by pipeline_queue */
-	uint64_t *keys;               /* hashes of the keys queued since the
-	                               * last flush; 0 free (open addressing) */
-	size_t nkeys, keycap;
-	struct prep_slot *cur;        /* the entry being run, as prepared */
+	struct buf tn;                /* title_norm of the entry, NUL-terminated */
 	struct buf tmp;
-	struct rank *ranks;           /* feed id -> rank, learnt on use */
-	size_t nranks, rankcap;       /* rankcap: a power of 2, or 0 */
-	uint32_t *byname;             /* cfg->feeds by name: index + 1, 0
-	                               * free; namecap entries, a power of 2 */
-	size_t namecap;
 	int64_t window;
 	int last_rule;
 };
@@ -67,8 +49,6 @@ void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
-	prep_free(p->q);
-	free(p->keys);
 	store_dedup_close(p->sd);
 	dedup_free(p->dd);
 	classify_free(p->cls);
@@ -78,54 +58,12 @@ void pipeline_free(struct pipeline *p)
 	free(p->cat_fold);
 	free(p->origins);
 	free(p->cats);
+	free(p->hits);
+	free(p->sig);
 	free(p->other);
+	buf_free(&p->tn);
 	buf_free(&p->tmp);
-	free(p->ranks);
-	free(p->byname);
 	free(p);
-}
-
-static size_t name_slot(const char *name, size_t cap)
-{
-	return (size_t)norm_fnv1a(NORM_FNV_INIT, name, strlen(name)) & (cap - 1);
-}
-
-/* The configured feeds by name, at most half full. */
-static int index_names(struct pipeline *p)
-{
-	const struct config *cfg = p->cfg;
-	size_t cap = 16, i, j;
-
-	while (cap < 2 * cfg->nfeeds)
-		cap *= 2;
-	if (cfg->nfeeds > UINT32_MAX / 2 ||
-	    !(p->byname = calloc(cap, sizeof *p->byname)))
-		return HF_ENOMEM;
-	p->namecap = cap;
-	/* The first of a name wins, as in config_feed_find. */
-	for (i = 0; i < cfg->nfeeds; i++) {
-		for (j = name_slot(cfg->feeds[i].name, cap); p->byname[j];
-		     j = (j + 1) & (cap - 1))
-			if (!strcmp(cfg->feeds[p->byname[j] - 1].name,
-			            cfg->feeds[i].name))
-				break;
-		if (!p->byname[j])
-			p->byname[j] = (uint32_t)i + 1;
-	}
-	return HF_OK;
-}
-
-static const struct config_feed *feed_named(const struct pipeline *p,
-                                            const char *name)
-{
-	const struct config_feed *feeds = p->cfg->feeds;
-	size_t j;
-
-	for (j = name_slot(name, p->namecap); p->byname[j];
-	     j = (j + 1) & (p->namecap - 1))
-		if (!strcmp(feeds[p->byname[j] - 1].name, name))
-			return &feeds[p->byname[j] - 1];
-	return NULL;
 }
 
 /* Category names and titles as entry <category> texts are compared. */
@@ -164,14 +102,15 @@ int pipeline_new(const struct config *cfg, struct store *st,
 		goto fail;
 	if (!(p->origins = calloc(cfg->ncategories + 1, sizeof *p->origins)) ||
 	    !(p->cats = calloc(cfg->ncategories + 1, sizeof *p->cats)) ||
+	    !(p->hits = calloc(cfg->ncategories + 1, 1)) ||
+	    !(p->sig = malloc(sizeof *p->sig)) ||
 	    !(p->other = malloc(sizeof *p->other))) {
 		rc = HF_ENOMEM;
 		goto fail;
 	}
-	if ((rc = fold_categories(p)) || (rc = index_names(p)) ||
+	if ((rc = fold_categories(p)) ||
 	    (rc = dedup_new(cfg, &p->dd)) ||
-	    (rc = store_dedup_open(st, &p->sd)) ||
-	    (rc = prep_new(p->dd, p->cls, 1, &p->q)))
+	    (rc = store_dedup_open(st, &p->sd)))
 		goto fail;
 	*out = p;
 	return HF_OK;
@@ -183,49 +122,19 @@ fail:
 	return rc;
 }
 
-static struct rank *rank_slot(struct rank *v, size_t cap, int64_t feed_id)
-{
-	size_t i = (size_t)(((uint64_t)feed_id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) &
-	           (cap - 1);
-
-	while (v[i].feed_id && v[i].feed_id != feed_id)
-		i = (i + 1) & (cap - 1);
-	return &v[i];
-}
-
-/* Rank of the feed with store id `feed_id` (> 0). */
+/* Rank of the feed with store id `feed_id`: a configuration of a few
+ * dozen feeds is searched in order. */
 static int rank_of(struct pipeline *p, int64_t feed_id, int *out)
 {
-	const struct config_feed *cf;
-	struct rank *r;
+	const struct config_feed *cf = NULL;
 	int rc;
 
-	if (p->rankcap && (r = rank_slot(p->ranks, p->rankcap, feed_id))->feed_id) {
-		*out = r->rank;
-		return HF_OK;
-	}
 	buf_clear(&p->tmp);
 	if ((rc = store_dedup_feed_name(p->sd, feed_id, &p->tmp)) < 0)
 		return rc;
-	cf = rc ? feed_named(p, buf_str(&p->tmp)) : NULL;
-	if (2 * (p->nranks + 1) > p->rankcap) {
-		size_t cap = p->rankcap ? 2 * p->rankcap : 64, i;
-		struct rank *v = calloc(cap, sizeof *v);
-
-		if (!v)
-			return HF_ENOMEM;
-		for (i = 0; i < p->rankcap; i++)
-			if (p->ranks[i].feed_id)
-				*rank_slot(v, cap, p->ranks[i].feed_id) = p->ranks[i];
-		free(p->ranks);
-		p->ranks = v;
-		p->rankcap = cap;
-	}
-	r = rank_slot(p->ranks, p->rankcap, feed_id);
-	r->feed_id = feed_id;
-	r->rank = cf ? pipeline_rank(cf) : RANK_UNKNOWN;
-	p->nranks++;
-	*out = r->rank;
+	if (rc)
+		cf = config_feed_find(p->cfg, buf_str(&p->tmp));
+	*out = cf ? pipeline_rank(cf) : RANK_UNKNOWN;
 	return HF_OK;
 }
 
@@ -235,6 +144,7 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 {
 	const struct config *cfg = p->cfg;
 	const struct config_category *c;
+	struct classify_input ci;
 	size_t i, j;
 	int rc;
 
@@ -242,9 +152,16 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 	for (i = 0; i < feed->ncategories; i++)
 		if ((c = config_category_find(cfg, feed->categories[i])))
 			p->origins[c - cfg->categories] |= STORE_CAT_FEED;
-	/* The keyword rules' hits were made with the entry (prep.h). */
-	for (i = 0; i < classify_count(p->cls); i++)
-		if (p->cur->hits[i])
+	ci.title = e->title;
+	ci.summary = e->summary;
+	ci.content = e->content;
+	ci.categories = e->categories;
+	ci.ncategories = e->ncategories;
+	memset(p->hits, 0, cfg->ncategories);
+	if ((rc = classify_item(p->cls, &ci, p->hits, NULL)))
+		return rc;
+	for (i = 0; i < cfg->ncategories; i++)
+		if (p->hits[i])
 			p->origins[i] |= STORE_CAT_RULE;
 	for (j = 0; j < e->ncategories; j++) {
 		buf_clear(&p->tmp);
@@ -268,47 +185,22 @@ static int categorise(struct pipeline *p, const struct config_feed *feed,
 /* The entry's title_norm as stored: NULL for an empty one. */
 static const char *title_norm(const struct pipeline *p)
 {
-	return p->tn->len ? p->tn->data : NULL;
+	return p->tn.len ? p->tn.data : NULL;
 }
 
-/*
- * After item `id` took entry e as its primary text: take the item out of
- * the candidate index at its old time old_t (HF_NOTIME: it was not in),
- * store the fingerprint and categories unless the item's write carried
- * them (`written`), put the item back under its new time and keys.
- * p->tn and p->sig are the entry's, p->cats too when `written`.
- */
+/* After item `id` took entry e as its primary text (store_dedup_promote,
+ * which cleared them): its fingerprint and categories.  p->tn and p->sig
+ * are the entry's. */
 static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
-                  const struct config_feed *feed, const struct feed_entry *e,
-                  int64_t old_t, int is_new, int written)
+                  const struct config_feed *feed, const struct feed_entry *e)
 {
-	const char *tn = title_norm(p);
-	uint64_t keys[DEDUP_MAX_KEYS];
-	struct store_dedup_item it;
-	size_t n;
-	int64_t t;
 	int rc;
 
-	if (old_t != HF_NOTIME &&
-	    (rc = store_dedup_index(p->sd, in, id, old_t, NULL, 0, NULL, 0, 0, 0)))
+	if ((rc = store_item_set_fingerprint(in, id, title_norm(p),
+	                                     p->sig->simhash)) ||
+	    (rc = categorise(p, feed, e)))
 		return rc;
-	if (!written &&
-	    ((rc = store_item_set_fingerprint(in, id, tn, p->sig->simhash)) ||
-	     (rc = categorise(p, feed, e)) ||
-	     (rc = store_item_set_categories(in, id, p->cats, p->ncats))))
-		return rc;
-	/* The index time must be what the candidate query computes:
-	 * published, else first_seen, which only a new item has as now. */
-	if (is_new) {
-		t = dedup_entry_time(e, store_dedup_now(in));
-	} else {
-		if ((rc = store_dedup_item(p->sd, in, id, &it, p->other)) < 0)
-			return rc;
-		t = it.t;
-	}
-	n = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
-	return store_dedup_index(p->sd, in, id, t, tn, p->sig->simhash, keys,
-	                         n, 1, is_new);
+	return store_item_set_categories(in, id, p->cats, p->ncats);
 }
 
 /* Level 3: the best near-duplicate of the entry, 0 when none. */
@@ -328,7 +220,7 @@ static int near_dup(struct pipeline *p, struct store_ingest *in,
 	nkeys = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
 	if (!nkeys)
 		return HF_OK;
-	if ((rc = store_dedup_candidates(p->sd, in, p->tn->data, keys, nkeys, t,
+	if ((rc = store_dedup_candidates(p->sd, in, p->tn.data, keys, nkeys, t,
 	                                 p->window, ids, hits,
 	                                 sizeof ids / sizeof ids[0], &n)))
 		return rc;
@@ -373,24 +265,28 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 			return rc;
 		if (pipeline_rank(feed) >= rank) {
 			*outcome = PIPELINE_MERGED;
-			store_dedup_sourced(p->sd, id, it.t);
 			return store_ingest_add_source(in, id, e);
 		}
 	}
 	if ((rc = store_dedup_promote(p->sd, in, id, e, same)) ||
-	    (rc = finish(p, in, id, feed, e, it.t, 0, 0)))
+	    (rc = finish(p, in, id, feed, e)))
 		return rc;
 	*outcome = same ? STORE_UPDATED : PIPELINE_MERGED;
 	return HF_OK;
 }
 
-/* The entry's title_norm and signature, as prepared (prep.h), into
- * p->tn, p->sig. */
-static int sign(struct pipeline *p)
+/* The entry's title_norm and signature into p->tn, p->sig. */
+static int sign(struct pipeline *p, const struct feed_entry *e)
 {
-	p->tn = &p->cur->tn;
-	p->sig = &p->cur->sig;
-	return p->cur->rc;
+	int rc;
+
+	buf_clear(&p->tn);
+	if ((rc = dedup_title_norm(p->dd, e->title, &p->tn)) ||
+	    (rc = buf_reserve(&p->tn, 1)))
+		return rc;
+	p->tn.data[p->tn.len] = '\0';
+	dedup_sig_make(p->sig, p->tn.data, e->summary);
+	return HF_OK;
 }
 
 static int canon_item(struct store_ingest *in, const char *link, int64_t *out)
@@ -405,26 +301,20 @@ static int canon_item(struct store_ingest *in, const char *link, int64_t *out)
 	return rc < 0 ? rc : HF_OK;
 }
 
-static int run(struct pipeline *p, struct store_ingest *in,
-               const struct config_feed *feed, const struct feed_entry *e,
-               int *outcome)
+int pipeline_entry(struct pipeline *p, struct store_ingest *in,
+                   const struct config_feed *feed, const struct feed_entry *e,
+                   int *outcome)
 {
-	struct store_dedup_source src = {0, 0, 0, NULL, 0};
+	struct store_dedup_source src = {0, 0, 0};
 	struct store_entry_hint hint;
 	int64_t id = 0;
 	int oc = STORE_UNCHANGED, rc;
 
 	p->last_rule = DEDUP_RULE_NONE;
-	/* Known to be new: the look-up would find nothing (pipeline_queue). */
-	if (!p->cur->key_new &&
-	    (rc = store_dedup_source(p->sd, in, e->key, &src)))
+	if ((rc = store_dedup_source(p->sd, in, e->key, &src)))
 		goto out;
 	/* The same raw entry as stored: nothing to do (store_ingest_known). */
 	if (src.item_id && src.raw_hash == e->raw_hash)
-		goto out;
-	if (p->cur->canon_made &&
-	    (rc = store_ingest_canon_seed(in, e->link, p->cur->canon_none ? NULL :
-	                                  buf_str(&p->cur->canon))))
 		goto out;
 	if (src.item_id && !src.primary) {
 		/* A merged source's revision: the item follows its primary. */
@@ -432,7 +322,7 @@ static int run(struct pipeline *p, struct store_ingest *in,
 		oc = PIPELINE_MERGED;
 		goto out;
 	}
-	if ((rc = sign(p)))
+	if ((rc = sign(p, e)))
 		goto out;
 	hint.item_id = src.item_id;
 	hint.raw_hash = src.raw_hash;
@@ -443,11 +333,7 @@ static int run(struct pipeline *p, struct store_ingest *in,
 		if ((rc = categorise(p, feed, e)))
 			goto out;
 		hint.ncats = p->ncats;
-		if ((rc = store_ingest_entry_with(in, e, &hint, &oc)) ||
-		    oc == STORE_UNCHANGED)
-			goto out;
-		rc = finish(p, in, src.item_id, feed, e,
-		            src.title_norm ? src.t : HF_NOTIME, 0, 1);
+		rc = store_ingest_entry_with(in, e, &hint, &oc);
 		goto out;
 	}
 	if ((rc = canon_item(in, e->link, &id)))
@@ -461,164 +347,9 @@ static int run(struct pipeline *p, struct store_ingest *in,
 	if ((rc = categorise(p, feed, e)))
 		goto out;
 	hint.ncats = p->ncats;
-	if ((rc = store_ingest_entry_with(in, e, &hint, &oc)) || oc != STORE_NEW)
-		goto out;
-	rc = finish(p, in, store_ingest_item_id(in), feed, e, HF_NOTIME, 1, 1);
+	rc = store_ingest_entry_with(in, e, &hint, &oc);
 out:
-	store_dedup_source_clear(&src);
 	if (!rc && outcome)
 		*outcome = oc;
 	return rc;
-}
-
-/* Run the oldest queued entry if it is prepared (wait: once it is).
- * Returns 1 when one ran (its outcome in *oc), 0 when none could, or an
- * error. */
-static int run_oldest(struct pipeline *p, struct store_ingest *in,
-                      const struct config_feed *feed, int *oc, int wait)
-{
-	struct prep_slot *s = prep_oldest(p->q, wait);
-	int rc;
-
-	if (!s)
-		return 0;
-	*oc = STORE_UNCHANGED;
-	p->cur = s;
-	rc = run(p, in, feed, &s->e, oc);
-	/* Nothing may point into the slot once it is reused. */
-	p->cur = NULL;
-	p->tn = NULL;
-	p->sig = NULL;
-	prep_pop(p->q);
-	return rc ? rc : 1;
-}
-
-/* One entry, prepared in place: it is not handed to the helper. */
-int pipeline_entry(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed, const struct feed_entry *e,
-                   int *outcome)
-{
-	int oc, rc;
-
-	if (prep_queued(p->q))
-		return HF_EINVAL;     /* pipeline_flush first */
-	if ((rc = prep_push(p->q, e, 0, 1)))
-		return rc;
-	if ((rc = run_oldest(p, in, feed, &oc, 1)) < 0) {
-		prep_discard(p->q);
-		return rc;
-	}
-	if (outcome)
-		*outcome = oc;
-	return HF_OK;
-}
-
-static uint64_t key_hash(const char *key)
-{
-	return norm_fnv1a(NORM_FNV_INIT, key, strlen(key)) | 1;   /* 0: free */
-}
-
-int pipeline_key_queued(const struct pipeline *p, const char *key)
-{
-	uint64_t h = key_hash(key);
-	size_t i, mask = p->keycap - 1;
-
-	if (!p->keycap)
-		return 0;
-	for (i = h & mask; p->keys[i]; i = (i + 1) & mask)
-		if (p->keys[i] == h)
-			return 1;
-	return 0;
-}
-
-/* Note e's key among those queued since the last flush: 1 when it was
- * there already (or might be: two keys of one hash), 0 when not,
- * HF_ENOMEM. */
-static int seen_key(struct pipeline *p, const char *key)
-{
-	uint64_t h = key_hash(key);
-	size_t i, mask;
-
-	if (2 * (p->nkeys + 1) > p->keycap) {
-		size_t cap = p->keycap ? 2 * p->keycap : 256, j;
-		uint64_t *v = calloc(cap, sizeof *v);
-
-		if (!v)
-			return HF_ENOMEM;
-		for (j = 0; j < p->keycap; j++)
-			if (p->keys[j]) {
-				for (i = p->keys[j] & (cap - 1); v[i]; i = (i + 1) & (cap - 1))
-					;
-				v[i] = p->keys[j];
-			}
-		free(p->keys);
-		p->keys = v;
-		p->keycap = cap;
-	}
-	mask = p->keycap - 1;
-	for (i = h & mask; p->keys[i]; i = (i + 1) & mask)
-		if (p->keys[i] == h)
-			return 1;
-	p->keys[i] = h;
-	p->nkeys++;
-	return 0;
-}
-
-static void forget_keys(struct pipeline *p)
-{
-	/* After a feed of thousands of entries, the next small ones should
-	 * not clear its table each time. */
-	if (p->keycap > 1024) {
-		free(p->keys);
-		p->keys = NULL;
-		p->keycap = 0;
-	} else if (p->nkeys) {
-		memset(p->keys, 0, p->keycap * sizeof *p->keys);
-	}
-	p->nkeys = 0;
-}
-
-int pipeline_queue(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed, const struct feed_entry *e,
-                   unsigned flags, size_t counts[PIPELINE_OUTCOMES])
-{
-	int rc, seen, oc;
-
-	if (prep_queued(p->q) == PREP_SLOTS) {
-		if ((rc = run_oldest(p, in, feed, &oc, 1)) < 0)
-			return rc;
-		counts[oc]++;
-	}
-	/* The caller looked e's key up before an entry queued earlier with
-	 * the same key was stored: its answer is stale. */
-	if ((seen = seen_key(p, e->key)) < 0)
-		return seen;
-	if ((rc = prep_push(p->q, e, (flags & PIPELINE_KEY_NEW) && !seen, 0)))
-		return rc;
-	/* What the helper has done is stored now, while it does the next;
-	 * never e itself (pipeline.h). */
-	while (prep_queued(p->q) > 1 &&
-	       (rc = run_oldest(p, in, feed, &oc, 0)) == 1)
-		counts[oc]++;
-	return rc < 0 ? rc : HF_OK;
-}
-
-int pipeline_flush(struct pipeline *p, struct store_ingest *in,
-                   const struct config_feed *feed,
-                   size_t counts[PIPELINE_OUTCOMES])
-{
-	int rc, oc;
-
-	while ((rc = run_oldest(p, in, feed, &oc, 1)) == 1)
-		counts[oc]++;
-	forget_keys(p);
-	return rc;
-}
-
-void pipeline_discard(struct pipeline *p)
-{
-	if (!p)
-		return;
-	prep_discard(p->q);
-	forget_keys(p);
 }

@@ -22,8 +22,6 @@ static void rollback(struct store_ingest *in)
 	struct store *st = in->st;
 
 	store__rollback(st);
-	if (st->on_rollback)
-		st->on_rollback(st->on_rollback_ud, in->serial);
 }
 
 int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
@@ -47,7 +45,6 @@ int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
 		store__rollback(st);
 		goto fail;
 	}
-	in->serial = ++st->ingest_serial;
 	st->ingest = in;
 	*out = in;
 	return HF_OK;
@@ -60,14 +57,6 @@ fail:
 int store_ingest_known(struct store_ingest *in, const char *key,
                        uint64_t raw_hash)
 {
-	int rc = store_ingest_lookup(in, key, raw_hash);
-
-	return rc < 0 ? rc : rc == STORE_KEY_SAME;
-}
-
-int store_ingest_lookup(struct store_ingest *in, const char *key,
-                        uint64_t raw_hash)
-{
 	struct store *st = in->st;
 	sqlite3_stmt *s = store__stmt(st, S_SOURCE_KNOWN);
 	int rc;
@@ -78,10 +67,9 @@ int store_ingest_lookup(struct store_ingest *in, const char *key,
 	    != SQLITE_OK)
 		rc = store__fail(st, "cannot look up entry of feed '%s'", in->name);
 	else if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		rc = (uint64_t)sqlite3_column_int64(s, 0) == raw_hash ?
-		     STORE_KEY_SAME : STORE_KEY_CHANGED;
+		rc = (uint64_t)sqlite3_column_int64(s, 0) == raw_hash;
 	else if (rc == SQLITE_DONE)
-		rc = STORE_KEY_NEW;
+		rc = 0;
 	else
 		rc = store__fail(st, "cannot look up entry of feed '%s'", in->name);
 	sqlite3_reset(s);
@@ -96,22 +84,6 @@ int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash)
 int64_t store_ingest_item_id(const struct store_ingest *in)
 {
 	return in->item_id;
-}
-
-/* Canonical URL of an http(s) link into in->canon; *out NULL when there
- * is none (no link, another scheme, a link norm_url_canon rejects). */
-int store_ingest_canon_seed(struct store_ingest *in, const char *link,
-                            const char *canon)
-{
-	buf_clear(&in->canon_src);
-	buf_clear(&in->canon);
-	in->canon_none = !canon;
-	if (!link || (canon && buf_puts(&in->canon, canon)) ||
-	    buf_puts(&in->canon_src, link)) {
-		buf_clear(&in->canon_src);   /* no cache: made again next time */
-		return link ? HF_ENOMEM : HF_OK;
-	}
-	return HF_OK;
 }
 
 int store_ingest_canon(struct store_ingest *in, const char *link,

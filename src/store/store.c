@@ -16,14 +16,10 @@
  * canonical URL, title, date) in memory as the database grows, so that
  * ingest cost stays flat; SQLite's default is 2 MiB. */
 #define STORE_CACHE_KIB 16384
-/* Checkpoint the WAL every 8192 pages (32 MiB) instead of SQLite's 1000:
- * with synchronous=NORMAL every checkpoint costs two fsyncs, and an
- * index page changed by many ingests is copied back once, not each
- * time.  Measured: a quarter less wall time and I/O for a bulk ingest.
- * The checkpoints run on a thread of their own (store_ckpt.c), so that
- * their fsyncs do not stop the writer.  After a checkpoint the WAL file
- * is cut back to 64 MiB at most. */
-#define STORE_CHECKPOINT_PAGES 8192
+/* After a transaction of tens of megabytes (a first fetch of a big
+ * archive) the WAL file is cut back to 64 MiB at the next checkpoint,
+ * not left at its largest.  The checkpoints themselves are SQLite's
+ * automatic ones (every 1000 pages) and store_checkpoint's. */
 #define STORE_WAL_LIMIT 67108864
 
 #define STR_(x) #x
@@ -170,7 +166,7 @@ static int open_db(struct store *st)
 	if (sqlite3_open_v2(st->path, &st->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-	                    store__vfs()) != SQLITE_OK)
+	                    NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
 	/* Nothing from a feed ever becomes schema; refuse what could. */
@@ -198,8 +194,6 @@ static int open_db(struct store *st)
 	if (sqlite3_exec(st->db, "PRAGMA foreign_keys = ON;"
 	                 "PRAGMA synchronous = NORMAL;"
 	                 "PRAGMA cache_size = -" STR(STORE_CACHE_KIB) ";"
-	                 "PRAGMA wal_autocheckpoint = "
-	                 STR(STORE_CHECKPOINT_PAGES) ";"
 	                 "PRAGMA journal_size_limit = "
 	                 STR(STORE_WAL_LIMIT) ";",
 	                 NULL, NULL, NULL) != SQLITE_OK ||
@@ -208,10 +202,7 @@ static int open_db(struct store *st)
 	                               SQLITE_DIRECTONLY, NULL, sql_fnv1a,
 	                               NULL, NULL, NULL) != SQLITE_OK)
 		goto dberr;
-	if ((rc = store__schema_ensure(st, version)))
-		return rc;
-	(void)store__ckpt_start(st, STORE_CHECKPOINT_PAGES);
-	return HF_OK;
+	return store__schema_ensure(st, version);
 dberr:
 	rc = st->db ? code_of(sqlite3_errcode(st->db)) : HF_ENOMEM;
 	set_err(st, "%s: %s", what,
@@ -257,7 +248,6 @@ void store_close(struct store *st)
 		return;
 	if (st->ingest)
 		store_ingest_abort(st->ingest);
-	store__ckpt_stop(st);
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db) {
@@ -272,6 +262,20 @@ void store_close(struct store *st)
 	buf_free(&st->err);
 	free(st->path);
 	free(st);
+}
+
+int store_checkpoint(struct store *st)
+{
+	int rc;
+
+	if ((rc = store__check_idle(st, "checkpoint")))
+		return rc;
+	/* PRAGMA wal_checkpoint(PASSIVE): copies what no reader still needs
+	 * and waits for nobody. */
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	                              NULL, NULL) != SQLITE_OK)
+		return store__fail(st, "cannot checkpoint the write-ahead log");
+	return HF_OK;
 }
 
 /* --- feeds ------------------------------------------------------------- */

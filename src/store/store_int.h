@@ -63,12 +63,6 @@ struct store {
 	char *path;
 	sqlite3_stmt *stmt[S__COUNT];
 	struct store_ingest *ingest;  /* the open one, or NULL */
-	uint64_t ingest_serial;       /* of the latest ingest begun */
-	/* Told when an ingest is rolled back, with its serial: store_dedup.c
-	 * forgets what its cache learnt in that transaction. */
-	void (*on_rollback)(void *ud, uint64_t serial);
-	void *on_rollback_ud;
-	struct store_ckpt *ckpt;      /* checkpoint thread, or NULL */
 	struct buf err;               /* last failure */
 };
 
@@ -78,7 +72,6 @@ struct store_ingest {
 	int64_t feed_id;
 	int64_t now;
 	int64_t item_id;              /* of the last entry */
-	uint64_t serial;              /* st->ingest_serial at begin */
 	int items_new, items_updated;
 	int failed;                   /* first error, sticky */
 	char *name;                   /* of the feed, for messages */
@@ -120,24 +113,6 @@ int store__categories_check(struct store *st,
 int store__categories_put(struct store *st, int64_t id,
                           const struct store_category *cats, size_t n,
                           int clear);
-
-/*
- * Checkpoint the WAL on a thread of its own once it holds `pages` pages
- * (store_ckpt.c), instead of in the commit that crosses the mark.  0, or
- * HF_EDB / HF_ENOMEM with a warning logged: the connection's
- * autocheckpoint then stays in charge.
- */
-int store__ckpt_start(struct store *st, int pages);
-/* Stop and join the thread; st->ckpt NULL is allowed. */
-void store__ckpt_stop(struct store *st);
-
-/*
- * The name of the store's VFS (store_vfs.c): the default one, with a
- * connection's appends to its write-ahead log written a commit at a time
- * instead of two system calls a frame.  NULL when it could not be
- * registered: the default VFS then serves.  Thread-safe.
- */
-const char *store__vfs(void);
 
 /* Log "PATH: what: sqlite message", keep it for store_errmsg, and return
  * HF_EDB (HF_ENOMEM when SQLite ran out of memory). */

@@ -6,9 +6,9 @@
 #include "helsefeed/err.h"
 #include "helsefeed/log.h"
 
-/* Read by the store's checkpoint thread too (store_ckpt.c) while a
- * SIGHUP may set it: atomic. */
-static _Atomic int current = LOG_LVL_INFO;
+/* Set and read by the one thread of the process: a SIGHUP is read from
+ * the daemon's signalfd, never handled asynchronously (daemon.h). */
+static int current = LOG_LVL_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
