@@ -829,6 +829,56 @@ static void test_internal_entities(void **state)
 	buf_free(&err);
 }
 
+/*
+ * A reference is decoded once: libxml2 reads "&amp;hellip;" as the text
+ * "&hellip;", and a text field stays that text (RSS title, category,
+ * author, Atom text).  Only HTML decodes again: an Atom title of type
+ * html, a description, a title that carries tags.
+ */
+static void test_entities_decoded_once(void **state)
+{
+	static const char rss[] =
+		"<rss version=\"2.0\"><channel><title>Kanal &amp;hellip;</title>"
+		"<item><title>Nyhet &amp;hellip; og AT&amp;amp;T</title>"
+		"<author>A &amp;amp; B</author><category>x &amp;hellip;</category>"
+		"<description>&lt;p&gt;Tekst &amp;amp;hellip;&lt;/p&gt;</description></item>"
+		"<item><title>&lt;b&gt;Feit&lt;/b&gt; &amp;hellip;</title></item>"
+		"</channel></rss>";
+	static const char atom[] =
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"text\">F &amp;hellip;</title>"
+		"<entry><id>1</id><title type=\"text\">T &amp;hellip;</title>"
+		"<author><name>N &amp;hellip;</name></author><category term=\"c &amp;hellip;\"/></entry>"
+		"<entry><id>2</id><title type=\"html\">H &amp;hellip;</title></entry></feed>";
+	struct got *g = calloc(1, sizeof *g);
+	struct feed_info info;
+
+	(void)state;
+	assert_non_null(g);
+	assert_int_equal(parse_doc(rss, NULL, g, &info, NULL), 0);
+	assert_int_equal(g->n, 2);
+	check_str("feed title", "Kanal &hellip;", info.title);
+	check_str("title", "Nyhet &hellip; og AT&amp;T", g->e[0].title);
+	check_str("author", "A &amp; B", g->e[0].author);
+	assert_int_equal(g->e[0].ncats, 1);
+	check_str("category", "x &hellip;", g->e[0].cats[0]);
+	check_str("summary", "<p>Tekst &amp;hellip;</p>", g->e[0].summary);
+	check_str("title with tags", "Feit \xe2\x80\xa6", g->e[1].title);
+	got_free(g);
+	feed_info_clear(&info);
+
+	assert_int_equal(parse_doc(atom, NULL, g, &info, NULL), 0);
+	assert_int_equal(g->n, 2);
+	check_str("feed title", "F &hellip;", info.title);
+	check_str("title", "T &hellip;", g->e[0].title);
+	check_str("author", "N &hellip;", g->e[0].author);
+	assert_int_equal(g->e[0].ncats, 1);
+	check_str("category", "c &hellip;", g->e[0].cats[0]);
+	check_str("html title", "H \xe2\x80\xa6", g->e[1].title);
+	got_free(g);
+	feed_info_clear(&info);
+	free(g);
+}
+
 /* Every string from every fixture is valid UTF-8 in NFC. */
 static void check_nfc(const char *s)
 {
@@ -928,6 +978,7 @@ int main(void)
 		cmocka_unit_test(test_attributes_as_written),
 		cmocka_unit_test(test_empty_elements),
 		cmocka_unit_test(test_internal_entities),
+		cmocka_unit_test(test_entities_decoded_once),
 		cmocka_unit_test(test_all_output_is_utf8_nfc),
 		cmocka_unit_test(test_prepare_copies_only_when_needed),
 		cmocka_unit_test(test_json_writer_escapes_and_nests),
