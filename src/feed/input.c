@@ -320,6 +320,21 @@ static int bad_char(unsigned long v)
 	       (v >= 0xd800 && v < 0xe000) || v == 0xfffe || v == 0xffff || v > 0x10ffff;
 }
 
+/* The length of "amp;", "lt;", "gt;", "quot;" or "apos;" at p, XML's
+ * five predefined entities (XML 1.0 section 4.6), or 0: most '&' in a
+ * feed start one, and they need no look-up. */
+static size_t xml_predefined(const char *p, const char *end)
+{
+	static const char *const names[] = {"amp;", "lt;", "gt;", "quot;", "apos;"};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]);
+		if ((size_t)(end - p) >= n && memcmp(p, names[i], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
 static const char *find(const char *p, const char *end, const char *pat, size_t n)
 {
 	const char *r = memmem(p, (size_t)(end - p), pat, n);
@@ -372,6 +387,10 @@ static int fix_entities(const char *s, size_t n, struct buf *out, int *copied)
 		size_t skip = 1, k;
 		uint32_t cp;
 
+		if ((k = xml_predefined(q, end)) != 0) {
+			p = q + k;
+			continue;
+		}
 		k = norm_entity(p, (size_t)(end - p), &cp);
 		if (q < end && *q == '#') {
 			/* XML 1.0 section 4.1 wants the ';' HTML may leave out. */
@@ -386,11 +405,7 @@ static int fix_entities(const char *s, size_t n, struct buf *out, int *copied)
 				rep = "&amp;";
 			}
 		} else if (k) {
-			/* One of HTML 4's names: XML knows five of them. */
-			if (cp == '&' || cp == '<' || cp == '>' || cp == '"' || cp == '\'') {
-				p += k;
-				continue;
-			}
+			/* One of HTML 4's names that XML does not know. */
 			snprintf(num, sizeof num, "&#%u;", (unsigned)cp);
 			rep = num;
 			skip = k;
