@@ -1,14 +1,15 @@
 /*
- * feed.c - RSS and Atom in one streaming pass of libxml2's SAX2 parser; see
- * feed.h.
+ * parse.c - RSS and Atom in one streaming pass of libxml2's SAX2 parser;
+ * see feed.h.
  *
- * The document is first brought to clean UTF-8 (feed_input.c).  libxml2
- * then reads it a window of a few kilobytes at a time (with its push or its
- * pull parser, see push_safe) and calls startElementNs, endElementNs,
- * characters and cdataBlock here; no node is built.  It runs in recovery
- * mode: after a well-formedness error it goes on calling, and the depth
- * kept here is the one it reports (an end for every start, in its order;
- * none for what is still open when the document ends).
+ * The document is first brought to clean UTF-8 (input.c).  libxml2's
+ * parser then reads it a window of a few kilobytes at a time (read_text)
+ * and calls startElementNs, endElementNs, characters and cdataBlock here;
+ * no node is built.  It runs in recovery mode: after a well-formedness
+ * error it goes on calling (a '<' that starts no tag is dropped, the rest
+ * read), and the depth kept here is the one it reports (an end for every
+ * start, in its order; none for what is still open when the document
+ * ends).
  *
  * Elements are recognised by namespace URI and local name through one
  * table; libxml2 interns both in its dictionary, so a small cache keyed by
@@ -1423,53 +1424,9 @@ static xmlParserInputPtr no_loader(const char *url, const char *id, xmlParserCtx
 	return NULL;
 }
 
-/*
- * libxml2 has two parsers, and each document goes to the one that reads
- * it faster without losing any of it; neither copies the whole document
- * (xmlCreateMemoryParserCtxt would), each keeps a window of a few kilobytes
- * plus the token it is in.  The push parser checks a CDATA section in one
- * pass where the pull parser decodes it character by character (four times
- * the work on feeds that carry their HTML in CDATA), but it does more work
- * per entity reference (escaped HTML, as Atom feeds write it), and it gives
- * up for good at a '<' that starts no tag, comment or CDATA section ("a <
- * b" in a title, "<!DOCTYPE" out of place), where the pull parser drops the
- * '<' and goes on.  So: the push parser for a document with CDATA in which
- * every '<' starts one of those, the pull parser for every other.  Both
- * call the same callbacks.
- */
-#define PUSH_CHUNK (64 * 1024)
-
-static int ascii_alpha(unsigned char c)
-{
-	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-}
-
-static int push_safe(const char *s, size_t n)
-{
-	const char *end = s + n;
-	int cdata = 0;
-
-	while ((s = memchr(s, '<', (size_t)(end - s))) != NULL) {
-		size_t left = (size_t)(end - ++s);
-		unsigned char c = left ? (unsigned char)*s : 0;
-
-		if (c == '!') {
-			if (left >= 8 && memcmp(s, "![CDATA[", 8) == 0)
-				cdata = 1;
-			else if (!(left >= 3 && memcmp(s, "!--", 3) == 0))
-				return 0;  /* a DOCTYPE too: few feeds have one */
-		} else if (c == '?' || c == '/') {
-			if (left < 2 || !ascii_alpha((unsigned char)s[1]))
-				return 0;
-		} else if (!ascii_alpha(c) && c != '_') {
-			return 0;
-		}
-	}
-	return cdata;
-}
-
-/* The pull parser reads the document through here; once a callback has
- * failed, the document ends. */
+/* libxml2 reads the document through here, a window at a time, without
+ * copying it whole (xmlCreateMemoryParserCtxt would); once a callback
+ * has failed, the document ends. */
 static int read_text(void *ctx, char *buf, int len)
 {
 	struct state *st = ctx;
@@ -1797,29 +1754,13 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
 	sax.serror = sax_error;
 
 	xmlSetExternalEntityLoader(no_loader);
-	if (push_safe(text.data, text.len)) {
-		st->ctxt = xmlCreatePushParserCtxt(&sax, st, NULL, 0, NULL);
-		if (!st->ctxt) {
-			rc = HF_ENOMEM;
-			goto out;
-		}
-		(void)xmlCtxtUseOptions(st->ctxt, PARSE_OPTIONS);
-		while (!st->rc && st->in_left) {
-			size_t n = st->in_left < PUSH_CHUNK ? st->in_left : PUSH_CHUNK;
-
-			st->in += n;
-			st->in_left -= n;
-			(void)xmlParseChunk(st->ctxt, st->in - n, (int)n, st->in_left == 0);
-		}
-	} else {
-		st->ctxt = xmlCreateIOParserCtxt(&sax, st, read_text, NULL, st, XML_CHAR_ENCODING_NONE);
-		if (!st->ctxt) {
-			rc = HF_ENOMEM;
-			goto out;
-		}
-		(void)xmlCtxtUseOptions(st->ctxt, PARSE_OPTIONS);
-		(void)xmlParseDocument(st->ctxt);
+	st->ctxt = xmlCreateIOParserCtxt(&sax, st, read_text, NULL, st, XML_CHAR_ENCODING_NONE);
+	if (!st->ctxt) {
+		rc = HF_ENOMEM;
+		goto out;
 	}
+	(void)xmlCtxtUseOptions(st->ctxt, PARSE_OPTIONS);
+	(void)xmlParseDocument(st->ctxt);
 
 	if (st->entity_attack) {
 		if (err) {
