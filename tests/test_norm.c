@@ -419,17 +419,6 @@ static void test_nfc(void **state)
 	buf_free(&b);
 }
 
-static void test_unescape(void **state)
-{
-	struct buf b = BUF_INIT;
-	const char *in = " a&amp;b\n\t&lt;&#1;\x02 ";
-
-	(void)state;
-	assert_int_equal(norm_unescape(in, strlen(in), &b), 0);
-	assert_string_equal(b.data, " a&b\n\t< ");
-	buf_free(&b);
-}
-
 /* --- URLs -------------------------------------------------------------- */
 
 static void check_resolve(const char *base, const char *ref, const char *want)
@@ -602,7 +591,6 @@ int main(void)
 		cmocka_unit_test(test_entity),
 		cmocka_unit_test(test_cp1252),
 		cmocka_unit_test(test_nfc),
-		cmocka_unit_test(test_unescape),
 		cmocka_unit_test(test_url_resolve_rfc3986),
 		cmocka_unit_test(test_url_resolve_feeds),
 		cmocka_unit_test(test_url_canon),

@@ -75,11 +75,6 @@ int norm_text(const char *s, size_t len, int mode, size_t max,
  * becomes U+FFFD.  Returns 0 or HF_ENOMEM. */
 int norm_nfc(const char *s, size_t len, struct buf *out) HF_WUR;
 
-/* Decode character references only (as norm_text, but white space kept
- * and no tags touched), dropping the control characters XML 1.0 forbids;
- * invalid UTF-8 becomes U+FFFD.  Appends.  Returns 0 or HF_ENOMEM. */
-int norm_unescape(const char *s, size_t len, struct buf *out) HF_WUR;
-
 /*
  * The character reference at s[0] == '&' (`n` bytes readable): a numeric
  * one, decimal or hex, whose ';' may be missing as HTML allows, or one of

@@ -454,8 +454,3 @@ int norm_nfc(const char *s, size_t len, struct buf *out)
 {
 	return run(s, len, 0, SIZE_MAX, out, NULL);
 }
-
-int norm_unescape(const char *s, size_t len, struct buf *out)
-{
-	return run(s, len, NT_ENT | NT_CTRL, SIZE_MAX, out, NULL);
-}
