@@ -822,10 +822,6 @@ static void scan_field(struct scan *s, const char *t, int html, uint32_t field)
 		} else if (ch < 0x80) {
 			put_cp(s, ch, i, i + 1);
 			i++;
-		} else if ((ch == 0xc2 || ch == 0xc3) && ((unsigned char)t[i + 1] & 0xc0) == 0x80) {
-			/* Latin-1 (t[i + 1] is at worst the NUL) */
-			put_cp(s, (ch & 0x1f) << 6 | ((unsigned char)t[i + 1] & 0x3f), i, i + 2);
-			i += 2;
 		} else {
 			utf8proc_int32_t cp;
 			utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)t + i,
