@@ -639,8 +639,8 @@ static int parse_doc(const char *doc, const char *base, struct got *g, struct fe
  * title, a mismatched end tag, and for `stray` a '<' that starts no tag.
  * Every item must still be an entry of its own, in order, once, with its
  * escaped markup intact (libxml2 2.9 drops &lt; and &amp; once it has
- * found a document broken, unless told otherwise).  With a CDATA section
- * and no stray '<' the push parser reads the document, else the pull one.
+ * found a document broken, unless told otherwise), with or without a
+ * CDATA section and a stray '<'.
  */
 static void check_broken_feed(int cdata, int stray)
 {
@@ -914,6 +914,28 @@ static void test_all_output_is_utf8_nfc(void **state)
 	}
 }
 
+/* windows-1252 as the WHATWG table has it (norm_cp1252), but its five
+ * undefined bytes are U+FFFD in a feed, labelled or not; HTML 4 names
+ * become numbers, a number without its ';' is text. */
+static void test_prepare_windows_1252(void **state)
+{
+	static const char latin1[] = "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>"
+	                             "<t>\x80\x81\x96\x9f\xe6</t>";
+	static const char bad[] = "<t>\x8d\x85 \xc3\xa5</t>";
+	static const char ent[] = "<t>&hellip;&euro;&#150&thetasym;</t>";
+	struct feed_text t = FEED_TEXT_INIT;
+
+	(void)state;
+	assert_int_equal(feed_text_prepare(latin1, sizeof latin1 - 1, NULL, &t), 0);
+	assert_non_null(strstr(t.data, "<t>\xe2\x82\xac\xef\xbf\xbd\xe2\x80\x93\xc5\xb8\xc3\xa6</t>"));
+	assert_int_equal(feed_text_prepare(bad, sizeof bad - 1, NULL, &t), 0);
+	assert_string_equal(t.data, "<t>\xef\xbf\xbd\xe2\x80\xa6 \xc3\xa5</t>");
+	assert_true(t.flags & FEED_PREP_BAD_UTF8);
+	assert_int_equal(feed_text_prepare(ent, sizeof ent - 1, NULL, &t), 0);
+	assert_string_equal(t.data, "<t>&#8230;&#8364;&amp;#150&#977;</t>");
+	feed_text_free(&t);
+}
+
 static void test_prepare_copies_only_when_needed(void **state)
 {
 	static const char clean[] = "<?xml version=\"1.0\"?><rss><channel/></rss>";
@@ -981,6 +1003,7 @@ int main(void)
 		cmocka_unit_test(test_entities_decoded_once),
 		cmocka_unit_test(test_all_output_is_utf8_nfc),
 		cmocka_unit_test(test_prepare_copies_only_when_needed),
+		cmocka_unit_test(test_prepare_windows_1252),
 		cmocka_unit_test(test_json_writer_escapes_and_nests),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], n = 0;
