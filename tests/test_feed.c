@@ -639,8 +639,8 @@ static int parse_doc(const char *doc, const char *base, struct got *g, struct fe
  * title, a mismatched end tag, and for `stray` a '<' that starts no tag.
  * Every item must still be an entry of its own, in order, once, with its
  * escaped markup intact (libxml2 2.9 drops &lt; and &amp; once it has
- * found a document broken, unless told otherwise).  With a CDATA section
- * and no stray '<' the push parser reads the document, else the pull one.
+ * found a document broken, unless told otherwise), with or without a
+ * CDATA section and a stray '<'.
  */
 static void check_broken_feed(int cdata, int stray)
 {
@@ -829,6 +829,56 @@ static void test_internal_entities(void **state)
 	buf_free(&err);
 }
 
+/*
+ * A reference is decoded once: libxml2 reads "&amp;hellip;" as the text
+ * "&hellip;", and a text field stays that text (RSS title, category,
+ * author, Atom text).  Only HTML decodes again: an Atom title of type
+ * html, a description, a title that carries tags.
+ */
+static void test_entities_decoded_once(void **state)
+{
+	static const char rss[] =
+		"<rss version=\"2.0\"><channel><title>Kanal &amp;hellip;</title>"
+		"<item><title>Nyhet &amp;hellip; og AT&amp;amp;T</title>"
+		"<author>A &amp;amp; B</author><category>x &amp;hellip;</category>"
+		"<description>&lt;p&gt;Tekst &amp;amp;hellip;&lt;/p&gt;</description></item>"
+		"<item><title>&lt;b&gt;Feit&lt;/b&gt; &amp;hellip;</title></item>"
+		"</channel></rss>";
+	static const char atom[] =
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"text\">F &amp;hellip;</title>"
+		"<entry><id>1</id><title type=\"text\">T &amp;hellip;</title>"
+		"<author><name>N &amp;hellip;</name></author><category term=\"c &amp;hellip;\"/></entry>"
+		"<entry><id>2</id><title type=\"html\">H &amp;hellip;</title></entry></feed>";
+	struct got *g = calloc(1, sizeof *g);
+	struct feed_info info;
+
+	(void)state;
+	assert_non_null(g);
+	assert_int_equal(parse_doc(rss, NULL, g, &info, NULL), 0);
+	assert_int_equal(g->n, 2);
+	check_str("feed title", "Kanal &hellip;", info.title);
+	check_str("title", "Nyhet &hellip; og AT&amp;T", g->e[0].title);
+	check_str("author", "A &amp; B", g->e[0].author);
+	assert_int_equal(g->e[0].ncats, 1);
+	check_str("category", "x &hellip;", g->e[0].cats[0]);
+	check_str("summary", "<p>Tekst &amp;hellip;</p>", g->e[0].summary);
+	check_str("title with tags", "Feit \xe2\x80\xa6", g->e[1].title);
+	got_free(g);
+	feed_info_clear(&info);
+
+	assert_int_equal(parse_doc(atom, NULL, g, &info, NULL), 0);
+	assert_int_equal(g->n, 2);
+	check_str("feed title", "F &hellip;", info.title);
+	check_str("title", "T &hellip;", g->e[0].title);
+	check_str("author", "N &hellip;", g->e[0].author);
+	assert_int_equal(g->e[0].ncats, 1);
+	check_str("category", "c &hellip;", g->e[0].cats[0]);
+	check_str("html title", "H \xe2\x80\xa6", g->e[1].title);
+	got_free(g);
+	feed_info_clear(&info);
+	free(g);
+}
+
 /* Every string from every fixture is valid UTF-8 in NFC. */
 static void check_nfc(const char *s)
 {
@@ -862,6 +912,28 @@ static void test_all_output_is_utf8_nfc(void **state)
 		free(g);
 		feed_info_clear(&info);
 	}
+}
+
+/* windows-1252 as the WHATWG table has it (norm_cp1252), but its five
+ * undefined bytes are U+FFFD in a feed, labelled or not; HTML 4 names
+ * become numbers, a number without its ';' is text. */
+static void test_prepare_windows_1252(void **state)
+{
+	static const char latin1[] = "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>"
+	                             "<t>\x80\x81\x96\x9f\xe6</t>";
+	static const char bad[] = "<t>\x8d\x85 \xc3\xa5</t>";
+	static const char ent[] = "<t>&hellip;&euro;&#150&thetasym;</t>";
+	struct feed_text t = FEED_TEXT_INIT;
+
+	(void)state;
+	assert_int_equal(feed_text_prepare(latin1, sizeof latin1 - 1, NULL, &t), 0);
+	assert_non_null(strstr(t.data, "<t>\xe2\x82\xac\xef\xbf\xbd\xe2\x80\x93\xc5\xb8\xc3\xa6</t>"));
+	assert_int_equal(feed_text_prepare(bad, sizeof bad - 1, NULL, &t), 0);
+	assert_string_equal(t.data, "<t>\xef\xbf\xbd\xe2\x80\xa6 \xc3\xa5</t>");
+	assert_true(t.flags & FEED_PREP_BAD_UTF8);
+	assert_int_equal(feed_text_prepare(ent, sizeof ent - 1, NULL, &t), 0);
+	assert_string_equal(t.data, "<t>&#8230;&#8364;&amp;#150&#977;</t>");
+	feed_text_free(&t);
 }
 
 static void test_prepare_copies_only_when_needed(void **state)
@@ -928,8 +1000,10 @@ int main(void)
 		cmocka_unit_test(test_attributes_as_written),
 		cmocka_unit_test(test_empty_elements),
 		cmocka_unit_test(test_internal_entities),
+		cmocka_unit_test(test_entities_decoded_once),
 		cmocka_unit_test(test_all_output_is_utf8_nfc),
 		cmocka_unit_test(test_prepare_copies_only_when_needed),
+		cmocka_unit_test(test_prepare_windows_1252),
 		cmocka_unit_test(test_json_writer_escapes_and_nests),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], n = 0;

@@ -235,7 +235,7 @@ static const char *const vectors[] = {
 	"<marquee onstart=alert(1)>x</marquee>",
 	"<isindex action=javascript:alert(1) type=image>",
 	"<a href=\"&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)\">x</a>",
-	"<a href=\"jav\xc2\xa0" "ascript:alert(1)\">nbsp</a>",
+	"<a href=\"jav\302\240ascript:alert(1)\">nbsp</a>",
 	"<q cite=\"javascript:alert(1)\">x</q>",
 	"<blockquote cite=\"vbscript:x\">y</blockquote>",
 	"<a href=\"//evil.example/\">protocol-relative is fine but absolute</a>",

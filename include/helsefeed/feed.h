@@ -132,14 +132,15 @@ void feed_info_clear(struct feed_info *info);
  *    charset of `content_type`, then UTF-8;
  *  - ISO-8859-1 and US-ASCII are read as Windows-1252 (WHATWG Encoding
  *    section 4.2 does the same: 0x80-0x9F are the typographic quotes and
- *    dashes that Norwegian publishing tools really write);
+ *    dashes that Norwegian publishing tools really write; norm_cp1252),
+ *    the five bytes Windows-1252 leaves undefined as U+FFFD;
  *  - invalid UTF-8 bytes are read as Windows-1252 too (the usual cause is
  *    Latin-1 text under a UTF-8 label), control characters that XML 1.0
  *    forbids become spaces;
  *  - anything before the first '<' is dropped;
- *  - HTML named entities (&nbsp; &aring; ...) that XML does not define
- *    become numeric references, and a bare '&' becomes "&amp;", outside
- *    CDATA sections and comments.
+ *  - HTML 4's named entities (&nbsp; &aring; ..., norm_entity) that XML
+ *    does not define become numeric references, and a bare '&' becomes
+ *    "&amp;", outside CDATA sections and comments.
  * Copies only when something has to change.
  */
 #define FEED_PREP_TRANSCODED 0x1  /* input was not UTF-8 */

@@ -40,29 +40,56 @@ void norm_date_iso(int64_t t, char out[21]);
 
 /* --- text -------------------------------------------------------------- */
 
+/* What norm_text is given. */
+enum norm_text_mode {
+	/* Text with character references: they are decoded, '<' is text. */
+	NORM_TEXT_ESCAPED = 0,
+	/* HTML: references decoded, tags stripped. */
+	NORM_TEXT_HTML = 1,
+	/* A text field as an XML parser delivered it (an RSS title, a
+	 * category): HTML when it holds a tag or a comment, as feeds put
+	 * escaped markup into titles; otherwise plain text whose '&' was
+	 * decoded once already and stays: "&amp;hellip;" in the document
+	 * is the text "&hellip;". */
+	NORM_TEXT_FIELD = 2,
+};
+
 /*
- * Decode a text field into `out` (appending): HTML/XML entities decoded
- * (the whole HTML 4 set, numeric ones; an unknown one is kept literally),
- * tags stripped when `strip_html` is set, control characters removed,
- * whitespace collapsed and trimmed (NBSP and the Unicode spaces too),
- * soft hyphens, zero-width spaces and BOMs dropped, invalid UTF-8
- * replaced by U+FFFD, result in NFC and cut at `max` bytes on a character
- * boundary.  Stripped inline tags (b, i, a, span, ...) join their
- * neighbours, every other tag separates words; script and style go with
- * their content.  Returns 0, HF_ENOMEM; sets *truncated (may be NULL) to
- * 1 when cut, else 0.
+ * Clean a text field into `out` (appending), read as `mode` says:
+ * character references decoded where the mode decodes them (HTML 4's
+ * names, numeric ones; an unknown one is kept literally), tags stripped
+ * where it strips them, control characters removed, whitespace collapsed
+ * and trimmed (NBSP and the Unicode spaces too), soft hyphens,
+ * zero-width spaces and BOMs dropped, invalid UTF-8 replaced by U+FFFD,
+ * result in NFC and cut at `max` bytes on a character boundary.
+ * Stripped inline tags (b, i, a, span, ...) join their neighbours, every
+ * other tag separates words; script and style go with their content.
+ * Returns 0, HF_ENOMEM; sets *truncated (may be NULL) to 1 when cut,
+ * else 0.
  */
-int norm_text(const char *s, size_t len, int strip_html, size_t max,
+int norm_text(const char *s, size_t len, int mode, size_t max,
               struct buf *out, int *truncated) HF_WUR;
 
 /* Convert `len` bytes of UTF-8 to NFC, appending to out; invalid UTF-8
  * becomes U+FFFD.  Returns 0 or HF_ENOMEM. */
 int norm_nfc(const char *s, size_t len, struct buf *out) HF_WUR;
 
-/* Decode character references only (as norm_text, but white space kept
- * and no tags touched), dropping the control characters XML 1.0 forbids;
- * invalid UTF-8 becomes U+FFFD.  Appends.  Returns 0 or HF_ENOMEM. */
-int norm_unescape(const char *s, size_t len, struct buf *out) HF_WUR;
+/*
+ * The character reference at s[0] == '&' (`n` bytes readable): a numeric
+ * one, decimal or hex, whose ';' may be missing as HTML allows, or one of
+ * HTML 4's named ones with its ';', looked up in libxml2's table
+ * (htmlEntityLookup).  Returns the bytes it spans, 0 when there is none
+ * (an unknown name, no digits).  *cp is the value as written, unchecked:
+ * it may be 0, a surrogate, or 0x110000 for anything above U+10FFFF;
+ * norm_text maps those to U+FFFD and 0x80-0x9F through norm_cp1252, as
+ * HTML 5 does.
+ */
+size_t norm_entity(const char *s, size_t n, uint32_t *cp);
+
+/* The code point of byte `b` in windows-1252, after the WHATWG Encoding
+ * Standard (index-windows-1252: the five bytes Microsoft left undefined
+ * are the C1 controls of the same value).  The one copy of the table. */
+uint32_t norm_cp1252(unsigned char b);
 
 /* --- URLs -------------------------------------------------------------- */
 
@@ -91,32 +118,11 @@ int norm_url_canon(const char *url, struct buf *out) HF_WUR;
 
 /* --- UTF-8 ------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629 section 4), 0 when
- * invalid: overlong forms, surrogates and values above U+10FFFF too.
- * `n` (> 0) bytes are readable.  Inline: it sits in the inner loops of
- * the input clean-up and the JSON writer. */
-static inline size_t norm_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	if (c < 0xe0)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c < 0xf0) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
-			return 0;
-		return 3;
-	}
-	if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-	    (s[3] & 0xc0) != 0x80)
-		return 0;
-	if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return 4;
-}
+/* Length of the valid multi-byte UTF-8 sequence at s (RFC 3629 section
+ * 4; utf8proc_iterate), 0 when invalid or ASCII: overlong forms,
+ * surrogates and values above U+10FFFF are invalid.  `n` (> 0) bytes are
+ * readable. */
+size_t norm_utf8_seq(const unsigned char *s, size_t n);
 
 /* --- hashing ----------------------------------------------------------- */
 

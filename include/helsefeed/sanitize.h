@@ -43,14 +43,14 @@ int sanitize_html_checked(const char *html, size_t len, const char *base, size_t
                           struct buf *out) HF_WUR;
 
 /*
- * The two readers behind sanitize_html(), for tests and benchmarks.
+ * The two readers behind sanitize_html(), for tests and fuzzing.
  * sanitize_html() first tries a strict tokenizer that handles simple
  * markup (a set of common elements, quoted attributes, known entities)
  * and falls back to libxml2's HTML parser on anything else; both give
- * the same output for every input the tokenizer accepts.
- * sanitize_html_fast() returns 1, appending nothing, where the tokenizer
- * gives up; sanitize_html_libxml() never uses it.  Otherwise as
- * sanitize_html().
+ * the same output, byte for byte, for every input the tokenizer accepts
+ * (fuzz_sanitize checks it).  sanitize_html_fast() returns 1, appending
+ * nothing, where the tokenizer gives up; sanitize_html_libxml() never
+ * uses it.  Otherwise as sanitize_html().
  */
 int sanitize_html_fast(const char *html, size_t len, const char *base, size_t max,
                        struct buf *out) HF_WUR;

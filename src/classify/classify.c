@@ -16,6 +16,7 @@
 #include <utf8proc.h>
 
 #include "helsefeed/classify.h"
+#include "helsefeed/norm.h"
 
 /* Per-item state lives on the stack, one slot per atom: the bound keeps it
  * a few kilobytes.  The production rules have about 60 patterns. */
@@ -736,17 +737,14 @@ static void put_cp(struct scan *s, int32_t cp, size_t off, size_t end)
 	s->toolong = s->wn > CLASSIFY_MAX_WORD;
 }
 
-/* The entities the sanitiser writes, and numeric ones; -1 for any other
- * (which then separates words like the punctuation it would stand for). */
+/* A character reference (norm_entity: HTML 4's names and numeric ones)
+ * ended by ';' within 12 bytes; -1 for any other such "&...;" (which then
+ * separates words like the punctuation it would stand for); a lone '&'
+ * is itself. */
 static int32_t entity(const char *t, size_t *len)
 {
-	static const struct { const char *name; int32_t cp; } names[] = {
-		{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'},
-		{"apos;", '\''}, {"nbsp;", 0xA0},
-	};
-	const char *semi;
+	uint32_t cp;
 	size_t i;
-	int32_t cp = 0;
 
 	for (i = 1; i < 12 && t[i] && t[i] != ';' && t[i] != '&' && t[i] != '<'; i++)
 		;
@@ -754,26 +752,10 @@ static int32_t entity(const char *t, size_t *len)
 		*len = 1;
 		return '&';
 	}
-	semi = t + i;
 	*len = i + 1;
-	if (t[1] == '#') {
-		int hex = t[2] == 'x' || t[2] == 'X';
-		const char *p;
-
-		for (p = t + 2 + hex; p < semi; p++) {
-			int d = *p >= '0' && *p <= '9' ? *p - '0'
-			      : hex && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-			      : hex && *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
-			if (d < 0 || cp > 0x10FFFF)
-				return -1;
-			cp = cp * (hex ? 16 : 10) + d;
-		}
-		return p > t + 2 + hex && utf8proc_codepoint_valid(cp) ? cp : -1;
-	}
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strncmp(t + 1, names[i].name, strlen(names[i].name)))
-			return names[i].cp;
-	return -1;
+	if (norm_entity(t, i + 1, &cp) != i + 1 || !utf8proc_codepoint_valid((int32_t)cp))
+		return -1;
+	return (int32_t)cp;
 }
 
 static void scan_field(struct scan *s, const char *t, int html, uint32_t field)
@@ -822,10 +804,6 @@ static void scan_field(struct scan *s, const char *t, int html, uint32_t field)
 		} else if (ch < 0x80) {
 			put_cp(s, ch, i, i + 1);
 			i++;
-		} else if ((ch == 0xc2 || ch == 0xc3) && ((unsigned char)t[i + 1] & 0xc0) == 0x80) {
-			/* Latin-1 (t[i + 1] is at worst the NUL) */
-			put_cp(s, (ch & 0x1f) << 6 | ((unsigned char)t[i + 1] & 0x3f), i, i + 2);
-			i += 2;
 		} else {
 			utf8proc_int32_t cp;
 			utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)t + i,

@@ -256,20 +256,17 @@ static void each_word(const char *s, int html, word_fn fn, void *ud)
 			c = ' ';
 		} else if (c < 0x80) {
 			i++;
-		} else if ((c == 0xc2 || c == 0xc3) && (u[i + 1] & 0xc0) == 0x80) {
-			/* U+0080..U+00FF; u[i + 1] is at worst the NUL */
-			const struct latin1 *l;
-
-			c = (c & 0x1f) << 6 | (u[i + 1] & 0x3f);
-			i += 2;
-			l = &latin1[c - 0x80];
-			if (l->word) {
-				word_add(&w, l->lower, l->enc, l->n);
-				prev_space = 0;
-				continue;
-			}
 		} else {
 			c = next_cp(s, len, &i);
+			if (c < 0x100) {   /* U+0080..U+00FF: folded by the table */
+				const struct latin1 *l = &latin1[c - 0x80];
+
+				if (l->word) {
+					word_add(&w, l->lower, l->enc, l->n);
+					prev_space = 0;
+					continue;
+				}
+			}
 		}
 		if (c >= 0x100 && is_word_cp(c)) {   /* below: decided above */
 			unsigned char enc[4];

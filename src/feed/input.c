@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "helsefeed/feed.h"
 #include "helsefeed/norm.h"
 
@@ -35,14 +37,6 @@ static const struct {
 	{"utf-16le", CS_UTF16LE}, {"utf-16be", CS_UTF16BE},
 };
 
-/* Windows-1252 0x80-0x9F; the five holes become U+FFFD. */
-static const uint16_t cp1252_c1[32] = {
-	0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd,
-	0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
-};
-
 /* The eight places where ISO-8859-15 differs from ISO-8859-1. */
 static const struct {
 	unsigned char byte;
@@ -51,78 +45,6 @@ static const struct {
 	{0xa4, 0x20ac}, {0xa6, 0x0160}, {0xa8, 0x0161}, {0xb4, 0x017d},
 	{0xb8, 0x017e}, {0xbc, 0x0152}, {0xbd, 0x0153}, {0xbe, 0x0178},
 };
-
-/* HTML 4 named entities (HTML 4.01 section 24) but the five that XML
- * predefines, sorted by strcmp for bsearch. */
-static const struct entity {
-	const char *name;
-	uint32_t cp;
-} entities[] = {
-	{"AElig", 0xc6}, {"Aacute", 0xc1}, {"Acirc", 0xc2}, {"Agrave", 0xc0},
-	{"Alpha", 0x391}, {"Aring", 0xc5}, {"Atilde", 0xc3}, {"Auml", 0xc4},
-	{"Beta", 0x392}, {"Ccedil", 0xc7}, {"Chi", 0x3a7}, {"Dagger", 0x2021},
-	{"Delta", 0x394}, {"ETH", 0xd0}, {"Eacute", 0xc9}, {"Ecirc", 0xca},
-	{"Egrave", 0xc8}, {"Epsilon", 0x395}, {"Eta", 0x397}, {"Euml", 0xcb},
-	{"Gamma", 0x393}, {"Iacute", 0xcd}, {"Icirc", 0xce}, {"Igrave", 0xcc},
-	{"Iota", 0x399}, {"Iuml", 0xcf}, {"Kappa", 0x39a}, {"Lambda", 0x39b},
-	{"Mu", 0x39c}, {"Ntilde", 0xd1}, {"Nu", 0x39d}, {"OElig", 0x152},
-	{"Oacute", 0xd3}, {"Ocirc", 0xd4}, {"Ograve", 0xd2}, {"Omega", 0x3a9},
-	{"Omicron", 0x39f}, {"Oslash", 0xd8}, {"Otilde", 0xd5}, {"Ouml", 0xd6},
-	{"Phi", 0x3a6}, {"Pi", 0x3a0}, {"Prime", 0x2033}, {"Psi", 0x3a8},
-	{"Rho", 0x3a1}, {"Scaron", 0x160}, {"Sigma", 0x3a3}, {"THORN", 0xde},
-	{"Tau", 0x3a4}, {"Theta", 0x398}, {"Uacute", 0xda}, {"Ucirc", 0xdb},
-	{"Ugrave", 0xd9}, {"Upsilon", 0x3a5}, {"Uuml", 0xdc}, {"Xi", 0x39e},
-	{"Yacute", 0xdd}, {"Yuml", 0x178}, {"Zeta", 0x396}, {"aacute", 0xe1},
-	{"acirc", 0xe2}, {"acute", 0xb4}, {"aelig", 0xe6}, {"agrave", 0xe0},
-	{"alefsym", 0x2135}, {"alpha", 0x3b1}, {"and", 0x2227}, {"ang", 0x2220},
-	{"aring", 0xe5}, {"asymp", 0x2248}, {"atilde", 0xe3}, {"auml", 0xe4},
-	{"bdquo", 0x201e}, {"beta", 0x3b2}, {"brvbar", 0xa6}, {"bull", 0x2022},
-	{"cap", 0x2229}, {"ccedil", 0xe7}, {"cedil", 0xb8}, {"cent", 0xa2},
-	{"chi", 0x3c7}, {"circ", 0x2c6}, {"clubs", 0x2663}, {"cong", 0x2245},
-	{"copy", 0xa9}, {"crarr", 0x21b5}, {"cup", 0x222a}, {"curren", 0xa4},
-	{"dArr", 0x21d3}, {"dagger", 0x2020}, {"darr", 0x2193}, {"deg", 0xb0},
-	{"delta", 0x3b4}, {"diams", 0x2666}, {"divide", 0xf7}, {"eacute", 0xe9},
-	{"ecirc", 0xea}, {"egrave", 0xe8}, {"empty", 0x2205}, {"emsp", 0x2003},
-	{"ensp", 0x2002}, {"epsilon", 0x3b5}, {"equiv", 0x2261}, {"eta", 0x3b7},
-	{"eth", 0xf0}, {"euml", 0xeb}, {"euro", 0x20ac}, {"exist", 0x2203},
-	{"fnof", 0x192}, {"forall", 0x2200}, {"frac12", 0xbd}, {"frac14", 0xbc},
-	{"frac34", 0xbe}, {"frasl", 0x2044}, {"gamma", 0x3b3}, {"ge", 0x2265},
-	{"hArr", 0x21d4}, {"harr", 0x2194}, {"hearts", 0x2665}, {"hellip", 0x2026},
-	{"iacute", 0xed}, {"icirc", 0xee}, {"iexcl", 0xa1}, {"igrave", 0xec},
-	{"image", 0x2111}, {"infin", 0x221e}, {"int", 0x222b}, {"iota", 0x3b9},
-	{"iquest", 0xbf}, {"isin", 0x2208}, {"iuml", 0xef}, {"kappa", 0x3ba},
-	{"lArr", 0x21d0}, {"lambda", 0x3bb}, {"lang", 0x2329}, {"laquo", 0xab},
-	{"larr", 0x2190}, {"lceil", 0x2308}, {"ldquo", 0x201c}, {"le", 0x2264},
-	{"lfloor", 0x230a}, {"lowast", 0x2217}, {"loz", 0x25ca}, {"lrm", 0x200e},
-	{"lsaquo", 0x2039}, {"lsquo", 0x2018}, {"macr", 0xaf}, {"mdash", 0x2014},
-	{"micro", 0xb5}, {"middot", 0xb7}, {"minus", 0x2212}, {"mu", 0x3bc},
-	{"nabla", 0x2207}, {"nbsp", 0xa0}, {"ndash", 0x2013}, {"ne", 0x2260},
-	{"ni", 0x220b}, {"not", 0xac}, {"notin", 0x2209}, {"nsub", 0x2284},
-	{"ntilde", 0xf1}, {"nu", 0x3bd}, {"oacute", 0xf3}, {"ocirc", 0xf4},
-	{"oelig", 0x153}, {"ograve", 0xf2}, {"oline", 0x203e}, {"omega", 0x3c9},
-	{"omicron", 0x3bf}, {"oplus", 0x2295}, {"or", 0x2228}, {"ordf", 0xaa},
-	{"ordm", 0xba}, {"oslash", 0xf8}, {"otilde", 0xf5}, {"otimes", 0x2297},
-	{"ouml", 0xf6}, {"para", 0xb6}, {"part", 0x2202}, {"permil", 0x2030},
-	{"perp", 0x22a5}, {"phi", 0x3c6}, {"pi", 0x3c0}, {"piv", 0x3d6},
-	{"plusmn", 0xb1}, {"pound", 0xa3}, {"prime", 0x2032}, {"prod", 0x220f},
-	{"prop", 0x221d}, {"psi", 0x3c8}, {"rArr", 0x21d2}, {"radic", 0x221a},
-	{"rang", 0x232a}, {"raquo", 0xbb}, {"rarr", 0x2192}, {"rceil", 0x2309},
-	{"rdquo", 0x201d}, {"real", 0x211c}, {"reg", 0xae}, {"rfloor", 0x230b},
-	{"rho", 0x3c1}, {"rlm", 0x200f}, {"rsaquo", 0x203a}, {"rsquo", 0x2019},
-	{"sbquo", 0x201a}, {"scaron", 0x161}, {"sdot", 0x22c5}, {"sect", 0xa7},
-	{"shy", 0xad}, {"sigma", 0x3c3}, {"sigmaf", 0x3c2}, {"sim", 0x223c},
-	{"spades", 0x2660}, {"sub", 0x2282}, {"sube", 0x2286}, {"sum", 0x2211},
-	{"sup", 0x2283}, {"sup1", 0xb9}, {"sup2", 0xb2}, {"sup3", 0xb3},
-	{"supe", 0x2287}, {"szlig", 0xdf}, {"tau", 0x3c4}, {"there4", 0x2234},
-	{"theta", 0x3b8}, {"thetasym", 0x3d1}, {"thinsp", 0x2009}, {"thorn", 0xfe},
-	{"tilde", 0x2dc}, {"times", 0xd7}, {"trade", 0x2122}, {"uArr", 0x21d1},
-	{"uacute", 0xfa}, {"uarr", 0x2191}, {"ucirc", 0xfb}, {"ugrave", 0xf9},
-	{"uml", 0xa8}, {"upsih", 0x3d2}, {"upsilon", 0x3c5}, {"uuml", 0xfc},
-	{"weierp", 0x2118}, {"xi", 0x3be}, {"yacute", 0xfd}, {"yen", 0xa5},
-	{"yuml", 0xff}, {"zeta", 0x3b6}, {"zwj", 0x200d}, {"zwnj", 0x200c},
-};
-
-#define NENTITIES (sizeof entities / sizeof entities[0])
 
 /* Byte classes for the UTF-8 scan: 0 passes, 1 forbidden control
  * character (XML 1.0 section 2.2 allows only TAB, LF and CR below
@@ -142,34 +64,20 @@ static const unsigned char byte_class[256] = {
 
 static int put_cp(struct buf *b, uint32_t cp)
 {
-	char u[4];
-	size_t n;
+	utf8proc_uint8_t u[4];
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | cp >> 12);
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | cp >> 18);
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_append(b, u, n);
+	return buf_append(b, (const char *)u,
+	                  (size_t)utf8proc_encode_char((utf8proc_int32_t)cp, u));
 }
 
+/* windows-1252 (norm_cp1252), but the five bytes it leaves undefined
+ * become U+FFFD rather than C1 controls: in a feed they are always text
+ * in some other charset. */
 static uint32_t cp1252(unsigned char c)
 {
-	return c >= 0x80 && c < 0xa0 ? cp1252_c1[c - 0x80] : c;
+	uint32_t cp = norm_cp1252(c);
+
+	return cp >= 0x80 && cp < 0xa0 ? 0xfffd : cp;
 }
 
 /* A 64-bit word with no byte >= 0x80 and none < 0x20 (Hacker's Delight
@@ -206,6 +114,8 @@ static int clean_utf8(const unsigned char *s, size_t n, struct buf *out,
 		while (i < lim) {
 			unsigned char c = s[i];
 			uint32_t rep;
+			utf8proc_int32_t cp;
+			utf8proc_ssize_t m;
 
 			if (byte_class[c] == 0) {
 				i++;
@@ -215,8 +125,9 @@ static int clean_utf8(const unsigned char *s, size_t n, struct buf *out,
 				rep = ' ';
 				k = 1;
 				*flags |= FEED_PREP_CONTROLS;
-			} else if ((k = norm_utf8_seq(s + i, n - i)) != 0) {
-				if (!(k == 3 && c == 0xef && s[i + 1] == 0xbf && s[i + 2] >= 0xbe)) {
+			} else if ((m = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp)) > 0) {
+				k = (size_t)m;
+				if (cp != 0xfffe && cp != 0xffff) {
 					i += k;
 					continue;
 				}
@@ -402,16 +313,26 @@ static int type_charset(const char *ct, struct feed_text *t)
 	return take_label(t, p, n);
 }
 
-static int entity_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct entity *)elem)->name);
-}
-
 /* A character reference to something XML 1.0 section 2.2 forbids. */
 static int bad_char(unsigned long v)
 {
 	return (v < 0x20 && v != 9 && v != 10 && v != 13) ||
 	       (v >= 0xd800 && v < 0xe000) || v == 0xfffe || v == 0xffff || v > 0x10ffff;
+}
+
+/* The length of "amp;", "lt;", "gt;", "quot;" or "apos;" at p, XML's
+ * five predefined entities (XML 1.0 section 4.6), or 0: most '&' in a
+ * feed start one, and they need no look-up. */
+static size_t xml_predefined(const char *p, const char *end)
+{
+	static const char *const names[] = {"amp;", "lt;", "gt;", "quot;", "apos;"};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]);
+		if ((size_t)(end - p) >= n && memcmp(p, names[i], n) == 0)
+			return n;
+	}
+	return 0;
 }
 
 static const char *find(const char *p, const char *end, const char *pat, size_t n)
@@ -461,62 +382,46 @@ static int fix_entities(const char *s, size_t n, struct buf *out, int *copied)
 
 	*copied = 0;
 	while ((p = memchr(p, '&', (size_t)(end - p))) != NULL) {
-		const char *q = p + 1, *rep = NULL;
+		const char *q = p + 1, *rep = NULL, *e;
 		char num[16];
-		size_t skip = 1;
+		size_t skip = 1, k;
+		uint32_t cp;
 
+		if ((k = xml_predefined(q, end)) != 0) {
+			p = q + k;
+			continue;
+		}
+		k = norm_entity(p, (size_t)(end - p), &cp);
 		if (q < end && *q == '#') {
-			int hex = q + 1 < end && (q[1] == 'x' || q[1] == 'X');
-			unsigned long v = 0;
-			const char *d = q + 1 + hex, *e = d;
-
-			while (e < end && e - d < 8 && (hex ? isxdigit((unsigned char)*e) : isdigit((unsigned char)*e))) {
-				v = v * (hex ? 16 : 10) + (unsigned long)(isdigit((unsigned char)*e) ? *e - '0' : (*e | 0x20) - 'a' + 10);
-				e++;
-			}
-			if (e > d && e < end && *e == ';') {
-				if (!bad_char(v)) {
-					p = e + 1;
+			/* XML 1.0 section 4.1 wants the ';' HTML may leave out. */
+			if (k && p[k - 1] == ';') {
+				if (!bad_char(cp)) {
+					p += k;
 					continue;
 				}
 				rep = "&#xFFFD;";
-				skip = (size_t)(e + 1 - p);
+				skip = k;
 			} else {
 				rep = "&amp;";
 			}
+		} else if (k) {
+			/* One of HTML 4's names that XML does not know. */
+			snprintf(num, sizeof num, "&#%u;", (unsigned)cp);
+			rep = num;
+			skip = k;
 		} else {
-			const char *e = q;
-			char name[12];
-
-			while (e < end && e - q < 10 && isalnum((unsigned char)*e))
-				e++;
+			for (e = q; e < end && e - q < 32 && isalnum((unsigned char)*e); e++)
+				;
 			if (e > q && e < end && *e == ';' && isalpha((unsigned char)*q)) {
-				const struct entity *ent;
-				size_t len = (size_t)(e - q);
-
-				memcpy(name, q, len);
-				name[len] = '\0';
-				if (!strcmp(name, "amp") || !strcmp(name, "lt") || !strcmp(name, "gt") ||
-				    !strcmp(name, "quot") || !strcmp(name, "apos")) {
+				/* Declared in an internal DTD subset: leave it to
+				 * libxml2, which will not expand it. */
+				if (dtd < 0)
+					dtd = memmem(s, n, "<!ENTITY", 8) != NULL;
+				if (dtd) {
 					p = e + 1;
 					continue;
 				}
-				ent = bsearch(name, entities, NENTITIES, sizeof entities[0], entity_cmp);
-				if (ent) {
-					snprintf(num, sizeof num, "&#%u;", (unsigned)ent->cp);
-					rep = num;
-					skip = len + 2;
-				} else {
-					/* Declared in an internal DTD subset: leave it
-					 * to libxml2, which will not expand it. */
-					if (dtd < 0)
-						dtd = memmem(s, n, "<!ENTITY", 8) != NULL;
-					if (dtd) {
-						p = e + 1;
-						continue;
-					}
-					rep = "&amp;";
-				}
+				rep = "&amp;";
 			} else if (e > q && e < end && *e == ';') {
 				p = e + 1;
 				continue;

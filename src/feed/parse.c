@@ -1,14 +1,15 @@
 /*
- * feed.c - RSS and Atom in one streaming pass of libxml2's SAX2 parser; see
- * feed.h.
+ * parse.c - RSS and Atom in one streaming pass of libxml2's SAX2 parser;
+ * see feed.h.
  *
- * The document is first brought to clean UTF-8 (feed_input.c).  libxml2
- * then reads it a window of a few kilobytes at a time (with its push or its
- * pull parser, see push_safe) and calls startElementNs, endElementNs,
- * characters and cdataBlock here; no node is built.  It runs in recovery
- * mode: after a well-formedness error it goes on calling, and the depth
- * kept here is the one it reports (an end for every start, in its order;
- * none for what is still open when the document ends).
+ * The document is first brought to clean UTF-8 (input.c).  libxml2's
+ * parser then reads it a window of a few kilobytes at a time (read_text)
+ * and calls startElementNs, endElementNs, characters and cdataBlock here;
+ * no node is built.  It runs in recovery mode: after a well-formedness
+ * error it goes on calling (a '<' that starts no tag is dropped, the rest
+ * read), and the depth kept here is the one it reports (an end for every
+ * start, in its order; none for what is still open when the document
+ * ends).
  *
  * Elements are recognised by namespace URI and local name through one
  * table; libxml2 interns both in its dictionary, so a small cache keyed by
@@ -181,13 +182,15 @@ struct cache_slot {
 	int elem;
 };
 
-/* A list of strings, each NUL-terminated, packed in one buf. */
+#define MAX_LIST_RAW 256  /* raw authors/categories kept per entry */
+
+/* A list of strings, each NUL-terminated, packed in one buf; for the
+ * first MAX_LIST_RAW, the capture mode each was read in. */
 struct list {
 	struct buf b;
 	size_t n;
+	unsigned char mode[MAX_LIST_RAW];
 };
-
-#define MAX_LIST_RAW 256  /* raw authors/categories kept per entry */
 
 /* Base URIs that an entry (or the feed link) refers to, copied off the
  * xml:base stack so that they outlive the element that set them.  A
@@ -200,6 +203,7 @@ struct bases {
 struct raw {
 	struct buf f[F__N];
 	unsigned char rank[F__N];
+	unsigned char mode[F__N];      /* how each was captured (enum mode) */
 	size_t base[F__N];             /* references into `bases` */
 	int permalink;                 /* guid isPermaLink is not "false" */
 	struct list authors, cats;
@@ -266,7 +270,7 @@ struct state {
 	struct raw e;
 	struct buf aname, aemail, item_text;
 	struct buf feed_title, feed_link;
-	unsigned char feed_link_rank, feed_title_rank;
+	unsigned char feed_link_rank, feed_title_rank, feed_title_mode;
 	size_t feed_link_base;         /* reference into feed_bases */
 	struct bases feed_bases;
 	struct buf attr[A__N];
@@ -472,6 +476,7 @@ static void raw_clear(struct raw *e)
 	for (int f = 0; f < F__N; f++) {
 		buf_clear(&e->f[f]);
 		e->rank[f] = 0;
+		e->mode[f] = M_NONE;
 		e->base[f] = 0;
 	}
 	bases_clear(&e->bases);
@@ -486,12 +491,14 @@ static void raw_clear(struct raw *e)
 	e->any = 0;
 }
 
-static int list_push(struct list *l, const char *s, size_t n)
+static int list_push(struct list *l, const char *s, size_t n, unsigned char mode)
 {
 	int rc;
 
 	if ((rc = buf_append(&l->b, s, n)) || (rc = buf_putc(&l->b, '\0')))
 		return rc;
+	if (l->n < MAX_LIST_RAW)
+		l->mode[l->n] = mode;
 	l->n++;
 	return HF_OK;
 }
@@ -643,12 +650,21 @@ static int bounded(struct buf *b, size_t max, unsigned *flags)
 	return 1;
 }
 
-static int put_text(struct buf *out, const char *s, size_t n, size_t max, unsigned *flags)
+/*
+ * A text field, captured in `mode`.  Text as libxml2 delivered it
+ * (M_TEXT) is decoded no further unless it holds markup, so that
+ * "&amp;hellip;" stays the text "&hellip;" (NORM_TEXT_FIELD); escaped
+ * text is unescaped once, HTML and XHTML lose their tags.
+ */
+static int put_text(struct buf *out, const char *s, size_t n, unsigned char mode, size_t max,
+                    unsigned *flags)
 {
 	int cut = 0, rc;
 
 	buf_clear(out);
-	if ((rc = norm_text(s, n, 1, max, out, &cut)))
+	if ((rc = norm_text(s, n, mode == M_TEXT ? NORM_TEXT_FIELD :
+	                          mode == M_ESCAPE ? NORM_TEXT_ESCAPED : NORM_TEXT_HTML,
+	                    max, out, &cut)))
 		return rc;
 	if (cut)
 		*flags |= FEED_ENTRY_TRUNCATED;
@@ -765,7 +781,7 @@ static int put_authors(struct state *st, unsigned *flags)
 		const char *q;
 		size_t at;
 
-		if ((rc = put_text(&o->tmp, p, strlen(p), HF_MAX_AUTHOR, flags)))
+		if ((rc = put_text(&o->tmp, p, strlen(p), st->e.authors.mode[i], HF_MAX_AUTHOR, flags)))
 			return rc;
 		if (o->tmp.len == 0)
 			continue;
@@ -807,7 +823,7 @@ static int put_categories(struct state *st, size_t *count, unsigned *flags)
 			break;
 		}
 		buf_clear(&o->tmp);
-		if ((rc = put_text(&o->tmp, p, strlen(p), HF_MAX_CATEGORY, flags)))
+		if ((rc = put_text(&o->tmp, p, strlen(p), st->e.cats.mode[i], HF_MAX_CATEGORY, flags)))
 			return rc;
 		if (o->tmp.len == 0)
 			continue;
@@ -848,7 +864,7 @@ static int put_enclosures(struct state *st, size_t *count, unsigned *flags)
 		if ((rc = buf_append(&o->encl, o->tmp.data, o->tmp.len + 1)))
 			return rc;
 		type[n] = (size_t)-1;
-		if ((rc = put_text(&o->tmp, t, strlen(t), 255, flags)))
+		if ((rc = put_text(&o->tmp, t, strlen(t), M_TEXT, 255, flags)))
 			return rc;
 		if (o->tmp.len) {
 			type[n] = o->encl.len;
@@ -915,7 +931,8 @@ static int entry_end(struct state *st)
 	}
 	buf_clear(&o->title);
 	if (e->f[F_TITLE].len) {
-		if ((rc = put_text(&o->title, e->f[F_TITLE].data, e->f[F_TITLE].len, HF_MAX_TITLE, &ent.flags)))
+		if ((rc = put_text(&o->title, e->f[F_TITLE].data, e->f[F_TITLE].len, e->mode[F_TITLE],
+		                   HF_MAX_TITLE, &ent.flags)))
 			return rc;
 		ent.title = nz(&o->title);
 	}
@@ -970,7 +987,7 @@ static int feed_title_end(struct state *st)
 	int rc;
 
 	if ((rc = put_text(&st->o.tmp, st->feed_title.data ? st->feed_title.data : "",
-	                   st->feed_title.len, HF_MAX_TITLE, &flags)))
+	                   st->feed_title.len, st->feed_title_mode, HF_MAX_TITLE, &flags)))
 		return rc;
 	return set_str(&st->info->title, &st->o.tmp);
 }
@@ -1080,6 +1097,7 @@ static int field_start(struct state *st, const struct elem *el, int depth, unsig
 		return HF_OK;
 	buf_clear(&e->f[f]);
 	e->rank[f] = el->rank;
+	e->mode[f] = mode;
 	if ((f == F_LINK || f == F_SUMMARY || f == F_CONTENT || f == F_ID) &&
 	    (rc = base_keep(st, &e->bases, &e->base[f])))
 		return rc;
@@ -1108,9 +1126,9 @@ static int push_enclosure(struct state *st, const char *url, const char *type, c
 		return HF_OK;
 	}
 	if ((rc = base_keep(st, &st->e.bases, &st->e.encl_base[l->n / 3])) ||
-	    (rc = list_push(l, url, strlen(url))) ||
-	    (rc = list_push(l, type ? type : "", type ? strlen(type) : 0)) ||
-	    (rc = list_push(l, len ? len : "", len ? strlen(len) : 0)))
+	    (rc = list_push(l, url, strlen(url), M_TEXT)) ||
+	    (rc = list_push(l, type ? type : "", type ? strlen(type) : 0, M_TEXT)) ||
+	    (rc = list_push(l, len ? len : "", len ? strlen(len) : 0, M_TEXT)))
 		return rc;
 	return HF_OK;
 }
@@ -1220,7 +1238,7 @@ static int item_elem(struct state *st, const struct elem *el, int depth, int emp
 			v = attr(st, A_LABEL);
 		if (!v || !*v || e->cats.n >= MAX_LIST_RAW)
 			return HF_OK;
-		return list_push(&e->cats, v, strlen(v));
+		return list_push(&e->cats, v, strlen(v), M_TEXT);
 	}
 	case R_AAUTHOR:
 		if (!empty) {
@@ -1260,6 +1278,7 @@ static int feed_elem(struct state *st, const struct elem *el, int depth, int emp
 		if (mode == M_NONE)
 			return HF_OK;
 		st->feed_title_rank = el->rank;
+		st->feed_title_mode = mode;
 		buf_clear(&st->feed_title);
 		cap_start(st, &st->feed_title, depth, mode, R_CHANNEL);
 	} else if (el->field == F_LINK && el->rank > st->feed_link_rank) {
@@ -1278,11 +1297,13 @@ static int cap_end(struct state *st)
 	switch (st->cap_role) {
 	case R_AUTHOR:
 		if (st->e.authors.n < MAX_LIST_RAW)
-			rc = list_push(&st->e.authors, buf_str(&st->item_text), st->item_text.len);
+			rc = list_push(&st->e.authors, buf_str(&st->item_text), st->item_text.len,
+			               st->cap_mode);
 		break;
 	case R_CATEGORY:
 		if (st->e.cats.n < MAX_LIST_RAW)
-			rc = list_push(&st->e.cats, buf_str(&st->item_text), st->item_text.len);
+			rc = list_push(&st->e.cats, buf_str(&st->item_text), st->item_text.len,
+			               st->cap_mode);
 		break;
 	case R_CHANNEL:
 		rc = feed_title_end(st);
@@ -1369,7 +1390,7 @@ static int on_end(struct state *st, const xmlChar *name, int depth)
 		const struct buf *b = st->aname.len ? &st->aname : &st->aemail;
 		st->author_depth = -1;
 		if (b->len && st->e.authors.n < MAX_LIST_RAW)
-			rc = list_push(&st->e.authors, b->data, b->len);
+			rc = list_push(&st->e.authors, b->data, b->len, M_ESCAPE);
 	} else if (depth == st->item_depth) {
 		st->item_depth = -1;
 		rc = entry_end(st);
@@ -1403,53 +1424,9 @@ static xmlParserInputPtr no_loader(const char *url, const char *id, xmlParserCtx
 	return NULL;
 }
 
-/*
- * libxml2 has two parsers, and each document goes to the one that reads
- * it faster without losing any of it; neither copies the whole document
- * (xmlCreateMemoryParserCtxt would), each keeps a window of a few kilobytes
- * plus the token it is in.  The push parser checks a CDATA section in one
- * pass where the pull parser decodes it character by character (four times
- * the work on feeds that carry their HTML in CDATA), but it does more work
- * per entity reference (escaped HTML, as Atom feeds write it), and it gives
- * up for good at a '<' that starts no tag, comment or CDATA section ("a <
- * b" in a title, "<!DOCTYPE" out of place), where the pull parser drops the
- * '<' and goes on.  So: the push parser for a document with CDATA in which
- * every '<' starts one of those, the pull parser for every other.  Both
- * call the same callbacks.
- */
-#define PUSH_CHUNK (64 * 1024)
-
-static int ascii_alpha(unsigned char c)
-{
-	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-}
-
-static int push_safe(const char *s, size_t n)
-{
-	const char *end = s + n;
-	int cdata = 0;
-
-	while ((s = memchr(s, '<', (size_t)(end - s))) != NULL) {
-		size_t left = (size_t)(end - ++s);
-		unsigned char c = left ? (unsigned char)*s : 0;
-
-		if (c == '!') {
-			if (left >= 8 && memcmp(s, "![CDATA[", 8) == 0)
-				cdata = 1;
-			else if (!(left >= 3 && memcmp(s, "!--", 3) == 0))
-				return 0;  /* a DOCTYPE too: few feeds have one */
-		} else if (c == '?' || c == '/') {
-			if (left < 2 || !ascii_alpha((unsigned char)s[1]))
-				return 0;
-		} else if (!ascii_alpha(c) && c != '_') {
-			return 0;
-		}
-	}
-	return cdata;
-}
-
-/* The pull parser reads the document through here; once a callback has
- * failed, the document ends. */
+/* libxml2 reads the document through here, a window at a time, without
+ * copying it whole (xmlCreateMemoryParserCtxt would); once a callback
+ * has failed, the document ends. */
 static int read_text(void *ctx, char *buf, int len)
 {
 	struct state *st = ctx;
@@ -1777,29 +1754,13 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
 	sax.serror = sax_error;
 
 	xmlSetExternalEntityLoader(no_loader);
-	if (push_safe(text.data, text.len)) {
-		st->ctxt = xmlCreatePushParserCtxt(&sax, st, NULL, 0, NULL);
-		if (!st->ctxt) {
-			rc = HF_ENOMEM;
-			goto out;
-		}
-		(void)xmlCtxtUseOptions(st->ctxt, PARSE_OPTIONS);
-		while (!st->rc && st->in_left) {
-			size_t n = st->in_left < PUSH_CHUNK ? st->in_left : PUSH_CHUNK;
-
-			st->in += n;
-			st->in_left -= n;
-			(void)xmlParseChunk(st->ctxt, st->in - n, (int)n, st->in_left == 0);
-		}
-	} else {
-		st->ctxt = xmlCreateIOParserCtxt(&sax, st, read_text, NULL, st, XML_CHAR_ENCODING_NONE);
-		if (!st->ctxt) {
-			rc = HF_ENOMEM;
-			goto out;
-		}
-		(void)xmlCtxtUseOptions(st->ctxt, PARSE_OPTIONS);
-		(void)xmlParseDocument(st->ctxt);
+	st->ctxt = xmlCreateIOParserCtxt(&sax, st, read_text, NULL, st, XML_CHAR_ENCODING_NONE);
+	if (!st->ctxt) {
+		rc = HF_ENOMEM;
+		goto out;
 	}
+	(void)xmlCtxtUseOptions(st->ctxt, PARSE_OPTIONS);
+	(void)xmlParseDocument(st->ctxt);
 
 	if (st->entity_attack) {
 		if (err) {

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <utf8proc.h>
+
 #include "helsefeed/log.h"
 #include "helsefeed/norm.h"
 #include "helsefeed/sanitize.h"
@@ -265,33 +267,6 @@ int publish_date_nb(int64_t t, const char *name, char out[32])
 
 /* --- text -------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629 section 4), 0 when
- * invalid. */
-static size_t utf8_len(const unsigned char *p, uint32_t *cp)
-{
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf && (p[1] & 0xc0) == 0x80) {
-		*cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
-		return 2;
-	}
-	if ((p[0] & 0xf0) == 0xe0 && (p[1] & 0xc0) == 0x80 &&
-	    (p[2] & 0xc0) == 0x80) {
-		*cp = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 |
-		      (p[2] & 0x3f);
-		return *cp >= 0x800 && (*cp < 0xd800 || *cp > 0xdfff) ? 3 : 0;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4 && (p[1] & 0xc0) == 0x80 &&
-	    (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80) {
-		*cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-		      (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-		return *cp >= 0x10000 && *cp <= 0x10ffff ? 4 : 0;
-	}
-	return 0;
-}
-
 int pub_xml_clean(const char *s, struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -302,9 +277,10 @@ int pub_xml_clean(const char *s, struct buf *out)
 	/* Copy runs of good bytes at once: the store already holds clean
 	 * text, so this is one append in practice. */
 	for (run = p; *p;) {
-		uint32_t cp;
-		size_t n = utf8_len(p, &cp);
-		int ok = n && (cp >= 0x20 || cp == 0x9 || cp == 0xa || cp == 0xd) &&
+		utf8proc_int32_t cp;
+		/* -1: NUL-terminated; utf8proc stops at the first bad byte */
+		utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
+		int ok = n > 0 && (cp >= 0x20 || cp == 0x9 || cp == 0xa || cp == 0xd) &&
 		         cp != 0xfffe && cp != 0xffff;
 		if (ok) {
 			p += n;
@@ -313,9 +289,9 @@ int pub_xml_clean(const char *s, struct buf *out)
 		if (buf_append(out, (const char *)run, (size_t)(p - run)))
 			return HF_ENOMEM;
 		/* A bad byte becomes U+FFFD; a forbidden character goes. */
-		if (!n && buf_puts(out, "\xef\xbf\xbd"))
+		if (n <= 0 && buf_puts(out, "\xef\xbf\xbd"))
 			return HF_ENOMEM;
-		p += n ? n : 1;
+		p += n > 0 ? (size_t)n : 1;
 		run = p;
 	}
 	return buf_append(out, (const char *)run, (size_t)(p - run));

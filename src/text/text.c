@@ -1,16 +1,19 @@
 /*
- * norm_text.c - text fields: entities, tags, controls, whitespace, UTF-8
- * and NFC in one pass; see norm.h.
+ * text.c - text fields: entities, tags, controls, whitespace, UTF-8 and
+ * NFC in one pass; the one decoder of character references and the one
+ * windows-1252 table; see norm.h.
  *
  * This runs for every title and summary of every feed, so the decoder is
  * one loop writing straight into the output buffer (reserved once, at the
  * worst-case expansion), printable ASCII is copied without a branch per
  * class, and utf8proc's NFC (which allocates) only runs when a code point
- * that NFC could change was actually seen.
+ * that NFC could change was actually seen.  Named references are looked
+ * up in libxml2's HTML 4 table, UTF-8 is read and written by utf8proc.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/HTMLparser.h>
 #include <utf8proc.h>
 
 #include "helsefeed/norm.h"
@@ -24,122 +27,20 @@ enum {
 
 #define REPLACEMENT 0xFFFD
 
-struct ent {
-	const char *name;
-	unsigned cp;
-};
-
-/* HTML 4 (all of it) and the HTML 5 names seen in the wild; an unknown
- * name is kept literally.  Generated, one line per few entries. */
-static const struct ent ents[] = {
-/* 364 entities, sorted by strcmp() for bsearch(). */
-	{"AElig", 198}, {"AMP", 38}, {"Aacute", 193}, {"Acirc", 194},
-	{"Agrave", 192}, {"Alpha", 913}, {"Amacr", 256}, {"Aogon", 260},
-	{"Aring", 197}, {"Atilde", 195}, {"Auml", 196}, {"Beta", 914},
-	{"COPY", 169}, {"Cacute", 262}, {"Ccaron", 268}, {"Ccedil", 199},
-	{"Chi", 935}, {"Dagger", 8225}, {"Dcaron", 270}, {"Delta", 916},
-	{"ENG", 330}, {"ETH", 208}, {"Eacute", 201}, {"Ecaron", 282},
-	{"Ecirc", 202}, {"Egrave", 200}, {"Emacr", 274}, {"Eogon", 280},
-	{"Epsilon", 917}, {"Eta", 919}, {"Euml", 203}, {"GT", 62},
-	{"Gamma", 915}, {"Gbreve", 286}, {"Hat", 94}, {"Iacute", 205},
-	{"Icirc", 206}, {"Idot", 304}, {"Igrave", 204}, {"Imacr", 298},
-	{"Iota", 921}, {"Iuml", 207}, {"Kappa", 922}, {"LT", 60},
-	{"Lambda", 923}, {"Lstrok", 321}, {"MediumSpace", 8287}, {"Mu", 924},
-	{"Nacute", 323}, {"Ncaron", 327}, {"NewLine", 10}, {"NoBreak", 8288},
-	{"NonBreakingSpace", 160}, {"Ntilde", 209}, {"Nu", 925},
-	{"OElig", 338}, {"Oacute", 211}, {"Ocirc", 212}, {"Odblac", 336},
-	{"Ograve", 210}, {"Omega", 937}, {"Omicron", 927}, {"Oslash", 216},
-	{"Otilde", 213}, {"Ouml", 214}, {"Phi", 934}, {"Pi", 928},
-	{"Prime", 8243}, {"Psi", 936}, {"QUOT", 34}, {"REG", 174},
-	{"Rcaron", 344}, {"Rho", 929}, {"Sacute", 346}, {"Scaron", 352},
-	{"Scedil", 350}, {"Sigma", 931}, {"THORN", 222}, {"TRADE", 8482},
-	{"Tab", 9}, {"Tau", 932}, {"Tcaron", 356}, {"Theta", 920},
-	{"Uacute", 218}, {"Ucirc", 219}, {"Udblac", 368}, {"Ugrave", 217},
-	{"Umacr", 362}, {"Upsilon", 933}, {"Uring", 366}, {"Uuml", 220},
-	{"Xi", 926}, {"Yacute", 221}, {"Yuml", 376}, {"Zacute", 377},
-	{"Zcaron", 381}, {"Zdot", 379}, {"ZeroWidthSpace", 8203},
-	{"Zeta", 918}, {"aacute", 225}, {"acirc", 226}, {"acute", 180},
-	{"aelig", 230}, {"agrave", 224}, {"alefsym", 8501}, {"alpha", 945},
-	{"amacr", 257}, {"amp", 38}, {"and", 8743}, {"ang", 8736},
-	{"aogon", 261}, {"apos", 39}, {"aring", 229}, {"ast", 42},
-	{"asymp", 8776}, {"atilde", 227}, {"auml", 228}, {"bdquo", 8222},
-	{"beta", 946}, {"brvbar", 166}, {"bsol", 92}, {"bull", 8226},
-	{"bullet", 8226}, {"cacute", 263}, {"cap", 8745}, {"ccaron", 269},
-	{"ccedil", 231}, {"cedil", 184}, {"cent", 162}, {"check", 10003},
-	{"chi", 967}, {"circ", 710}, {"clubs", 9827}, {"colon", 58},
-	{"comma", 44}, {"commat", 64}, {"cong", 8773}, {"copy", 169},
-	{"crarr", 8629}, {"cross", 10007}, {"cup", 8746}, {"curren", 164},
-	{"dArr", 8659}, {"dagger", 8224}, {"darr", 8595}, {"dash", 8208},
-	{"dcaron", 271}, {"deg", 176}, {"delta", 948}, {"diams", 9830},
-	{"divide", 247}, {"dollar", 36}, {"eacute", 233}, {"ecaron", 283},
-	{"ecirc", 234}, {"egrave", 232}, {"emacr", 275}, {"empty", 8709},
-	{"emsp", 8195}, {"emsp13", 8196}, {"emsp14", 8197}, {"eng", 331},
-	{"ensp", 8194}, {"eogon", 281}, {"epsilon", 949}, {"equals", 61},
-	{"equiv", 8801}, {"eta", 951}, {"eth", 240}, {"euml", 235},
-	{"euro", 8364}, {"excl", 33}, {"exist", 8707}, {"fnof", 402},
-	{"forall", 8704}, {"frac12", 189}, {"frac14", 188}, {"frac34", 190},
-	{"frasl", 8260}, {"gamma", 947}, {"gbreve", 287}, {"ge", 8805},
-	{"grave", 96}, {"gt", 62}, {"hArr", 8660}, {"hairsp", 8202},
-	{"half", 189}, {"harr", 8596}, {"hearts", 9829}, {"hellip", 8230},
-	{"horbar", 8213}, {"hyphen", 8208}, {"iacute", 237}, {"icirc", 238},
-	{"iexcl", 161}, {"igrave", 236}, {"imacr", 299}, {"image", 8465},
-	{"imath", 305}, {"infin", 8734}, {"inodot", 305}, {"int", 8747},
-	{"iota", 953}, {"iquest", 191}, {"isin", 8712}, {"iuml", 239},
-	{"kappa", 954}, {"lArr", 8656}, {"lambda", 955}, {"lang", 10216},
-	{"laquo", 171}, {"larr", 8592}, {"larrow", 8592}, {"lceil", 8968},
-	{"lcub", 123}, {"ldquo", 8220}, {"ldquor", 8222}, {"le", 8804},
-	{"lfloor", 8970}, {"lowast", 8727}, {"lowbar", 95}, {"loz", 9674},
-	{"lpar", 40}, {"lrm", 8206}, {"lsaquo", 8249}, {"lsqb", 91},
-	{"lsquo", 8216}, {"lsquor", 8218}, {"lstrok", 322}, {"lt", 60},
-	{"macr", 175}, {"mdash", 8212}, {"micro", 181}, {"middot", 183},
-	{"minus", 8722}, {"mldr", 8230}, {"mu", 956}, {"nabla", 8711},
-	{"nacute", 324}, {"nbsp", 160}, {"ncaron", 328}, {"ndash", 8211},
-	{"ne", 8800}, {"ni", 8715}, {"nldr", 8229}, {"not", 172},
-	{"notin", 8713}, {"nsub", 8836}, {"ntilde", 241}, {"nu", 957},
-	{"num", 35}, {"numsp", 8199}, {"oacute", 243}, {"ocirc", 244},
-	{"odblac", 337}, {"oelig", 339}, {"ograve", 242}, {"oline", 8254},
-	{"omega", 969}, {"omicron", 959}, {"oplus", 8853}, {"or", 8744},
-	{"ordf", 170}, {"ordm", 186}, {"oslash", 248}, {"otilde", 245},
-	{"otimes", 8855}, {"ouml", 246}, {"para", 182}, {"part", 8706},
-	{"percnt", 37}, {"period", 46}, {"permil", 8240}, {"perp", 8869},
-	{"phi", 966}, {"pi", 960}, {"piv", 982}, {"plus", 43}, {"plusmn", 177},
-	{"pound", 163}, {"prime", 8242}, {"prod", 8719}, {"prop", 8733},
-	{"psi", 968}, {"puncsp", 8200}, {"quest", 63}, {"quot", 34},
-	{"rArr", 8658}, {"radic", 8730}, {"rang", 10217}, {"raquo", 187},
-	{"rarr", 8594}, {"rarrow", 8594}, {"rcaron", 345}, {"rceil", 8969},
-	{"rcub", 125}, {"rdquo", 8221}, {"rdquor", 8221}, {"real", 8476},
-	{"reg", 174}, {"rfloor", 8971}, {"rho", 961}, {"rlm", 8207},
-	{"rpar", 41}, {"rsaquo", 8250}, {"rsqb", 93}, {"rsquo", 8217},
-	{"rsquor", 8217}, {"sacute", 347}, {"sbquo", 8218}, {"scaron", 353},
-	{"scedil", 351}, {"sdot", 8901}, {"sect", 167}, {"semi", 59},
-	{"shy", 173}, {"sigma", 963}, {"sigmaf", 962}, {"sim", 8764},
-	{"sol", 47}, {"spades", 9824}, {"sub", 8834}, {"sube", 8838},
-	{"sum", 8721}, {"sup", 8835}, {"sup1", 185}, {"sup2", 178},
-	{"sup3", 179}, {"supe", 8839}, {"szlig", 223}, {"tau", 964},
-	{"tcaron", 357}, {"there4", 8756}, {"theta", 952}, {"thetasym", 977},
-	{"thinsp", 8201}, {"thorn", 254}, {"tilde", 732}, {"times", 215},
-	{"trade", 8482}, {"uArr", 8657}, {"uacute", 250}, {"uarr", 8593},
-	{"ucirc", 251}, {"udblac", 369}, {"ugrave", 249}, {"umacr", 363},
-	{"uml", 168}, {"upsih", 978}, {"upsilon", 965}, {"uring", 367},
-	{"uuml", 252}, {"verbar", 124}, {"weierp", 8472}, {"xi", 958},
-	{"yacute", 253}, {"yen", 165}, {"yuml", 255}, {"zacute", 378},
-	{"zcaron", 382}, {"zdot", 380}, {"zeta", 950}, {"zwj", 8205},
-	{"zwnj", 8204},
-};
-
-static int ent_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct ent *)elem)->name);
-}
-
-/* HTML 5 (13.2.5.80): numeric references to 0x80..0x9F mean the
- * windows-1252 character, which is what a CMS that wrote them meant. */
-static const unsigned short cp1252[32] = {
+/* windows-1252 bytes 0x80-0x9F: index-windows-1252 of the WHATWG Encoding
+ * Standard, which maps the five bytes Microsoft left undefined to the C1
+ * controls of the same value.  The one table of helsefeed (norm.h). */
+static const uint16_t cp1252_c1[32] = {
 	0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
 	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
 	0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
 	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 };
+
+uint32_t norm_cp1252(unsigned char b)
+{
+	return b >= 0x80 && b < 0xA0 ? cp1252_c1[b - 0x80] : b;
+}
 
 /* Inline elements: stripping them must not split a word ("<b>H</b>else"),
  * every other tag separates words like the block it stands for. */
@@ -176,26 +77,6 @@ static int nfc_unstable(int32_t cp)
 	return p->combining_class != 0 || p->comp_exclusion ||
 	       p->comb_index != UINT16_MAX ||
 	       (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0);
-}
-
-static char *put_utf8(char *w, unsigned cp)
-{
-	if (cp < 0x80) {
-		*w++ = (char)cp;
-	} else if (cp < 0x800) {
-		*w++ = (char)(0xC0 | (cp >> 6));
-		*w++ = (char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		*w++ = (char)(0xE0 | (cp >> 12));
-		*w++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-		*w++ = (char)(0x80 | (cp & 0x3F));
-	} else {
-		*w++ = (char)(0xF0 | (cp >> 18));
-		*w++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-		*w++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-		*w++ = (char)(0x80 | (cp & 0x3F));
-	}
-	return w;
 }
 
 static int is_space_cp(unsigned cp)
@@ -241,44 +122,30 @@ static void emit(struct dec *d, unsigned cp)
 	}
 	if (cp >= 0x300 && !d->nfc && nfc_unstable((int32_t)cp))
 		d->nfc = 1;
-	d->w = put_utf8(d->w, cp);
+	d->w += utf8proc_encode_char((utf8proc_int32_t)cp, (utf8proc_uint8_t *)d->w);
 }
 
 /* Decode one UTF-8 sequence at s (< end); *cp is U+FFFD for an invalid
  * byte, which is then consumed alone (Unicode 3.9, U+FFFD substitution). */
-static size_t utf8_dec(const unsigned char *s, const unsigned char *end, unsigned *cp)
+static size_t utf8_dec(const char *s, const char *end, unsigned *cp)
 {
-	unsigned c = s[0], v, min;
-	size_t n, i;
+	utf8proc_int32_t c;
+	utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s, end - s, &c);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, v = c & 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3, v = c & 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, v = c & 0x07, min = 0x10000;
-	} else {
+	if (n <= 0) {
 		*cp = REPLACEMENT;
 		return 1;
 	}
-	if ((size_t)(end - s) < n)
-		goto bad;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			goto bad;
-		v = (v << 6) | (s[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		goto bad;
-	*cp = v;
-	return n;
-bad:
-	*cp = REPLACEMENT;
-	return 1;
+	*cp = (unsigned)c;
+	return (size_t)n;
+}
+
+size_t norm_utf8_seq(const unsigned char *s, size_t n)
+{
+	utf8proc_int32_t c;
+	utf8proc_ssize_t k = utf8proc_iterate(s, (utf8proc_ssize_t)(n < 4 ? n : 4), &c);
+
+	return k > 1 ? (size_t)k : 0;
 }
 
 static int is_alnum(int c)
@@ -296,17 +163,15 @@ static int hexval(int c)
 	return -1;
 }
 
-/* A character reference at s ('&'); returns the bytes consumed, 0 when it
- * is none (the '&' is then literal). */
-static size_t entity(const char *s, const char *end, unsigned *cp)
+size_t norm_entity(const char *s, size_t n, uint32_t *cp)
 {
-	const char *p = s + 1;
-	char name[24];
-	size_t n = 0;
-	const struct ent *e;
+	const char *p = s + 1, *end = s + n;
+	char name[16];
+	size_t k = 0;
+	const htmlEntityDesc *e;
 
 	if (p < end && *p == '#') {
-		unsigned long v = 0;
+		uint32_t v = 0;
 		int hex = 0, digits = 0, h;
 
 		p++;
@@ -325,26 +190,43 @@ static size_t entity(const char *s, const char *end, unsigned *cp)
 		/* HTML 5 13.2.5.80: a missing ';' is tolerated here. */
 		if (p < end && *p == ';')
 			p++;
-		if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-			v = REPLACEMENT;
-		else if (v >= 0x80 && v <= 0x9F)
-			v = cp1252[v - 0x80];
-		*cp = (unsigned)v;
+		*cp = v > 0x10FFFF ? 0x110000 : v;
 		return (size_t)(p - s);
 	}
 	while (p < end && is_alnum((unsigned char)*p)) {
-		if (n == sizeof(name) - 1)
+		if (k == sizeof(name) - 1)
 			return 0;
-		name[n++] = *p++;
+		name[k++] = *p++;
 	}
-	if (!n || p >= end || *p != ';')
+	if (!k || p >= end || *p != ';')
 		return 0;
-	name[n] = '\0';
-	e = bsearch(name, ents, sizeof(ents) / sizeof(ents[0]), sizeof(ents[0]), ent_cmp);
+	name[k] = '\0';
+	e = htmlEntityLookup((const xmlChar *)name);
 	if (!e)
 		return 0;
-	*cp = e->cp;
+	*cp = e->value;
 	return (size_t)(p + 1 - s);
+}
+
+/* A character reference at s ('&') as HTML reads it: numeric references
+ * to 0x80..0x9F are the windows-1252 character (HTML 5 13.2.5.80, which
+ * is what a CMS that wrote them meant), to no character U+FFFD.  Returns
+ * the bytes consumed, 0 when there is none (the '&' is then literal). */
+static size_t entity(const char *s, const char *end, unsigned *cp)
+{
+	uint32_t v;
+	size_t n = norm_entity(s, (size_t)(end - s), &v);
+
+	if (!n)
+		return 0;
+	if (s[1] == '#') {
+		if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+			v = REPLACEMENT;
+		else if (v >= 0x80 && v <= 0x9F)
+			v = norm_cp1252((unsigned char)v);
+	}
+	*cp = v;
+	return n;
 }
 
 static int lower(int c)
@@ -471,7 +353,7 @@ static const char *decode(struct dec *d, const char *s, const char *end, size_t 
 			s++;
 		} else {
 			unsigned cp;
-			s += utf8_dec((const unsigned char *)s, (const unsigned char *)end, &cp);
+			s += utf8_dec(s, end, &cp);
 			emit(d, cp);
 		}
 	}
@@ -545,19 +427,30 @@ static int run(const char *s, size_t len, int flags, size_t max,
 	return 0;
 }
 
-int norm_text(const char *s, size_t len, int strip_html, size_t max,
+/* Does s hold a tag or a comment (what skip_tag would take)? */
+static int has_markup(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL && ++p < end)
+		if (tag_start((unsigned char)*p))
+			return 1;
+	return 0;
+}
+
+int norm_text(const char *s, size_t len, int mode, size_t max,
               struct buf *out, int *truncated)
 {
-	return run(s, len, NT_ENT | NT_CTRL | NT_COLLAPSE | (strip_html ? NT_STRIP : 0),
-	           max, out, truncated);
+	int flags = NT_CTRL | NT_COLLAPSE;
+
+	if (mode == NORM_TEXT_HTML || (mode == NORM_TEXT_FIELD && has_markup(s, len)))
+		flags |= NT_ENT | NT_STRIP;
+	else if (mode == NORM_TEXT_ESCAPED)
+		flags |= NT_ENT;
+	return run(s, len, flags, max, out, truncated);
 }
 
 int norm_nfc(const char *s, size_t len, struct buf *out)
 {
 	return run(s, len, 0, SIZE_MAX, out, NULL);
-}
-
-int norm_unescape(const char *s, size_t len, struct buf *out)
-{
-	return run(s, len, NT_ENT | NT_CTRL, SIZE_MAX, out, NULL);
 }
