@@ -26,6 +26,7 @@ import time
 SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 import smtpd  # noqa: E402  (tests/smtpd.py)
+from itlib import NO_HOOKS, have_test_hooks  # noqa: E402
 
 BIN = os.environ.get("HELSEFEED")
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-digest"
@@ -218,6 +219,9 @@ def main():
     cmds = commands()
     if not {"fetch", "digest"} <= cmds:
         print("helsefeed has no fetch/digest command yet: skipped")
+        return 77
+    if not have_test_hooks(BIN):
+        print("skipped:", NO_HOOKS)
         return 77
     shutil.rmtree(TMP, ignore_errors=True)
     os.makedirs(TMP)
