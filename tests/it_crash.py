@@ -58,7 +58,7 @@ import time
 from email import policy
 from email.parser import BytesParser
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BIN, FAILS, NO_HOOKS, PROCS, SRC, WAIT, check, commands, have_test_hooks, run_main, serve_sample, write_atomic  # noqa: E402
+from itlib import BIN, FAILS, NO_HOOKS, NO_SERVERS, NO_SERVERS_SKIP, PROCS, SRC, WAIT, check, commands, have_test_hooks, run_main, serve_sample, write_atomic  # noqa: E402
 
 try:
     import smtpd  # tests/smtpd.py, on aiosmtpd
@@ -273,6 +273,9 @@ def check_digests(db, srv):
 def main():
     if not BIN or not os.path.exists(BIN):
         print("skip: $HELSEFEED is not set")
+        return 77
+    if NO_SERVERS:
+        print(NO_SERVERS_SKIP)
         return 77
     cmds = commands()
     if "run" not in cmds:

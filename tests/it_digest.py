@@ -25,8 +25,11 @@ import time
 
 SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
+from itlib import NO_HOOKS, NO_SERVERS, NO_SERVERS_SKIP, have_test_hooks  # noqa: E402
+if NO_SERVERS:
+    print(NO_SERVERS_SKIP)
+    sys.exit(77)
 import smtpd  # noqa: E402  (tests/smtpd.py)
-from itlib import NO_HOOKS, have_test_hooks  # noqa: E402
 
 BIN = os.environ.get("HELSEFEED")
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-digest"

@@ -15,6 +15,8 @@ import sys
 import time
 import traceback
 
+from itlib import NO_SERVERS, NO_SERVERS_SKIP
+
 HF = os.environ.get("HELSEFEED", "")
 SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
 TMP = os.environ.get("HF_TMP", "/tmp/hf-it-fetch")
@@ -500,6 +502,9 @@ def main():
     global SERVER, FEEDDIR
     if not HF or not os.access(HF, os.X_OK):
         print("HELSEFEED not set or not executable; skipping")
+        return 77
+    if NO_SERVERS:
+        print(NO_SERVERS_SKIP)
         return 77
     shutil.rmtree(TMP, ignore_errors=True)
     FEEDDIR = os.path.join(TMP, "feeds")
