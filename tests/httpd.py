@@ -16,6 +16,9 @@ Paths (NAME is a file in FEEDDIR; Content-Type follows its extension):
   /gzip/NAME             as /feeds, Content-Encoding: gzip when accepted
   /maxage/N/NAME         as /feeds, with Cache-Control: max-age=N
   /slow/NAME             Content-Length sent, then one byte per second
+  /delay/SECS/NAME       as /feeds, but nothing at all (not even the status
+                         line) before SECS seconds have passed; a stopping
+                         server cuts the wait short and closes
   /trickle/SECS/NAME     Content-Length sent, then the body in even slices
                          every 0.1 s over SECS seconds
   /big/BYTES             a body of BYTES bytes (Content-Length declared)
@@ -181,6 +184,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         return data
 
+    def delay(self, secs, name, path):
+        # Ends with the server's lifetime: a wait never outlives it.
+        if self.st.stop.wait(secs):
+            self.close_connection = True
+            return
+        self.serve_feed(name, path)
+
     def trickle(self, name):
         data = self.headers_of(name)
         if data is None:
@@ -285,6 +295,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 extra=[("Cache-Control", "public, max-age=%d" % int(parts[1]))])
             elif head == "slow" and len(parts) == 2:
                 self.trickle(parts[1])
+            elif head == "delay" and len(parts) == 3:
+                self.delay(float(parts[1]), parts[2], path)
             elif head == "trickle" and len(parts) == 3:
                 self.trickle_over(float(parts[1]), parts[2], path)
             elif head == "big" and len(parts) == 2:

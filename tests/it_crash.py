@@ -9,8 +9,8 @@ integrity_check and foreign_key_check.  At the end one clean
 database: whatever a kill interrupted was either committed whole or is
 fetched again (validators are committed with the items, never alone).
 
-Digests (when /usr/bin/python3 has aiosmtpd; otherwise that part is
-skipped with a note): the configuration has an [smtp] section on
+Digests (when /usr/bin/python3 has aiosmtpd and the binary has its test
+hooks, -DHF_TEST_HOOKS=ON; otherwise that part is skipped with a note): the configuration has an [smtp] section on
 tests/smtpd.py (127.0.0.1) and one [digest crash] group, send_empty on so
 that every window is a message.  Its `time` is the current UTC minute, so
 the daemon's first window ([now - 24 h, now), always due: the send time
@@ -58,7 +58,7 @@ import time
 from email import policy
 from email.parser import BytesParser
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BIN, FAILS, PROCS, SRC, WAIT, check, commands, run_main, serve_sample, write_atomic  # noqa: E402
+from itlib import BIN, FAILS, NO_HOOKS, NO_SERVERS, NO_SERVERS_SKIP, PROCS, SRC, WAIT, check, commands, have_test_hooks, run_main, serve_sample, write_atomic  # noqa: E402
 
 try:
     import smtpd  # tests/smtpd.py, on aiosmtpd
@@ -274,6 +274,9 @@ def main():
     if not BIN or not os.path.exists(BIN):
         print("skip: $HELSEFEED is not set")
         return 77
+    if NO_SERVERS:
+        print(NO_SERVERS_SKIP)
+        return 77
     cmds = commands()
     if "run" not in cmds:
         print("skip: this helsefeed has no 'run' command")
@@ -282,6 +285,8 @@ def main():
     srv = None
     if "digest" not in cmds:
         print("note: digests not tested: this helsefeed has no 'digest' command", flush=True)
+    elif not have_test_hooks():
+        print("note: digests not tested: %s" % NO_HOOKS, flush=True)
     elif smtpd is None:
         print("note: digests not tested: /usr/bin/python3 cannot import aiosmtpd (%s)"
               % SMTPD_MISSING, flush=True)

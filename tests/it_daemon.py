@@ -32,7 +32,7 @@ import email
 import email.policy
 import json
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BIN, FAILS, Notify, SRC, WAIT, check, commands, have_systemd, read, run_main, serve_sample, start_daemon, titles, wait_for, write_atomic  # noqa: E402
+from itlib import BIN, FAILS, NO_SERVERS, NO_SERVERS_SKIP, Notify, SRC, WAIT, check, commands, have_systemd, read, run_main, serve_sample, start_daemon, titles, wait_for, write_atomic  # noqa: E402
 
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-daemon"
 try:
@@ -91,6 +91,9 @@ def mail_texts(outdir, accepted):
 def main():
     if not BIN or not os.path.exists(BIN):
         print("skip: $HELSEFEED is not set")
+        return 77
+    if NO_SERVERS:
+        print(NO_SERVERS_SKIP)
         return 77
     if "run" not in commands():
         print("skip: this helsefeed has no 'run' command")

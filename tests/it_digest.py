@@ -25,6 +25,10 @@ import time
 
 SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
+from itlib import NO_HOOKS, NO_SERVERS, NO_SERVERS_SKIP, have_test_hooks  # noqa: E402
+if NO_SERVERS:
+    print(NO_SERVERS_SKIP)
+    sys.exit(77)
 import smtpd  # noqa: E402  (tests/smtpd.py)
 
 BIN = os.environ.get("HELSEFEED")
@@ -223,6 +227,9 @@ def main():
     cmds = commands()
     if not {"fetch", "digest"} <= cmds:
         print("helsefeed has no fetch/digest command yet: skipped")
+        return 77
+    if not have_test_hooks(BIN):
+        print("skipped:", NO_HOOKS)
         return 77
     shutil.rmtree(TMP, ignore_errors=True)
     os.makedirs(TMP)

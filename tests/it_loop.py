@@ -33,7 +33,7 @@ import time
 import json
 import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BIN, FAILS, Notify, SRC, WAIT, check, have_systemd, read, run_main, serve_sample, start_daemon, titles, wait_for  # noqa: E402
+from itlib import BIN, FAILS, NO_SERVERS, NO_SERVERS_SKIP, Notify, SRC, WAIT, check, have_systemd, read, run_main, serve_sample, start_daemon, titles, wait_for  # noqa: E402
 
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-loop"
 TRICKLE_S = 30      # the slow feed's transfer
@@ -59,6 +59,9 @@ def conf_text(port):
 def main():
     if not BIN or not os.path.exists(BIN):
         print("skip: $HELSEFEED is not set")
+        return 77
+    if NO_SERVERS:
+        print(NO_SERVERS_SKIP)
         return 77
     feeddir, port = serve_sample(TMP, 300)
 

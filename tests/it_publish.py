@@ -32,7 +32,7 @@ import sys
 import threading
 import xml.etree.ElementTree as ET
 
-from itlib import copy_sample
+from itlib import NO_SERVERS, copy_sample
 
 HF = os.environ.get("HELSEFEED", "")
 SRC = os.environ["HF_SRC"]
@@ -224,6 +224,9 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def newsboat(out, atoms):
+    if NO_SERVERS:
+        print("note: newsboat not run: it needs a loopback server (HF_NO_SERVERS=1)")
+        return
     if not shutil.which("newsboat"):
         print("note: newsboat absent, not checked")
         return
@@ -268,6 +271,9 @@ def newsboat(out, atoms):
 
 
 def chromium(out, db):
+    if NO_SERVERS:
+        print("note: chromium not run: no browser in the package build (HF_NO_SERVERS=1)")
+        return
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if not exe:
         print("note: chromium absent, index.html not rendered")

@@ -69,6 +69,29 @@ def commands():
     return set(re.findall(r"^\s+([a-z]+)\b", r.stdout, re.M))
 
 
+# HF_NO_SERVERS=1 (debian/rules: the package build) starts no server on
+# 127.0.0.1 and no browser: a test that needs one is skipped (exit 77)
+# with NO_SERVERS_SKIP, a part of a test with a note.
+NO_SERVERS = os.environ.get("HF_NO_SERVERS", "") == "1"
+NO_SERVERS_SKIP = "skipped: needs a loopback server (HF_NO_SERVERS=1)"
+
+# Why a test that moves the clock or crashes on purpose is skipped.
+NO_HOOKS = ("helsefeed was built without its test hooks"
+            " (configure with -DHF_TEST_HOOKS=ON, as tests/run.sh does)")
+
+
+def have_test_hooks(path=None):
+    """Was `path` (default: the binary under test) built with
+    -DHF_TEST_HOOKS=ON?  Only then does it name the hooks' environment
+    variables (include/helsefeed/digest.h) at all."""
+    try:
+        with open(path or BIN, "rb") as f:
+            data = f.read()
+    except (OSError, TypeError):
+        return False
+    return b"HELSEFEED_TEST_CRASH" in data and b"HELSEFEED_TEST_NOW" in data
+
+
 def have_systemd():
     """Was this build made with libsystemd (sd_notify)?"""
     try:

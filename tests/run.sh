@@ -2,7 +2,10 @@
 # The whole test suite: build helsefeed three times, as shipped, with
 # AddressSanitizer + UndefinedBehaviorSanitizer and with ThreadSanitizer,
 # and run every test of tests/ and fuzz/ through ctest in each build.
-# Exits non-zero when any build or test fails.
+# Every build treats warnings as errors (HF_WERROR) and has the test
+# hooks the crash and digest tests need (HF_TEST_HOOKS); a binary to
+# install is built without them.  Exits non-zero when any build or test
+# fails.
 #
 #   sh tests/run.sh            all three builds
 #   sh tests/run.sh build      only the normal one
@@ -18,7 +21,7 @@ for variant in $variants; do
 	*) echo "tests/run.sh: unknown build '$variant' (build, build-asan, build-tsan)" >&2; exit 2 ;;
 	esac
 	echo "== $variant"
-	cmake -S "$src" -B "$src/$variant" $opts >/dev/null
+	cmake -S "$src" -B "$src/$variant" -DHF_WERROR=ON -DHF_TEST_HOOKS=ON $opts >/dev/null
 	cmake --build "$src/$variant" -j "$jobs"
 	ctest --test-dir "$src/$variant" --output-on-failure -j "$jobs"
 done

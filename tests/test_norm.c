@@ -519,7 +519,7 @@ static void check_canon(const char *in, const char *want)
 
 	if (!want) {
 		if (rc != HF_EINVAL)
-			fail_msg("canon accepted \"%s\" -> %s", in, buf_str(&b));
+			fail_msg("canon accepted \"%s\" -> %s", in ? in : "(null)", buf_str(&b));
 		assert_int_equal(b.len, 0);
 	} else {
 		if (rc)

@@ -13,7 +13,10 @@
 #define HF_EXIT_FAIL 1
 #define HF_EXIT_USAGE 2
 
+/* The build sets it from the install prefix's sysconfdir (CMakeLists.txt). */
+#ifndef HF_DEFAULT_CONFIG
 #define HF_DEFAULT_CONFIG "/etc/helsefeed/feeds.conf"
+#endif
 
 struct cli {
 	const char *config_path;  /* -c FILE, or HF_DEFAULT_CONFIG */

@@ -135,6 +135,9 @@ int digest_render(const struct config *cfg, struct store *st,
 int cmd_digest(const struct cli *cli, int argc, char **argv);
 
 /*
+ * The two test hooks below exist only in builds configured with
+ * -DHF_TEST_HOOKS=ON (tests/run.sh, CI); an installed binary reads neither.
+ *
  * Test hook, for the crash tests only: when the environment variable
  * HELSEFEED_TEST_CRASH names a point ("after-record": right after step 1
  * committed; "after-send": after the transfer succeeded, before step 4),

@@ -149,9 +149,12 @@ int fetch_engine_new(const struct config *cfg, fetch_done_fn done, void *ctx,
 	lopt_add(e, CURLOPT_LOW_SPEED_TIME, pick(cfg->low_speed_time, HF_FETCH_LOW_SPEED_TIME_S));
 	lopt_add(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	lopt_add(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	/* Wait for an HTTP/2 connection to multiplex on rather than open a
-	 * second one to the same host. */
-	lopt_add(e, CURLOPT_PIPEWAIT, 1L);
+	/* No CURLOPT_PIPEWAIT: with it a transfer waits until libcurl knows
+	 * whether the host's first connection can multiplex, which for
+	 * HTTP/1.1 is when that connection's response arrives; one feed that
+	 * answers slowly held up every other feed of its host, which then
+	 * failed on their own time-outs.  Without it a second transfer opens
+	 * its own connection (at most max_per_host of them). */
 	e->max_filesize = (curl_off_t)pick(cfg->max_body, HF_FETCH_MAX_BODY);
 
 	e->multi = curl_multi_init();
