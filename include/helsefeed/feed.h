@@ -166,4 +166,72 @@ int feed_text_prepare(const char *data, size_t len, const char *content_type,
                       struct feed_text *t) HF_WUR;
 void feed_text_free(struct feed_text *t);
 
+/*
+ * Parsing in a child process.  A fetched document is untrusted, and
+ * libxml2 does quadratic work on some inputs: the daemon's loop never
+ * parses one itself.  feed_job_start forks a child that runs feed_parse
+ * (sanitising included) under a CPU-time limit (RLIMIT_CPU), an
+ * address-space limit on top of what it inherited (RLIMIT_AS; not under
+ * the sanitizers, whose shadow memory it would break) and a wall-clock
+ * deadline, and writes the entries back on a pipe.  The parent reads
+ * them without blocking as the pipe becomes readable (feed_job_fd,
+ * feed_job_poll), so the loop goes on while a document parses.  What
+ * comes back is decoded as untrusted bytes: every string bounded as
+ * limits.h says, valid UTF-8, no NUL; counts bounded.
+ */
+struct feed_doc {
+	struct feed_info info;       /* title and link borrow from raw */
+	struct feed_entry *entries;  /* nentries, in document order */
+	size_t nentries;
+	int code;                    /* feed_parse's return in the child */
+	const char *title, *link, *message;
+	const char **cats;           /* storage of the entries' arrays */
+	struct feed_enclosure *encs;
+	struct buf raw;              /* the child's bytes; strings point here */
+};
+
+struct feed_job_opts {
+	const char *content_type;    /* as feed_parse_opts */
+	const char *base_url;
+	int64_t now;
+	int cpu_s;                   /* RLIMIT_CPU of the child */
+	int wall_s;                  /* killed after this long */
+	size_t mem_bytes;            /* address space beyond the inherited */
+};
+
+struct feed_job;
+
+/* Fork the child for `len` bytes at `data` (the child reads its copy:
+ * the caller may free data at once).  Returns 0 and *out (feed_job_free),
+ * HF_ENOMEM, HF_EIO (no pipe or fork: errno says why). */
+int feed_job_start(const char *data, size_t len, const struct feed_job_opts *o,
+                   struct feed_job **out) HF_WUR;
+/* The descriptor to wait on for readability; -1 once finished. */
+int feed_job_fd(const struct feed_job *j);
+/* The monotonic time (ms) at which the job is killed. */
+int64_t feed_job_deadline(const struct feed_job *j);
+/* Read what the child wrote, never blocking; kill it past its deadline.
+ * Returns 1 once the job has finished (then feed_job_result), else 0. */
+int feed_job_poll(struct feed_job *j);
+/* Block until the job finishes (commands and tests); returns its code. */
+int feed_job_wait(struct feed_job *j);
+/* A finished job's outcome: 0 and *doc; or HF_ENOTFEED (*msg: what was
+ * found), HF_ETOOBIG (a budget: "parsing took more than 10 s of CPU",
+ * memory, wall time, output size), HF_ERR (the child crashed or answered
+ * malformed bytes), or another feed_parse code.  *msg is NULL or one
+ * line; both borrowed until feed_job_free. */
+int feed_job_result(struct feed_job *j, const struct feed_doc **doc, const char **msg);
+/* Kill the child if it still runs, reap it, free everything. */
+void feed_job_free(struct feed_job *j);
+
+/* The wire format, exposed for the fuzz target and tests: append one
+ * entry record or the final record to b; decode d->raw into d (whose
+ * other fields must be zero).  Decoding returns 0, HF_ERR (malformed:
+ * err says where), HF_ENOMEM. */
+int feed_wire_entry(struct buf *b, const struct feed_entry *e) HF_WUR;
+int feed_wire_done(struct buf *b, int code, const struct feed_info *info,
+                   const char *msg) HF_WUR;
+int feed_doc_decode(struct feed_doc *d, struct buf *err) HF_WUR;
+void feed_doc_free(struct feed_doc *d);
+
 #endif

@@ -71,6 +71,24 @@
  * is 32); the tz project keeps components at 14 characters. */
 #define HF_TZ_MAX_NAME 64
 
+/* --- the parser process (feed.h) -------------------------------------- */
+/* The sector's largest feed (2 MiB) parses and sanitises in well under a
+ * second of CPU; libxml2's quadratic cases (an element of 500,000
+ * attributes, 400,000 unmatched end tags in a description) take minutes.
+ * Ten seconds separates the two by an order of magnitude either way. */
+#define HF_PARSE_CPU_S 10
+/* Wall time: the CPU budget plus room for a loaded machine. */
+#define HF_PARSE_WALL_S 20
+/* Address space on top of the daemon's own: libxml2 needs a few times
+ * the document (16 MiB at most) for a recovered parse. */
+#define HF_PARSE_MEM (256UL * 1024 * 1024)
+/* Sanitised entries are smaller than the document they came from, except
+ * for the entity references they expand: four times the largest body. */
+#define HF_PARSE_MAX_OUTPUT (4UL * HF_FETCH_MAX_BODY)
+/* Documents parsed at once: one per core of a small server; the others
+ * wait their turn with their bodies held. */
+#define HF_PARSE_MAX_JOBS 2
+
 /* --- publishing -------------------------------------------------------- */
 #define HF_PUBLISH_MAX_ENTRIES 100
 

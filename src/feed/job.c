@@ -1,0 +1,659 @@
+/* job.c - parse a fetched document in a child process with a CPU, memory
+ * and time budget, and read its entries back; see feed.h "Parsing in a
+ * child process". */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <utf8proc.h>
+
+#include "helsefeed/buf.h"
+#include "helsefeed/feed.h"
+#include "helsefeed/limits.h"
+
+/*
+ * The protocol, child to parent, on one pipe: records of
+ *   u8 type | u32 payload length | payload
+ * in host byte order (both ends are the same binary).  'E' is an entry,
+ * 'D' the end, always last.  A string is u32 length (FEED_WIRE_NULL for
+ * NULL), the bytes, then a NUL, so that the decoded entry can point into
+ * the received buffer.
+ *   E: str key, u64 raw_hash, str id, str title, str link, i64 published,
+ *      i64 updated, str author, str summary, str content, u32 flags,
+ *      u32 ncategories, str category..., u32 nenclosures,
+ *      (str url, str type, i64 length)...
+ *   D: i32 code, u8 format, u8 recovered, str title, str link, str message
+ */
+#define FEED_WIRE_NULL UINT32_MAX
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define JOB_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define JOB_SANITIZER 1
+#endif
+#endif
+
+/* --- encoding (the child) ------------------------------------------------- */
+
+static int put(struct buf *b, const void *p, size_t n)
+{
+	return buf_append(b, p, n);
+}
+
+static int put_u32(struct buf *b, uint32_t v) { return put(b, &v, sizeof v); }
+static int put_i64(struct buf *b, int64_t v) { return put(b, &v, sizeof v); }
+
+static int put_str(struct buf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	int rc;
+
+	if (!s)
+		return put_u32(b, FEED_WIRE_NULL);
+	if (n >= FEED_WIRE_NULL)
+		return HF_ETOOBIG;
+	if ((rc = put_u32(b, (uint32_t)n)) || (rc = put(b, s, n)))
+		return rc;
+	return buf_putc(b, '\0');
+}
+
+/* Start a record of `type`; its length is patched by rec_end. */
+static int rec_begin(struct buf *b, char type, size_t *at)
+{
+	int rc;
+
+	*at = b->len + 1;
+	if ((rc = buf_putc(b, type)))
+		return rc;
+	return put_u32(b, 0);
+}
+
+static int rec_end(struct buf *b, size_t at)
+{
+	size_t n = b->len - at - sizeof(uint32_t);
+	uint32_t v;
+
+	if (n > HF_PARSE_MAX_OUTPUT)
+		return HF_ETOOBIG;
+	v = (uint32_t)n;
+	memcpy(b->data + at, &v, sizeof v);
+	return HF_OK;
+}
+
+int feed_wire_entry(struct buf *b, const struct feed_entry *e)
+{
+	size_t at;
+	int rc;
+
+	if ((rc = rec_begin(b, 'E', &at)) || (rc = put_str(b, e->key)) ||
+	    (rc = put(b, &e->raw_hash, sizeof e->raw_hash)) ||
+	    (rc = put_str(b, e->id)) || (rc = put_str(b, e->title)) ||
+	    (rc = put_str(b, e->link)) || (rc = put_i64(b, e->published)) ||
+	    (rc = put_i64(b, e->updated)) || (rc = put_str(b, e->author)) ||
+	    (rc = put_str(b, e->summary)) || (rc = put_str(b, e->content)) ||
+	    (rc = put_u32(b, e->flags)) || (rc = put_u32(b, (uint32_t)e->ncategories)))
+		return rc;
+	for (size_t i = 0; i < e->ncategories; i++)
+		if ((rc = put_str(b, e->categories[i])))
+			return rc;
+	if ((rc = put_u32(b, (uint32_t)e->nenclosures)))
+		return rc;
+	for (size_t i = 0; i < e->nenclosures; i++) {
+		const struct feed_enclosure *x = &e->enclosures[i];
+
+		if ((rc = put_str(b, x->url)) || (rc = put_str(b, x->type)) ||
+		    (rc = put_i64(b, x->length)))
+			return rc;
+	}
+	return rec_end(b, at);
+}
+
+int feed_wire_done(struct buf *b, int code, const struct feed_info *info, const char *msg)
+{
+	int32_t c = code;
+	unsigned char fmt = (unsigned char)info->format, rec = info->recovered != 0;
+	size_t at;
+	int rc;
+
+	if ((rc = rec_begin(b, 'D', &at)) || (rc = put(b, &c, sizeof c)) ||
+	    (rc = put(b, &fmt, 1)) || (rc = put(b, &rec, 1)) ||
+	    (rc = put_str(b, info->title)) || (rc = put_str(b, info->link)) ||
+	    (rc = put_str(b, msg)))
+		return rc;
+	return rec_end(b, at);
+}
+
+/* --- decoding (the parent): the child's bytes are untrusted --------------- */
+
+struct rd {
+	const char *p, *end;
+	int bad;
+};
+
+static const void *take(struct rd *r, size_t n)
+{
+	const char *p = r->p;
+
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		return NULL;
+	}
+	r->p += n;
+	return p;
+}
+
+static uint32_t get_u32(struct rd *r)
+{
+	const void *p = take(r, sizeof(uint32_t));
+	uint32_t v = 0;
+
+	if (p)
+		memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static int64_t get_i64(struct rd *r)
+{
+	const void *p = take(r, sizeof(int64_t));
+	int64_t v = 0;
+
+	if (p)
+		memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* Valid UTF-8, no NUL inside. */
+static int text_ok(const char *s, size_t n)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t m;
+
+		if (p[i] < 0x80) {
+			if (!p[i])
+				return 0;
+			i++;
+			continue;
+		}
+		m = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+		if (m <= 0)
+			return 0;
+		i += (size_t)m;
+	}
+	return 1;
+}
+
+/* A string of at most `max` bytes; NULL for the wire's NULL (and on a
+ * decoding error, with r->bad set). */
+static const char *get_str(struct rd *r, size_t max)
+{
+	uint32_t n = get_u32(r);
+	const char *s;
+
+	if (r->bad || n == FEED_WIRE_NULL)
+		return NULL;
+	if (n > max || !(s = take(r, (size_t)n + 1)) || s[n] != '\0' || !text_ok(s, n)) {
+		r->bad = 1;
+		return NULL;
+	}
+	return s;
+}
+
+/* The key: the id, else the link, else "title|date" (feed.h). */
+#define WIRE_MAX_KEY (HF_MAX_ID + HF_MAX_URL + HF_MAX_TITLE + 32)
+
+/* One entry record; with e NULL only checked and counted. */
+static void get_entry(struct rd *r, struct feed_entry *e, const char **cats,
+                      struct feed_enclosure *encs, size_t *ncat, size_t *nenc)
+{
+	struct feed_entry x = {0};
+	const void *h;
+	uint32_t n;
+
+	x.key = get_str(r, WIRE_MAX_KEY);
+	if ((h = take(r, sizeof x.raw_hash)))
+		memcpy(&x.raw_hash, h, sizeof x.raw_hash);
+	x.id = get_str(r, HF_MAX_ID);
+	x.title = get_str(r, HF_MAX_TITLE);
+	x.link = get_str(r, HF_MAX_URL);
+	x.published = get_i64(r);
+	x.updated = get_i64(r);
+	x.author = get_str(r, HF_MAX_AUTHOR);
+	x.summary = get_str(r, HF_MAX_SUMMARY);
+	x.content = get_str(r, HF_MAX_CONTENT);
+	x.flags = get_u32(r);
+	if (!x.key)
+		r->bad = 1;
+	n = get_u32(r);
+	if (n > HF_MAX_CATEGORIES)
+		r->bad = 1;
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		const char *c = get_str(r, HF_MAX_CATEGORY);
+
+		if (!c)
+			r->bad = 1;
+		else if (cats)
+			cats[i] = c;
+	}
+	x.categories = cats;
+	x.ncategories = r->bad ? 0 : n;
+	n = get_u32(r);
+	if (n > HF_MAX_ENCLOSURES)
+		r->bad = 1;
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		struct feed_enclosure en;
+
+		en.url = (char *)get_str(r, HF_MAX_URL);
+		en.type = (char *)get_str(r, HF_MAX_URL);
+		en.length = get_i64(r);
+		if (!en.url)
+			r->bad = 1;
+		else if (encs)
+			encs[i] = en;
+	}
+	x.enclosures = encs;
+	x.nenclosures = r->bad ? 0 : n;
+	if (r->bad)
+		return;
+	*ncat += x.ncategories;
+	*nenc += x.nenclosures;
+	if (e)
+		*e = x;
+}
+
+void feed_doc_free(struct feed_doc *d)
+{
+	if (!d)
+		return;
+	free(d->entries);
+	free(d->cats);
+	free(d->encs);
+	buf_free(&d->raw);
+	memset(d, 0, sizeof *d);
+}
+
+/* Walk the records; with fill, d's arrays are sized already and filled. */
+static int walk(struct feed_doc *d, int fill, struct buf *err)
+{
+	struct rd r = {d->raw.data, d->raw.data + d->raw.len, 0};
+	size_t ne = 0, nc = 0, nx = 0;
+	int done = 0;
+
+	while (r.p < r.end && !r.bad && !done) {
+		const char *t = take(&r, 1);
+		uint32_t len = get_u32(&r);
+		struct rd rec;
+
+		if (r.bad || !(rec.p = take(&r, len)))
+			break;
+		rec.end = rec.p + len;
+		rec.bad = 0;
+		if (*t == 'E') {
+			if (ne >= HF_MAX_ENTRIES) {
+				rec.bad = 1;
+			} else {
+				get_entry(&rec, fill ? &d->entries[ne] : NULL,
+				          fill ? d->cats + nc : NULL, fill ? d->encs + nx : NULL,
+				          &nc, &nx);
+				ne++;
+			}
+		} else if (*t == 'D') {
+			const void *c = take(&rec, sizeof(int32_t));
+			const unsigned char *f = take(&rec, 2);
+			int32_t code = 0;
+
+			if (c)
+				memcpy(&code, c, sizeof code);
+			/* Only what the child can mean: an err.h code, a known
+			 * format, a flag. */
+			if (!f || code > 0 || code < HF_EABORT || f[0] > FEED_FORMAT_ATOM10 ||
+			    f[1] > 1)
+				rec.bad = 1;
+			d->code = code;
+			d->info.format = f ? (enum feed_format)f[0] : FEED_FORMAT_UNKNOWN;
+			d->info.recovered = f && f[1];
+			d->title = get_str(&rec, HF_MAX_TITLE);
+			d->link = get_str(&rec, HF_MAX_URL);
+			d->message = get_str(&rec, HF_CONF_MAX_LINE);
+			done = 1;
+		} else {
+			rec.bad = 1;
+		}
+		if (rec.bad || rec.p != rec.end)
+			r.bad = 1;
+	}
+	if (r.bad || !done || r.p != r.end) {
+		if (err)
+			buf_printf(err, "the parser's answer is malformed (record %zu)", ne + 1);
+		return HF_ERR;
+	}
+	d->nentries = ne;
+	if (!fill) {
+		if ((ne && !(d->entries = calloc(ne, sizeof *d->entries))) ||
+		    (nc && !(d->cats = calloc(nc, sizeof *d->cats))) ||
+		    (nx && !(d->encs = calloc(nx, sizeof *d->encs))))
+			return HF_ENOMEM;
+	}
+	return HF_OK;
+}
+
+int feed_doc_decode(struct feed_doc *d, struct buf *err)
+{
+	int rc;
+
+	d->nentries = 0;
+	if ((rc = walk(d, 0, err)) || (rc = walk(d, 1, err)))
+		return rc;
+	/* The info's strings borrow from raw too. */
+	d->info.title = (char *)d->title;
+	d->info.link = (char *)d->link;
+	d->info.nentries = d->nentries;
+	return HF_OK;
+}
+
+/* --- the child process ---------------------------------------------------- */
+
+struct child {
+	int fd;
+	struct buf out;
+	int rc;
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return HF_EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return HF_OK;
+}
+
+/* Flush what is gathered once it passes a pipe's worth. */
+#define CHILD_FLUSH (64 * 1024)
+
+static int child_entry(void *ud, const struct feed_info *info, const struct feed_entry *e)
+{
+	struct child *c = ud;
+	int rc;
+
+	(void)info;
+	if ((rc = feed_wire_entry(&c->out, e)))
+		return rc;
+	if (c->out.len < CHILD_FLUSH)
+		return HF_OK;
+	rc = write_all(c->fd, c->out.data, c->out.len);
+	buf_clear(&c->out);
+	return rc;
+}
+
+/* Bytes of address space the process maps now (VmSize). */
+static size_t mapped_now(void)
+{
+	char s[128] = {0};
+	unsigned long pages = 0;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, s, sizeof s - 1);
+	close(fd);
+	if (n <= 0 || sscanf(s, "%lu", &pages) != 1)
+		return 0;
+	return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void budget(const struct feed_job_opts *o)
+{
+	struct rlimit cpu = {(rlim_t)o->cpu_s, (rlim_t)o->cpu_s + 1};
+	struct rlimit core = {0, 0};
+
+	(void)setrlimit(RLIMIT_CPU, &cpu);
+	(void)setrlimit(RLIMIT_CORE, &core);
+#ifndef JOB_SANITIZER
+	/* The child starts as a copy of the daemon: the budget is on top of
+	 * what it maps already.  (The sanitizers reserve terabytes of shadow
+	 * memory: under them only the CPU and time budgets hold.) */
+	{
+		size_t base = mapped_now();
+		struct rlimit as = {(rlim_t)(base + o->mem_bytes), (rlim_t)(base + o->mem_bytes)};
+
+		if (base)
+			(void)setrlimit(RLIMIT_AS, &as);
+	}
+#endif
+}
+
+static void run_child(int fd, const char *data, size_t len, const struct feed_job_opts *o)
+	__attribute__((noreturn));
+
+static void run_child(int fd, const char *data, size_t len, const struct feed_job_opts *o)
+{
+	struct feed_parse_opts po = {0};
+	struct feed_info info = {0};
+	struct buf msg = BUF_INIT;
+	struct child c = {fd, BUF_INIT, 0};
+	sigset_t all;
+	int rc;
+
+	/* The daemon blocks the signals it reads from a signalfd; the child
+	 * must die of SIGXCPU and SIGTERM. */
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	signal(SIGXCPU, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	budget(o);
+	po.content_type = o->content_type;
+	po.base_url = o->base_url;
+	po.now = o->now;
+	po.on_entry = child_entry;
+	po.ud = &c;
+	rc = feed_parse(data, len, &po, &info, &msg);
+	if (feed_wire_done(&c.out, rc, &info, msg.len ? buf_str(&msg) : NULL) ||
+	    write_all(fd, c.out.data, c.out.len))
+		_exit(rc == HF_ENOMEM ? 3 : 2);
+	_exit(0);
+}
+
+struct feed_job {
+	pid_t pid;
+	int fd;                /* read end, non-blocking */
+	int64_t deadline_ms;   /* monotonic */
+	struct feed_job_opts o;
+	struct feed_doc doc;   /* doc.raw gathers the child's output */
+	int state;             /* 0 running, 1 finished */
+	int code;              /* the job's outcome once finished */
+	struct buf err;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int feed_job_start(const char *data, size_t len, const struct feed_job_opts *o,
+                   struct feed_job **out)
+{
+	struct feed_job *j = NULL;
+	int p[2] = {-1, -1};
+	int rc = HF_ENOMEM;
+
+	if (!(j = calloc(1, sizeof *j)))
+		goto fail;
+	j->o = *o;
+	j->fd = -1;
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		rc = HF_EIO;
+		goto fail;
+	}
+	j->pid = fork();
+	if (j->pid < 0) {
+		rc = HF_EIO;
+		goto fail;
+	}
+	if (j->pid == 0) {
+		close(p[0]);
+		run_child(p[1], data, len, o);
+	}
+	close(p[1]);
+	j->fd = p[0];
+	(void)fcntl(j->fd, F_SETFL, fcntl(j->fd, F_GETFL) | O_NONBLOCK);
+	j->deadline_ms = mono_ms() + (int64_t)o->wall_s * 1000;
+	*out = j;
+	return HF_OK;
+fail:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	free(j);
+	return rc;
+}
+
+int feed_job_fd(const struct feed_job *j)
+{
+	return j->state ? -1 : j->fd;
+}
+
+int64_t feed_job_deadline(const struct feed_job *j)
+{
+	return j->deadline_ms;
+}
+
+/* Reap the child and say how it ended. */
+static void finish(struct feed_job *j, int killed_for_time, int too_much)
+{
+	int status = 0;
+
+	if (killed_for_time || too_much)
+		kill(j->pid, SIGKILL);
+	while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	close(j->fd);
+	j->fd = -1;
+	j->state = 1;
+	buf_clear(&j->err);
+	if (killed_for_time) {
+		j->code = HF_ETOOBIG;
+		buf_printf(&j->err, "parsing took more than %d s", j->o.wall_s);
+	} else if (too_much) {
+		j->code = HF_ETOOBIG;
+		buf_printf(&j->err, "the parser's output exceeds %d MiB",
+		           (int)(HF_PARSE_MAX_OUTPUT >> 20));
+	} else if (WIFSIGNALED(status) &&
+	           (WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL)) {
+		j->code = HF_ETOOBIG;
+		buf_printf(&j->err, "parsing took more than %d s of CPU", j->o.cpu_s);
+	} else if (WIFSIGNALED(status)) {
+		j->code = HF_ERR;
+		buf_printf(&j->err, "the parser died of signal %d", WTERMSIG(status));
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+		j->code = HF_ETOOBIG;
+		buf_printf(&j->err, "parsing needed more than %zu MiB of memory",
+		           j->o.mem_bytes >> 20);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		j->code = HF_ERR;
+		buf_printf(&j->err, "the parser failed (exit %d)", WEXITSTATUS(status));
+	} else if ((j->code = feed_doc_decode(&j->doc, &j->err)) == HF_OK) {
+		j->code = j->doc.code;
+		if (j->code == HF_ENOMEM) {
+			j->code = HF_ETOOBIG;
+			buf_printf(&j->err, "parsing needed more than %zu MiB of memory",
+			           j->o.mem_bytes >> 20);
+		} else if (j->code && j->doc.message) {
+			buf_printf(&j->err, "%s", j->doc.message);
+		}
+	}
+}
+
+int feed_job_poll(struct feed_job *j)
+{
+	char chunk[64 * 1024];
+
+	if (j->state)
+		return 1;
+	for (;;) {
+		ssize_t n = read(j->fd, chunk, sizeof chunk);
+
+		if (n > 0) {
+			if (j->doc.raw.len + (size_t)n > HF_PARSE_MAX_OUTPUT) {
+				finish(j, 0, 1);
+				return 1;
+			}
+			if (buf_append(&j->doc.raw, chunk, (size_t)n)) {
+				finish(j, 0, 1);
+				j->code = HF_ENOMEM;
+				return 1;
+			}
+			continue;
+		}
+		if (n == 0) {
+			finish(j, 0, 0);
+			return 1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			finish(j, 0, 0);
+			return 1;
+		}
+		break;
+	}
+	if (mono_ms() >= j->deadline_ms) {
+		finish(j, 1, 0);
+		return 1;
+	}
+	return 0;
+}
+
+int feed_job_wait(struct feed_job *j)
+{
+	while (!feed_job_poll(j)) {
+		int64_t left = j->deadline_ms - mono_ms();
+		struct pollfd pfd = {j->fd, POLLIN, 0};
+
+		(void)poll(&pfd, 1, left > 0 ? (int)(left < 1000 ? left : 1000) : 0);
+	}
+	return j->code;
+}
+
+int feed_job_result(struct feed_job *j, const struct feed_doc **doc, const char **msg)
+{
+	*doc = &j->doc;
+	*msg = j->err.len ? buf_str(&j->err) : NULL;
+	return j->code;
+}
+
+void feed_job_free(struct feed_job *j)
+{
+	if (!j)
+		return;
+	if (!j->state)
+		finish(j, 1, 0);
+	feed_doc_free(&j->doc);
+	buf_free(&j->err);
+	free(j);
+}
