@@ -123,4 +123,27 @@ size_t fetch_engine_pending(const struct fetch_engine *e);
  * contact, into `out`.  0 or HF_ENOMEM. */
 int fetch_default_user_agent(const char *contact, struct buf *out) HF_WUR;
 
+/*
+ * Addresses.  A redirect may lead only to a public address: never to
+ * loopback, RFC 1918, link-local (cloud metadata), CGNAT, multicast,
+ * unspecified, documentation or reserved blocks, in IPv4 or IPv6, the
+ * IPv6 forms that embed an IPv4 address judged by that address; unless
+ * the address lies in one of the admin's `allow_networks`.  The
+ * configured URL itself is never judged.  The check is on the address
+ * the connection really has, after DNS, so that a name that resolves
+ * differently the second time (DNS rebinding) gains nothing.
+ */
+struct sockaddr;
+struct fetch_cidr {
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char addr[16];  /* network byte order */
+	int prefix;              /* bits */
+};
+
+/* "10.0.0.0/8", "::1", "127.0.0.1/32": 0 and *out, or HF_EINVAL. */
+int fetch_cidr_parse(const char *s, struct fetch_cidr *out) HF_WUR;
+/* 1 when `sa` is a public address or inside one of `allow`, else 0. */
+int fetch_addr_public(const struct sockaddr *sa, const struct fetch_cidr *allow,
+                      size_t nallow);
+
 #endif
