@@ -51,6 +51,7 @@ struct feed_enclosure {
 /* Entry flags */
 #define FEED_ENTRY_DATE_CLAMPED 0x1  /* a date lay in the future; clamped */
 #define FEED_ENTRY_TRUNCATED 0x2     /* a field was cut at its bound */
+#define FEED_ENTRY_UNSAFE_URL 0x4    /* a URL of another scheme than http(s) was dropped */
 
 struct feed_entry {
 	/* Stable key for storage, never NULL: the id/guid when present, else

@@ -107,6 +107,16 @@ uint32_t norm_cp1252(unsigned char b);
 int norm_url_resolve(const char *base, const char *ref, struct buf *out) HF_WUR;
 
 /*
+ * 1 when `url` may reach a reader: an absolute http or https URL with a
+ * host, judged as a browser would read it (white space and controls
+ * around it ignored, tab/CR/LF inside removed), so that "JaVa\tScRiPt:",
+ * " data:" and "vbscript:" are 0; no other control character inside.
+ * Every link, source, enclosure and author URI that goes out in a
+ * published file, page or mail has passed this test.
+ */
+int norm_url_web(const char *url);
+
+/*
  * Canonical form of an absolute http(s) URL, for deduplication, through
  * libcurl's URL API: scheme and host lower-cased, default port dropped,
  * fragment dropped, tracking parameters (utm_*, fbclid, gclid, ...)

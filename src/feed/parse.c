@@ -683,6 +683,12 @@ static int put_url(struct buf *out, const char *base, const char *ref, unsigned 
 	}
 	if (rc)
 		return rc;
+	/* Only http(s) goes out (javascript:, data:, file:, mailto: ...). */
+	if (!norm_url_web(buf_str(out))) {
+		buf_clear(out);
+		*flags |= FEED_ENTRY_UNSAFE_URL;
+		return HF_OK;
+	}
 	if (out->len > HF_MAX_URL) {
 		/* A cut URL points elsewhere: drop it. */
 		buf_clear(out);

@@ -272,6 +272,31 @@ static int cu_err(CURLUcode uc)
 	return uc == CURLUE_OUT_OF_MEMORY ? HF_ENOMEM : HF_EINVAL;
 }
 
+int norm_url_web(const char *url)
+{
+	struct buf r = BUF_INIT;
+	CURLU *u = NULL;
+	char *host = NULL;
+	int rc = 0;
+
+	if (!url || clean(url, &r) || !(u = curl_url()))
+		goto out;
+	/* What is left after the clean-up a browser does (white space and
+	 * controls around, tab/CR/LF inside): "JaVa\tScRiPt:" is javascript:
+	 * to a browser and URL_OTHER here. */
+	for (const char *p = buf_str(&r); *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			goto out;
+	if (parse_alone(u, buf_str(&r)) != URL_HTTP)
+		goto out;
+	rc = curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host;
+out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	buf_free(&r);
+	return rc;
+}
+
 int norm_url_canon(const char *url, struct buf *out)
 {
 	struct buf r = BUF_INIT;
