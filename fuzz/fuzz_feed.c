@@ -14,13 +14,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int skip_odd(void *ud, const char *key, uint64_t hash)
-{
-	(void)ud;
-	(void)strlen(key);
-	return (int)(hash & 1);
-}
-
 /* feed.h promises valid UTF-8 in every string handed out: no NUL inside
  * (strlen ends it), no invalid sequence, no U+FFFE/U+FFFF. */
 static void check_utf8(const char *s)
@@ -90,7 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	opts.content_type = types[sel & 3];
 	opts.base_url = (sel & 4) ? "https://www.regjeringen.no/no/rss/" : NULL;
-	opts.skip = (sel & 8) ? skip_odd : NULL;
 	opts.on_entry = check_entry;
 	opts.ud = &c;
 	opts.now = 1717200000;

@@ -42,10 +42,6 @@ struct got_entry {
 struct got {
 	struct got_entry e[64];
 	size_t n;
-	size_t skipped;
-	int skip_all;
-	uint64_t last_hash;
-	char last_key[256];
 };
 
 static char *dup_or_null(const char *s)
@@ -90,19 +86,6 @@ static int collect(void *ud, const struct feed_info *info, const struct feed_ent
 	x->flags = e->flags;
 	x->raw_hash = e->raw_hash;
 	/* Every string is valid UTF-8 (json_escape would change it else). */
-	return 0;
-}
-
-static int skip_cb(void *ud, const char *key, uint64_t hash)
-{
-	struct got *g = ud;
-
-	snprintf(g->last_key, sizeof g->last_key, "%s", key);
-	g->last_hash = hash;
-	if (g->skip_all) {
-		g->skipped++;
-		return 1;
-	}
 	return 0;
 }
 
@@ -155,7 +138,6 @@ static int parse_fixture(const char *name, const char *ctype, const char *base,
 	opts.content_type = ctype;
 	opts.base_url = base;
 	opts.now = NOW;
-	opts.skip = skip_cb;
 	opts.on_entry = collect;
 	opts.ud = g;
 	rc = feed_parse(data, len, &opts, info, err);
@@ -531,22 +513,6 @@ static void test_on_entry_abort_returns_its_code(void **state)
 	free(data);
 }
 
-static void test_skip_suppresses_entries(void **state)
-{
-	struct got *g = calloc(1, sizeof *g);
-	struct feed_info info;
-
-	(void)state;
-	g->skip_all = 1;
-	assert_int_equal(parse_fixture("rss20_many_items.xml", NULL, NULL, g, &info, NULL), 0);
-	assert_int_equal(g->skipped, 50);
-	assert_int_equal(g->n, 0);
-	assert_int_equal(info.nentries, 0);
-	assert_string_equal(g->last_key, "https://example.no/sak/49");
-	feed_info_clear(&info);
-	free(g);
-}
-
 /* Same raw entry, same hash; one changed byte in a field, another hash. */
 static void test_raw_hash_tracks_raw_bytes(void **state)
 {
@@ -559,7 +525,6 @@ static void test_raw_hash_tracks_raw_bytes(void **state)
 	(void)state;
 	opts.now = NOW;
 	opts.on_entry = collect;
-	opts.skip = skip_cb;
 	opts.ud = a;
 	assert_int_equal(feed_parse(data, len, &opts, &info, NULL), 0);
 	feed_info_clear(&info);
@@ -567,7 +532,6 @@ static void test_raw_hash_tracks_raw_bytes(void **state)
 	assert_int_equal(feed_parse(data, len, &opts, &info, NULL), 0);
 	feed_info_clear(&info);
 	assert_true(a->e[0].raw_hash == b->e[0].raw_hash);
-	assert_true(a->last_hash == a->e[0].raw_hash);
 	p = strstr(data, "Oppdatert retningslinje.");
 	assert_non_null(p);
 	p[0] = 'o';
@@ -991,7 +955,6 @@ int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_on_entry_abort_returns_its_code),
-		cmocka_unit_test(test_skip_suppresses_entries),
 		cmocka_unit_test(test_raw_hash_tracks_raw_bytes),
 		cmocka_unit_test(test_remote_dtd_is_never_fetched),
 		cmocka_unit_test(test_long_title_is_cut_on_a_boundary),

@@ -499,7 +499,7 @@ static void test_fetch_engine_free_with_pending_requests(void **state)
 	assert_int_equal(fetch_engine_new(&T.cfg, on_done, NULL, &e), 0);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(fetch_engine_add(e, &r), 0);
-	assert_true(fetch_engine_perform(e, 100, -1) >= 0);
+	assert_true(fetch_engine_perform(e, 100, NULL, 0) >= 0);
 	fetch_engine_free(e);
 	assert_int_equal(T.res[0].seen, 0);
 }

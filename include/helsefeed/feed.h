@@ -96,11 +96,6 @@ struct feed_parse_opts {
 	/* "Now" for clamping future dates (UTC seconds); 0 means time(NULL). */
 	int64_t now;
 
-	/* Called before an entry is normalised.  Return 1 to skip it (storage
-	 * already holds this key with this raw_hash), 0 to go on, negative to
-	 * abort the parse with that code.  May be NULL.  Only key and raw_hash
-	 * of the entry are set at this point. */
-	int (*skip)(void *ud, const char *key, uint64_t raw_hash);
 	/* Called once per entry, in document order.  The entry and every
 	 * string in it are owned by the parser and valid only during the
 	 * call.  Return 0 to go on, negative to abort with that code. */

@@ -107,11 +107,15 @@ int fetch_engine_add(struct fetch_engine *e, const struct fetch_request *req) HF
 /*
  * One step: start queued transfers, move data, run `done` for finished
  * ones; then, when work remains and timeout_ms > 0, wait up to timeout_ms
- * for socket activity (or for `wake_fd` to become readable, -1 for none)
- * and move data again.  Returns the number of requests not yet completed
- * (queued + running), or HF_ERR when libcurl's multi handle failed.
+ * for socket activity or for one of the `nfds` descriptors `fds` (the
+ * loop's signalfd, the parser processes' pipes; at most
+ * FETCH_MAX_WAKE_FDS) to become readable, and move data again.  Returns
+ * the number of requests not yet completed (queued + running), or HF_ERR
+ * when libcurl's multi handle failed.
  */
-int fetch_engine_perform(struct fetch_engine *e, int timeout_ms, int wake_fd) HF_WUR;
+#define FETCH_MAX_WAKE_FDS 8
+int fetch_engine_perform(struct fetch_engine *e, int timeout_ms, const int *fds,
+                         size_t nfds) HF_WUR;
 
 /* Run until every queued request has completed.  0 or HF_ERR. */
 int fetch_engine_run_all(struct fetch_engine *e) HF_WUR;

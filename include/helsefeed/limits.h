@@ -44,12 +44,24 @@
 #define HF_MAX_ID 2048
 #define HF_MAX_AUTHOR 512
 #define HF_MAX_CATEGORY 256
-#define HF_MAX_SUMMARY (64 * 1024)
-#define HF_MAX_CONTENT (1024 * 1024)
+/* A summary is a lead; a whole press release of the sector, tables and
+ * all, is 20-40 KiB of HTML.  These bound what one entry can put into
+ * every published file: all.atom holds HF_PUBLISH_MAX_ENTRIES of them,
+ * so at most about 14 MiB, however big the documents were. */
+#define HF_MAX_SUMMARY (16 * 1024)
+#define HF_MAX_CONTENT (128 * 1024)
 #define HF_MAX_CATEGORIES 64
 #define HF_MAX_ENCLOSURES 32
-/* Entries beyond this in one document are ignored (with a warning). */
-#define HF_MAX_ENTRIES 100000
+/* Entries beyond this in one document are ignored (with a warning): the
+ * sector's feeds carry 10-100, an archive dump a few hundred. */
+#define HF_MAX_ENTRIES 1000
+/* Attributes of one element: a feed element has a handful (an enclosure
+ * three, an Atom link five).  libxml2 2.9 compares each new attribute
+ * with all before it, so 500,000 of them cost minutes.  libxml2 reads a
+ * whole start tag before it tells us, so the parser process's CPU budget
+ * (HF_PARSE_CPU_S) is what bounds that one tag; past it, the document is
+ * rejected at the first element with more than this. */
+#define HF_MAX_ATTRS 256
 /* A date more than this far ahead of the fetch time is clamped to it. */
 #define HF_FUTURE_SLACK_S (24 * 3600)
 

@@ -197,10 +197,6 @@ int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
 int store_ingest_known(struct store_ingest *in, const char *key,
                        uint64_t raw_hash) HF_WUR;
 
-/* store_ingest_known in the shape of feed_parse_opts.skip, with `ud` the
- * struct store_ingest. */
-int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash);
-
 /*
  * Store one entry under (feed, e->key).  *outcome (may be NULL) says what
  * happened:

@@ -36,7 +36,7 @@
 /* A raw field longer than this stops growing: no bound of limits.h is
  * near it, and it keeps a hostile document from holding gigabytes. */
 #define RAW_MAX (8u * 1024 * 1024)
-/* Longest key handed to skip(): the id bound, the key is an id. */
+/* Longest key: the id bound, the key is an id. */
 #define KEY_MAX HF_MAX_ID
 /* xml:base frames: libxml2 refuses documents nested deeper than 256
  * elements (xmlParserMaxDepth without XML_PARSE_HUGE). */
@@ -255,6 +255,7 @@ struct state {
 	/* Current capture. */
 	struct buf *cap;
 	int cap_depth;
+	int too_many_atts;             /* an element beyond HF_MAX_ATTRS */
 	int cap_empty;                 /* depth of an empty child just written */
 	unsigned char cap_mode, cap_role;
 	int cap_div;                   /* XHTML wrapper div being skipped */
@@ -918,13 +919,6 @@ static int entry_end(struct state *st)
 	if ((rc = entry_key(st, &ent.raw_hash)))
 		return rc;
 	ent.key = o->key.data;
-	if (st->opts->skip) {
-		rc = st->opts->skip(st->opts->ud, ent.key, ent.raw_hash);
-		if (rc < 0)
-			return rc;
-		if (rc == 1)
-			return HF_OK;
-	}
 
 	if (e->f[F_ID].len) {
 		size_t n = e->f[F_ID].len;
@@ -1632,6 +1626,12 @@ static void sax_start(void *ud, const xmlChar *name, const xmlChar *prefix, cons
 	if (st->rc)
 		return;
 	st->ctxt->wellFormed = 1;
+	if (natts > HF_MAX_ATTRS) {
+		st->too_many_atts = 1;
+		fail(st, HF_ETOOBIG);
+		xmlStopParser(st->ctxt);
+		return;
+	}
 	st->atts = atts;
 	st->natts = natts - ndefaulted;  /* DTD defaults come last: not ours */
 	st->nsdecl = nsdecl;
@@ -1773,6 +1773,15 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
 			buf_clear(err);
 			if (buf_puts(err, "entity expansion attack: document rejected"))
 				buf_clear(err);
+		}
+		rc = HF_ETOOBIG;
+		goto out;
+	}
+	if (st->too_many_atts) {
+		if (err) {
+			buf_clear(err);
+			buf_printf(err, "an element has more than %d attributes: document rejected",
+			           HF_MAX_ATTRS);
 		}
 		rc = HF_ETOOBIG;
 		goto out;

@@ -696,18 +696,23 @@ static int step(struct fetch_engine *e)
 	return drain(e);
 }
 
-int fetch_engine_perform(struct fetch_engine *e, int timeout_ms, int wake_fd)
+int fetch_engine_perform(struct fetch_engine *e, int timeout_ms, const int *fds, size_t nfds)
 {
-	struct curl_waitfd wfd = {wake_fd, CURL_WAIT_POLLIN, 0};
+	struct curl_waitfd wfd[FETCH_MAX_WAKE_FDS];
 	int rc;
+
+	if (nfds > FETCH_MAX_WAKE_FDS)
+		nfds = FETCH_MAX_WAKE_FDS;
+	for (size_t i = 0; i < nfds; i++)
+		wfd[i] = (struct curl_waitfd){fds[i], CURL_WAIT_POLLIN, 0};
 
 	rc = step(e);
 	if (rc)
 		return rc;
 	if (fetch_engine_pending(e) == 0 || timeout_ms <= 0)
 		return (int)fetch_engine_pending(e);
-	if (curl_multi_poll(e->multi, wake_fd >= 0 ? &wfd : NULL, wake_fd >= 0 ? 1 : 0,
-	                    timeout_ms, NULL) != CURLM_OK) {
+	if (curl_multi_poll(e->multi, nfds ? wfd : NULL, (unsigned)nfds, timeout_ms,
+	                    NULL) != CURLM_OK) {
 		log_error("fetch: curl_multi_poll failed");
 		return HF_ERR;
 	}
@@ -721,7 +726,7 @@ int fetch_engine_run_all(struct fetch_engine *e)
 {
 	int n;
 
-	while ((n = fetch_engine_perform(e, 1000, -1)) > 0)
+	while ((n = fetch_engine_perform(e, 1000, NULL, 0)) > 0)
 		;
 	return n < 0 ? n : HF_OK;
 }

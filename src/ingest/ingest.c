@@ -36,15 +36,25 @@ struct ingest {
 	unsigned long store_failures;  /* ever */
 	int err;               /* first store failure since ingest_step returned */
 	struct buf msg;        /* scratch for messages */
+	struct parse *parses;  /* documents being parsed or waiting, in order */
+	int nparsing;          /* of which have a child (HF_PARSE_MAX_JOBS) */
 };
 
-/* Per-document context of the parse callbacks. */
-struct doc {
-	struct store_ingest *in;
-	struct pipeline *pipe;
-	const struct config_feed *cf;
-	size_t counts[PIPELINE_OUTCOMES];       /* by pipeline outcome */
-	int store_rc;          /* a store failure, as opposed to a parse one */
+/*
+ * A document whose transfer completed, parsed in a child process (feed.h)
+ * so that the loop never waits on it: what the transfer said is copied
+ * (a fetch_result is borrowed for the call only), and the body too while
+ * the document waits for a free child.
+ */
+struct parse {
+	struct parse *next;
+	struct job *j;
+	struct feed_job *fj;   /* NULL while waiting */
+	struct buf body;       /* while waiting */
+	struct fetch_result r; /* strings below, body none */
+	char *url, *final_url, *etag, *last_modified, *moved_to, *content_type;
+	struct store_fetch_result res;
+	int64_t t0;            /* monotonic, when the transfer completed */
 };
 
 static int64_t mono_ms(void)
@@ -89,35 +99,6 @@ int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
 	if (retry_after > now + delay)
 		return retry_after < now + HF_BACKOFF_MAX_S ? retry_after : now + HF_BACKOFF_MAX_S;
 	return now + delay;
-}
-
-/* --- parse callbacks ------------------------------------------------------ */
-
-/* Entries the feed carried unchanged are not parsed further
- * (store_ingest_known). */
-static int doc_skip(void *ud, const char *key, uint64_t raw_hash)
-{
-	struct doc *d = ud;
-	int rc = store_ingest_known(d->in, key, raw_hash);
-
-	if (rc < 0)
-		d->store_rc = rc;
-	return rc;
-}
-
-static int doc_entry(void *ud, const struct feed_info *info, const struct feed_entry *e)
-{
-	struct doc *d = ud;
-	int oc, rc;
-
-	(void)info;
-	rc = pipeline_entry(d->pipe, d->in, d->cf, e, &oc);
-	if (rc) {
-		d->store_rc = rc;
-		return rc;
-	}
-	d->counts[oc]++;
-	return HF_OK;
 }
 
 /* --- one completed transfer ----------------------------------------------- */
@@ -191,70 +172,223 @@ static void count_ok(struct ingest *I, struct job *j, const struct fetch_result 
 	         j->cf->name, r->url, r->moved_to, r->moved_to);
 }
 
-static void ingest_body(struct ingest *I, struct job *j, const struct fetch_result *r,
-                        struct store_fetch_result *res, int64_t t0)
+/* Store the entries of a parsed document in one transaction, the
+ * attempt and its validators with them. */
+static void store_doc(struct ingest *I, struct parse *p, const struct feed_doc *doc)
 {
-	struct feed_parse_opts opts = {0};
-	struct feed_info info = {0};
-	struct doc d = {0};
+	struct job *j = p->j;
+	const struct fetch_result *r = &p->r;
+	struct store_fetch_result *res = &p->res;
+	struct store_ingest *in = NULL;
+	size_t counts[PIPELINE_OUTCOMES] = {0}, unsafe = 0;
 	/* Not j->started: a digest window may have closed since (ingest.h). */
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
-	rc = store_ingest_begin(I->st, j->cf->name, now, &d.in);
-	if (rc) {
+	if ((rc = store_ingest_begin(I->st, j->cf->name, now, &in))) {
 		store_failed(I, rc);
 		return;
 	}
-	d.cf = j->cf;
-	d.pipe = I->pipe;
-	opts.content_type = r->content_type;
-	opts.base_url = r->final_url;
-	opts.now = now;
-	opts.skip = doc_skip;
-	opts.on_entry = doc_entry;
-	opts.ud = &d;
-	buf_clear(&I->msg);
-	rc = feed_parse(r->body, r->body_len, &opts, &info, &I->msg);
-	if (rc || d.store_rc) {
-		store_ingest_abort(d.in);
-		if (d.store_rc) {
-			store_failed(I, d.store_rc);
-		} else {
-			struct buf msg = BUF_INIT;
-			/* The old validators stay: the next attempt must fetch
-			 * the whole document again, not get a 304 for it. */
-			if (buf_printf(&msg, "%s: %s", r->final_url,
-			               I->msg.len ? buf_str(&I->msg) : hf_strerror(rc)))
-				store_failed(I, HF_ENOMEM);
-			else
-				record_failure(I, j, r, buf_str(&msg), res);
-			buf_free(&msg);
+	for (size_t i = 0; i < doc->nentries; i++) {
+		const struct feed_entry *e = &doc->entries[i];
+		int oc;
+
+		if (e->flags & FEED_ENTRY_UNSAFE_URL)
+			unsafe++;
+		/* An entry the feed carried unchanged is left alone. */
+		rc = store_ingest_known(in, e->key, e->raw_hash);
+		if (rc == 1)
+			continue;
+		if (rc < 0 || (rc = pipeline_entry(I->pipe, in, j->cf, e, &oc))) {
+			store_ingest_abort(in);
+			store_failed(I, rc);
+			return;
 		}
-		goto out;
+		counts[oc]++;
 	}
 	res->etag = r->etag;
 	res->last_modified = r->last_modified;
 	res->moved_to = r->moved_to;
 	res->next_fetch = ingest_next_fetch(j->started, j->cf->interval, 1, 0, r->max_age, 0,
 	                                    seed_of(j));
-	rc = store_ingest_commit(d.in, res);
-	if (rc) {
+	if ((rc = store_ingest_commit(in, res))) {
 		store_failed(I, rc);
-		goto out;
+		return;
 	}
-	I->stats.items_new += (int)d.counts[STORE_NEW];
-	I->stats.items_updated += (int)d.counts[STORE_UPDATED];
-	I->stats.items_merged += (int)d.counts[PIPELINE_MERGED];
+	I->stats.items_new += (int)counts[STORE_NEW];
+	I->stats.items_updated += (int)counts[STORE_UPDATED];
+	I->stats.items_merged += (int)counts[PIPELINE_MERGED];
+	if (unsafe)
+		log_warn("feed %s: %zu links of a scheme other than http(s) dropped "
+		         "(javascript:, data:, file: ...)", j->cf->name, unsafe);
 	log_info("feed %s: %ld, %zu new, %zu updated, %zu merged, %zu bytes, %lld ms%s",
-	         j->cf->name, r->status, d.counts[STORE_NEW],
-	         d.counts[STORE_UPDATED], d.counts[PIPELINE_MERGED],
-	         r->body_len,
-	         (long long)(r->duration_ms + mono_ms() - t0),
-	         info.recovered ? " (malformed XML recovered)" : "");
+	         j->cf->name, r->status, counts[STORE_NEW], counts[STORE_UPDATED],
+	         counts[PIPELINE_MERGED], r->body_len,
+	         (long long)(r->duration_ms + mono_ms() - p->t0),
+	         doc->info.recovered ? " (malformed XML recovered)" : "");
 	count_ok(I, j, r);
-out:
-	feed_info_clear(&info);
+}
+
+static void parse_free(struct parse *p)
+{
+	if (!p)
+		return;
+	feed_job_free(p->fj);
+	buf_free(&p->body);
+	free(p->url);
+	free(p->final_url);
+	free(p->etag);
+	free(p->last_modified);
+	free(p->moved_to);
+	free(p->content_type);
+	free(p);
+}
+
+static int dup_or_null(const char *s, char **out)
+{
+	*out = NULL;
+	return s && !(*out = strdup(s)) ? HF_ENOMEM : HF_OK;
+}
+
+/* Start the child of `p`, from `data` (the transfer's body or p's own
+ * copy).  A failure to fork is the feed's failure, retried later. */
+static int parse_start(struct ingest *I, struct parse *p, const char *data, size_t len)
+{
+	struct feed_job_opts o = {0};
+	int rc;
+
+	o.content_type = p->content_type;
+	o.base_url = p->final_url;
+	o.now = (int64_t)time(NULL);
+	o.cpu_s = HF_PARSE_CPU_S;
+	o.wall_s = HF_PARSE_WALL_S;
+	o.mem_bytes = HF_PARSE_MEM;
+	rc = feed_job_start(data, len, &o, &p->fj);
+	if (rc)
+		return rc;
+	I->nparsing++;
+	buf_free(&p->body);
+	return HF_OK;
+}
+
+/* The transfer of a 2xx document completed: hand it to a child, or keep
+ * it until one is free. */
+static void parse_queue(struct ingest *I, struct job *j, const struct fetch_result *r,
+                        const struct store_fetch_result *res, int64_t t0)
+{
+	struct parse *p = calloc(1, sizeof *p), **tail = &I->parses;
+	int rc = HF_ENOMEM;
+
+	if (!p)
+		goto fail;
+	p->j = j;
+	p->res = *res;
+	p->t0 = t0;
+	p->r = *r;
+	p->r.body = "";
+	if ((rc = dup_or_null(r->url, &p->url)) ||
+	    (rc = dup_or_null(r->final_url, &p->final_url)) ||
+	    (rc = dup_or_null(r->etag, &p->etag)) ||
+	    (rc = dup_or_null(r->last_modified, &p->last_modified)) ||
+	    (rc = dup_or_null(r->moved_to, &p->moved_to)) ||
+	    (rc = dup_or_null(r->content_type, &p->content_type)))
+		goto fail;
+	p->r.url = p->url;
+	p->r.final_url = p->final_url;
+	p->r.etag = p->etag;
+	p->r.last_modified = p->last_modified;
+	p->r.moved_to = p->moved_to;
+	p->r.content_type = p->content_type;
+	if (I->nparsing < HF_PARSE_MAX_JOBS)
+		rc = parse_start(I, p, r->body, r->body_len);
+	else
+		rc = buf_append(&p->body, r->body, r->body_len);
+	if (rc)
+		goto fail;
+	j->busy = 1;  /* until it is stored */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = p;
+	return;
+fail:
+	parse_free(p);
+	if (rc == HF_ENOMEM) {
+		store_failed(I, rc);
+	} else {
+		struct store_fetch_result fr = *res;
+
+		record_failure(I, j, r, "cannot start the parser process", &fr);
+	}
+}
+
+/* A child finished: store what it gave, or record why not. */
+static void parse_done(struct ingest *I, struct parse *p)
+{
+	const struct feed_doc *doc = NULL;
+	const char *why = NULL;
+	unsigned long failures = I->store_failures;
+	int rc = feed_job_result(p->fj, &doc, &why);
+
+	I->nparsing--;
+	p->j->busy = 0;
+	if (rc == HF_OK) {
+		store_doc(I, p, doc);
+	} else {
+		struct buf msg = BUF_INIT;
+
+		/* The old validators stay: the next attempt must fetch the
+		 * whole document again, not get a 304 for it. */
+		if (buf_printf(&msg, "%s: %s", p->final_url, why ? why : hf_strerror(rc)))
+			store_failed(I, HF_ENOMEM);
+		else
+			record_failure(I, p->j, &p->r, buf_str(&msg), &p->res);
+		buf_free(&msg);
+	}
+	I->completed++;
+	if (I->store_failures != failures) {
+		if (p->j->started < I->next_due)
+			I->next_due = p->j->started;
+	} else if (!p->res.gone && p->res.next_fetch < I->next_due) {
+		I->next_due = p->res.next_fetch;
+	}
+}
+
+/* Read from every child without blocking; store what finished; start
+ * the waiting documents as children become free. */
+static void parses_poll(struct ingest *I)
+{
+	struct parse **pp = &I->parses;
+
+	while (*pp) {
+		struct parse *p = *pp;
+
+		if (p->fj && feed_job_poll(p->fj)) {
+			parse_done(I, p);
+			*pp = p->next;
+			parse_free(p);
+			continue;
+		}
+		pp = &p->next;
+	}
+	for (struct parse *p = I->parses; p && I->nparsing < HF_PARSE_MAX_JOBS; p = p->next) {
+		if (p->fj)
+			continue;
+		if (parse_start(I, p, p->body.data ? p->body.data : "", p->body.len)) {
+			/* Try again at the next turn; the body stays. */
+			log_warn("feed %s: cannot start the parser process, will try again",
+			         p->j->cf->name);
+			break;
+		}
+	}
+}
+
+static size_t nparses(const struct ingest *I)
+{
+	size_t n = 0;
+
+	for (const struct parse *p = I->parses; p; p = p->next)
+		n++;
+	return n;
 }
 
 static void on_done(void *ctx, const struct fetch_result *r)
@@ -293,7 +427,10 @@ static void on_done(void *ctx, const struct fetch_result *r)
 			count_ok(I, j, r);
 		}
 	} else if (r->code == HF_OK && r->status >= 200 && r->status < 300) {
-		ingest_body(I, j, r, &res, t0);
+		/* Stored once parsed (parse_done), which keeps the schedule. */
+		parse_queue(I, j, r, &res, t0);
+		if (j->busy)
+			return;
 	} else {
 		record_failure(I, j, r, r->error ? r->error : hf_strerror(r->code), &res);
 	}
@@ -373,9 +510,18 @@ void ingest_close(struct ingest *I)
 {
 	if (!I)
 		return;
+	for (struct parse *p = I->parses; p; p = p->next)
+		p->j->busy = 0;
 	for (size_t i = 0; I->jobs && i < I->cfg->nfeeds; i++)
 		if (I->jobs[i].busy)
 			log_info("feed %s: transfer aborted, not recorded", I->cfg->feeds[i].name);
+	while (I->parses) {
+		struct parse *p = I->parses;
+
+		I->parses = p->next;
+		log_info("feed %s: parse aborted, not recorded", p->j->cf->name);
+		parse_free(p);
+	}
 	fetch_engine_free(I->e);
 	pipeline_free(I->pipe);
 	free(I->jobs);
@@ -468,28 +614,49 @@ int ingest_start(struct ingest *I, int64_t now, int all)
 int ingest_step(struct ingest *I, int timeout_ms, int wake_fd)
 {
 	unsigned long before = I->completed;
+	int fds[1 + HF_PARSE_MAX_JOBS];
+	size_t nfds = 0;
+	int64_t now, wait = timeout_ms;
 	int n, rc;
 
-	if (!fetch_engine_pending(I->e)) {
-		struct pollfd p = {wake_fd, POLLIN, 0};
-
-		if (timeout_ms > 0)
-			(void)poll(&p, wake_fd >= 0 ? 1 : 0, timeout_ms);
-		return 0;
-	}
-	n = fetch_engine_perform(I->e, 0, -1);
-	if (n > 0 && I->completed == before && timeout_ms > 0)
-		n = fetch_engine_perform(I->e, timeout_ms, wake_fd);
+	n = fetch_engine_perform(I->e, 0, NULL, 0);
 	if (n < 0)
 		return n;
+	parses_poll(I);
+	if (I->completed == before && timeout_ms > 0) {
+		/* Wait for the transfers, the children's pipes and wake_fd, no
+		 * longer than the first child's deadline. */
+		if (wake_fd >= 0)
+			fds[nfds++] = wake_fd;
+		now = mono_ms();
+		for (struct parse *p = I->parses; p; p = p->next) {
+			if (!p->fj || feed_job_fd(p->fj) < 0 || nfds == sizeof fds / sizeof *fds)
+				continue;
+			fds[nfds++] = feed_job_fd(p->fj);
+			if (feed_job_deadline(p->fj) - now < wait)
+				wait = feed_job_deadline(p->fj) - now > 0 ? feed_job_deadline(p->fj) - now : 0;
+		}
+		if (fetch_engine_pending(I->e)) {
+			n = fetch_engine_perform(I->e, (int)wait, fds, nfds);
+			if (n < 0)
+				return n;
+		} else if (wait > 0) {
+			struct pollfd pfd[1 + HF_PARSE_MAX_JOBS];
+
+			for (size_t k = 0; k < nfds; k++)
+				pfd[k] = (struct pollfd){fds[k], POLLIN, 0};
+			(void)poll(pfd, nfds, (int)wait);
+		}
+		parses_poll(I);
+	}
 	rc = I->err;
 	I->err = HF_OK;
-	return rc ? rc : n;
+	return rc ? rc : (int)ingest_in_flight(I);
 }
 
 size_t ingest_in_flight(const struct ingest *I)
 {
-	return fetch_engine_pending(I->e);
+	return fetch_engine_pending(I->e) + nparses(I);
 }
 
 int64_t ingest_next_due(const struct ingest *I)

@@ -76,11 +76,6 @@ int store_ingest_known(struct store_ingest *in, const char *key,
 	return rc;
 }
 
-int store_ingest_skip(void *ud, const char *key, uint64_t raw_hash)
-{
-	return store_ingest_known(ud, key, raw_hash);
-}
-
 int64_t store_ingest_item_id(const struct store_ingest *in)
 {
 	return in->item_id;
