@@ -32,6 +32,8 @@ Paths (NAME is a file in FEEDDIR; Content-Type follows its extension):
   /mixed/NAME            301 then 302 then /feeds/NAME
   /loop/X                302 to /loop/X again, forever
   /tofile                302 to file:///etc/passwd
+  /goto/HOST/NAME        302 to http://HOST:PORT/feeds/NAME, HOST as
+                         written (localhost, 2130706433, 0, [::1], ...)
   /reset/NAME            half of the body, then a TCP reset
   /html                  an HTML page with status 200
   /changing              RSS whose guids change on every request
@@ -327,6 +329,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.redirect(302, self.base() + path)
             elif head == "tofile":
                 self.redirect(302, "file:///etc/passwd")
+            elif head == "goto" and len(parts) == 3:
+                port = self.server.server_address[1]
+                self.redirect(302, "http://%s:%d/feeds/%s" % (parts[1], port, parts[2]))
             elif head == "reset" and len(parts) == 2:
                 self.reset(parts[1])
             elif head == "html":

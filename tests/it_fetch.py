@@ -334,9 +334,11 @@ def test_retry_after_is_respected():
 
 
 def test_permanent_redirects_move_the_feed():
+    # Every hop stays on this machine: the test allows it.
     c = Case("moved", {"p301": SERVER.url("/r301/2/m1.xml"),
                        "p308": SERVER.url("/r308/3/m2.xml"),
-                       "t302": SERVER.url("/r302/1/m1.xml")})
+                       "t302": SERVER.url("/r302/1/m1.xml")},
+             extra="allow_networks = 127.0.0.0/8")
     c.fetch()
     assert c.feed("p301")["effective_url"] == SERVER.url("/feeds/m1.xml")
     assert c.feed("p308")["effective_url"] == SERVER.url("/feeds/m2.xml")
@@ -355,10 +357,41 @@ def test_permanent_redirects_move_the_feed():
     c.healthy(2)
 
 
+def test_redirect_into_internal_networks_is_refused():
+    """A redirect never reaches a loopback, private, link-local or
+    unspecified address, however it is written, unless allow_networks
+    names it; the configured URL itself always works; nothing of the
+    target's answer is stored, and the refusal names feed and target."""
+    forms = {"lo": "127.0.0.1", "name": "localhost", "dec": "2130706433",
+             "zero": "0", "hex": "0x7f000001", "v6": "[::1]", "meta": "169.254.169.254"}
+    feeds = {"direct": SERVER.url("/feeds/m1.xml")}
+    for k, host in forms.items():
+        feeds["to_" + k] = SERVER.url("/goto/%s/m2.xml" % host)
+    c = Case("internal", feeds)
+    before = SERVER.count("/feeds/m2.xml")
+    c.fetch(expect=None)
+    assert c.items("direct") == 2
+    for k, host in forms.items():
+        n = "to_" + k
+        f = c.failed(n)
+        assert c.items(n) == 0, n
+        assert "refused" in (f["last_error"] or "") or k == "v6" and f["last_error"], (n, f["last_error"])
+    for k in ("lo", "name", "dec", "zero", "hex", "meta"):
+        assert "redirect to http://" in c.failed("to_" + k)["last_error"]
+        assert "is not a public address" in c.failed("to_" + k)["last_error"]
+    # The internal answer was never asked for: the server saw no request.
+    assert SERVER.count("/feeds/m2.xml") == before
+    # Allowed by the admin, the same redirect works.
+    c2 = Case("internal-allowed", {"to_lo": SERVER.url("/goto/127.0.0.1/m2.xml")},
+              extra="allow_networks = 127.0.0.0/8")
+    c2.fetch()
+    assert c2.items("to_lo") == 2
+
+
 def test_redirect_loop_and_file_target_are_refused():
     c = Case("refused", {"loop": SERVER.url("/loop/x"), "tofile": SERVER.url("/tofile"),
                          "toolong": SERVER.url("/r301/6/m1.xml")},
-             extra="allow_file_urls = yes")
+             extra="allow_file_urls = yes\nallow_networks = 127.0.0.0/8")
     c.fetch()
     for n in ("loop", "tofile", "toolong"):
         f = c.failed(n)

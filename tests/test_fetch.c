@@ -44,6 +44,9 @@ struct got {
 	char *body;
 };
 
+static char loopback_net[] = "127.0.0.0/8";
+static char *loopback[] = {loopback_net};
+
 static struct {
 	pid_t pid;
 	int port;
@@ -177,6 +180,9 @@ static int setup(void **state)
 	T.cfg.low_speed_time = 2;
 	T.cfg.max_body = 1024 * 1024;
 	T.cfg.max_redirects = 5;
+	/* The test server's redirects stay on this machine. */
+	T.cfg.allow_networks = loopback;
+	T.cfg.nallow_networks = 1;
 	T.cfg.max_connections = 8;
 	T.cfg.max_per_host = 2;
 	T.cfg.contact = "mailto:drift@example.no";

@@ -99,6 +99,10 @@ struct config {
 	char *log_level;      /* NULL: info */
 	int interval;         /* default per feed, seconds */
 	int allow_file_urls;
+	/* Networks a redirect may lead into (fetch.h, Addresses): CIDRs as
+	 * written, checked by config_load. */
+	char **allow_networks;
+	size_t nallow_networks;
 	int connect_timeout, timeout;            /* seconds */
 	long low_speed_limit; int low_speed_time;
 	long max_body;                            /* bytes */

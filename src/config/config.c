@@ -7,6 +7,7 @@
  * validity depends on allow_file_urls).  Every error is appended to the
  * caller's buffer and parsing goes on, so one run shows them all.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <utf8proc.h>
 
 #include "helsefeed/config.h"
+#include "helsefeed/fetch.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/tz.h"
 
@@ -61,6 +63,7 @@ enum ktype {
 	K_ENUMSTR,  /* one of key->names -> char * */
 	K_LIST,     /* names -> char ** + size_t */
 	K_ADDRS,    /* e-mail addresses -> char ** + size_t */
+	K_CIDRS,    /* networks "10.0.0.0/8 ::1" -> char ** + size_t */
 	K_FROM,     /* "Name <addr>" or "addr" */
 	K_MATCH,    /* rule text with [..] conditions */
 	K_EXCLUDE,  /* rule text without conditions */
@@ -113,6 +116,7 @@ static const struct key hf_keys[] = {
 	KN("low_speed_time", K_DUR, struct config, low_speed_time, 1, 3600, HF_FETCH_LOW_SPEED_TIME_S),
 	KN("max_body", K_SIZE, struct config, max_body, 1024, 1L << 30, HF_FETCH_MAX_BODY),
 	KN("max_redirects", K_INT, struct config, max_redirects, 0, 10, HF_FETCH_MAX_REDIRECTS),
+	KL("allow_networks", K_CIDRS, struct config, allow_networks, nallow_networks, 0),
 	KN("max_connections", K_INT, struct config, max_connections, 1, 256, HF_FETCH_MAX_CONNECTIONS),
 	KN("max_per_host", K_INT, struct config, max_per_host, 1, 64, HF_FETCH_MAX_PER_HOST),
 	KN("stale_after", K_DUR, struct config, stale_after, 60, 365 * DAY, HF_STALE_AFTER_S),
@@ -961,6 +965,23 @@ static int set_list(struct val *a)
 	return set_list_with(a, NULL, NULL);
 }
 
+static int cidr_valid(const char *s, size_t n)
+{
+	char tmp[INET6_ADDRSTRLEN + 8];
+	struct fetch_cidr c;
+
+	if (n >= sizeof tmp)
+		return 0;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	return fetch_cidr_parse(tmp, &c) == HF_OK;
+}
+
+static int set_cidrs(struct val *a)
+{
+	return set_list_with(a, cidr_valid, "a network like 10.0.0.0/8 or ::1/128");
+}
+
 static int set_addrs(struct val *a)
 {
 	return set_list_with(a, addr_valid, "an e-mail address like name@example.no");
@@ -1022,6 +1043,7 @@ static const struct ktype_info {
 	[K_ENUMSTR] = {set_enumstr, ST_STR, 0},
 	[K_LIST] = {set_list, ST_LIST, 1},
 	[K_ADDRS] = {set_addrs, ST_LIST, 0},
+	[K_CIDRS] = {set_cidrs, ST_LIST, 1},
 	[K_FROM] = {set_from, ST_STR, 0},
 	[K_MATCH] = {set_match, ST_STR, 1},
 	[K_EXCLUDE] = {set_exclude, ST_STR, 1},

@@ -1,5 +1,7 @@
 /* fetch.c - the transfer engine on libcurl's multi interface; see fetch.h. */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,9 @@ struct xfer {
 	int hops, all_permanent;
 	char hv[H__COUNT][HF_FETCH_MAX_HEADER + 1];
 	char errbuf[CURL_ERROR_SIZE];
+	/* Why a redirect was not followed to its address (fetch.h,
+	 * Addresses), or empty. */
+	char refused[HF_MAX_URL + 128];
 };
 
 struct fetch_engine {
@@ -79,6 +84,8 @@ struct fetch_engine {
 	} lopt[16];
 	size_t nlopt;
 	curl_off_t max_filesize;
+	struct fetch_cidr *allow;   /* cfg->allow_networks, parsed */
+	size_t nallow;
 };
 
 static long pick(long v, long def)
@@ -122,6 +129,14 @@ int fetch_engine_new(const struct config *cfg, fetch_done_fn done, void *ctx,
 	e->done = done;
 	e->ctx = ctx;
 	e->queue_tail = &e->queue;
+	if (cfg->nallow_networks &&
+	    !(e->allow = calloc(cfg->nallow_networks, sizeof *e->allow)))
+		goto out;
+	for (size_t i = 0; i < cfg->nallow_networks; i++) {
+		/* config.c checked them */
+		if (fetch_cidr_parse(cfg->allow_networks[i], &e->allow[e->nallow]) == HF_OK)
+			e->nallow++;
+	}
 	e->max_connections = pick(cfg->max_connections, HF_FETCH_MAX_CONNECTIONS);
 	e->max_per_host = pick(cfg->max_per_host, HF_FETCH_MAX_PER_HOST);
 	/* file:// only for offline samples, and CURLOPT_REDIR_PROTOCOLS_STR
@@ -207,6 +222,7 @@ void fetch_engine_free(struct fetch_engine *e)
 		curl_multi_cleanup(e->multi);
 	buf_free(&e->ua);
 	buf_free(&e->err);
+	free(e->allow);
 	free(e);
 	curl_global_cleanup();
 }
@@ -364,6 +380,68 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 /* --- starting transfers --------------------------------------------------- */
 
+/* --- redirects never reach inside (fetch.h, Addresses) ------------------- */
+
+static void address_text(const struct sockaddr *sa, char *out, size_t n)
+{
+	const void *a = sa->sa_family == AF_INET6 ?
+	                (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr :
+	                (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+
+	if (!inet_ntop(sa->sa_family, a, out, (socklen_t)n))
+		snprintf(out, n, "an address of family %d", sa->sa_family);
+}
+
+/* 1 when the transfer has followed a redirect and `sa` is not for it. */
+static int refuse(struct xfer *x, const struct sockaddr *sa)
+{
+	long hops = 0;
+	char *url = NULL, ip[INET6_ADDRSTRLEN];
+
+	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &hops);
+	/* The configured URL always works: an admin chose it. */
+	if (hops == 0 || fetch_addr_public(sa, x->e->allow, x->e->nallow))
+		return 0;
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+	address_text(sa, ip, sizeof ip);
+	snprintf(x->refused, sizeof x->refused,
+	         "redirect to %.*s refused: %s is not a public address (allow_networks)",
+	         HF_MAX_URL, url ? url : "?", ip);
+	return 1;
+}
+
+/* Before every connect: a new connection for a redirect is never made to
+ * an internal address, so nothing reaches it, not even a SYN. */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose,
+                                    struct curl_sockaddr *a)
+{
+	struct xfer *x = ud;
+
+	if (purpose == CURLSOCKTYPE_IPCXN && (a->family == AF_INET || a->family == AF_INET6) &&
+	    refuse(x, &a->addr))
+		return CURL_SOCKET_BAD;
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Before every request, on a new or a reused connection: a redirect to
+ * the host of a connection already open is judged too. */
+static int on_prereq(void *ud, char *peer, char *local, int peer_port, int local_port)
+{
+	struct xfer *x = ud;
+	struct sockaddr_storage ss = {0};
+
+	(void)local;
+	(void)local_port;
+	(void)peer_port;
+	if (inet_pton(AF_INET, peer, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, peer, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		return CURL_PREREQFUNC_OK;  /* file://, a Unix socket: no redirect */
+	return refuse(x, (struct sockaddr *)&ss) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
 static int xfer_get(struct fetch_engine *e, struct xfer **out)
 {
 	struct xfer *x = e->pool;
@@ -433,6 +511,7 @@ static int xfer_start(struct fetch_engine *e, struct qreq *q)
 	x->hops = 0;
 	x->all_permanent = 1;
 	x->errbuf[0] = '\0';
+	x->refused[0] = '\0';
 	for (int i = 0; i < H__COUNT; i++)
 		x->hv[i][0] = '\0';
 	rc = HF_ENOMEM;
@@ -463,6 +542,10 @@ static int xfer_start(struct fetch_engine *e, struct qreq *q)
 	    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, e->max_filesize) ||
 	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, e->protocols) ||
 	    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ||
+	    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) ||
+	    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x) ||
+	    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq) ||
+	    curl_easy_setopt(h, CURLOPT_PREREQDATA, x) ||
 	    /* "": every encoding this libcurl decodes (gzip, deflate, br, zstd). */
 	    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""))
 		goto out;
@@ -639,6 +722,8 @@ static void finish(struct fetch_engine *e, struct xfer *x, CURLcode cc)
 	err = 0;
 	if (r.code == HF_ETOOBIG)
 		err = buf_printf(&e->err, "%s: body larger than %ld bytes", r.url, x->max_body);
+	else if (r.code && x->refused[0])
+		err = buf_printf(&e->err, "%s: %s", r.url, x->refused);
 	else if (r.code)
 		err = buf_printf(&e->err, "%s: %s%s%s", r.url, curl_easy_strerror(cc),
 		                 x->errbuf[0] ? ": " : "", x->errbuf);
