@@ -42,8 +42,8 @@
  * hit well under 1 us. */
 #define CACHE_BITS 15
 #define CACHE_WORD 40
-#define CACHE_KEYS 6
-/* Keys one word can reach: the parts of a compound, several lemmas. */
+/* Keys one word can reach: the parts of a compound, several lemmas; the
+ * table keeps them all, so that a word gives the same keys each time. */
 #define WORD_KEYS 8
 /* Words in one term ("Helse Møre og Romsdal" has four). */
 #define MAX_PHRASE 8
@@ -83,8 +83,8 @@ struct hent {
 struct centry {
 	uint32_t h;
 	uint8_t len, nk;
-	uint16_t key[CACHE_KEYS];
-	uint8_t how[CACHE_KEYS];
+	uint16_t key[WORD_KEYS];
+	uint8_t how[WORD_KEYS];
 	char w[CACHE_WORD];
 };
 
@@ -1042,7 +1042,7 @@ static void cached_keys(const struct gaz *g, const char *w, size_t n, struct wke
 	e->h = h;
 	e->len = (uint8_t)n;
 	memcpy(e->w, w, n);
-	e->nk = (uint8_t)(wk->n < CACHE_KEYS ? wk->n : CACHE_KEYS);
+	e->nk = (uint8_t)wk->n;
 	for (i = 0; i < e->nk; i++) {
 		e->key[i] = wk->key[i];
 		e->how[i] = wk->how[i];
