@@ -1,7 +1,10 @@
 /*
  * fuzz_classify.c - keyword matching over untrusted item text.  The rules
- * are the shipped ones (a fixed configuration); the input is split into
- * title, summary and one entry category at the first two NUL bytes.
+ * are a fixed configuration with the shipped gazetteer (the default one)
+ * and terms of its own; the input is split into title, summary and one
+ * entry category at the first two NUL bytes.  The whole input is also
+ * given to the gazetteer's parsers, as a gazetteer file and as the value
+ * of a `terms` key.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@ static const char rules[] =
 	"exclude = *fylkeskommun*\n"
 	"[category covid]\nmatch = covid* sars-cov-2 korona*[pandemi* vaksin*]\n"
 	"exclude = koronar koronarsykdom*\n"
+	"terms = 0.5 smitte [tiltak karantene], 2 Helse Møre og Romsdal, KS, -1 influensa,"
+	" covid-19 [vaksine]\nthreshold = 1.5\n"
 	"[feed x]\nurl = https://example.no/feed\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,6 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.ncategories = 1;
 	(void)!classify_item(cls, &in, hits, &explain);
 	buf_free(&explain);
+	{
+		char msg[256];
+
+		(void)!classify_gazetteer_check("fuzz", (const char *)data, size, &err);
+		(void)classify_terms_check(text, msg, sizeof msg);
+		buf_free(&err);
+	}
 	free(text);
 	return 0;
 }

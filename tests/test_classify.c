@@ -1,5 +1,8 @@
 /* test_classify.c - keyword rules: each feature of the rule language, the
- * compile errors, and precision/recall of the shipped rules
+ * compile errors; the gazetteer (../data/gazetteer.conf): inflections and
+ * compounds in bokmål and nynorsk, false friends, weights and threshold in
+ * explain, the admin's terms, match and exclude, scores, errors with
+ * file:line; and precision/recall of the shipped configuration
  * (data/classify/rules.conf) on the labelled headlines
  * (data/classify/labelled.tsv).  Runs with tests/ as working directory. */
 #include <setjmp.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -430,6 +434,367 @@ static void test_too_many_terms(void **state)
 
 /* --- the shipped rules on the labelled set --------------------------------------- */
 
+
+/* --- the gazetteer ---------------------------------------------------------------- */
+
+#define GAZETTEER "../data/gazetteer.conf"
+
+/* A configuration of hospitals, municipal and covid (in that order) with
+ * `extra` lines after [helsefeed] and `cats` appended to the category
+ * sections (each NULL or "key = value\n" lines for that category). */
+static struct classify *gcompile(const char *extra, const char *hosp, const char *muni,
+                                 const char *covid, struct config **cfgp)
+{
+	struct buf text = BUF_INIT, err = BUF_INIT;
+	struct config *cfg = NULL;
+	struct classify *c = NULL;
+
+	assert_int_equal(buf_printf(&text, "[helsefeed]\nbase_url = https://example.no/\n%s"
+	                            "[category hospitals]\n%s[category municipal]\n%s"
+	                            "[category covid]\n%s[feed x]\nurl = https://example.no/f\n",
+	                            extra ? extra : "gazetteer = " GAZETTEER "\n",
+	                            hosp ? hosp : "", muni ? muni : "", covid ? covid : ""), 0);
+	if (config_load_mem("g.conf", text.data, text.len, &cfg, &err))
+		fail_msg("config: %s", buf_str(&err));
+	if (classify_compile(cfg, &c, &err))
+		fail_msg("compile: %s", buf_str(&err));
+	buf_free(&text);
+	buf_free(&err);
+	*cfgp = cfg;
+	return c;
+}
+
+enum { HOSP = 1, MUNI = 2, COVID = 4 };
+
+/* The categories of one item as a bit set; explain into ex when given. */
+static int cats_of(const struct classify *c, const char *title, const char *summary,
+                   double *scores, struct buf *ex)
+{
+	struct classify_input in = {0};
+	unsigned char h[3] = {0};
+
+	in.title = title;
+	in.summary = summary;
+	assert_int_equal(classify_item_scores(c, &in, h, scores, ex), 0);
+	return h[0] * HOSP | h[1] * MUNI | h[2] * COVID;
+}
+
+static struct classify *shipped(struct config **cfg)
+{
+	return gcompile(NULL, NULL, NULL, NULL, cfg);
+}
+
+static void test_gazetteer_inflections_reach_the_lemma(void **state)
+{
+	struct config *cfg;
+	struct classify *c = shipped(&cfg);
+
+	(void)state;
+	/* Bokmål and nynorsk inflections through hunspell nb/nn. */
+	assert_int_equal(cats_of(c, "Sykehuset får nytt bygg", NULL, NULL, NULL), HOSP);
+	assert_int_equal(cats_of(c, "Sjukehusa får meir pengar", NULL, NULL, NULL), HOSP);
+	assert_int_equal(cats_of(c, "Fødeavdelinga stengjer i sommar", NULL, NULL, NULL), HOSP);
+	assert_int_equal(cats_of(c, "Helseføretaka legg fram planar", NULL, NULL, NULL), HOSP);
+	assert_int_equal(cats_of(c, "Sjukeheimen manglar tilsette", NULL, NULL, NULL), MUNI);
+	assert_int_equal(cats_of(c, "Sykehjemmene får besøksvenner", NULL, NULL, NULL), MUNI);
+	assert_int_equal(cats_of(c, "Heimetenestene er pressa", NULL, NULL, NULL), MUNI);
+	assert_int_equal(cats_of(c, "Fastlegen har fått nye oppgåver", NULL, NULL, NULL), MUNI);
+	assert_int_equal(cats_of(c, "Kommunen bygger omsorgsboliger", NULL, NULL, NULL), MUNI);
+	assert_int_equal(cats_of(c, "Karantenen blir kortare", NULL, NULL, NULL), 0);
+	assert_int_equal(cats_of(c, "Karantenen blir kortare", "Smittevernet i kommunane",
+	                         NULL, NULL), COVID);
+	assert_int_equal(cats_of(c, "Koronasituasjonen i Oslo", NULL, NULL, NULL), COVID);
+	classify_free(c);
+	config_free(cfg);
+}
+
+static void test_gazetteer_compounds_reach_their_parts(void **state)
+{
+	struct config *cfg;
+	struct classify *c = shipped(&cfg);
+	struct buf ex = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(cats_of(c, "Akuttmottaket er fullt", NULL, NULL, NULL), HOSP);
+	assert_int_equal(cats_of(c, "Ny legevaktsentral i Bodø", NULL, NULL, NULL), MUNI);
+	/* A term, then a word: korona + vaksine, sykehus + direktør. */
+	assert_int_equal(cats_of(c, "Sykehusdirektøren går av", NULL, NULL, &ex), HOSP);
+	assert_non_null(strstr(buf_str(&ex), "sykehus +1.000 \xe2\x86\x90 'Sykehusdirektøren' "
+	                                     "(title, compound part;"));
+	assert_int_equal(cats_of(c, "Koronatestinga held fram", NULL, NULL, NULL), COVID);
+	/* A word, then a form of a term: lokal + sjukehusa. */
+	assert_int_equal(cats_of(c, "Dei små lokalsjukehusa", NULL, NULL, NULL), HOSP);
+	/* A joining s: sykehjem + s + plassene. */
+	assert_int_equal(cats_of(c, "Sykehjemsplassene fylles opp", NULL, NULL, NULL), MUNI);
+	/* Parts of a hyphenated word are words in a row. */
+	assert_int_equal(cats_of(c, "Covid-19-vaksinen er her", NULL, NULL, NULL), COVID);
+	assert_int_equal(cats_of(c, "SUS-direktøren går av", NULL, NULL, NULL), HOSP);
+	buf_free(&ex);
+	classify_free(c);
+	config_free(cfg);
+}
+
+static void test_gazetteer_names_and_short_forms(void **state)
+{
+	static const char *const hospitals[] = {
+		"Styret i Helse Vest vedtok budsjettet", "Helse Sør-Øst kutter",
+		"Helse Midt-Norge RHF", "Helse Fonnas nye bygg", "UNN byggjer nytt",
+		"Ullevål får ny sengepost", "Ahus vokser", "Haukeland har fått ny direktør",
+		"St. Olavs hospital", "OUS flytter", "Nordlandssykehuset i Bodø",
+		"Sykehuset Innlandet samler tilbudet", "Vestre Viken åpner nye Drammen",
+		"Lån til nytt bygg på Kalnes", "Rikshospitalet", "Sunnaas utvider",
+		"Ventetid ved DPS", "BUP får flere stillinger",
+	};
+	struct config *cfg;
+	struct classify *c = shipped(&cfg);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof hospitals / sizeof hospitals[0]; i++)
+		if (cats_of(c, hospitals[i], NULL, NULL, NULL) != HOSP)
+			fail_msg("not hospitals: %s", hospitals[i]);
+	assert_int_equal(cats_of(c, "Leve hele livet i kommunene", NULL, NULL, NULL), MUNI);
+	assert_int_equal(cats_of(c, "Leve heile livet", NULL, NULL, NULL), MUNI);
+	assert_int_equal(cats_of(c, "Smittestopp-appen blir lagd ned", NULL, NULL, NULL), COVID);
+	assert_int_equal(cats_of(c, "Koronakommisjonen legg fram rapport", NULL, NULL, NULL),
+	                 COVID);
+	classify_free(c);
+	config_free(cfg);
+}
+
+static void test_gazetteer_false_friends(void **state)
+{
+	static const char *const none[] = {
+		"Koronar hjertesykdom øker blant eldre menn",
+		"Ny behandling av koronarsykdom",
+		"Unn deg ein tur i fjellet",
+		"Hospitalitet i hotellbransjen",
+		"Kommunen overtar pleie av parkene",
+		"Influensavaksine for risikogrupper",
+		"HPV-vaksine til gutter",
+		"Bergen kommune bygger ny vei",
+		"Korona bar åpner i sentrum",
+		"Tiltak mot mobbing i skolen",
+		"Fylkeskommunen vedtok budsjett for vidaregåande",
+		"Sus i serken",
+		"Russland stenger grensen",
+		"Ullevål stadion fylles for landskampen",
+	};
+	struct config *cfg;
+	struct classify *c = shipped(&cfg);
+	struct buf ex = BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof none / sizeof none[0]; i++) {
+		buf_clear(&ex);
+		if (cats_of(c, none[i], NULL, NULL, &ex))
+			fail_msg("false hit: %s\n%s", none[i], buf_str(&ex));
+	}
+	buf_free(&ex);
+	classify_free(c);
+	config_free(cfg);
+}
+
+static void test_explain_names_weights_and_threshold(void **state)
+{
+	struct config *cfg;
+	struct classify *c = shipped(&cfg);
+	struct buf ex = BUF_INIT;
+	const char *s;
+
+	(void)state;
+	assert_int_equal(cats_of(c, "Korona", "Ny pandemi?", NULL, &ex), COVID);
+	s = buf_str(&ex);
+	/* 0.7 + 0.6 >= 1, each term with its weight, word, field and line. */
+	assert_non_null(strstr(s, "covid: 1.3 \xe2\x89\xa5 1.0 (set): "));
+	assert_non_null(strstr(s, "korona +0.700 \xe2\x86\x90 'Korona' (title; "));
+	assert_non_null(strstr(s, "/data/gazetteer.conf:"));
+	assert_non_null(strstr(s, "pandemi +0.600 \xe2\x86\x90 'pandemi' (summary; "));
+	buf_clear(&ex);
+	/* Below the threshold: shown, and said not to set the category. */
+	assert_int_equal(cats_of(c, "Korona", NULL, NULL, &ex), 0);
+	assert_non_null(strstr(buf_str(&ex), "covid: 0.7 < 1.0 (not set by the terms): korona"));
+	buf_clear(&ex);
+	/* A partner is named beside its term. */
+	assert_int_equal(cats_of(c, "Kommunane", "Fleire pasientar", NULL, &ex), MUNI);
+	assert_non_null(strstr(buf_str(&ex), "kommune +1.000 \xe2\x86\x90 'Kommunane' (title, "
+	                                     "lemma; "));
+	assert_non_null(strstr(buf_str(&ex), " with pasient \xe2\x86\x90 'pasientar' (summary, "
+	                                     "lemma)"));
+	assert_int_equal(cats_of(c, "Kommunane", NULL, NULL, NULL), 0);
+	buf_free(&ex);
+	classify_free(c);
+	config_free(cfg);
+}
+
+static void test_admin_terms_and_threshold(void **state)
+{
+	struct config *cfg;
+	struct classify *c;
+	struct buf ex = BUF_INIT;
+	double sc[3];
+
+	(void)state;
+	/* No gazetteer file: the admin's terms alone. */
+	c = gcompile("gazetteer = none\n", "terms = 2 Bjørkeli sjukehus, 0.5 ventetid, 0.6 "
+	             "operasjon, XYZ\nthreshold = 1.5\n", NULL, NULL, &cfg);
+	assert_int_equal(cats_of(c, "Bjørkeli sjukehus", NULL, sc, NULL), HOSP);
+	assert_true(sc[0] == 2.0);
+	assert_int_equal(cats_of(c, "Ventetid for operasjonar", NULL, sc, &ex), 0);
+	assert_true(sc[0] == 1.1);
+	assert_non_null(strstr(buf_str(&ex), "hospitals: 1.1 < 1.5 (not set by the terms): "));
+	assert_non_null(strstr(buf_str(&ex), "; g.conf:5)"));
+	assert_int_equal(cats_of(c, "Lang ventetid før operasjonen på XYZ", NULL, sc, NULL), HOSP);
+	assert_int_equal(cats_of(c, "xyz", NULL, NULL, NULL), 0);
+	assert_true(classify_threshold(c, 0) == 1.5);
+	assert_true(classify_threshold(c, 1) == 1.0);
+	classify_free(c);
+	config_free(cfg);
+	/* With the shipped file: the admin's terms add to it. */
+	c = gcompile(NULL, "terms = Bjørkeli\n", NULL, NULL, &cfg);
+	assert_int_equal(cats_of(c, "Bjørkeli", NULL, NULL, NULL), HOSP);
+	assert_int_equal(cats_of(c, "Sykehuset", NULL, NULL, NULL), HOSP);
+	classify_free(c);
+	config_free(cfg);
+	buf_free(&ex);
+}
+
+static void test_match_and_exclude_still_win(void **state)
+{
+	struct config *cfg;
+	struct classify *c;
+	struct buf ex = BUF_INIT;
+	double sc[3];
+
+	(void)state;
+	/* match adds: a rule sets the category whatever the weights say,
+	 * and its score is at least the threshold. */
+	c = gcompile(NULL, NULL, "match = vei*\n", "exclude = *korona* smitte*\n", &cfg);
+	assert_int_equal(cats_of(c, "Veiene i kommunen", NULL, sc, NULL), MUNI);
+	assert_true(sc[1] == 1.0);
+	/* exclude removes: its words give no evidence to the gazetteer. */
+	assert_int_equal(cats_of(c, "Koronavaksine", "Smitte i bygda", sc, &ex), 0);
+	assert_true(sc[2] == 0.0);
+	assert_int_equal(cats_of(c, "Covid-19", NULL, NULL, NULL), COVID);
+	classify_free(c);
+	config_free(cfg);
+	buf_free(&ex);
+}
+
+static void test_scores_say_where_a_story_belongs(void **state)
+{
+	struct config *cfg;
+	struct classify *c = shipped(&cfg);
+	unsigned char among[3] = {1, 1, 1};
+	double sc[3];
+
+	(void)state;
+	/* In config order municipal came first; by score covid does. */
+	assert_int_equal(cats_of(c, "Koronavaksine til alle over 65 år",
+	                         "Kommunene setter i gang vaksineringen", sc, NULL), MUNI | COVID);
+	assert_true(sc[2] > sc[1]);
+	assert_int_equal(classify_best(c, sc, among), 2);
+	among[2] = 0;
+	assert_int_equal(classify_best(c, sc, among), 1);
+	among[1] = 0;
+	among[0] = 0;
+	assert_int_equal(classify_best(c, sc, among), classify_count(c));
+	classify_free(c);
+	config_free(cfg);
+}
+
+static void test_snowball_alone_without_dictionaries(void **state)
+{
+	struct config *cfg;
+	struct classify *c;
+
+	(void)state;
+	c = gcompile("gazetteer = " GAZETTEER "\ndictionaries = none\n", NULL, NULL, NULL, &cfg);
+	assert_int_equal(cats_of(c, "Akuttmottaket er fullt", NULL, NULL, NULL), HOSP);
+	assert_int_equal(cats_of(c, "Sjukeheimen", NULL, NULL, NULL), MUNI);
+	assert_int_equal(cats_of(c, "Unn deg ein tur", NULL, NULL, NULL), 0);
+	classify_free(c);
+	config_free(cfg);
+}
+
+static void expect_conf_error(const char *conf, const char *msg)
+{
+	struct buf err = BUF_INIT;
+	struct config *cfg = NULL;
+	struct classify *c = NULL;
+	int rc;
+
+	rc = config_load_mem("e.conf", conf, strlen(conf), &cfg, &err);
+	if (!rc) {
+		rc = classify_compile(cfg, &c, &err);
+		classify_free(c);
+		config_free(cfg);
+	}
+	assert_int_not_equal(rc, 0);
+	if (!strstr(buf_str(&err), msg))
+		fail_msg("want '%s' in:\n%s", msg, buf_str(&err));
+	buf_free(&err);
+}
+
+static void test_gazetteer_errors_name_file_and_line(void **state)
+{
+	const char *head = "[helsefeed]\nbase_url = https://example.no/\n";
+	struct buf conf = BUF_INIT, err = BUF_INIT;
+	static const char bad[] = "; comment\n1 orphan\n[category covid]\nthreshold = 0\n"
+	                          "1.2.3 ord\n2 korona [vaksine\n[covid]\n"
+	                          "1 a b c d e f g h i\n";
+	char path[] = "/tmp/hf-gazetteer-XXXXXX";
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_int_equal(classify_gazetteer_check("gaz", bad, sizeof bad - 1, &err), HF_ECONFIG);
+	assert_string_equal(buf_str(&err),
+	                    "gaz:2: a term before any [category NAME]: '1 orphan'\n"
+	                    "gaz:4: expected threshold = NUMBER above 0, not 'threshold = 0'\n"
+	                    "gaz:5: a weight from -100 to 100 expected, not '1.2.3'\n"
+	                    "gaz:6: expected TERM [PARTNER ...], the ']' last, in 'korona [vaksine'\n"
+	                    "gaz:7: expected [category NAME], not '[covid]'\n"
+	                    "gaz:8: more than 8 words in term 'a b c d e f g h i'\n");
+	buf_clear(&err);
+	assert_int_equal(classify_gazetteer_check("ok", "[category x]\n2 Helse Fonna\n", 26, &err),
+	                 0);
+	buf_clear(&err);
+
+	/* feeds.conf's own terms: the line of the key. */
+	assert_int_equal(buf_printf(&conf, "%s[category covid]\nterms = korona, 1.5.5 x\n"
+	                            "[feed x]\nurl = https://example.no/f\n", head), 0);
+	expect_conf_error(conf.data, "e.conf:4: [category covid] terms: a weight from -100 to 100"
+	                             " expected, not '1.5.5'");
+	buf_clear(&conf);
+	assert_int_equal(buf_printf(&conf, "%s[category covid]\nthreshold = -1\n"
+	                            "[feed x]\nurl = https://example.no/f\n", head), 0);
+	expect_conf_error(conf.data, "e.conf:4: [category covid] threshold: expected a number");
+	/* A gazetteer file of the admin: its own name and line. */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("[category covid]\n1 korona\n0,5 smitte\n", f);
+	fclose(f);
+	buf_clear(&conf);
+	assert_int_equal(buf_printf(&conf, "%sgazetteer = %s\n[category covid]\n"
+	                            "[feed x]\nurl = https://example.no/f\n", head, path), 0);
+	assert_int_equal(buf_printf(&err, "%s:3: a weight from -100 to 100 expected, not '0,5'",
+	                            path), 0);
+	expect_conf_error(conf.data, buf_str(&err));
+	remove(path);
+	buf_clear(&conf);
+	assert_int_equal(buf_printf(&conf, "%sgazetteer = no-such-gazetteer.conf\n"
+	                            "[category covid]\n[feed x]\nurl = https://example.no/f\n",
+	                            head), 0);
+	expect_conf_error(conf.data, "no-such-gazetteer.conf: cannot open the gazetteer");
+	buf_free(&conf);
+	buf_free(&err);
+}
+
+/* --- precision and recall on the labelled set ----------------------------------- */
 struct row {
 	char *id, *cats, *title, *summary;
 };
@@ -611,6 +976,16 @@ int main(void)
 		cmocka_unit_test(test_explain_text),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_too_many_terms),
+		cmocka_unit_test(test_gazetteer_inflections_reach_the_lemma),
+		cmocka_unit_test(test_gazetteer_compounds_reach_their_parts),
+		cmocka_unit_test(test_gazetteer_names_and_short_forms),
+		cmocka_unit_test(test_gazetteer_false_friends),
+		cmocka_unit_test(test_explain_names_weights_and_threshold),
+		cmocka_unit_test(test_admin_terms_and_threshold),
+		cmocka_unit_test(test_match_and_exclude_still_win),
+		cmocka_unit_test(test_scores_say_where_a_story_belongs),
+		cmocka_unit_test(test_snowball_alone_without_dictionaries),
+		cmocka_unit_test(test_gazetteer_errors_name_file_and_line),
 		cmocka_unit_test(test_labelled_precision_recall),
 	};
 

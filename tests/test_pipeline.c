@@ -41,9 +41,9 @@ static int setup(void **state)
 	assert_int_equal(testdb_make(f->dir, sizeof f->dir, f->path, sizeof f->path,
 	                             "pipe"), 0);
 	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
-	f->cats[0] = (struct config_category){"covid", "Covid-19", "korona* covid*", NULL, 1};
-	f->cats[1] = (struct config_category){"hospitals", "Sykehus", "sykehus* sjukehus*", NULL, 2};
-	f->cats[2] = (struct config_category){"municipal", "Kommunale tjenester", NULL, NULL, 3};
+	f->cats[0] = (struct config_category){"covid", "Covid-19", "korona* covid*", NULL, 1, NULL, NULL, 0};
+	f->cats[1] = (struct config_category){"hospitals", "Sykehus", "sykehus* sjukehus*", NULL, 2, NULL, NULL, 0};
+	f->cats[2] = (struct config_category){"municipal", "Kommunale tjenester", NULL, NULL, 3, NULL, NULL, 0};
 	f->feeds[0] = (struct config_feed){"hod", "https://example.no/hod", "HOD", NULL,
 	                                   FEED_KIND_MINISTRY, -1, NULL, 0, 900, 4};
 	f->feeds[1] = (struct config_feed){"ahus", "https://example.no/ahus", "Ahus", NULL,

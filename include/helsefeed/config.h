@@ -43,6 +43,11 @@ struct config_category {
 	char *match;          /* keyword rules, raw text (classify compiles it) */
 	char *exclude;        /* terms that never count, raw text, or NULL */
 	int line;             /* line of the section header */
+	char *terms;          /* gazetteer terms of the admin, raw text, or NULL
+	                         (syntax in classify.h; classify compiles it) */
+	char *threshold;      /* weighted evidence that sets the category, a
+	                         number as text, or NULL: the gazetteer's, 1 */
+	int terms_line;       /* line of the terms key, 0 when absent */
 };
 
 struct config_feed {
@@ -97,6 +102,11 @@ struct config {
 	char *contact;        /* URL or mailto: put into the User-Agent */
 	char *proxy;          /* NULL: libcurl's environment variables */
 	char *log_level;      /* NULL: info */
+	char *gazetteer;      /* the shipped knowledge of the sector (classify.h):
+	                         a file, or "none"; default HF_GAZETTEER */
+	int gazetteer_line;   /* line of the key, 0 when it is the default */
+	char *dictionaries;   /* directory of hunspell's nb_NO and nn_NO, or
+	                         "none" (Snowball alone); default HF_DICTIONARIES */
 	int interval;         /* default per feed, seconds */
 	int allow_file_urls;
 	/* Networks a redirect may lead into (fetch.h, Addresses): CIDRs as

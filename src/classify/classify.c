@@ -10,12 +10,14 @@
  * any field.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <utf8proc.h>
 
 #include "helsefeed/classify.h"
+#include "gaz.h"
 #include "helsefeed/norm.h"
 
 /* Per-item state lives on the stack, one slot per atom: the bound keeps it
@@ -80,6 +82,7 @@ struct cat {
  * sentence, and each would cost four calls into utf8proc. */
 struct latin1 {
 	uint8_t word;
+	uint8_t lower;          /* a lower-case letter */
 	uint8_t n;              /* bytes of fold */
 	char fold[4];
 };
@@ -98,6 +101,7 @@ struct classify {
 	struct heads any;       /* suffix and infix atoms */
 	uint32_t mask[HEAD + 1];        /* of the first l bytes of a head */
 	struct latin1 latin1[0x80];     /* U+0080 + i */
+	struct gaz *gaz;        /* weighted terms, or NULL */
 };
 
 /* --- characters ----------------------------------------------------------- */
@@ -495,6 +499,7 @@ int classify_compile(const struct config *cfg, struct classify **out, struct buf
 		goto fail;
 	for (i = 0; i < 0x80; i++) {
 		c->latin1[i].word = (uint8_t)is_word_cp((int32_t)i + 0x80);
+		c->latin1[i].lower = utf8proc_category((int32_t)i + 0x80) == UTF8PROC_CATEGORY_LL;
 		c->latin1[i].n = (uint8_t)fold_cp((int32_t)i + 0x80, c->latin1[i].fold);
 	}
 	k.c = c;
@@ -523,8 +528,13 @@ int classify_compile(const struct config *cfg, struct classify **out, struct buf
 		ct->tend = (uint16_t)c->nterms;
 		ct->xend = (uint16_t)c->nxatoms;
 	}
-	rc = HF_ECONFIG;
+	/* The gazetteer's errors too before giving up: all in one go. */
+	rc = gaz_compile(cfg, &c->gaz, err);
+	if (rc && rc != HF_ECONFIG)
+		goto fail;
 	if (k.nerr)
+		rc = HF_ECONFIG;
+	if (rc)
 		goto fail;
 	rc = HF_ENOMEM;
 	if (!(c->pool = buf_detach(&k.pool)) || build_index(c))
@@ -553,6 +563,7 @@ void classify_free(struct classify *c)
 	free(c->pool);
 	free(c->start.slot);
 	free(c->any.slot);
+	gaz_free(c->gaz);
 	free(c);
 }
 
@@ -579,6 +590,9 @@ struct scan {
 	size_t wn;              /* folded bytes in w */
 	int toolong;
 	int hyphen;             /* w holds a '-' */
+	uint32_t lower;         /* bit p: part p (between '-') has a lower-case letter */
+	unsigned part;          /* '-' seen in the word so far */
+	struct gaz_state *gs;
 	char w[CLASSIFY_MAX_WORD + 8];  /* HEAD - 1 bytes readable past a word */
 };
 
@@ -675,14 +689,44 @@ static void match_unit(struct scan *s, const char *w, size_t n, const char *whol
 	}
 }
 
+/* classify.h: exclude terms hold for the gazetteer's terms too. */
+static int gaz_excluded(void *arg, size_t cat, const char *w, size_t n)
+{
+	const struct scan *s = arg;
+	const struct cat *ct = &s->c->cats[cat];
+
+	return ct->xbeg != ct->xend && excluded(s->c, ct, w, n);
+}
+
+/* The gazetteer sees the parts of a hyphenated word as words in a row:
+ * "covid-19-vaksine" is covid, 19, vaksine; "SUS-direktøren" starts
+ * with SUS in capitals. */
+static void gaz_parts(struct scan *s, const char *w, size_t n, uint32_t lower)
+{
+	size_t j, e;
+	unsigned p = 0;
+
+	for (j = 0; j < n; j = e + 1, p++) {
+		for (e = j; e < n && w[e] != '-'; e++)
+			;
+		if (e > j)
+			gaz_word(s->c->gaz, s->gs, w + j, e - j,
+			         !(lower >> (p < 31 ? p : 31) & 1), s->field, s->ostart,
+			         s->oend, gaz_excluded, s);
+	}
+}
+
 static void flush_word(struct scan *s)
 {
 	size_t n = s->wn, j, e;
 	const char *w = s->w;
 	int hyphen = s->hyphen;
+	uint32_t lower = s->lower;
 
 	s->wn = 0;
 	s->hyphen = 0;
+	s->lower = 0;
+	s->part = 0;
 	if (s->toolong) {
 		s->toolong = 0;
 		return;
@@ -692,6 +736,8 @@ static void flush_word(struct scan *s)
 	if (!n)
 		return;
 	match_unit(s, w, n, NULL, 0);
+	if (s->c->gaz)
+		gaz_parts(s, w, n, lower);
 	if (!hyphen || !memchr(w, '-', n))
 		return;
 	for (j = 0; j < n; j = e + 1) {
@@ -718,7 +764,10 @@ static void put_cp(struct scan *s, int32_t cp, size_t off, size_t end)
 	if (cp == '-' || cp == 0x2011) {
 		if (!s->wn)
 			return;          /* leading hyphens belong to no word */
+		s->part++;
 	} else {
+		if (l ? l->lower : utf8proc_category(cp) == UTF8PROC_CATEGORY_LL)
+			s->lower |= 1u << (s->part < 31 ? s->part : 31);
 		if (!s->wn)
 			s->ostart = off;
 		s->oend = end;
@@ -766,6 +815,8 @@ static void scan_field(struct scan *s, const char *t, int html, uint32_t field)
 		return;
 	n = strlen(t);
 	s->field = field;
+	if (s->gs)
+		gaz_gap(s->gs);
 	while (i < n) {
 		unsigned char ch = (unsigned char)t[i];
 
@@ -780,8 +831,11 @@ static void scan_field(struct scan *s, const char *t, int html, uint32_t field)
 				if (!s->wn)
 					s->ostart = i;
 				s->oend = e;
-				for (; i < e; i++)
+				for (; i < e; i++) {
+					if (t[i] >= 'a' && t[i] <= 'z')
+						s->lower |= 1u << (s->part < 31 ? s->part : 31);
 					s->w[s->wn++] = (char)ascii_word((unsigned char)t[i]);
+				}
 			} else {
 				for (; i < e; i++)
 					put_cp(s, (unsigned char)t[i], i, i + 1);
@@ -844,10 +898,68 @@ static int explain_atom(struct buf *out, const struct classify *c, const struct 
 	                  c->pool + a->off, pre ? "*" : "", (int)w->len, t + w->off, name);
 }
 
+/* One counting term of the gazetteer, for explain. */
+static int explain_gaz(struct buf *out, const struct classify *c, const struct gaz_hit *h,
+                       const struct gaz_hit *partner, const struct classify_input *in)
+{
+	static const char *const how[] = {"", ", genitive", ", lemma", ", compound part"};
+	const char *name, *t = field_text(in, h->field, &name), *src;
+	long w = gaz_term_weight(c->gaz, h->term);
+	int line;
+
+	src = gaz_term_src(c->gaz, h->term, &line);
+	if (buf_printf(out, "%s %c%ld.%03ld \xe2\x86\x90 '%.*s' (%s%s; %s:%d)",
+	               gaz_term_text(c->gaz, h->term), w < 0 ? '-' : '+', labs(w) / 1000,
+	               labs(w) % 1000, (int)h->len, t + h->off, name,
+	               how[h->how < 4 ? h->how : 0], src, line))
+		return HF_ENOMEM;
+	if (!partner)
+		return HF_OK;
+	t = field_text(in, partner->field, &name);
+	return buf_printf(out, " with %s \xe2\x86\x90 '%.*s' (%s%s)",
+	                  gaz_term_text(c->gaz, partner->term), (int)partner->len,
+	                  t + partner->off, name, how[partner->how < 4 ? partner->how : 0]);
+}
+
+/* "1.5" for 1500 thousandths, "-0.25" for -250. */
+static int put_milli(struct buf *out, long v)
+{
+	char d[8];
+	int n;
+
+	n = snprintf(d, sizeof d, "%03ld", labs(v) % 1000);
+	while (n > 1 && d[n - 1] == '0')
+		n--;
+	return buf_printf(out, "%s%ld.%.*s", v < 0 ? "-" : "", labs(v) / 1000, n, d);
+}
+
 int classify_item(const struct classify *c, const struct classify_input *in,
                   unsigned char *hits, struct buf *explain)
 {
+	return classify_item_scores(c, in, hits, NULL, explain);
+}
+
+double classify_threshold(const struct classify *c, size_t cat)
+{
+	return (double)gaz_threshold(c->gaz, cat) / 1000;
+}
+
+size_t classify_best(const struct classify *c, const double *scores,
+                     const unsigned char *among)
+{
+	size_t k, best = c->ncats;
+
+	for (k = 0; k < c->ncats; k++)
+		if (among[k] && (best == c->ncats || scores[k] > scores[best]))
+			best = k;
+	return best;
+}
+
+int classify_item_scores(const struct classify *c, const struct classify_input *in,
+                         unsigned char *hits, double *scores, struct buf *explain)
+{
 	struct wit st[MAX_ATOMS];
+	struct gaz_state gs;
 	struct scan s;
 	size_t i, k;
 	int rc = HF_OK;
@@ -859,7 +971,15 @@ int classify_item(const struct classify *c, const struct classify_input *in,
 	s.wn = 0;
 	s.toolong = 0;
 	s.hyphen = 0;
+	s.lower = 0;
+	s.part = 0;
 	s.ostart = s.oend = 0;
+	s.gs = NULL;
+	if (c->gaz) {
+		gs.nhit = gs.npart = 0;
+		gs.tok = 0;
+		s.gs = &gs;
+	}
 	scan_field(&s, in->title, 0, F_TITLE);
 	scan_field(&s, in->summary, 1, F_SUMMARY);
 	scan_field(&s, in->content, 1, F_CONTENT);
@@ -868,7 +988,8 @@ int classify_item(const struct classify *c, const struct classify_input *in,
 
 	for (k = 0; k < c->ncats; k++) {
 		const struct cat *ct = &c->cats[k];
-		int any = 0;
+		long sum = 0, thr = gaz_threshold(c->gaz, k);
+		int any = 0, ruled = 0, terms = 0;
 
 		for (i = ct->tbeg; i < ct->tend; i++) {
 			const struct term *tm = &c->terms[i];
@@ -883,6 +1004,7 @@ int classify_item(const struct classify *c, const struct classify_input *in,
 			if (tm->cbeg != tm->cend && !partner)
 				continue;
 			hits[k] = 1;
+			ruled = 1;
 			if (!explain || rc)
 				continue;
 			rc = any ? buf_puts(explain, "; ") : buf_printf(explain, "%s: ", ct->name);
@@ -893,6 +1015,50 @@ int classify_item(const struct classify *c, const struct classify_input *in,
 			any = 1;
 		}
 		if (any && !rc)
+			rc = buf_putc(explain, '\n');
+		if (c->gaz)
+			for (i = 0; i < gs.nhit; i++) {
+				int counts;
+
+				if (gaz_term_cat(c->gaz, gs.hit[i].term) != k)
+					continue;
+				(void)gaz_counts(c->gaz, &gs, i, &counts);
+				if (counts) {
+					sum += gaz_term_weight(c->gaz, gs.hit[i].term);
+					terms++;
+				}
+			}
+		if (sum >= thr && terms)
+			hits[k] = 1;
+		if (scores)
+			scores[k] = (double)(ruled && sum < thr ? thr : sum) / 1000;
+		if (!explain || rc || !terms)
+			continue;
+		/* "covid: 1.0 >= 1.0: korona +0.700 <- 'Koronavaksine' (title, compound part; FILE:LINE); ..." */
+		rc = buf_printf(explain, "%s: ", ct->name);
+		if (!rc)
+			rc = put_milli(explain, sum);
+		if (!rc)
+			rc = buf_puts(explain, sum >= thr ? " \xe2\x89\xa5 " : " < ");
+		if (!rc)
+			rc = put_milli(explain, thr);
+		if (!rc)
+			rc = buf_puts(explain, sum >= thr ? " (set): " : " (not set by the terms): ");
+		for (i = 0, any = 0; i < gs.nhit && !rc; i++) {
+			const struct gaz_hit *partner;
+			int counts;
+
+			if (gaz_term_cat(c->gaz, gs.hit[i].term) != k)
+				continue;
+			partner = gaz_counts(c->gaz, &gs, i, &counts);
+			if (!counts)
+				continue;
+			if (any && (rc = buf_puts(explain, "; ")))
+				break;
+			rc = explain_gaz(explain, c, &gs.hit[i], partner, in);
+			any = 1;
+		}
+		if (!rc)
 			rc = buf_putc(explain, '\n');
 	}
 	return rc;

@@ -37,7 +37,10 @@ static void print_lines(const char *prefix, const char *msg)
 	while (*p) {
 		size_t n = strcspn(p, "\n");
 
-		fprintf(stderr, "%s%.*s\n", prefix ? prefix : "", (int)n, p);
+		/* The rules' messages ("category covid: ...") get the file in
+		 * front; the gazetteer's name their FILE:LINE already. */
+		fprintf(stderr, "%s%.*s\n",
+		        prefix && !strncmp(p, "category ", 9) ? prefix : "", (int)n, p);
 		p += n + (p[n] == '\n');
 	}
 }

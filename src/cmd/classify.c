@@ -24,10 +24,13 @@
 static void classify_usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s classify [--explain] ITEM-ID\n\n"
-	           "Run the [category] rules over stored item ITEM-ID and print the\n"
-	           "categories they give; --explain names the term, word and field\n"
-	           "behind each.  Then the categories stored for the item (with their\n"
-	           "origin: feed, rule, entry) and every feed that carried it.\n",
+	           "Run the [category] rules and the gazetteer over stored item ITEM-ID\n"
+	           "and print the categories they give; --explain names the rule term,\n"
+	           "word and field behind each, and per category the gazetteer terms\n"
+	           "found with their weights, words, fields and FILE:LINE, their sum\n"
+	           "and the threshold it had to reach.  Then the categories stored for\n"
+	           "the item (with their origin: feed, rule, entry) and every feed that\n"
+	           "carried it.\n",
 	        prog);
 }
 

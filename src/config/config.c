@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 #include <utf8proc.h>
 
+#include "helsefeed/classify.h"
 #include "helsefeed/config.h"
 #include "helsefeed/fetch.h"
 #include "helsefeed/limits.h"
@@ -67,6 +68,9 @@ enum ktype {
 	K_FROM,     /* "Name <addr>" or "addr" */
 	K_MATCH,    /* rule text with [..] conditions */
 	K_EXCLUDE,  /* rule text without conditions */
+	K_TERMS,    /* gazetteer terms: "WEIGHT TERM, ..." */
+	K_WEIGHT,   /* a decimal number, kept as text */
+	K_PATHNONE, /* a file name or "none" */
 };
 
 /* How a value is stored: decides defaults and freeing. */
@@ -122,6 +126,8 @@ static const struct key hf_keys[] = {
 	KN("stale_after", K_DUR, struct config, stale_after, 60, 365 * DAY, HF_STALE_AFTER_S),
 	KN("dedup_window", K_DUR, struct config, dedup_window, 3600, 365 * DAY, 7 * DAY),
 	KN("max_entries", K_INT, struct config, max_entries, 1, 10000, HF_PUBLISH_MAX_ENTRIES),
+	KS("gazetteer", K_PATHNONE, struct config, gazetteer, HF_GAZETTEER, 0),
+	KS("dictionaries", K_PATHNONE, struct config, dictionaries, HF_DICTIONARIES, 0),
 };
 
 static const struct key smtp_keys[] = {
@@ -137,6 +143,8 @@ static const struct key cat_keys[] = {
 	KS("title", K_STR, struct config_category, title, NULL, 0),
 	KS("match", K_MATCH, struct config_category, match, NULL, 0),
 	KS("exclude", K_EXCLUDE, struct config_category, exclude, NULL, 0),
+	KS("terms", K_TERMS, struct config_category, terms, NULL, 0),
+	KS("threshold", K_WEIGHT, struct config_category, threshold, NULL, 0),
 };
 
 static const struct key feed_keys[] = {
@@ -1020,6 +1028,34 @@ static int set_exclude(struct val *a)
 	return set_rules(a, 0);
 }
 
+/* Gazetteer terms: classify_terms_check has the syntax (classify.h). */
+static int set_terms(struct val *a)
+{
+	char msg[256];
+
+	if (classify_terms_check(a->v, msg, sizeof msg))
+		return bad(a->c, a->s, a->line, a->k->name, "%s", msg);
+	return set_str(a);
+}
+
+static int set_weight(struct val *a)
+{
+	double d;
+
+	if (classify_weight_parse(a->v, strlen(a->v), &d) || d <= 0)
+		return bad(a->c, a->s, a->line, a->k->name,
+		           "expected a number above 0 and at most 100, such as 1 or 1.5, not '%s'",
+		           a->v);
+	return set_str(a);
+}
+
+static int set_pathnone(struct val *a)
+{
+	if (!strcmp(a->v, "none"))
+		return set_str(a);
+	return set_path(a);
+}
+
 static const struct ktype_info {
 	int (*set)(struct val *);
 	enum kstore store;
@@ -1047,6 +1083,9 @@ static const struct ktype_info {
 	[K_FROM] = {set_from, ST_STR, 0},
 	[K_MATCH] = {set_match, ST_STR, 1},
 	[K_EXCLUDE] = {set_exclude, ST_STR, 1},
+	[K_TERMS] = {set_terms, ST_STR, 1},
+	[K_WEIGHT] = {set_weight, ST_STR, 0},
+	[K_PATHNONE] = {set_pathnone, ST_STR, 0},
 };
 
 /* --- the object of a section --------------------------------------------- */
@@ -1507,6 +1546,7 @@ static int finish(struct ctx *c)
 	for (i = 0; i < c->nsects; i++)
 		if (c->sects[i].kind == SK_HELSEFEED)
 			hfs = &c->sects[i];
+	cfg->gazetteer_line = hfs->keyline[find_key(SK_HELSEFEED, "gazetteer")];
 
 	/* Required keys, from the tables. */
 	for (i = 0; i <= c->nsects; i++) {
@@ -1526,6 +1566,7 @@ static int finish(struct ctx *c)
 		case SK_CATEGORY: {
 			struct config_category *cc = &cfg->categories[s->idx];
 
+			cc->terms_line = s->keyline[find_key(SK_CATEGORY, "terms")];
 			if ((rc = dup_default(&cc->title, cc->name)))
 				return rc;
 			break;
