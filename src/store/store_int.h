@@ -55,6 +55,8 @@ enum stmt_id {
 	S_COUNT_ALL,
 	S_COUNT_FEED,
 	S_PRUNE_FETCHES,
+	S_ENCL_CLEAR,
+	S_ENCL_ADD,
 	S__COUNT
 };
 
