@@ -308,6 +308,10 @@ static const char *const files[] = {
 	"all.atom", "hospitals.atom", "covid.atom", "ministry.atom",
 	"directorate.atom", "index.html", "status.html", "status.json",
 	"feeds.opml", "feed.xsl",
+	"tema/hospitals.atom", "tema/covid.atom", "kjelde/ministry.atom",
+	"kjelde/directorate.atom", "tema/hospitals.html", "tema/covid.html",
+	"kjelde/ministry.html", "kjelde/directorate.html", "arkiv/index.html",
+	"arkiv/2024-04.html",
 };
 #define NFILES (sizeof files / sizeof files[0])
 
@@ -390,11 +394,15 @@ static void test_second_run_rewrites_nothing(void **state)
 		assert_int_equal(after.st_mtim.tv_nsec, before[i].st_mtim.tv_nsec);
 	}
 	/* No temporary file is left behind. */
-	d = opendir(f->out);
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		assert_false(de->d_name[0] == '.' && strlen(de->d_name) > 2);
-	closedir(d);
+	for (int i = 0; i < 4; i++) {
+		static const char *const sub[] = {"", "/tema", "/kjelde", "/arkiv"};
+		snprintf(p, sizeof p, "%s%s", f->out, sub[i]);
+		d = opendir(p);
+		assert_non_null(d);
+		while ((de = readdir(d)))
+			assert_false(de->d_name[0] == '.' && strlen(de->d_name) > 2);
+		closedir(d);
+	}
 }
 
 static void test_changed_item_rewrites_its_feeds_only(void **state)
@@ -571,9 +579,9 @@ static void test_index_html_per_category(void **state)
 	assert_null(strstr(html, " src=\""));
 	assert_null(strstr(html, "<img"));
 	assert_non_null(strstr(html, "<link rel=\"alternate\" type=\"application/atom+xml\""
-	                             " title=\"Covid-19\" href=\"covid.atom\">"));
+	                             " title=\"Covid-19\" href=\"tema/covid.atom\">"));
 	/* 6 in "siste" (PUBLISH_INDEX_ITEMS is more), 1 hospital, 1 covid. */
-	assert_int_equal(count_str(html, "<article class=\"item\">"), 6 + 1 + 1);
+	assert_int_equal(count_str(html, "<article class=\"item\" data-id=\""), 6 + 1 + 1);
 	/* 2024-04-10T06:00Z is 08:00 in Oslo (CEST). */
 	assert_non_null(strstr(html, "<time datetime=\"2024-04-10T06:00:00Z\">"
 	                             "10.04.2024 kl. 08:00</time>"));
@@ -600,17 +608,26 @@ static void test_status_stale_and_moved(void **state)
 	run(f, &s);
 	json = slurp(f->out, "status.json", NULL);
 	assert_non_null(strstr(json, "\"name\":\"fhi\""));
-	assert_non_null(strstr(json, "\"state\":\"stale\""));
+	assert_non_null(strstr(json, "\"state\":\"failing\""));
 	assert_non_null(strstr(json, "\"stale\":true"));
 	assert_non_null(strstr(json, "\"last_error\":\"Could not resolve host: www.fhi.no\""));
-	assert_non_null(strstr(json, "\"advice\":\"update feeds.conf: url = "
-	                             "https://www.regjeringen.no/no/rss/ny/\""));
-	assert_non_null(strstr(json, "\"summary\":{\"feeds\":2,\"ok\":1,\"failing\":1,"
-	                             "\"stale\":1,\"gone\":0}"));
+	assert_non_null(strstr(json, "\"advice\":\"Flyttet permanent: sett url = "
+	                             "https://www.regjeringen.no/no/rss/ny/ i feeds.conf.\""));
+	assert_non_null(strstr(json, "\"summary\":{\"text\":\"0 OK · 1 feiler · "
+	                             "1 flyttet\",\"severity\":\"critical\",\"feeds\":2,"
+	                             "\"gone\":0,\"failing\":1,\"moved\":1,\"silent\":0,"
+	                             "\"never\":0,\"ok\":0}"));
+	/* Problems first: the failing feed before the moved one. */
+	assert_true(strstr(json, "\"name\":\"fhi\"") < strstr(json, "\"name\":\"hod\""));
+	assert_non_null(strstr(json, "\"generated\":\"2024-04-10T10:01:40Z\""));
 	html = slurp(f->out, "status.html", NULL);
-	assert_non_null(strstr(html, "<td class=\"stale\">utdatert</td>"));
-	assert_non_null(strstr(html, "update feeds.conf: url = <code>"
-	                             "https://www.regjeringen.no/no/rss/ny/</code>"));
+	assert_non_null(strstr(html, "class=\"st-failing crit\">feiler (utdatert)</td>"));
+	assert_non_null(strstr(html, "<p class=\"summary crit\">0 OK · 1 feiler · 1 flyttet</p>"));
+	assert_non_null(strstr(html, "Flyttet permanent: sett url = "
+	                             "https://www.regjeringen.no/no/rss/ny/ i feeds.conf."));
+	/* When it was made, in Oslo time. */
+	assert_non_null(strstr(html, "<time class=\"made\" datetime=\"2024-04-10T10:01:40Z\">"
+	                             "10.04.2024 kl. 12:01</time>"));
 	free(json);
 	free(html);
 	/* Not stale yet a day earlier: only `now` moved. */
@@ -618,6 +635,7 @@ static void test_status_stale_and_moved(void **state)
 	json = slurp(f->out, "status.json", NULL);
 	assert_non_null(strstr(json, "\"state\":\"failing\""));
 	assert_null(strstr(json, "\"stale\":true"));
+	assert_non_null(strstr(json, "\"severity\":\"warning\""));
 	free(json);
 }
 
@@ -634,7 +652,7 @@ static void test_opml_and_stylesheet(void **state)
 	/* 2 sources + all + 2 categories + 2 kinds */
 	assert_int_equal(n, 7);
 	assert_non_null(strstr(v, "https://www.fhi.no/rss/nyheter/\n"));
-	assert_non_null(strstr(v, "https://helsenytt.example.no/covid.atom\n"));
+	assert_non_null(strstr(v, "https://helsenytt.example.no/tema/covid.atom\n"));
 	free(v);
 	v = xpath(f->out, "feeds.opml", "//outline[@text='Folkehelseinstituttet']/@htmlUrl", &n);
 	assert_string_equal(v, "https://www.fhi.no/\n");

@@ -71,6 +71,11 @@
  * is 32); the tz project keeps components at 14 characters. */
 #define HF_TZ_MAX_NAME 64
 
+/* A feed that answers 200 but brought no new story for a month has most
+ * likely been replaced by another URL on the publisher's site: the
+ * sector's feeds publish weekly at the least. */
+#define HF_SILENT_AFTER_S (30 * 24 * 3600)
+
 /* --- publishing -------------------------------------------------------- */
 #define HF_PUBLISH_MAX_ENTRIES 100
 

@@ -103,6 +103,8 @@ struct store_feed_state {
 	int64_t items;        /* stories this feed carried: its own items and
 	                         those of other feeds it was merged into */
 	int active;           /* still in the configuration */
+	int64_t last_new;     /* when it last brought a story we had not
+	                         seen (first_seen), 0 never */
 };
 
 /*

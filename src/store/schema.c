@@ -41,6 +41,9 @@
  * "sjuke*" cheap.  `items --search` reads it; same-story candidate
  * search may too.
  *
+ * items_first_seen: the items of one month of first publication, for
+ * the RFC 5005 archives (publish).
+ *
  * item_enclosures: an entry's enclosures (podcasts, PDFs), republished
  * as rel="enclosure" links.
  */
@@ -60,6 +63,7 @@
 	" VALUES ('delete', old.id, old.title, old.summary);"               \
 	" INSERT INTO items_fts (rowid, title, summary)"                    \
 	" VALUES (new.id, new.title, new.summary); END;"                    \
+	"CREATE INDEX items_first_seen ON items(first_seen);"              \
 	"CREATE TABLE item_enclosures ("                                    \
 	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
 	" pos INTEGER NOT NULL,"                                            \
@@ -427,7 +431,12 @@ out:
 	" (SELECT count(*) FROM items i WHERE i.feed_id = feeds.id) +" \
 	" (SELECT count(*) FROM item_sources s WHERE s.feed_id = feeds.id" \
 	" AND s.key IS NOT NULL)," \
-	" active FROM feeds "
+	" active,"                                                            \
+	" max(COALESCE((SELECT max(first_seen) FROM items i"                  \
+	" WHERE i.feed_id = feeds.id), 0),"                                   \
+	" COALESCE((SELECT max(first_seen) FROM item_sources s"               \
+	" WHERE s.feed_id = feeds.id AND s.key IS NOT NULL), 0))"             \
+	" FROM feeds "
 
 const char *const store__stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",

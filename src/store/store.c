@@ -378,6 +378,7 @@ static int read_state(sqlite3_stmt *s, struct store_feed_state *o)
 	o->last_status = sqlite3_column_int(s, 12);
 	o->items = sqlite3_column_int64(s, 15);
 	o->active = sqlite3_column_int(s, 16);
+	o->last_new = sqlite3_column_int64(s, 17);
 	if ((rc = dup_col(s, 1, &o->name)) || (rc = dup_col(s, 2, &o->url)) ||
 	    (rc = dup_col(s, 3, &o->etag)) ||
 	    (rc = dup_col(s, 4, &o->last_modified)) ||
