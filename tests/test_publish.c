@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -670,6 +671,368 @@ static void test_opml_and_stylesheet(void **state)
 	free(xsl_src);
 }
 
+
+/* --- pages, archives, hidden and removed items ------------------------- */
+
+/* 1 when `file` in the output exists. */
+static int exists(const struct fx *f, const char *file)
+{
+	char p[256];
+	struct stat sb;
+
+	snprintf(p, sizeof p, "%s/%s", f->out, file);
+	return stat(p, &sb) == 0;
+}
+
+static void test_pages_per_category_and_kind_with_menu(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	char *html, *a, *b;
+	int na = 0, nb = 0;
+
+	run(f, &s);
+	html = slurp(f->out, "tema/covid.html", NULL);
+	assert_non_null(html);
+	/* The index's look: the same frame, menu grouped and labelled. */
+	assert_non_null(strstr(html, "<span class=\"label\">Tema</span>"));
+	assert_non_null(strstr(html, "<span class=\"label\">Avsendarar</span>"));
+	assert_non_null(strstr(html, "<a href=\"../tema/hospitals.html\">Sykehus</a>"));
+	assert_non_null(strstr(html, "<a href=\"../tema/covid.html\" class=\"here\">"
+	                             "Covid-19</a>"));
+	assert_non_null(strstr(html, "<a href=\"../kjelde/ministry.html\">"
+	                             "Departementet</a>"));
+	assert_non_null(strstr(html, "<a class=\"subscribe\" type=\"application/atom+xml\""
+	                             " href=\"../tema/covid.atom\">Abonner (Atom)</a>"));
+	assert_non_null(strstr(html, "<time class=\"made\" datetime=\"2024-04-10T10:01:40Z\">"
+	                             "10.04.2024 kl. 12:01</time>"));
+	assert_non_null(strstr(html, "<link rel=\"alternate\" type=\"application/atom+xml\""
+	                             " title=\"Covid-19\" href=\"../tema/covid.atom\">"));
+	assert_int_equal(count_str(html, "<article class=\"item\""), 1);
+	assert_non_null(strstr(html, "Ny covid-19-vaksine til eldre"));
+	free(html);
+	/* A kind's page: hod's three items, not fhi's. */
+	html = slurp(f->out, "kjelde/ministry.html", NULL);
+	assert_int_equal(count_str(html, "<article class=\"item\""), 3);
+	assert_null(strstr(html, "Influensasesongen"));
+	assert_non_null(strstr(html, "href=\"../kjelde/ministry.atom\">Abonner (Atom)"));
+	free(html);
+	/* The front page links the pages, never a bare .atom in its menu. */
+	html = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(html, "<a href=\"tema/covid.html\">Covid-19</a>"));
+	assert_non_null(strstr(html, " href=\"all.atom\">Abonner (Atom)</a>"));
+	free(html);
+	/* The old URL and the new one carry the same entries; each feed's
+	 * page is its alternate. */
+	a = xpath(f->out, "covid.atom", "//a:entry/a:id", &na);
+	b = xpath(f->out, "tema/covid.atom", "//a:entry/a:id", &nb);
+	assert_int_equal(na, 1);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	a = xpath(f->out, "tema/covid.atom", "/a:feed/a:link[@rel='alternate']/@href", NULL);
+	assert_string_equal(a, "https://helsenytt.example.no/tema/covid.html\n");
+	free(a);
+	a = slurp(f->out, "tema/covid.atom", NULL);
+	assert_non_null(strstr(a, "href=\"../feed.xsl\""));
+	/* Local time for feed.xsl: 06:00Z is 08:00 in Oslo in April. */
+	free(a);
+	a = slurp(f->out, "all.atom", NULL);
+	assert_non_null(strstr(a, "<hf:local>2024-04-10T08:00:00+02:00</hf:local>"));
+	free(a);
+}
+
+/* A page's stamp moves only when the rest of it changed. */
+static void test_made_stamp_moves_with_content_only(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct stat a, b;
+	char p[256], *html;
+	struct ent e = {"hod", "guid-99", "guid-99", "Ny sak om sjukehus",
+	                "https://www.regjeringen.no/aktuelt/ny/", NULL, T0 + 150,
+	                "hospitals"};
+
+	snprintf(p, sizeof p, "%s/index.html", f->out);
+	run(f, &s);
+	assert_int_equal(stat(p, &a), 0);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 200, &s), 0);
+	assert_int_equal(stat(p, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	html = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(html, "datetime=\"2024-04-10T10:01:40Z\""));
+	free(html);
+	add(f->st, &e, T0 + 250, 4242);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 300, &s), 0);
+	html = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(html, "<time class=\"made\" datetime=\"2024-04-10T10:05:00Z\">"));
+	assert_non_null(strstr(html, "Ny sak om sjukehus"));
+	free(html);
+	/* covid's page did not change: its stamp stays. */
+	html = slurp(f->out, "tema/covid.html", NULL);
+	assert_non_null(strstr(html, "datetime=\"2024-04-10T10:01:40Z\""));
+	free(html);
+}
+
+static const char *const outputs_with_vaccine[] = {
+	"all.atom", "covid.atom", "tema/covid.atom", "ministry.atom",
+	"kjelde/ministry.atom", "index.html", "tema/covid.html",
+	"kjelde/ministry.html", "arkiv/2024-04.html",
+};
+
+static void test_hidden_item_leaves_every_output(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	int64_t id = 0;
+	char *v;
+	size_t i;
+	int n = 0;
+
+	run(f, &s);
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Ny covid-19-vaksine til eldre']", &n);
+	assert_int_equal(n, 1);
+	free(v);
+	for (i = 0; i < sizeof outputs_with_vaccine / sizeof *outputs_with_vaccine; i++) {
+		v = slurp(f->out, outputs_with_vaccine[i], NULL);
+		assert_non_null(strstr(v, "Ny covid-19-vaksine"));
+		free(v);
+	}
+	/* Its id, as the pages show it. */
+	v = slurp(f->out, "tema/covid.html", NULL);
+	assert_non_null(strstr(v, "data-id=\""));
+	id = strtoll(strstr(v, "data-id=\"") + 9, NULL, 10);
+	free(v);
+	assert_true(id > 0);
+	assert_int_equal(store_item_set_hidden(f->st, id, 1, T0 + 150, NULL), 0);
+	run(f, &s);
+	for (i = 0; i < sizeof outputs_with_vaccine / sizeof *outputs_with_vaccine; i++) {
+		v = slurp(f->out, outputs_with_vaccine[i], NULL);
+		assert_null(strstr(v, "Ny covid-19-vaksine"));
+		free(v);
+	}
+	assert_int_equal(store_item_set_hidden(f->st, id, 0, T0 + 160, NULL), 0);
+	run(f, &s);
+	v = slurp(f->out, "tema/covid.html", NULL);
+	assert_non_null(strstr(v, "Ny covid-19-vaksine"));
+	free(v);
+}
+
+/* A feed taken out of feeds.conf: its items leave every file at the
+ * next publish; a story another configured feed carried too stays. */
+static void test_removed_feed_leaves_the_output(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct config *cfg = NULL;
+	struct buf conf = BUF_INIT, err = BUF_INIT;
+	char *v, *cut;
+	int n = 0;
+
+	assert_int_equal(buf_printf(&conf, conf_fmt, f->dir, f->dir, 5), 0);
+	cut = strstr(conf.data, "[feed fhi]");
+	assert_non_null(cut);
+	*cut = '\0';
+	conf.len = strlen(conf.data);
+	assert_int_equal(config_load_mem("test.conf", conf.data, conf.len, &cfg, &err), 0);
+	assert_int_equal(store_sync_feeds(f->st, cfg), 0);
+	assert_int_equal(publish_run(cfg, f->st, T0 + 100, &s), 0);
+	v = xpath(f->out, "all.atom", "//a:entry/a:title", &n);
+	assert_int_equal(n, 3);
+	assert_null(strstr(v, "Influensasesongen"));
+	assert_null(strstr(v, "Udatert melding"));
+	assert_non_null(strstr(v, "Nytt sykehus i Stavanger"));
+	free(v);
+	/* The story hod carried stays, without a via link to fhi. */
+	v = xpath(f->out, "all.atom", "//a:link[@rel='via']", &n);
+	assert_int_equal(n, 0);
+	free(v);
+	v = slurp(f->out, "index.html", NULL);
+	assert_null(strstr(v, "Influensasesongen"));
+	free(v);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_null(strstr(v, "Influensasesongen"));
+	free(v);
+	config_free(cfg);
+	buf_free(&conf);
+	buf_free(&err);
+}
+
+static void test_enclosures_republished(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct store_ingest *in = NULL;
+	struct feed_entry fe;
+	const struct feed_enclosure enc[] = {
+		{(char *)"https://www.fhi.no/podkast/ep1.mp3", (char *)"audio/mpeg", 4321},
+		{(char *)"ftp://ftp.fhi.no/rapport.pdf", (char *)"application/pdf", -1},
+		{(char *)"https://www.fhi.no/rapport.pdf", NULL, -1},
+	};
+	char *v;
+	int n = 0;
+
+	memset(&fe, 0, sizeof fe);
+	fe.key = "pod-1";
+	fe.raw_hash = 77;
+	fe.title = "Podkast om vaksiner";
+	fe.link = "https://www.fhi.no/podkast/";
+	fe.published = T0 + 60;
+	fe.updated = HF_NOTIME;
+	fe.enclosures = enc;
+	fe.nenclosures = 3;
+	assert_int_equal(store_ingest_begin(f->st, "fhi", T0 + 60, &in), 0);
+	assert_int_equal(store_ingest_entry(in, &fe, NULL), 0);
+	commit(in, T0 + 60);
+	run(f, &s);
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Podkast om vaksiner']"
+	          "/a:link[@rel='enclosure']/@href", &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(v, "https://www.fhi.no/podkast/ep1.mp3\n"
+	                       "https://www.fhi.no/rapport.pdf\n");
+	free(v);
+	v = xpath(f->out, "all.atom", "//a:link[@rel='enclosure'][1]/@type | "
+	          "//a:link[@rel='enclosure'][1]/@length", &n);
+	assert_string_equal(v, "audio/mpeg\n4321\n");
+	free(v);
+	v = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(v, "Vedlegg: <a href=\"https://www.fhi.no/podkast/ep1.mp3\">"
+	                          "ep1.mp3</a>, <a href=\"https://www.fhi.no/rapport.pdf\">"
+	                          "rapport.pdf</a></p>"));
+	assert_null(strstr(v, "ftp:"));
+	free(v);
+}
+
+/* The offline sample's feeds are files: nothing public names a path. */
+static void test_no_file_url_in_public_files(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct config *cfg = NULL;
+	struct store_fetch_result r = {0};
+	struct buf conf = BUF_INIT, err = BUF_INIT;
+	struct ent e = {"lokal", "l-1", NULL, "Lokal sak", "https://www.fhi.no/l",
+	                NULL, T0 - 30 * 60, NULL};
+	static const char *const pub[] = {
+		"all.atom", "kjelde/other.atom", "other.atom", "index.html",
+		"kjelde/other.html", "status.html", "status.json", "feeds.opml",
+		"arkiv/2024-04.html",
+	};
+	char *v;
+
+	assert_int_equal(buf_printf(&conf, conf_fmt, f->dir, f->dir, 5), 0);
+	v = strstr(conf.data, "stale_after = 1d\n");
+	assert_non_null(v);
+	*v = '\0';
+	assert_int_equal(buf_printf(&err, "%sallow_file_urls = yes\n%s[feed lokal]\n"
+	                            "url = file:///srv/helsefeed/lokal.rss\n"
+	                            "kind = other\n", conf.data, v + 17), 0);
+	assert_int_equal(config_load_mem("test.conf", err.data, err.len, &cfg, &conf), 0);
+	assert_int_equal(store_sync_feeds(f->st, cfg), 0);
+	add(f->st, &e, T0, 31);
+	r.started = T0 + 10;
+	r.error = "file:///srv/helsefeed/lokal.rss: not a feed: root element <html>";
+	assert_int_equal(store_record_fetch(f->st, "lokal", &r), 0);
+	assert_int_equal(publish_run(cfg, f->st, T0 + 100, &s), 0);
+	for (size_t i = 0; i < sizeof pub / sizeof *pub; i++) {
+		v = slurp(f->out, pub[i], NULL);
+		assert_non_null(v);
+		assert_null(strstr(v, "file:"));
+		assert_null(strstr(v, "/srv/helsefeed"));
+		free(v);
+	}
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Lokal sak']/a:source/a:id", NULL);
+	assert_string_equal(v, "tag:helsenytt.example.no,2024:feed/lokal\n");
+	free(v);
+	/* A web feed's source names its feed and its publisher's site. */
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Influensasesongen er i gang']"
+	          "/a:source/a:link/@href", NULL);
+	assert_string_equal(v, "https://www.fhi.no/rss/nyheter/\nhttps://www.fhi.no/\n");
+	free(v);
+	v = slurp(f->out, "status.json", NULL);
+	assert_non_null(strstr(v, "\"last_error\":\"[lokal fil]: not a feed: root element <html>\""));
+	free(v);
+	config_free(cfg);
+	buf_free(&conf);
+	buf_free(&err);
+}
+
+/* RFC 5005 archives of complete months, which never change; the monthly
+ * pages reach every story. */
+static void test_archives(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct stat a, b;
+	char p[256], *v, *w;
+	int n = 0, total = 0;
+	struct ent d = {"fhi", "dummy", NULL, "Dummy", "https://www.fhi.no/d",
+	                "<p>Endret</p>", T0 - 900 * HOUR, NULL};
+	int64_t id;
+
+	destroy(f);
+	memset(f, 0, sizeof *f);
+	build(f, 5, 1);    /* an item first seen in March 2024 */
+	run(f, &s);
+	assert_true(exists(f, "arkiv/2024-03.atom"));
+	/* April is not over: no document for it yet. */
+	assert_false(exists(f, "arkiv/2024-04.atom"));
+	v = slurp(f->out, "arkiv/2024-03.atom", NULL);
+	assert_non_null(strstr(v, "<fh:archive></fh:archive>"));
+	assert_non_null(strstr(v, "xmlns:fh=\"http://purl.org/syndication/history/1.0\""));
+	assert_non_null(strstr(v, "rel=\"current\" type=\"application/atom+xml\" "
+	                          "href=\"https://helsenytt.example.no/all.atom\""));
+	assert_null(strstr(v, "prev-archive"));
+	free(v);
+	v = xpath(f->out, "arkiv/2024-03.atom", "//a:entry/a:title", &n);
+	assert_string_equal(v, "Dummy\n");
+	free(v);
+	v = xpath(f->out, "all.atom", "/a:feed/a:link[@rel='prev-archive']/@href", &n);
+	assert_string_equal(v, "https://helsenytt.example.no/arkiv/2024-03.atom\n");
+	free(v);
+
+	/* A later change of the archived item leaves the document alone. */
+	snprintf(p, sizeof p, "%s/arkiv/2024-03.atom", f->out);
+	assert_int_equal(stat(p, &a), 0);
+	id = add(f->st, &d, T0 + 3600, 8);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 40 * 24 * HOUR, &s), 0);
+	assert_int_equal(stat(p, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+	/* April is complete now: its document links March. */
+	v = xpath(f->out, "arkiv/2024-04.atom", "/a:feed/a:link[@rel='prev-archive']/@href", &n);
+	assert_string_equal(v, "https://helsenytt.example.no/arkiv/2024-03.atom\n");
+	free(v);
+	v = xpath(f->out, "all.atom", "/a:feed/a:link[@rel='prev-archive']/@href", &n);
+	assert_string_equal(v, "https://helsenytt.example.no/arkiv/2024-04.atom\n");
+	free(v);
+	/* An editor withdraws it: the one change an archive takes. */
+	assert_int_equal(store_item_set_hidden(f->st, id, 1, (int64_t)time(NULL) + 5,
+	                                       NULL), 0);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 40 * 24 * HOUR, &s), 0);
+	v = xpath(f->out, "arkiv/2024-03.atom", "//a:entry", &n);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(store_item_set_hidden(f->st, id, 0, (int64_t)time(NULL) + 6,
+	                                       NULL), 0);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 40 * 24 * HOUR, &s), 0);
+
+	/* The monthly pages hold every item once: 7 items, 2 months. */
+	v = slurp(f->out, "arkiv/2024-03.html", NULL);
+	w = slurp(f->out, "arkiv/2024-04.html", NULL);
+	total = count_str(v, "<article class=\"item\"") + count_str(w, "<article class=\"item\"");
+	assert_int_equal(total, 7);
+	assert_non_null(strstr(v, "Dummy"));
+	assert_non_null(strstr(w, "<a rel=\"prev\" href=\"2024-03.html\">← mars 2024</a>"));
+	assert_non_null(strstr(v, "<a rel=\"next\" href=\"2024-04.html\">april 2024 →</a>"));
+	free(v);
+	free(w);
+	v = slurp(f->out, "arkiv/index.html", NULL);
+	assert_non_null(strstr(v, "<a href=\"2024-04.html\">april 2024</a> (6)"));
+	assert_non_null(strstr(v, "<a href=\"2024-03.html\">mars 2024</a> (1)"));
+	free(v);
+}
+
 static void test_write_file_replaces_atomically(void **state)
 {
 	char dir[] = "/tmp/hf-pubw-XXXXXX";
@@ -858,6 +1221,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_stale_and_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opml_and_stylesheet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans_use_indexes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pages_per_category_and_kind_with_menu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_made_stamp_moves_with_content_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_item_leaves_every_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removed_feed_leaves_the_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enclosures_republished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_file_url_in_public_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_archives, setup, teardown),
 		cmocka_unit_test(test_write_file_replaces_atomically),
 		cmocka_unit_test(test_entry_id_forms),
 		cmocka_unit_test(test_url_host),

@@ -273,13 +273,13 @@ int pub_atom(const struct config *cfg, struct pubdb *db, const char *host,
 	int limit = cfg->max_entries > 0 ? cfg->max_entries : HF_PUBLISH_MAX_ENTRIES;
 	int rc;
 
-	ids = calloc(feed->ids ? feed->nids + 1 : (size_t)limit, sizeof *ids);
+	ids = calloc(feed->archive ? feed->nids + 1 : (size_t)limit, sizeof *ids);
 	xb = xmlBufferCreate();
 	if (!ids || !xb || !(a.w = xmlNewTextWriterMemory(xb, 0))) {
 		rc = HF_ENOMEM;
 		goto out;
 	}
-	if (feed->ids) {
+	if (feed->archive) {
 		n = feed->nids;
 		if (n)
 			memcpy(ids, feed->ids, n * sizeof *ids);

@@ -169,8 +169,9 @@ struct pub_feed {
 	enum pub_group group;
 	int legacy;            /* an older URL of the same feed, kept: no page
 	                        * or menu entry of its own */
-	/* An archive document (RFC 5005): these entries instead of the
-	 * newest of `filter`, with fh:archive; prev_archive and current are
+	/* An archive document (RFC 5005): the nids entries of ids (may be
+	 * NULL when nids is 0) instead of the newest of `filter`, with
+	 * fh:archive; prev_archive and current are
 	 * file names, NULL for none. */
 	const int64_t *ids;
 	size_t nids;
