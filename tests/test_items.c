@@ -28,9 +28,24 @@ struct fx {
 	int64_t ids[4];
 };
 
+static int64_t add_seen(struct fx *f, const char *feed, const char *key,
+                        const char *title, const char *summary,
+                        int64_t published, int64_t seen,
+                        const struct feed_enclosure *enc, size_t nenc);
+
 static int64_t add(struct fx *f, const char *feed, const char *key,
                    const char *title, const char *summary, int64_t published,
                    const struct feed_enclosure *enc, size_t nenc)
+{
+	/* Seen a minute after it was published. */
+	return add_seen(f, feed, key, title, summary, published, published + 60,
+	                enc, nenc);
+}
+
+static int64_t add_seen(struct fx *f, const char *feed, const char *key,
+                        const char *title, const char *summary,
+                        int64_t published, int64_t seen,
+                        const struct feed_enclosure *enc, size_t nenc)
 {
 	struct store_ingest *in = NULL;
 	struct store_fetch_result r = {0};
@@ -47,13 +62,13 @@ static int64_t add(struct fx *f, const char *feed, const char *key,
 	e.updated = HF_NOTIME;
 	e.enclosures = enc;
 	e.nenclosures = nenc;
-	assert_int_equal(store_ingest_begin(f->st, feed, T0, &in), 0);
+	assert_int_equal(store_ingest_begin(f->st, feed, seen, &in), 0);
 	assert_int_equal(store_ingest_entry(in, &e, NULL), 0);
 	id = store_ingest_item_id(in);
 	if (!strcmp(key, "k1"))
 		assert_int_equal(store_item_set_categories(in, id,
 		                 &(struct store_category){"hospitals", STORE_CAT_RULE}, 1), 0);
-	r.started = T0;
+	r.started = seen;
 	r.http_status = 200;
 	assert_int_equal(store_ingest_commit(in, &r), 0);
 	return id;
@@ -260,6 +275,27 @@ static void test_prune_removes_old_items_and_their_index(void **state)
 	struct got g;
 	int64_t n = -1;
 
+	/* Old, but first seen today (a feed still carries it, or it came
+	 * back after a prune): kept until it has been here as long. */
+	add_seen(f, "fhi", "k5", "Gammal sak", NULL, T0 - 500 * DAY, T0, NULL, 0);
+	assert_int_equal(store_prune_items(f->st, T0 - 365 * DAY, &n), 0);
+	assert_int_equal(n, 1);
+	g = list(f, (struct store_items_query){.search = "gammal"});
+	assert_int_equal(g.n, 1);
+	assert_int_equal(store_prune_items(f->st, T0 + 1, &n), 0);
+	assert_int_equal(n, 4);
+	g = list(f, (struct store_items_query){0});
+	assert_int_equal(g.n, 0);
+	/* Start again from the fixture for the index check below. */
+	store_close(f->st);
+	f->st = NULL;
+	testdb_remove_file(f->path);
+	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
+	assert_int_equal(store_sync_feeds(f->st, &f->cfg), 0);
+	add(f, "hod", "k1", "Nytt sjukehus i Bodø", NULL, T0 - 3 * DAY, NULL, 0);
+	add(f, "hod", "k2", "Ærlig talt", NULL, T0 - 2 * DAY, NULL, 0);
+	add(f, "fhi", "k3", "Ga ut", NULL, T0 - 1 * DAY, NULL, 0);
+	add(f, "hod", "k4", "Budsjett", NULL, T0 - 400 * DAY, NULL, 0);
 	assert_int_equal(store_prune_items(f->st, T0 - 365 * DAY, &n), 0);
 	assert_int_equal(n, 1);
 	g = list(f, (struct store_items_query){.search = "budsjett"});

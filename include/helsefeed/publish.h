@@ -187,6 +187,33 @@ int publish_status_json(const struct config *cfg,
                         const struct store_feed_state *v, size_t n,
                         int64_t now, struct buf *out) HF_WUR;
 
+/* --- metrics_file ------------------------------------------------------ */
+
+/* What the service knows of its last cycle. */
+struct publish_cycle {
+	int64_t cycle_ms;       /* wall time of the fetches */
+	int64_t publish_ms;     /* of the publish */
+	int digests_sent;       /* since the start */
+	int digests_failed;
+};
+
+/*
+ * The Prometheus text format (version 0.0.4) of the feeds' states and
+ * the cycle into `out`: per feed helsefeed_feed_up, _severity,
+ * _last_success_timestamp_seconds, _failures, _items; then
+ * helsefeed_digests_sent_total, _failed_total,
+ * helsefeed_cycle_duration_seconds, helsefeed_publish_duration_seconds,
+ * helsefeed_last_cycle_timestamp_seconds.  0 or HF_ENOMEM.
+ */
+int publish_metrics(const struct config *cfg, const struct store_feed_state *v,
+                    size_t n, int64_t now, const struct publish_cycle *c,
+                    struct buf *out) HF_WUR;
+
+/* Write them to cfg->metrics_file (nothing when it is unset), replaced
+ * atomically.  0, HF_EDB, HF_EIO (logged with the path), HF_ENOMEM. */
+int publish_write_metrics(const struct config *cfg, struct store *st,
+                          int64_t now, const struct publish_cycle *c) HF_WUR;
+
 /* The stylesheet written as feed.xsl (publish/feed.xsl in the source). */
 extern const char publish_feed_xsl[];
 

@@ -397,9 +397,9 @@ int store_item_get(struct store *st, int64_t id,
 int store_item_set_hidden(struct store *st, int64_t id, int hidden,
                           int64_t now, int *changed) HF_WUR;
 
-/* Delete the items whose time (published, else first_seen) is before
- * `before`, with their sources, categories and enclosures, in one
- * transaction; *n (may be NULL) gets how many.  Returns 0, HF_EINVAL
+/* Delete the items whose time (published, else first_seen) and
+ * first_seen are before `before`, with their sources, categories,
+ * enclosures and search index rows, in one statement; *n (may be NULL) gets how many.  Returns 0, HF_EINVAL
  * (an ingest is open), HF_EDB. */
 int store_prune_items(struct store *st, int64_t before, int64_t *n) HF_WUR;
 

@@ -244,8 +244,11 @@ int store_prune_items(struct store *st, int64_t before, int64_t *n)
 		return rc;
 	/* Merged sources and categories go with their item (ON DELETE
 	 * CASCADE), items_fts through its trigger. */
+	/* first_seen too: an entry a feed still carries comes back as a new
+	 * item after its prune; it must not go and come back every day. */
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM items WHERE"
-	                       " COALESCE(published, first_seen) < ?1", -1, &s,
+	                       " COALESCE(published, first_seen) < ?1"
+	                       " AND first_seen < ?1", -1, &s,
 	                       NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 1, before) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_DONE) {
