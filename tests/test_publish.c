@@ -640,6 +640,48 @@ static void test_status_stale_and_moved(void **state)
 	free(json);
 }
 
+/* A feed that answers but brought nothing new for silent_after (30 days
+ * by default) is "stille"; one day earlier it is OK. */
+static void test_status_silent_feed(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct store_fetch_result r = {0};
+	struct store_feed_state *v = NULL;
+	struct buf b = BUF_INIT;
+	enum publish_severity sev = PUBLISH_OK;
+	char *json;
+	size_t n = 0;
+
+	r.started = T0 + 31 * 24 * HOUR;
+	r.http_status = 304;
+	r.not_modified = 1;
+	assert_int_equal(store_record_fetch(f->st, "hod", &r), 0);
+	r.started = T0 + 31 * 24 * HOUR;
+	assert_int_equal(store_record_fetch(f->st, "fhi", &r), 0);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 31 * 24 * HOUR, &s), 0);
+	json = slurp(f->out, "status.json", NULL);
+	assert_non_null(strstr(json, "\"text\":\"0 OK · 2 stille\""));
+	assert_non_null(strstr(json, "\"state\":\"silent\",\"label\":\"stille\","
+	                             "\"severity\":\"warning\",\"stale\":false,"
+	                             "\"silent\":true"));
+	assert_non_null(strstr(json, "Svarer, men ingen nye saker siden"));
+	free(json);
+	/* The same through the functions the CLI uses. */
+	assert_int_equal(store_feed_states(f->st, &v, &n), 0);
+	assert_int_equal(publish_status_summary(f->cfg, v, n, T0 + 29 * 24 * HOUR,
+	                                        &b, &sev), 0);
+	assert_string_equal(buf_str(&b), "2 OK");
+	assert_int_equal(sev, PUBLISH_OK);
+	buf_clear(&b);
+	assert_int_equal(publish_status_summary(f->cfg, v, n, T0 + 31 * 24 * HOUR,
+	                                        &b, &sev), 0);
+	assert_string_equal(buf_str(&b), "0 OK · 2 stille");
+	assert_int_equal(sev, PUBLISH_WARNING);
+	store_feed_states_free(v, n);
+	buf_free(&b);
+}
+
 static void test_opml_and_stylesheet(void **state)
 {
 	struct fx *f = *state;
@@ -1228,6 +1270,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enclosures_republished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_file_url_in_public_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_silent_feed, setup, teardown),
 		cmocka_unit_test(test_write_file_replaces_atomically),
 		cmocka_unit_test(test_entry_id_forms),
 		cmocka_unit_test(test_url_host),
