@@ -329,6 +329,10 @@ def chromium(out, db):
                         .findall(ATOM + "entry"))
         check(r.stdout.count('<article class="entry">') == n_entries,
               "feed.xsl renders every entry")
+        # Local time (Europe/Oslo, from hf:local), never UTC: the sample's
+        # newest hod item is 2024-04-19T11:30Z, 13:30 in Oslo.
+        check(" UTC" not in r.stdout and "19.04.2024 kl. 13:30" in r.stdout,
+              "feed.xsl shows local time")
         page = os.path.join(TMP, "all.html")
         with open(page, "w", encoding="utf-8") as f:
             f.write(r.stdout)
