@@ -15,6 +15,7 @@ real binary and published; then:
   - markup planted in the sample (script, onerror, javascript:) arrives
     inert;
   - a second publish rewrites nothing but the status files;
+  - every page passes HTML Tidy (tidy -errors) with no warning;
   - headless Chromium renders index.html with the expected number of
     items, no console error, and a screenshot; all.atom through feed.xsl
     (xsltproc) is a page with one article per entry.
@@ -213,6 +214,7 @@ def main():
             check(same, f + " untouched by the second run")
     check(sorted(tree()) == sorted(before), "no temporary files left")
 
+    validate_html(out)
     newsboat(out, atoms)
     chromium(out, db)
 
@@ -276,6 +278,22 @@ def newsboat(out, atoms):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def validate_html(out):
+    """Every page passes HTML Tidy (Debian's tidy, HTML5 aware) without an
+    error or a warning."""
+    tidy = shutil.which("tidy")
+    if not tidy:
+        print("note: tidy absent, pages not validated")
+        return
+    pages = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs
+             if f.endswith(".html")]
+    check(len(pages) >= 10, "pages to validate: %r" % pages)
+    for p in pages:
+        r = run(tidy, "-errors", "-q", p)
+        check(r.returncode == 0 and not r.stderr.strip(),
+              "tidy %s: %s" % (os.path.relpath(p, out), r.stderr[-400:]))
 
 
 def chromium(out, db):
