@@ -41,7 +41,8 @@ static const char css[] =
 	"border-radius:.3em;padding:.05em .5em;text-decoration:none}"
 	".months{columns:12em}.more{margin:1.2em 0}"
 	"footer{border-top:1px solid #ccc;margin:2em 0;padding-top:.5em;"
-	"font-size:.85em}footer a{margin-right:.8em}";
+	"font-size:.85em}footer a{margin-right:.8em}"
+	"@media (max-width:40em){nav .label{width:100%}}";
 
 static int esc(struct buf *out, const char *s)
 {

@@ -393,16 +393,18 @@ out:
 /* --- status.html ------------------------------------------------------- */
 
 static const char status_css[] =
-	"main{max-width:none}table{border-collapse:collapse;width:100%}"
+	"body{max-width:76em}table{border-collapse:collapse;width:100%}"
 	"th,td{text-align:left;padding:.3em .5em;border-bottom:1px solid #ddd;"
-	"vertical-align:top}.st-ok{color:#075}.st-never,.st-silent,.st-moved,"
-	".st-failing{color:#a60;font-weight:bold}.st-gone,.crit{color:#b00;"
-	"font-weight:bold}.small{font-size:.85em;color:#444}"
-	".summary{font-size:1.15em;font-weight:bold}"
-	"code{word-break:break-all}"
+	"vertical-align:top}td.note{min-width:18em}.st-ok{color:#075}"
+	".st-never,.st-silent,.st-moved,.st-failing{color:#a60;font-weight:bold}"
+	".st-gone,.crit{color:#b00;font-weight:bold}.small{font-size:.85em;"
+	"color:#444}.summary{font-size:1.15em;font-weight:bold}"
+	"code{word-break:break-all}td code.name{display:block;"
+	"word-break:normal;font-size:.85em;color:#444}"
 	"@media (max-width:40em){thead{display:none}table,tr,td{display:block}"
 	"tr{border-bottom:2px solid #ccc;padding:.4em 0}td{border:0;"
-	"padding:.1em 0}td[data-label]::before{content:attr(data-label) \": \";"
+	"padding:.1em 0}td.note{min-width:0}td:empty{display:none}"
+	"td[data-label]::before{content:attr(data-label) \": \";"
 	"color:#555;font-size:.85em}}";
 
 static int put_time(struct buf *o, const struct tz *tz, int64_t t)
@@ -429,12 +431,12 @@ static int status_row(const struct pub_site *site,
 	const char *url = public_url(cfg, s);
 	struct publish_health h;
 	struct buf adv = BUF_INIT;
-	int rc = HF_ENOMEM;
+	int rc = HF_ENOMEM, had_advice;
 
 	publish_feed_health(cfg, s, site->now, &h);
 	if (buf_puts(o, "<tr id=\"feed-") || pub_html_text(s->name, o) ||
 	    buf_puts(o, "\"><td><b>") || pub_html_text(cfg_title(cfg, s), o) ||
-	    buf_puts(o, "</b> <code>") || pub_html_text(s->name, o) ||
+	    buf_puts(o, "</b> <code class=\"name\">") || pub_html_text(s->name, o) ||
 	    buf_puts(o, "</code>"))
 		goto out;
 	if (url && (buf_puts(o, "<br><code class=\"small\">") ||
@@ -456,14 +458,17 @@ static int status_row(const struct pub_site *site,
 	if ((s->last_status ? buf_printf(o, "<td data-label=\"HTTP\">%d</td>",
 	                                 s->last_status)
 	                    : buf_puts(o, "<td data-label=\"HTTP\">–</td>")) ||
-	    buf_puts(o, "<td data-label=\"Merknad\">"))
+	    buf_puts(o, "<td class=\"note\" data-label=\"Merknad\">"))
 		goto out;
 	if ((rc = advice(cfg, site->tz, s, site->now, &adv)) ||
-	    (rc = pub_html_text(buf_str(&adv), o)) ||
-	    (rc = public_error(s->last_error, &adv)))
+	    (rc = pub_html_text(buf_str(&adv), o)))
+		goto out;
+	had_advice = adv.len > 0;
+	if ((rc = public_error(s->last_error, &adv)))
 		goto out;
 	rc = HF_ENOMEM;
-	if ((s->last_error && (buf_puts(o, "<br><span class=\"small\">") ||
+	if ((s->last_error && (buf_puts(o, had_advice ? "<br><span class=\"small\">" :
+	                                "<span class=\"small\">") ||
 	                       pub_html_text(buf_str(&adv), o) ||
 	                       buf_puts(o, "</span>"))) ||
 	    buf_puts(o, "</td></tr>\n"))
