@@ -305,6 +305,8 @@ static int count_str(const char *hay, const char *needle)
 	return n;
 }
 
+static int exists(const struct fx *f, const char *file);
+
 static const char *const files[] = {
 	"all.atom", "hospitals.atom", "covid.atom", "ministry.atom",
 	"directorate.atom", "index.html", "status.html", "status.json",
@@ -638,6 +640,47 @@ static void test_status_stale_and_moved(void **state)
 	assert_null(strstr(json, "\"stale\":true"));
 	assert_non_null(strstr(json, "\"severity\":\"warning\""));
 	free(json);
+}
+
+/* A category named like a kind: the old URLs stay as they were
+ * (hospital.atom the category's, kind-hospital.atom the kind's), the new
+ * ones never depend on it (tema/ and kjelde/). */
+static void test_names_never_depend_on_collisions(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct config *cfg = NULL;
+	struct buf conf = BUF_INIT, err = BUF_INIT;
+	char *v;
+	int n = 0;
+
+	assert_int_equal(buf_printf(&conf, conf_fmt, f->dir, f->dir, 5), 0);
+	assert_int_equal(buf_puts(&conf, "[category hospital]\ntitle = Sjukehus\n"
+	                          "match = sykehus*\n[feed sus]\n"
+	                          "url = https://www.sus.no/rss\nkind = hospital\n"), 0);
+	assert_int_equal(config_load_mem("test.conf", conf.data, conf.len, &cfg, &err), 0);
+	assert_int_equal(store_sync_feeds(f->st, cfg), 0);
+	assert_int_equal(publish_run(cfg, f->st, T0 + 100, &s), 0);
+	assert_true(exists(f, "hospital.atom"));
+	assert_true(exists(f, "kind-hospital.atom"));
+	assert_true(exists(f, "tema/hospital.atom"));
+	assert_true(exists(f, "tema/hospital.html"));
+	assert_true(exists(f, "kjelde/hospital.atom"));
+	assert_true(exists(f, "kjelde/hospital.html"));
+	v = xpath(f->out, "hospital.atom", "/a:feed/a:title", &n);
+	assert_string_equal(v, "Helsenytt: Sjukehus\n");
+	free(v);
+	v = xpath(f->out, "kind-hospital.atom", "/a:feed/a:title", &n);
+	assert_string_equal(v, "Helsenytt: Sykehus og helseforetak\n");
+	free(v);
+	v = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(v, "<a href=\"tema/hospital.html\">Sjukehus</a>"));
+	assert_non_null(strstr(v, "<a href=\"kjelde/hospital.html\">Sykehus og "
+	                          "helseforetak</a>"));
+	free(v);
+	config_free(cfg);
+	buf_free(&conf);
+	buf_free(&err);
 }
 
 /* A feed that answers but brought nothing new for silent_after (30 days
@@ -1271,6 +1314,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_file_url_in_public_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_silent_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_never_depend_on_collisions, setup, teardown),
 		cmocka_unit_test(test_write_file_replaces_atomically),
 		cmocka_unit_test(test_entry_id_forms),
 		cmocka_unit_test(test_url_host),
