@@ -642,6 +642,50 @@ static void test_status_stale_and_moved(void **state)
 	free(json);
 }
 
+/* A month page whose signature matches is not rendered again; a change
+ * of its items, their categories or the configuration renders it. */
+static void test_month_pages_render_only_when_changed(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct store_ingest *in = NULL;
+	char p[256], *v;
+	FILE *fp;
+	struct ent e = ents[4];
+
+	run(f, &s);
+	snprintf(p, sizeof p, "%s/arkiv/2024-04.html", f->out);
+	/* A mark only a run that skips the page leaves in place. */
+	assert_non_null(fp = fopen(p, "a"));
+	fputs("<!-- untouched -->\n", fp);
+	fclose(fp);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 500, &s), 0);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_non_null(strstr(v, "<!-- untouched -->"));
+	assert_non_null(strstr(v, "\n<!-- helsefeed-sig "));
+	free(v);
+	/* A category given by the rules later: rendered again. */
+	assert_int_equal(store_ingest_begin(f->st, "hod", T0 + 600, &in), 0);
+	assert_int_equal(store_item_set_categories(in, f->story_id,
+	                 &(struct store_category){"covid", STORE_CAT_RULE}, 1), 0);
+	commit(in, T0 + 600);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 700, &s), 0);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_null(strstr(v, "<!-- untouched -->"));
+	free(v);
+	/* A changed text: rendered again. */
+	assert_non_null(fp = fopen(p, "a"));
+	fputs("<!-- untouched -->\n", fp);
+	fclose(fp);
+	e.html = "<p>Rettet tekst om kommunene.</p>";
+	add(f->st, &e, T0 + 800, 4343);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 900, &s), 0);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_null(strstr(v, "<!-- untouched -->"));
+	assert_non_null(strstr(v, "Rettet tekst om kommunene."));
+	free(v);
+}
+
 /* A category named like a kind: the old URLs stay as they were
  * (hospital.atom the category's, kind-hospital.atom the kind's), the new
  * ones never depend on it (tema/ and kjelde/). */
@@ -1315,6 +1359,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_archives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_silent_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_never_depend_on_collisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_month_pages_render_only_when_changed, setup, teardown),
 		cmocka_unit_test(test_write_file_replaces_atomically),
 		cmocka_unit_test(test_entry_id_forms),
 		cmocka_unit_test(test_url_host),

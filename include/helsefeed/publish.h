@@ -50,7 +50,9 @@
  * reader sees the old file or the new one, never half of one.
  *
  * Cost: a fixed number of indexed queries per feed and page, each with
- * a LIMIT, plus one indexed range query per month of the archive.
+ * a LIMIT; for the archive, one indexed range query per month, and the
+ * stories of a month read only when its page or Atom document must be
+ * written again (its signature changed, or the month was completed).
  */
 #ifndef HELSEFEED_PUBLISH_H
 #define HELSEFEED_PUBLISH_H

@@ -367,7 +367,7 @@ out:
 
 int pub_month_html(const struct pub_site *site, const struct pub_month *months,
                    size_t nmonths, size_t which, const int64_t *ids,
-                   size_t nids, struct buf *out)
+                   size_t nids, uint64_t sig, struct buf *out)
 {
 	struct page p = {site, out, BUF_INIT};
 	char name[32], file[16], title[64];
@@ -378,6 +378,19 @@ int pub_month_html(const struct pub_site *site, const struct pub_month *months,
 	if ((rc = pub_page_begin(site, out, "../", title, NULL, NULL, NULL)))
 		goto out;
 	rc = HF_ENOMEM;
+	/* After "<!DOCTYPE html>\n": where publish.c looks for it. */
+	{
+		char line[64];
+		int len = snprintf(line, sizeof line, PUB_SIG "%016llx -->\n",
+		                   (unsigned long long)sig);
+		const char *nl = memchr(out->data, '\n', out->len);
+		size_t at = nl ? (size_t)(nl - out->data) + 1 : 0;
+		if (buf_reserve(out, (size_t)len))
+			goto out;
+		memmove(out->data + at + len, out->data + at, out->len - at + 1);
+		memcpy(out->data + at, line, (size_t)len);
+		out->len += (size_t)len;
+	}
 	if (buf_printf(out, "<p>%zu saker.", nids))
 		goto out;
 	/* months[] is newest first: which + 1 is the month before. */

@@ -2,6 +2,7 @@
  * publish.c - publish_run: which files, in which order, into cfg->output.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include "helsefeed/fsutil.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/log.h"
+#include "helsefeed/norm.h"
 #include "helsefeed/tz.h"
 #include "publish_int.h"
 
@@ -310,53 +312,115 @@ out:
 	return rc;
 }
 
+/* What every page shows from the configuration and the program: the
+ * menu, the feeds' and categories' titles, the zone, the version (its
+ * templates).  Part of a month page's signature. */
+static uint64_t frame_sig(const struct pub_site *site)
+{
+	const struct config *cfg = site->cfg;
+	uint64_t h = NORM_FNV_INIT;
+
+#define MIX(s) do { const char *m_ = (s) ? (s) : "-";                        \
+		h = norm_fnv1a(h, m_, strlen(m_) + 1); } while (0)
+	MIX(HELSEFEED_VERSION);
+	MIX(cfg->title);
+	MIX(cfg->timezone);
+	for (size_t i = 0; i < site->nfeeds; i++) {
+		MIX(site->feeds[i].page);
+		MIX(site->feeds[i].title);
+	}
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		MIX(cfg->feeds[i].name);
+		MIX(cfg->feeds[i].title);
+	}
+	for (size_t i = 0; i < cfg->ncategories; i++) {
+		MIX(cfg->categories[i].name);
+		MIX(cfg->categories[i].title);
+	}
+#undef MIX
+	return h;
+}
+
+/* 1 when the page at output/rel carries signature `sig` (PUB_SIG on
+ * its second line): it shows what it would show again. */
+static int page_current(const struct config *cfg, const char *rel, uint64_t sig)
+{
+	char head[128], want[64];
+	struct buf path = BUF_INIT;
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(want, sizeof want, "\n" PUB_SIG "%016llx -->\n",
+	         (unsigned long long)sig);
+	if (buf_printf(&path, "%s/%s", cfg->output, rel) ||
+	    !(f = fopen(path.data, "re"))) {
+		buf_free(&path);
+		return 0;
+	}
+	n = fread(head, 1, sizeof head - 1, f);
+	fclose(f);
+	buf_free(&path);
+	head[n] = '\0';
+	return strstr(head, want) != NULL;
+}
+
 /* arkiv/index.html and arkiv/YYYY-MM.html: every visible item in the
- * month of its time in the configured zone. */
+ * month of its time in the configured zone.  A month page whose
+ * signature (its items, their changes, sources and categories, its
+ * neighbours, the frame) is the one it carries is not rendered again:
+ * a publish reads the whole archive's index entries, not its items. */
 static int html_archives(struct out *o, const struct pub_site *site)
 {
 	struct pub_month *months = NULL;
-	int64_t **ids = NULL, tmin, tmax, smin, smax;
-	size_t nm = 0, cap = 0;
+	int64_t *ids = NULL, tmin, tmax, smin, smax;
+	size_t nm = 0, cap = 0, n = 0;
 	struct buf b = BUF_INIT, rel = BUF_INIT;
+	uint64_t frame = frame_sig(site);
 	int rc;
 
 	if ((rc = pubdb_span(site->db, &tmin, &tmax, &smin, &smax)))
 		goto out;
 	for (int64_t ym = tmax == HF_NOTIME ? -1 : pub_month_of(site->tz, tmax);
 	     tmin != HF_NOTIME && ym >= pub_month_of(site->tz, tmin); ym--) {
-		int64_t *v = NULL;
-		size_t n = 0;
-		if ((rc = pubdb_range(site->db, pub_month_start(site->tz, ym),
-		                      pub_month_start(site->tz, ym + 1), 0, &v, &n)))
+		int64_t from = pub_month_start(site->tz, ym);
+		int64_t to = pub_month_start(site->tz, ym + 1);
+		uint64_t sig = 0;
+		if ((rc = pubdb_range_sig(site->db, from, to, &n, &sig)))
 			goto out;
-		if (!n) {
-			free(v);
+		if (!n)
 			continue;
-		}
 		if (nm == cap) {
 			size_t ncap = cap ? 2 * cap : 16;
 			struct pub_month *nmo = realloc(months, ncap * sizeof *nmo);
-			int64_t **nids = nmo ? realloc(ids, ncap * sizeof *nids) : NULL;
-			if (nmo)
-				months = nmo;
-			if (!nids) {
-				free(v);
+			if (!nmo) {
 				rc = HF_ENOMEM;
 				goto out;
 			}
-			ids = nids;
+			months = nmo;
 			cap = ncap;
 		}
-		months[nm] = (struct pub_month){ym, n};
-		ids[nm++] = v;
+		months[nm++] = (struct pub_month){ym, n, sig};
 	}
 	for (size_t i = 0; i < nm; i++) {
 		char file[16];
+		uint64_t sig = months[i].sig ^ frame;
+		int64_t nb[2] = {i ? months[i - 1].ym : -1,
+		                 i + 1 < nm ? months[i + 1].ym : -1};
+		sig = norm_fnv1a(sig, nb, sizeof nb);
 		pub_month_file(months[i].ym, file);
 		buf_clear(&rel);
-		if ((rc = buf_printf(&rel, "arkiv/%s.html", file)) ||
-		    (rc = pub_month_html(site, months, nm, i, ids[i], months[i].n,
-		                         &b)) ||
+		if ((rc = buf_printf(&rel, "arkiv/%s.html", file)))
+			goto out;
+		if (page_current(o->cfg, rel.data, sig)) {
+			o->s.files++;
+			continue;
+		}
+		free(ids);
+		ids = NULL;
+		if ((rc = pubdb_range(site->db, pub_month_start(site->tz, months[i].ym),
+		                      pub_month_start(site->tz, months[i].ym + 1), 0,
+		                      &ids, &n)) ||
+		    (rc = pub_month_html(site, months, nm, i, ids, n, sig, &b)) ||
 		    (rc = put(o, rel.data, &b, 1)))
 			goto out;
 	}
@@ -364,8 +428,6 @@ static int html_archives(struct out *o, const struct pub_site *site)
 	    (rc = put(o, "arkiv/index.html", &b, 1)))
 		goto out;
 out:
-	for (size_t i = 0; i < nm; i++)
-		free(ids[i]);
 	free(ids);
 	free(months);
 	buf_free(&b);

@@ -73,6 +73,12 @@ int pubdb_feed_states(struct pubdb *db, struct store_feed_state **out,
 int pubdb_range(struct pubdb *db, int64_t from, int64_t to, int by_first_seen,
                 int64_t **ids, size_t *n) HF_WUR;
 
+/* How many visible items have their time in [from, to), and a hash of
+ * what their page shows from the store: which items, their last change,
+ * their sources and categories.  Returns 0, HF_EDB. */
+int pubdb_range_sig(struct pubdb *db, int64_t from, int64_t to, size_t *n,
+                    uint64_t *sig) HF_WUR;
+
 /* The oldest and newest item time and first_seen of all items (hidden
  * ones too: the span only bounds the walk), HF_NOTIME each when there
  * are no items.  Returns 0, HF_EDB. */
@@ -195,6 +201,7 @@ int pub_atom(const struct config *cfg, struct pubdb *db, const char *host,
 struct pub_month {
 	int64_t ym;            /* year * 12 + month - 1, local */
 	size_t n;              /* its stories */
+	uint64_t sig;          /* pubdb_range_sig of the month */
 };
 
 /* What every HTML page shares (html.c). */
@@ -213,10 +220,15 @@ int pub_index_html(const struct pub_site *site, struct buf *out) HF_WUR;
 int pub_list_html(const struct pub_site *site, const struct pub_feed *feed,
                   struct buf *out) HF_WUR;
 /* arkiv/YYYY-MM.html: every story of one month (ids, newest first);
- * months[] (newest first) gives the neighbours. */
+ * months[] (newest first) gives the neighbours; `sig` is written into
+ * the page (PUB_SIG) so that the next run can tell it is current
+ * without rendering it. */
 int pub_month_html(const struct pub_site *site, const struct pub_month *months,
                    size_t nmonths, size_t which, const int64_t *ids,
-                   size_t nids, struct buf *out) HF_WUR;
+                   size_t nids, uint64_t sig, struct buf *out) HF_WUR;
+
+/* "<!-- helsefeed-sig HEX -->": the line after a month page's doctype. */
+#define PUB_SIG "<!-- helsefeed-sig "
 /* arkiv/index.html: every month, newest first, and the Atom archives. */
 int pub_archive_index_html(const struct pub_site *site,
                            const struct pub_month *months, size_t nmonths,

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "helsefeed/log.h"
+#include "helsefeed/norm.h"
 #include "../publish/publish_int.h"
 #include "store_int.h"
 
@@ -33,6 +34,7 @@ enum pq_id {
 	PQ_SPAN,
 	PQ_HIDDEN_CHANGED,
 	PQ_ENCLOSURES,
+	PQ_RANGE_SIG,
 	PQ__COUNT
 };
 
@@ -106,6 +108,21 @@ static const char *const pq_sql[PQ__COUNT] = {
 	[PQ_ENCLOSURES] =
 	"SELECT url, type, length FROM item_enclosures WHERE item_id = ?1"
 	" ORDER BY pos",
+	/* What a month's page shows changes with one of these: its items
+	 * (ids), their content (last_changed), the sources that carry them
+	 * (merged ones add rows), their categories. */
+	[PQ_RANGE_SIG] =
+	"SELECT count(*), total(id), max(last_changed),"
+	" (SELECT count(*) FROM item_sources s WHERE s.item_id IN (SELECT id"
+	"  FROM items WHERE COALESCE(published, first_seen) >= ?1"
+	"  AND COALESCE(published, first_seen) < ?2)),"
+	" (SELECT group_concat(x) FROM (SELECT c.item_id || c.category AS x"
+	"  FROM item_categories c WHERE c.item_id IN (SELECT id FROM items"
+	"  WHERE COALESCE(published, first_seen) >= ?1"
+	"  AND COALESCE(published, first_seen) < ?2)"
+	"  ORDER BY c.item_id, c.category))"
+	" FROM items WHERE COALESCE(published, first_seen) >= ?1"
+	" AND COALESCE(published, first_seen) < ?2" VISIBLE,
 };
 
 struct pubdb {
@@ -478,4 +495,28 @@ int pubdb_enclosures(struct pubdb *db, int64_t id,
 	if (cbrc)
 		return cbrc;
 	return rc == SQLITE_DONE ? 0 : pq_fail(db, "cannot read enclosures");
+}
+
+int pubdb_range_sig(struct pubdb *db, int64_t from, int64_t to, size_t *n,
+                    uint64_t *sig)
+{
+	sqlite3_stmt *s = db->s[PQ_RANGE_SIG];
+	uint64_t h = NORM_FNV_INIT;
+	int rc = 0;
+
+	if ((sqlite3_bind_int64(s, 1, from) | sqlite3_bind_int64(s, 2, to)) !=
+	    SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		rc = pq_fail(db, "cannot read a month's signature");
+	} else {
+		for (int i = 0; i < 5; i++) {
+			const unsigned char *v = sqlite3_column_text(s, i);
+			int len = sqlite3_column_bytes(s, i);
+			h = norm_fnv1a(h, v ? (const char *)v : "-", v ? (size_t)len : 1);
+			h = norm_fnv1a(h, "|", 1);
+		}
+		*sig = h;
+		*n = (size_t)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	return rc;
 }
