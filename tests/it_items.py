@@ -140,6 +140,31 @@ def main():
     r = run("-c", conf, "hide", "abc")
     check(r.returncode == 2, "hide abc is a usage error")
 
+    # --- a feed taken out of feeds.conf leaves the output -------------
+    own = [t for (t,) in db.execute(
+        "SELECT i.title FROM items i JOIN feeds f ON f.id = i.feed_id"
+        " WHERE f.name = 'helse-nord' AND NOT EXISTS (SELECT 1 FROM item_sources s"
+        " WHERE s.item_id = i.id)")]
+    check(own and all(t in titles(os.path.join(out, "all.atom")) for t in own),
+          "helse-nord's stories are published: %r" % own)
+    text = open(conf, encoding="utf-8").read()
+    start = text.index("[feed helse-nord]")
+    end = text.find("\n[", start + 1)
+    removed = conf + ".removed"
+    with open(removed, "w", encoding="utf-8") as f:
+        f.write(text[:start] + (text[end + 1:] if end >= 0 else ""))
+    r = run("-c", removed, "publish")
+    check(r.returncode == 0, "publish without helse-nord: %s" % r.stderr)
+    for d, _, fs in os.walk(out):
+        for f in fs:
+            if f.endswith(".atom") and not d.endswith("arkiv"):
+                left = set(own) & set(titles(os.path.join(d, f)))
+                check(not left, "%s still has %r" % (f, left))
+    page = open(os.path.join(out, "index.html"), encoding="utf-8").read()
+    check(not any(t in page for t in own), "index.html without helse-nord")
+    r = run("-c", conf, "publish")
+    check(own[0] in titles(os.path.join(out, "all.atom")), "back with the feed")
+
     # --- status --check and --json ------------------------------------
     # The sample's dmp feed is an HTML page: failing, not yet stale.
     r = run("-c", conf, "status", "--check")

@@ -10,7 +10,9 @@
  *   tema/NAME.html, tema/NAME.atom       one per [category] section
  *   kjelde/KIND.html, kjelde/KIND.atom   one per feed kind (ministry,
  *                         directorate, hospital, municipal, other) that
- *                         has a feed
+ *                         has a feed, or had one: once published, a
+ *                         kind's files stay, empty when its last feed
+ *                         is gone
  *   arkiv/index.html      every month; arkiv/YYYY-MM.html every story
  *                         of that month (local time): with the pages
  *                         above they reach every story ever published

@@ -88,12 +88,23 @@ static int legacy_name(const struct feedlist *l, const char *prefix,
 	return 0;
 }
 
+/* A kind is published while a feed has it, and after that for as long
+ * as its feed exists in the output (empty then): a published URL never
+ * goes away. */
 static int kind_used(const struct config *cfg, int k)
 {
+	struct buf p = BUF_INIT;
+	struct stat sb;
+	int used = 0;
+
 	for (size_t i = 0; i < cfg->nfeeds; i++)
 		if ((int)cfg->feeds[i].kind == k)
 			return 1;
-	return 0;
+	if (!buf_printf(&p, "%s/kjelde/%s.atom", cfg->output,
+	                config_kind_name((enum feed_kind)k)))
+		used = stat(p.data, &sb) == 0;
+	buf_free(&p);
+	return used;
 }
 
 static int feedlist_build(const struct config *cfg, struct feedlist *l)
