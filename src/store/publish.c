@@ -83,11 +83,7 @@ static const char *const pq_sql[PQ__COUNT] = {
 	[PQ_FEEDS] =
 	"SELECT name, url, effective_url, last_attempt, last_success,"
 	" last_status, last_error, failures, failing_since, gone, active,"
-	" next_fetch, retry_after,"
-	" max(COALESCE((SELECT max(first_seen) FROM items i"
-	" WHERE i.feed_id = feeds.id), 0),"
-	" COALESCE((SELECT max(first_seen) FROM item_sources s"
-	" WHERE s.feed_id = feeds.id AND s.key IS NOT NULL), 0))"
+	" next_fetch, retry_after, " STORE_LAST_NEW
 	" FROM feeds WHERE active ORDER BY name",
 	[PQ_RANGE] =
 	"SELECT id FROM items WHERE COALESCE(published, first_seen) >= ?1"

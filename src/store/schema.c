@@ -431,12 +431,7 @@ out:
 	" (SELECT count(*) FROM items i WHERE i.feed_id = feeds.id) +" \
 	" (SELECT count(*) FROM item_sources s WHERE s.feed_id = feeds.id" \
 	" AND s.key IS NOT NULL)," \
-	" active,"                                                            \
-	" max(COALESCE((SELECT max(first_seen) FROM items i"                  \
-	" WHERE i.feed_id = feeds.id), 0),"                                   \
-	" COALESCE((SELECT max(first_seen) FROM item_sources s"               \
-	" WHERE s.feed_id = feeds.id AND s.key IS NOT NULL), 0))"             \
-	" FROM feeds "
+	" active, " STORE_LAST_NEW " FROM feeds "
 
 const char *const store__stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
