@@ -6,11 +6,16 @@
   The HTML in atom:content was sanitised by an allowlist when it was
   stored; disable-output-escaping shows it as markup where the browser
   supports that and as text elsewhere.
+  An extra only: every feed has an HTML page of its own (its
+  rel="alternate" link), which needs no XSLT.  Times are shown in the
+  site's time zone from hf:local, which helsefeed writes beside
+  atom:published: XSLT 1.0 cannot convert zones itself.
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
     xmlns:atom="http://www.w3.org/2005/Atom"
-    exclude-result-prefixes="atom">
+    xmlns:hf="tag:helsefeed,2026:atom"
+    exclude-result-prefixes="atom hf">
   <xsl:output method="html" encoding="utf-8" indent="yes"
       doctype-system="about:legacy-compat"/>
 
@@ -37,7 +42,7 @@
         <p class="about">Dette er en nyhetsstrøm (Atom).  Lim inn adressen
           <code><xsl:value-of select="atom:link[@rel='self']/@href"/></code>
           i en nyhetsleser for å abonnere.
-          <a href="{atom:link[@rel='alternate']/@href}">Til forsiden</a></p>
+          <a href="{atom:link[@rel='alternate']/@href}">Vis som nettside</a></p>
         <xsl:apply-templates select="atom:entry"/>
       </body>
     </html>
@@ -59,10 +64,20 @@
         <xsl:value-of select="atom:source/atom:title"/>
         <xsl:text> · </xsl:text>
         <time datetime="{atom:published}">
-          <xsl:value-of select="concat(substring(atom:published, 9, 2), '.',
-              substring(atom:published, 6, 2), '.',
-              substring(atom:published, 1, 4), ' ',
-              substring(atom:published, 12, 5), ' UTC')"/>
+          <xsl:choose>
+            <xsl:when test="hf:local">
+              <xsl:value-of select="concat(substring(hf:local, 9, 2), '.',
+                  substring(hf:local, 6, 2), '.',
+                  substring(hf:local, 1, 4), ' kl. ',
+                  substring(hf:local, 12, 5))"/>
+            </xsl:when>
+            <xsl:otherwise>
+              <xsl:value-of select="concat(substring(atom:published, 9, 2), '.',
+                  substring(atom:published, 6, 2), '.',
+                  substring(atom:published, 1, 4), ' ',
+                  substring(atom:published, 12, 5), ' UTC')"/>
+            </xsl:otherwise>
+          </xsl:choose>
         </time>
         <xsl:for-each select="atom:category">
           <xsl:text> · </xsl:text><xsl:value-of select="@label"/>

@@ -18,9 +18,12 @@ static const struct command commands[] = {
 	{"run", cmd_run, "the service: fetch when due, publish, send digests (--once: one pass)"},
 	{"check", cmd_check, "validate the configuration file"},
 	{"fetch", cmd_fetch, "fetch the due feeds (--all: every feed), store the items"},
-	{"status", cmd_status, "feed health: last fetch, HTTP status, items, errors"},
+	{"status", cmd_status, "feed health, problems first (--json, --check for monitoring)"},
 	{"publish", cmd_publish, "write the Atom feeds, index.html and status pages"},
 	{"digest", cmd_digest, "build and send the due e-mail digests (--dry-run prints them)"},
+	{"items", cmd_items, "list and search the stored items (FTS); 'items show ID' shows one"},
+	{"hide", cmd_hide, "pull items from every published file, keep them stored"},
+	{"unhide", cmd_unhide, "put hidden items back into the published files"},
 	{"classify", cmd_classify, "show a stored item's categories, sources and the rules that matched (--explain)"},
 	{"parse", cmd_parse, "parse one feed file and print it as JSON"},
 };

@@ -298,8 +298,9 @@ def test_404_and_500_back_off():
     f = c.failed("ise", 3)
     assert c.t0 + 4 * INTERVAL * 0.9 - 1 <= f["next_fetch"] <= c.t1 + 4 * INTERVAL * 1.1 + 1
     s = c.status_json()
-    assert s["ise"]["failures"] == 3 and s["ise"]["http_status"] == 500
-    assert s["ise"]["flags"] == []  # failing for seconds, stale_after is 1h
+    assert s["ise"]["failures"] == 3 and s["ise"]["last_status"] == 500
+    assert s["ise"]["state"] == "failing"
+    assert s["ise"]["stale"] is False  # failing for seconds, stale_after is 1h
     c.healthy(3)
 
 
@@ -313,8 +314,8 @@ def test_410_is_gone_and_not_retried():
     assert SERVER.count("/status/410") == 1
     assert len(c.fetches("gone")) == 1
     c.run("status")
-    assert "GONE" in c.out
-    assert "GONE" in c.status_json()["gone"]["flags"]
+    assert "gone: borte: Tjeneren svarer 410 Gone" in c.out
+    assert c.status_json()["gone"]["state"] == "gone"
     # Naming the feed fetches it anyway: the admin checks whether it is back.
     c.fetch("gone", expect=1)
     assert SERVER.count("/status/410") == 2
@@ -352,8 +353,9 @@ def test_permanent_redirects_move_the_feed():
     assert SERVER.count("/r302/1/m1.xml") == 2
     assert c.fetches("p301")[1]["http_status"] == 304
     c.run("status")
-    assert "MOVED" in c.out
-    assert "p308: MOVED permanently: update feeds.conf: url = " + SERVER.url("/feeds/m2.xml") in c.out
+    assert "flyttet" in c.out
+    assert ("p308: flyttet: Flyttet permanent: sett url = " + SERVER.url("/feeds/m2.xml")
+            + " i feeds.conf.") in c.out
     c.healthy(2)
 
 

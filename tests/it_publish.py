@@ -14,7 +14,8 @@ real binary and published; then:
     with a rel="via" link per other feed;
   - markup planted in the sample (script, onerror, javascript:) arrives
     inert;
-  - a second publish rewrites nothing;
+  - a second publish rewrites nothing but the status files;
+  - every page passes HTML Tidy (tidy -errors) with no warning;
   - headless Chromium renders index.html with the expected number of
     items, no console error, and a screenshot; all.atom through feed.xsl
     (xsltproc) is a page with one article per entry.
@@ -30,6 +31,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 
 from itlib import NO_SERVERS, copy_sample
@@ -192,16 +194,27 @@ def main():
     p.feed(page)
     check(not p.bad, "index.html: live markup %r" % p.bad)
 
-    # --- a second run rewrites nothing ------------------------------------
-    before = {f: os.stat(os.path.join(out, f)) for f in os.listdir(out)}
+    # --- a second run rewrites nothing but the status files --------------
+    # status.html and status.json say when they were generated: a second
+    # later they change, every other file (pages included: their "made"
+    # stamp moves only with their content) stays as it was.
+    def tree():
+        return {os.path.relpath(os.path.join(d, f), out): os.stat(os.path.join(d, f))
+                for d, _, fs in os.walk(out) for f in fs}
+    before = tree()
+    time.sleep(1.1)
     r = run(HF, "-c", conf, "publish")
-    check("(0 changed)" in r.stdout, "second publish: %r" % r.stdout)
+    check("(2 changed)" in r.stdout, "second publish: %r" % r.stdout)
     for f, st in before.items():
         now = os.stat(os.path.join(out, f))
-        check((now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns),
-              f + " untouched by the second run")
-    check(sorted(os.listdir(out)) == sorted(before), "no temporary files left")
+        same = (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
+        if f in ("status.html", "status.json"):
+            check(not same, f + " generated again by the second run")
+        else:
+            check(same, f + " untouched by the second run")
+    check(sorted(tree()) == sorted(before), "no temporary files left")
 
+    validate_html(out)
     newsboat(out, atoms)
     chromium(out, db)
 
@@ -270,6 +283,22 @@ def newsboat(out, atoms):
         srv.server_close()
 
 
+def validate_html(out):
+    """Every page passes HTML Tidy (Debian's tidy, HTML5 aware) without an
+    error or a warning."""
+    tidy = shutil.which("tidy")
+    if not tidy:
+        print("note: tidy absent, pages not validated")
+        return
+    pages = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs
+             if f.endswith(".html")]
+    check(len(pages) >= 10, "pages to validate: %r" % pages)
+    for p in pages:
+        r = run(tidy, "-errors", "-q", p)
+        check(r.returncode == 0 and not r.stderr.strip(),
+              "tidy %s: %s" % (os.path.relpath(p, out), r.stderr[-400:]))
+
+
 def chromium(out, db):
     if NO_SERVERS:
         print("note: chromium not run: no browser in the package build (HF_NO_SERVERS=1)")
@@ -324,6 +353,10 @@ def chromium(out, db):
                         .findall(ATOM + "entry"))
         check(r.stdout.count('<article class="entry">') == n_entries,
               "feed.xsl renders every entry")
+        # Local time (Europe/Oslo, from hf:local), never UTC: the sample's
+        # newest hod item is 2024-04-19T11:30Z, 13:30 in Oslo.
+        check(" UTC" not in r.stdout and "19.04.2024 kl. 13:30" in r.stdout,
+              "feed.xsl shows local time")
         page = os.path.join(TMP, "all.html")
         with open(page, "w", encoding="utf-8") as f:
             f.write(r.stdout)

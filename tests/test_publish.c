@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -304,10 +305,16 @@ static int count_str(const char *hay, const char *needle)
 	return n;
 }
 
+static int exists(const struct fx *f, const char *file);
+
 static const char *const files[] = {
 	"all.atom", "hospitals.atom", "covid.atom", "ministry.atom",
 	"directorate.atom", "index.html", "status.html", "status.json",
 	"feeds.opml", "feed.xsl",
+	"tema/hospitals.atom", "tema/covid.atom", "kjelde/ministry.atom",
+	"kjelde/directorate.atom", "tema/hospitals.html", "tema/covid.html",
+	"kjelde/ministry.html", "kjelde/directorate.html", "arkiv/index.html",
+	"arkiv/2024-04.html",
 };
 #define NFILES (sizeof files / sizeof files[0])
 
@@ -390,11 +397,15 @@ static void test_second_run_rewrites_nothing(void **state)
 		assert_int_equal(after.st_mtim.tv_nsec, before[i].st_mtim.tv_nsec);
 	}
 	/* No temporary file is left behind. */
-	d = opendir(f->out);
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		assert_false(de->d_name[0] == '.' && strlen(de->d_name) > 2);
-	closedir(d);
+	for (int i = 0; i < 4; i++) {
+		static const char *const sub[] = {"", "/tema", "/kjelde", "/arkiv"};
+		snprintf(p, sizeof p, "%s%s", f->out, sub[i]);
+		d = opendir(p);
+		assert_non_null(d);
+		while ((de = readdir(d)))
+			assert_false(de->d_name[0] == '.' && strlen(de->d_name) > 2);
+		closedir(d);
+	}
 }
 
 static void test_changed_item_rewrites_its_feeds_only(void **state)
@@ -571,9 +582,9 @@ static void test_index_html_per_category(void **state)
 	assert_null(strstr(html, " src=\""));
 	assert_null(strstr(html, "<img"));
 	assert_non_null(strstr(html, "<link rel=\"alternate\" type=\"application/atom+xml\""
-	                             " title=\"Covid-19\" href=\"covid.atom\">"));
+	                             " title=\"Covid-19\" href=\"tema/covid.atom\">"));
 	/* 6 in "siste" (PUBLISH_INDEX_ITEMS is more), 1 hospital, 1 covid. */
-	assert_int_equal(count_str(html, "<article class=\"item\">"), 6 + 1 + 1);
+	assert_int_equal(count_str(html, "<article class=\"item\" data-id=\""), 6 + 1 + 1);
 	/* 2024-04-10T06:00Z is 08:00 in Oslo (CEST). */
 	assert_non_null(strstr(html, "<time datetime=\"2024-04-10T06:00:00Z\">"
 	                             "10.04.2024 kl. 08:00</time>"));
@@ -600,17 +611,26 @@ static void test_status_stale_and_moved(void **state)
 	run(f, &s);
 	json = slurp(f->out, "status.json", NULL);
 	assert_non_null(strstr(json, "\"name\":\"fhi\""));
-	assert_non_null(strstr(json, "\"state\":\"stale\""));
+	assert_non_null(strstr(json, "\"state\":\"failing\""));
 	assert_non_null(strstr(json, "\"stale\":true"));
 	assert_non_null(strstr(json, "\"last_error\":\"Could not resolve host: www.fhi.no\""));
-	assert_non_null(strstr(json, "\"advice\":\"update feeds.conf: url = "
-	                             "https://www.regjeringen.no/no/rss/ny/\""));
-	assert_non_null(strstr(json, "\"summary\":{\"feeds\":2,\"ok\":1,\"failing\":1,"
-	                             "\"stale\":1,\"gone\":0}"));
+	assert_non_null(strstr(json, "\"advice\":\"Flyttet permanent: sett url = "
+	                             "https://www.regjeringen.no/no/rss/ny/ i feeds.conf.\""));
+	assert_non_null(strstr(json, "\"summary\":{\"text\":\"0 OK · 1 feiler · "
+	                             "1 flyttet\",\"severity\":\"critical\",\"feeds\":2,"
+	                             "\"gone\":0,\"failing\":1,\"moved\":1,\"silent\":0,"
+	                             "\"never\":0,\"ok\":0}"));
+	/* Problems first: the failing feed before the moved one. */
+	assert_true(strstr(json, "\"name\":\"fhi\"") < strstr(json, "\"name\":\"hod\""));
+	assert_non_null(strstr(json, "\"generated\":\"2024-04-10T10:01:40Z\""));
 	html = slurp(f->out, "status.html", NULL);
-	assert_non_null(strstr(html, "<td class=\"stale\">utdatert</td>"));
-	assert_non_null(strstr(html, "update feeds.conf: url = <code>"
-	                             "https://www.regjeringen.no/no/rss/ny/</code>"));
+	assert_non_null(strstr(html, "class=\"st-failing crit\">feiler (utdatert)</td>"));
+	assert_non_null(strstr(html, "<p class=\"summary crit\">0 OK · 1 feiler · 1 flyttet</p>"));
+	assert_non_null(strstr(html, "Flyttet permanent: sett url = "
+	                             "https://www.regjeringen.no/no/rss/ny/ i feeds.conf."));
+	/* When it was made, in Oslo time. */
+	assert_non_null(strstr(html, "<time class=\"made\" datetime=\"2024-04-10T10:01:40Z\">"
+	                             "10.04.2024 kl. 12:01</time>"));
 	free(json);
 	free(html);
 	/* Not stale yet a day earlier: only `now` moved. */
@@ -618,7 +638,135 @@ static void test_status_stale_and_moved(void **state)
 	json = slurp(f->out, "status.json", NULL);
 	assert_non_null(strstr(json, "\"state\":\"failing\""));
 	assert_null(strstr(json, "\"stale\":true"));
+	assert_non_null(strstr(json, "\"severity\":\"warning\""));
 	free(json);
+}
+
+/* A month page whose signature matches is not rendered again; a change
+ * of its items, their categories or the configuration renders it. */
+static void test_month_pages_render_only_when_changed(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct store_ingest *in = NULL;
+	char p[256], *v;
+	FILE *fp;
+	struct ent e = ents[4];
+
+	run(f, &s);
+	snprintf(p, sizeof p, "%s/arkiv/2024-04.html", f->out);
+	/* A mark only a run that skips the page leaves in place. */
+	assert_non_null(fp = fopen(p, "a"));
+	fputs("<!-- untouched -->\n", fp);
+	fclose(fp);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 500, &s), 0);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_non_null(strstr(v, "<!-- untouched -->"));
+	assert_non_null(strstr(v, "\n<!-- helsefeed-sig "));
+	free(v);
+	/* A category given by the rules later: rendered again. */
+	assert_int_equal(store_ingest_begin(f->st, "hod", T0 + 600, &in), 0);
+	assert_int_equal(store_item_set_categories(in, f->story_id,
+	                 &(struct store_category){"covid", STORE_CAT_RULE}, 1), 0);
+	commit(in, T0 + 600);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 700, &s), 0);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_null(strstr(v, "<!-- untouched -->"));
+	free(v);
+	/* A changed text: rendered again. */
+	assert_non_null(fp = fopen(p, "a"));
+	fputs("<!-- untouched -->\n", fp);
+	fclose(fp);
+	e.html = "<p>Rettet tekst om kommunene.</p>";
+	add(f->st, &e, T0 + 800, 4343);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 900, &s), 0);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_null(strstr(v, "<!-- untouched -->"));
+	assert_non_null(strstr(v, "Rettet tekst om kommunene."));
+	free(v);
+}
+
+/* A category named like a kind: the old URLs stay as they were
+ * (hospital.atom the category's, kind-hospital.atom the kind's), the new
+ * ones never depend on it (tema/ and kjelde/). */
+static void test_names_never_depend_on_collisions(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct config *cfg = NULL;
+	struct buf conf = BUF_INIT, err = BUF_INIT;
+	char *v;
+	int n = 0;
+
+	assert_int_equal(buf_printf(&conf, conf_fmt, f->dir, f->dir, 5), 0);
+	assert_int_equal(buf_puts(&conf, "[category hospital]\ntitle = Sjukehus\n"
+	                          "match = sykehus*\n[feed sus]\n"
+	                          "url = https://www.sus.no/rss\nkind = hospital\n"), 0);
+	assert_int_equal(config_load_mem("test.conf", conf.data, conf.len, &cfg, &err), 0);
+	assert_int_equal(store_sync_feeds(f->st, cfg), 0);
+	assert_int_equal(publish_run(cfg, f->st, T0 + 100, &s), 0);
+	assert_true(exists(f, "hospital.atom"));
+	assert_true(exists(f, "kind-hospital.atom"));
+	assert_true(exists(f, "tema/hospital.atom"));
+	assert_true(exists(f, "tema/hospital.html"));
+	assert_true(exists(f, "kjelde/hospital.atom"));
+	assert_true(exists(f, "kjelde/hospital.html"));
+	v = xpath(f->out, "hospital.atom", "/a:feed/a:title", &n);
+	assert_string_equal(v, "Helsenytt: Sjukehus\n");
+	free(v);
+	v = xpath(f->out, "kind-hospital.atom", "/a:feed/a:title", &n);
+	assert_string_equal(v, "Helsenytt: Sykehus og helseforetak\n");
+	free(v);
+	v = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(v, "<a href=\"tema/hospital.html\">Sjukehus</a>"));
+	assert_non_null(strstr(v, "<a href=\"kjelde/hospital.html\">Sykehus og "
+	                          "helseforetak</a>"));
+	free(v);
+	config_free(cfg);
+	buf_free(&conf);
+	buf_free(&err);
+}
+
+/* A feed that answers but brought nothing new for silent_after (30 days
+ * by default) is "stille"; one day earlier it is OK. */
+static void test_status_silent_feed(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct store_fetch_result r = {0};
+	struct store_feed_state *v = NULL;
+	struct buf b = BUF_INIT;
+	enum publish_severity sev = PUBLISH_OK;
+	char *json;
+	size_t n = 0;
+
+	r.started = T0 + 31 * 24 * HOUR;
+	r.http_status = 304;
+	r.not_modified = 1;
+	assert_int_equal(store_record_fetch(f->st, "hod", &r), 0);
+	r.started = T0 + 31 * 24 * HOUR;
+	assert_int_equal(store_record_fetch(f->st, "fhi", &r), 0);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 31 * 24 * HOUR, &s), 0);
+	json = slurp(f->out, "status.json", NULL);
+	assert_non_null(strstr(json, "\"text\":\"0 OK · 2 stille\""));
+	assert_non_null(strstr(json, "\"state\":\"silent\",\"label\":\"stille\","
+	                             "\"severity\":\"warning\",\"stale\":false,"
+	                             "\"silent\":true"));
+	assert_non_null(strstr(json, "Svarer, men ingen nye saker siden"));
+	free(json);
+	/* The same through the functions the CLI uses. */
+	assert_int_equal(store_feed_states(f->st, &v, &n), 0);
+	assert_int_equal(publish_status_summary(f->cfg, v, n, T0 + 29 * 24 * HOUR,
+	                                        &b, &sev), 0);
+	assert_string_equal(buf_str(&b), "2 OK");
+	assert_int_equal(sev, PUBLISH_OK);
+	buf_clear(&b);
+	assert_int_equal(publish_status_summary(f->cfg, v, n, T0 + 31 * 24 * HOUR,
+	                                        &b, &sev), 0);
+	assert_string_equal(buf_str(&b), "0 OK · 2 stille");
+	assert_int_equal(sev, PUBLISH_WARNING);
+	store_feed_states_free(v, n);
+	buf_free(&b);
 }
 
 static void test_opml_and_stylesheet(void **state)
@@ -634,7 +782,7 @@ static void test_opml_and_stylesheet(void **state)
 	/* 2 sources + all + 2 categories + 2 kinds */
 	assert_int_equal(n, 7);
 	assert_non_null(strstr(v, "https://www.fhi.no/rss/nyheter/\n"));
-	assert_non_null(strstr(v, "https://helsenytt.example.no/covid.atom\n"));
+	assert_non_null(strstr(v, "https://helsenytt.example.no/tema/covid.atom\n"));
 	free(v);
 	v = xpath(f->out, "feeds.opml", "//outline[@text='Folkehelseinstituttet']/@htmlUrl", &n);
 	assert_string_equal(v, "https://www.fhi.no/\n");
@@ -650,6 +798,368 @@ static void test_opml_and_stylesheet(void **state)
 	assert_memory_equal(xsl_out, xsl_src, n1);
 	free(xsl_out);
 	free(xsl_src);
+}
+
+
+/* --- pages, archives, hidden and removed items ------------------------- */
+
+/* 1 when `file` in the output exists. */
+static int exists(const struct fx *f, const char *file)
+{
+	char p[256];
+	struct stat sb;
+
+	snprintf(p, sizeof p, "%s/%s", f->out, file);
+	return stat(p, &sb) == 0;
+}
+
+static void test_pages_per_category_and_kind_with_menu(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	char *html, *a, *b;
+	int na = 0, nb = 0;
+
+	run(f, &s);
+	html = slurp(f->out, "tema/covid.html", NULL);
+	assert_non_null(html);
+	/* The index's look: the same frame, menu grouped and labelled. */
+	assert_non_null(strstr(html, "<span class=\"label\">Tema</span>"));
+	assert_non_null(strstr(html, "<span class=\"label\">Avsendarar</span>"));
+	assert_non_null(strstr(html, "<a href=\"../tema/hospitals.html\">Sykehus</a>"));
+	assert_non_null(strstr(html, "<a href=\"../tema/covid.html\" class=\"here\">"
+	                             "Covid-19</a>"));
+	assert_non_null(strstr(html, "<a href=\"../kjelde/ministry.html\">"
+	                             "Departementet</a>"));
+	assert_non_null(strstr(html, "<a class=\"subscribe\" type=\"application/atom+xml\""
+	                             " href=\"../tema/covid.atom\">Abonner (Atom)</a>"));
+	assert_non_null(strstr(html, "<time class=\"made\" datetime=\"2024-04-10T10:01:40Z\">"
+	                             "10.04.2024 kl. 12:01</time>"));
+	assert_non_null(strstr(html, "<link rel=\"alternate\" type=\"application/atom+xml\""
+	                             " title=\"Covid-19\" href=\"../tema/covid.atom\">"));
+	assert_int_equal(count_str(html, "<article class=\"item\""), 1);
+	assert_non_null(strstr(html, "Ny covid-19-vaksine til eldre"));
+	free(html);
+	/* A kind's page: hod's three items, not fhi's. */
+	html = slurp(f->out, "kjelde/ministry.html", NULL);
+	assert_int_equal(count_str(html, "<article class=\"item\""), 3);
+	assert_null(strstr(html, "Influensasesongen"));
+	assert_non_null(strstr(html, "href=\"../kjelde/ministry.atom\">Abonner (Atom)"));
+	free(html);
+	/* The front page links the pages, never a bare .atom in its menu. */
+	html = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(html, "<a href=\"tema/covid.html\">Covid-19</a>"));
+	assert_non_null(strstr(html, " href=\"all.atom\">Abonner (Atom)</a>"));
+	free(html);
+	/* The old URL and the new one carry the same entries; each feed's
+	 * page is its alternate. */
+	a = xpath(f->out, "covid.atom", "//a:entry/a:id", &na);
+	b = xpath(f->out, "tema/covid.atom", "//a:entry/a:id", &nb);
+	assert_int_equal(na, 1);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	a = xpath(f->out, "tema/covid.atom", "/a:feed/a:link[@rel='alternate']/@href", NULL);
+	assert_string_equal(a, "https://helsenytt.example.no/tema/covid.html\n");
+	free(a);
+	a = slurp(f->out, "tema/covid.atom", NULL);
+	assert_non_null(strstr(a, "href=\"../feed.xsl\""));
+	/* Local time for feed.xsl: 06:00Z is 08:00 in Oslo in April. */
+	free(a);
+	a = slurp(f->out, "all.atom", NULL);
+	assert_non_null(strstr(a, "<hf:local>2024-04-10T08:00:00+02:00</hf:local>"));
+	free(a);
+}
+
+/* A page's stamp moves only when the rest of it changed. */
+static void test_made_stamp_moves_with_content_only(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct stat a, b;
+	char p[256], *html;
+	struct ent e = {"hod", "guid-99", "guid-99", "Ny sak om sjukehus",
+	                "https://www.regjeringen.no/aktuelt/ny/", NULL, T0 + 150,
+	                "hospitals"};
+
+	snprintf(p, sizeof p, "%s/index.html", f->out);
+	run(f, &s);
+	assert_int_equal(stat(p, &a), 0);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 200, &s), 0);
+	assert_int_equal(stat(p, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	html = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(html, "datetime=\"2024-04-10T10:01:40Z\""));
+	free(html);
+	add(f->st, &e, T0 + 250, 4242);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 300, &s), 0);
+	html = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(html, "<time class=\"made\" datetime=\"2024-04-10T10:05:00Z\">"));
+	assert_non_null(strstr(html, "Ny sak om sjukehus"));
+	free(html);
+	/* covid's page did not change: its stamp stays. */
+	html = slurp(f->out, "tema/covid.html", NULL);
+	assert_non_null(strstr(html, "datetime=\"2024-04-10T10:01:40Z\""));
+	free(html);
+}
+
+static const char *const outputs_with_vaccine[] = {
+	"all.atom", "covid.atom", "tema/covid.atom", "ministry.atom",
+	"kjelde/ministry.atom", "index.html", "tema/covid.html",
+	"kjelde/ministry.html", "arkiv/2024-04.html",
+};
+
+static void test_hidden_item_leaves_every_output(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	int64_t id = 0;
+	char *v;
+	size_t i;
+	int n = 0;
+
+	run(f, &s);
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Ny covid-19-vaksine til eldre']", &n);
+	assert_int_equal(n, 1);
+	free(v);
+	for (i = 0; i < sizeof outputs_with_vaccine / sizeof *outputs_with_vaccine; i++) {
+		v = slurp(f->out, outputs_with_vaccine[i], NULL);
+		assert_non_null(strstr(v, "Ny covid-19-vaksine"));
+		free(v);
+	}
+	/* Its id, as the pages show it. */
+	v = slurp(f->out, "tema/covid.html", NULL);
+	assert_non_null(strstr(v, "data-id=\""));
+	id = strtoll(strstr(v, "data-id=\"") + 9, NULL, 10);
+	free(v);
+	assert_true(id > 0);
+	assert_int_equal(store_item_set_hidden(f->st, id, 1, T0 + 150, NULL), 0);
+	run(f, &s);
+	for (i = 0; i < sizeof outputs_with_vaccine / sizeof *outputs_with_vaccine; i++) {
+		v = slurp(f->out, outputs_with_vaccine[i], NULL);
+		assert_null(strstr(v, "Ny covid-19-vaksine"));
+		free(v);
+	}
+	assert_int_equal(store_item_set_hidden(f->st, id, 0, T0 + 160, NULL), 0);
+	run(f, &s);
+	v = slurp(f->out, "tema/covid.html", NULL);
+	assert_non_null(strstr(v, "Ny covid-19-vaksine"));
+	free(v);
+}
+
+/* A feed taken out of feeds.conf: its items leave every file at the
+ * next publish; a story another configured feed carried too stays. */
+static void test_removed_feed_leaves_the_output(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct config *cfg = NULL;
+	struct buf conf = BUF_INIT, err = BUF_INIT;
+	char *v, *cut;
+	int n = 0;
+
+	assert_int_equal(buf_printf(&conf, conf_fmt, f->dir, f->dir, 5), 0);
+	cut = strstr(conf.data, "[feed fhi]");
+	assert_non_null(cut);
+	*cut = '\0';
+	conf.len = strlen(conf.data);
+	assert_int_equal(config_load_mem("test.conf", conf.data, conf.len, &cfg, &err), 0);
+	assert_int_equal(store_sync_feeds(f->st, cfg), 0);
+	assert_int_equal(publish_run(cfg, f->st, T0 + 100, &s), 0);
+	v = xpath(f->out, "all.atom", "//a:entry/a:title", &n);
+	assert_int_equal(n, 3);
+	assert_null(strstr(v, "Influensasesongen"));
+	assert_null(strstr(v, "Udatert melding"));
+	assert_non_null(strstr(v, "Nytt sykehus i Stavanger"));
+	free(v);
+	/* The story hod carried stays, without a via link to fhi. */
+	v = xpath(f->out, "all.atom", "//a:link[@rel='via']", &n);
+	assert_int_equal(n, 0);
+	free(v);
+	v = slurp(f->out, "index.html", NULL);
+	assert_null(strstr(v, "Influensasesongen"));
+	free(v);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_null(strstr(v, "Influensasesongen"));
+	free(v);
+	config_free(cfg);
+	buf_free(&conf);
+	buf_free(&err);
+}
+
+static void test_enclosures_republished(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct store_ingest *in = NULL;
+	struct feed_entry fe;
+	const struct feed_enclosure enc[] = {
+		{(char *)"https://www.fhi.no/podkast/ep1.mp3", (char *)"audio/mpeg", 4321},
+		{(char *)"ftp://ftp.fhi.no/rapport.pdf", (char *)"application/pdf", -1},
+		{(char *)"https://www.fhi.no/rapport.pdf", NULL, -1},
+	};
+	char *v;
+	int n = 0;
+
+	memset(&fe, 0, sizeof fe);
+	fe.key = "pod-1";
+	fe.raw_hash = 77;
+	fe.title = "Podkast om vaksiner";
+	fe.link = "https://www.fhi.no/podkast/";
+	fe.published = T0 + 60;
+	fe.updated = HF_NOTIME;
+	fe.enclosures = enc;
+	fe.nenclosures = 3;
+	assert_int_equal(store_ingest_begin(f->st, "fhi", T0 + 60, &in), 0);
+	assert_int_equal(store_ingest_entry(in, &fe, NULL), 0);
+	commit(in, T0 + 60);
+	run(f, &s);
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Podkast om vaksiner']"
+	          "/a:link[@rel='enclosure']/@href", &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(v, "https://www.fhi.no/podkast/ep1.mp3\n"
+	                       "https://www.fhi.no/rapport.pdf\n");
+	free(v);
+	v = xpath(f->out, "all.atom", "//a:link[@rel='enclosure'][1]/@type | "
+	          "//a:link[@rel='enclosure'][1]/@length", &n);
+	assert_string_equal(v, "audio/mpeg\n4321\n");
+	free(v);
+	v = slurp(f->out, "index.html", NULL);
+	assert_non_null(strstr(v, "Vedlegg: <a href=\"https://www.fhi.no/podkast/ep1.mp3\">"
+	                          "ep1.mp3</a>, <a href=\"https://www.fhi.no/rapport.pdf\">"
+	                          "rapport.pdf</a></p>"));
+	assert_null(strstr(v, "ftp:"));
+	free(v);
+}
+
+/* The offline sample's feeds are files: nothing public names a path. */
+static void test_no_file_url_in_public_files(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct config *cfg = NULL;
+	struct store_fetch_result r = {0};
+	struct buf conf = BUF_INIT, err = BUF_INIT;
+	struct ent e = {"lokal", "l-1", NULL, "Lokal sak", "https://www.fhi.no/l",
+	                NULL, T0 - 30 * 60, NULL};
+	static const char *const pub[] = {
+		"all.atom", "kjelde/other.atom", "other.atom", "index.html",
+		"kjelde/other.html", "status.html", "status.json", "feeds.opml",
+		"arkiv/2024-04.html",
+	};
+	char *v;
+
+	assert_int_equal(buf_printf(&conf, conf_fmt, f->dir, f->dir, 5), 0);
+	v = strstr(conf.data, "stale_after = 1d\n");
+	assert_non_null(v);
+	*v = '\0';
+	assert_int_equal(buf_printf(&err, "%sallow_file_urls = yes\n%s[feed lokal]\n"
+	                            "url = file:///srv/helsefeed/lokal.rss\n"
+	                            "kind = other\n", conf.data, v + 17), 0);
+	assert_int_equal(config_load_mem("test.conf", err.data, err.len, &cfg, &conf), 0);
+	assert_int_equal(store_sync_feeds(f->st, cfg), 0);
+	add(f->st, &e, T0, 31);
+	r.started = T0 + 10;
+	r.error = "file:///srv/helsefeed/lokal.rss: not a feed: root element <html>";
+	assert_int_equal(store_record_fetch(f->st, "lokal", &r), 0);
+	assert_int_equal(publish_run(cfg, f->st, T0 + 100, &s), 0);
+	for (size_t i = 0; i < sizeof pub / sizeof *pub; i++) {
+		v = slurp(f->out, pub[i], NULL);
+		assert_non_null(v);
+		assert_null(strstr(v, "file:"));
+		assert_null(strstr(v, "/srv/helsefeed"));
+		free(v);
+	}
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Lokal sak']/a:source/a:id", NULL);
+	assert_string_equal(v, "tag:helsenytt.example.no,2024:feed/lokal\n");
+	free(v);
+	/* A web feed's source names its feed and its publisher's site. */
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Influensasesongen er i gang']"
+	          "/a:source/a:link/@href", NULL);
+	assert_string_equal(v, "https://www.fhi.no/rss/nyheter/\nhttps://www.fhi.no/\n");
+	free(v);
+	v = slurp(f->out, "status.json", NULL);
+	assert_non_null(strstr(v, "\"last_error\":\"[lokal fil]: not a feed: root element <html>\""));
+	free(v);
+	config_free(cfg);
+	buf_free(&conf);
+	buf_free(&err);
+}
+
+/* RFC 5005 archives of complete months, which never change; the monthly
+ * pages reach every story. */
+static void test_archives(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct stat a, b;
+	char p[256], *v, *w;
+	int n = 0, total = 0;
+	struct ent d = {"fhi", "dummy", NULL, "Dummy", "https://www.fhi.no/d",
+	                "<p>Endret</p>", T0 - 900 * HOUR, NULL};
+	int64_t id;
+
+	destroy(f);
+	memset(f, 0, sizeof *f);
+	build(f, 5, 1);    /* an item first seen in March 2024 */
+	run(f, &s);
+	assert_true(exists(f, "arkiv/2024-03.atom"));
+	/* April is not over: no document for it yet. */
+	assert_false(exists(f, "arkiv/2024-04.atom"));
+	v = slurp(f->out, "arkiv/2024-03.atom", NULL);
+	assert_non_null(strstr(v, "<fh:archive></fh:archive>"));
+	assert_non_null(strstr(v, "xmlns:fh=\"http://purl.org/syndication/history/1.0\""));
+	assert_non_null(strstr(v, "rel=\"current\" type=\"application/atom+xml\" "
+	                          "href=\"https://helsenytt.example.no/all.atom\""));
+	assert_null(strstr(v, "prev-archive"));
+	free(v);
+	v = xpath(f->out, "arkiv/2024-03.atom", "//a:entry/a:title", &n);
+	assert_string_equal(v, "Dummy\n");
+	free(v);
+	v = xpath(f->out, "all.atom", "/a:feed/a:link[@rel='prev-archive']/@href", &n);
+	assert_string_equal(v, "https://helsenytt.example.no/arkiv/2024-03.atom\n");
+	free(v);
+
+	/* A later change of the archived item leaves the document alone. */
+	snprintf(p, sizeof p, "%s/arkiv/2024-03.atom", f->out);
+	assert_int_equal(stat(p, &a), 0);
+	id = add(f->st, &d, T0 + 3600, 8);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 40 * 24 * HOUR, &s), 0);
+	assert_int_equal(stat(p, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+	/* April is complete now: its document links March. */
+	v = xpath(f->out, "arkiv/2024-04.atom", "/a:feed/a:link[@rel='prev-archive']/@href", &n);
+	assert_string_equal(v, "https://helsenytt.example.no/arkiv/2024-03.atom\n");
+	free(v);
+	v = xpath(f->out, "all.atom", "/a:feed/a:link[@rel='prev-archive']/@href", &n);
+	assert_string_equal(v, "https://helsenytt.example.no/arkiv/2024-04.atom\n");
+	free(v);
+	/* An editor withdraws it: the one change an archive takes. */
+	assert_int_equal(store_item_set_hidden(f->st, id, 1, (int64_t)time(NULL) + 5,
+	                                       NULL), 0);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 40 * 24 * HOUR, &s), 0);
+	v = xpath(f->out, "arkiv/2024-03.atom", "//a:entry", &n);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(store_item_set_hidden(f->st, id, 0, (int64_t)time(NULL) + 6,
+	                                       NULL), 0);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 40 * 24 * HOUR, &s), 0);
+
+	/* The monthly pages hold every item once: 7 items, 2 months. */
+	v = slurp(f->out, "arkiv/2024-03.html", NULL);
+	w = slurp(f->out, "arkiv/2024-04.html", NULL);
+	total = count_str(v, "<article class=\"item\"") + count_str(w, "<article class=\"item\"");
+	assert_int_equal(total, 7);
+	assert_non_null(strstr(v, "Dummy"));
+	assert_non_null(strstr(w, "<a rel=\"prev\" href=\"2024-03.html\">← mars 2024</a>"));
+	assert_non_null(strstr(v, "<a rel=\"next\" href=\"2024-04.html\">april 2024 →</a>"));
+	free(v);
+	free(w);
+	v = slurp(f->out, "arkiv/index.html", NULL);
+	assert_non_null(strstr(v, "<a href=\"2024-04.html\">april 2024</a> (6)"));
+	assert_non_null(strstr(v, "<a href=\"2024-03.html\">mars 2024</a> (1)"));
+	free(v);
 }
 
 static void test_write_file_replaces_atomically(void **state)
@@ -840,6 +1350,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_stale_and_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opml_and_stylesheet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans_use_indexes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pages_per_category_and_kind_with_menu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_made_stamp_moves_with_content_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_item_leaves_every_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removed_feed_leaves_the_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enclosures_republished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_file_url_in_public_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_archives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_silent_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_never_depend_on_collisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_month_pages_render_only_when_changed, setup, teardown),
 		cmocka_unit_test(test_write_file_replaces_atomically),
 		cmocka_unit_test(test_entry_id_forms),
 		cmocka_unit_test(test_url_host),

@@ -31,5 +31,8 @@ int cmd_status(const struct cli *cli, int argc, char **argv);
 int cmd_digest(const struct cli *cli, int argc, char **argv);
 int cmd_publish(const struct cli *cli, int argc, char **argv);
 int cmd_classify(const struct cli *cli, int argc, char **argv);
+int cmd_items(const struct cli *cli, int argc, char **argv);
+int cmd_hide(const struct cli *cli, int argc, char **argv);
+int cmd_unhide(const struct cli *cli, int argc, char **argv);
 
 #endif

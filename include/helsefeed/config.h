@@ -120,6 +120,11 @@ struct config {
 	int stale_after;                          /* seconds */
 	int dedup_window;                         /* seconds */
 	int max_entries;                          /* per published feed */
+	int silent_after;     /* a feed that answers but brought no new story
+	                         for this long is "silent" (status), seconds */
+	int keep;             /* items older than this are pruned, seconds;
+	                         0 (unset): kept for ever */
+	char *metrics_file;   /* Prometheus text after each cycle, or NULL */
 
 	struct config_smtp smtp;
 

@@ -101,6 +101,11 @@
  * wait their turn with their bodies held. */
 #define HF_PARSE_MAX_JOBS 2
 
+/* A feed that answers 200 but brought no new story for a month has most
+ * likely been replaced by another URL on the publisher's site: the
+ * sector's feeds publish weekly at the least. */
+#define HF_SILENT_AFTER_S (30 * 24 * 3600)
+
 /* --- publishing -------------------------------------------------------- */
 #define HF_PUBLISH_MAX_ENTRIES 100
 

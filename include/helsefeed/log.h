@@ -5,6 +5,11 @@
  * are about (feed name, file:line, URL) and carry figures where there are
  * any.  Text from the network is passed through log_write's sanitiser:
  * control characters are replaced, so a feed cannot forge log lines.
+ *
+ * When JOURNAL_STREAM (systemd.exec(5)) names the stream stderr is, every
+ * line starts with its sd-daemon(3) priority, "<3>" error, "<4>" warn,
+ * "<6>" info, "<7>" debug, which journald takes off and keeps as the
+ * line's priority (journalctl -p warning).
  */
 #ifndef HELSEFEED_LOG_H
 #define HELSEFEED_LOG_H

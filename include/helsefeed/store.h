@@ -115,6 +115,8 @@ struct store_feed_state {
 	int64_t items;        /* stories this feed carried: its own items and
 	                         those of other feeds it was merged into */
 	int active;           /* still in the configuration */
+	int64_t last_new;     /* when it last brought a story we had not
+	                         seen (first_seen), 0 never */
 };
 
 /*
@@ -327,5 +329,71 @@ int store_count_items(struct store *st, const char *feed_name,
 /* Delete fetch records that started before `before`: the history is for
  * the status page, not kept forever.  Returns 0, HF_EDB. */
 int store_prune_fetches(struct store *st, int64_t before) HF_WUR;
+
+/* --- items for admins (items.c): list, inspect, hide, prune ------------ */
+
+/* Which items store_items_list gives; NULL / 0 / HF_NOTIME: no filter. */
+struct store_items_query {
+	const char *category;     /* a [category] name */
+	const char *feed;         /* a [feed] name: its own and merged items */
+	int64_t since;            /* item time (published, else first_seen)
+	                           * at or after this; HF_NOTIME: any */
+	const char *search;       /* words, each a prefix ("sjuke" finds
+	                           * "sjukehus"), all of them in the title or
+	                           * summary (items_fts) */
+	int limit;                /* at most this many, > 0 */
+	int with_hidden;          /* also hidden items */
+};
+
+/* One item as store_items_list and store_item_get give it.  Strings are
+ * borrowed, valid during the callback or until the next call on `st`;
+ * NULL for none.  Times HF_NOTIME when unknown. */
+struct store_item_row {
+	int64_t id;
+	const char *feed, *title, *link, *guid, *author, *summary, *content;
+	const char *categories;   /* "covid hospitals": names, by name */
+	int64_t published, updated, first_seen, last_changed, t;
+	int64_t revision;
+	int hidden;
+};
+
+/*
+ * Call cb for every item of `q`, newest first (item time, then id).  A
+ * negative return of cb stops the walk and is returned.  Returns 0,
+ * HF_EINVAL (search words that make no query, limit < 1), HF_EDB.
+ */
+int store_items_list(struct store *st, const struct store_items_query *q,
+                     int (*cb)(void *ud, const struct store_item_row *r),
+                     void *ud) HF_WUR;
+
+/*
+ * Item `id` with everything an admin asks about: cb_item once, then
+ * cb_source for each source (the primary one first: primary = 1), then
+ * cb_category for each category and origin ("entry", "feed", "rule"),
+ * then cb_enclosure.  Any callback may be NULL.  Returns 0, HF_EINVAL
+ * (no such item), HF_EDB, or a callback's negative code.
+ */
+struct store_item_visitor {
+	int (*item)(void *ud, const struct store_item_row *r);
+	int (*source)(void *ud, const char *feed, const char *link,
+	              int64_t first_seen, int primary);
+	int (*category)(void *ud, const char *name, const char *origin);
+	int (*enclosure)(void *ud, const char *url, const char *type,
+	                 int64_t length);
+};
+int store_item_get(struct store *st, int64_t id,
+                   const struct store_item_visitor *v, void *ud) HF_WUR;
+
+/* Hide (hidden = 1) or show again (0) item `id` in every output, at
+ * time `now`.  *changed (may be NULL): 1 when the flag changed.
+ * Returns 0, HF_EINVAL (no such item), HF_EDB. */
+int store_item_set_hidden(struct store *st, int64_t id, int hidden,
+                          int64_t now, int *changed) HF_WUR;
+
+/* Delete the items whose time (published, else first_seen) and
+ * first_seen are before `before`, with their sources, categories,
+ * enclosures and search index rows, in one statement; *n (may be NULL) gets how many.  Returns 0, HF_EINVAL
+ * (an ingest is open), HF_EDB. */
+int store_prune_items(struct store *st, int64_t before, int64_t *n) HF_WUR;
 
 #endif

@@ -23,7 +23,9 @@
 #include "helsefeed/fsutil.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/log.h"
+#include "helsefeed/publish.h"
 #include "helsefeed/store.h"
+#include "helsefeed/tz.h"
 
 /* The database directory holds item text from the feeds; no reason for
  * other users to read it. */

@@ -18,9 +18,11 @@
 static void publish_usage(FILE *f)
 {
 	fprintf(f, "usage: helsefeed [-c FILE] publish\n\n"
-	           "Write the Atom feeds, index.html, the status page, status.json,\n"
-	           "feeds.opml and feed.xsl into the output directory.  Files whose\n"
-	           "content did not change are left untouched.\n");
+	           "Write the Atom feeds, the pages (index.html, tema/, kjelde/),\n"
+	           "the archives (arkiv/), the status page, status.json, feeds.opml\n"
+	           "and feed.xsl into the output directory.  Files whose content did\n"
+	           "not change are left untouched.  Feeds no longer in the\n"
+	           "configuration leave the output.\n");
 }
 
 int cmd_publish(const struct cli *cli, int argc, char **argv)
@@ -55,6 +57,12 @@ int cmd_publish(const struct cli *cli, int argc, char **argv)
 	buf_clear(&errs);
 	if (store_open(cfg->database, &st, &errs)) {
 		fprintf(stderr, "%s\n", buf_str(&errs));
+		goto out;
+	}
+	/* The configuration as it is now: the items of a feed removed from
+	 * it leave the output with this run. */
+	if (store_sync_feeds(st, cfg)) {
+		fprintf(stderr, "helsefeed publish: %s\n", store_errmsg(st));
 		goto out;
 	}
 	rc = publish_run(cfg, st, (int64_t)time(NULL), &s);

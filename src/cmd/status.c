@@ -1,9 +1,11 @@
 /*
  * status.c - `helsefeed status`.
  *
- * status [--json]
- *   The health of every configured feed from the database, as a table or
- *   as JSON.  Never writes to the database.
+ * status [--json | --check]
+ *   The health of every configured feed from the database, problems
+ *   first: as a table with advice, as JSON (status.json's schema) or as
+ *   one line for monitoring (exit 0 OK, 1 WARNING, 2 CRITICAL).  Never
+ *   writes to the database.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -15,7 +17,9 @@
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
 #include "helsefeed/json.h"
+#include "helsefeed/publish.h"
 #include "helsefeed/store.h"
+#include "helsefeed/tz.h"
 
 static int load_config(const struct cli *cli, struct config **out)
 {
@@ -35,39 +39,12 @@ static int load_config(const struct cli *cli, struct config **out)
 }
 
 /* "2024-05-01 07:00:00Z" (sep ' ') or ISO 8601 (sep 'T'); `none` for 0. */
-static const char *fmt_time(char *out, size_t size, int64_t t, char sep, const char *none)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t == 0 || !gmtime_r(&tt, &tm))
-		return none;
-	if (strftime(out, size, sep == 'T' ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
-		return none;
-	return out;
-}
-
-enum { FL_STALE = 1, FL_MOVED = 2, FL_GONE = 4 };
-
-static const struct {
-	unsigned bit;
-	const char *name;
-} flag_names[] = {{FL_STALE, "STALE"}, {FL_MOVED, "MOVED"}, {FL_GONE, "GONE"}};
-
-#define NFLAGS (sizeof flag_names / sizeof flag_names[0])
-
-static unsigned feed_flags(const struct config *cfg, const struct store_feed_state *s, int64_t now)
-{
-	unsigned f = 0;
-
-	if (s->failures > 0 && s->failing_since && now - s->failing_since > cfg->stale_after)
-		f |= FL_STALE;
-	if (s->moved_to)
-		f |= FL_MOVED;
-	if (s->gone)
-		f |= FL_GONE;
-	return f;
-}
+/* --- status ---------------------------------------------------------------
+ *
+ * The same words, advice and JSON as status.html and status.json
+ * (publish.h): an admin at the terminal and one at the browser read the
+ * same thing.
+ */
 
 /* A line of text that came (partly) from the network: no control
  * characters reach the terminal. */
@@ -78,112 +55,125 @@ static void put_clean(const char *s)
 	putchar('\n');
 }
 
-static void status_table(const struct config *cfg, struct store_feed_state *v, size_t n,
-                         int64_t now)
+/* "2024-05-01 09:00" in the configured zone; `none` for 0. */
+static const char *local_time(const struct tz *tz, int64_t t, char out[32],
+                              const char *none)
 {
-	int w = 4;
+	if (!t || !tz || tz_format(tz, t, "%Y-%m-%d %H:%M", out, 32))
+		return none;
+	return out;
+}
+
+static int status_table(const struct config *cfg, struct store_feed_state *v,
+                        size_t n, int64_t now)
+{
+	struct buf line = BUF_INIT, err = BUF_INIT;
+	struct tz *tz = NULL;
+	int w = 5, rc = HF_OK;
 	char t1[32], t2[32];
 
+	/* Dates in the configured zone; a zone that cannot be read was
+	 * refused by config_load already, so this is about memory. */
+	if (tz_open(cfg->timezone, &tz, &err))
+		fprintf(stderr, "helsefeed status: %s\n", buf_str(&err));
+	if ((rc = publish_status_summary(cfg, v, n, now, &line, NULL)))
+		goto out;
+	printf("%s\n\n", buf_str(&line));
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(v[i].name) > w)
 			w = (int)strlen(v[i].name);
-	printf("%-*s  %4s  %-20s  %4s  %-20s  %6s  %s\n", w, "FEED", "HTTP",
-	       "LAST SUCCESS", "FAIL", "NEXT FETCH", "ITEMS", "FLAGS");
+	printf("%-*s  %-12s  %4s  %-16s  %4s  %-16s  %6s\n", w, "KILDE", "TILSTAND",
+	       "HTTP", "SIST VELLYKKET", "FEIL", "NESTE FORSØK", "SAKER");
 	for (size_t i = 0; i < n; i++) {
 		const struct store_feed_state *s = &v[i];
-		unsigned fl = feed_flags(cfg, s, now);
-		char flags[32] = "";
-		size_t fo = 0;
+		struct publish_health h;
 
-		for (size_t k = 0; k < NFLAGS; k++)
-			if (fl & flag_names[k].bit)
-				fo += (size_t)snprintf(flags + fo, sizeof flags - fo, "%s%s",
-				                       fo ? "," : "", flag_names[k].name);
-		printf("%-*s  %4d  %-20s  %4d  %-20s  %6lld  %s\n", w, s->name, s->last_status,
-		       fmt_time(t1, sizeof t1, s->last_success, ' ', "never"), s->failures,
-		       s->gone ? "paused" : fmt_time(t2, sizeof t2, s->next_fetch, ' ', "now"),
-		       (long long)s->items, fo ? flags : "-");
+		publish_feed_health(cfg, s, now, &h);
+		printf("%-*s  %-12s  %4d  %-16s  %4d  %-16s  %6lld\n", w, s->name,
+		       h.label, s->last_status,
+		       local_time(tz, s->last_success, t1, "aldri"), s->failures,
+		       s->gone ? "stanset" : local_time(tz, s->next_fetch, t2, "nå"),
+		       (long long)s->items);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct store_feed_state *s = &v[i];
-		unsigned fl = feed_flags(cfg, s, now);
+		struct publish_health h;
 
+		publish_feed_health(cfg, s, now, &h);
+		buf_clear(&line);
+		if ((rc = publish_feed_advice(cfg, s, now, &line)))
+			goto out;
+		if (line.len) {
+			printf("%s: %s: ", s->name, h.label);
+			put_clean(buf_str(&line));
+		}
 		if (s->last_error) {
-			printf("%s: last error: ", s->name);
+			printf("%s: siste feil: ", s->name);
 			put_clean(s->last_error);
 		}
-		if (fl & FL_STALE)
-			printf("%s: STALE: failing since %s\n", s->name,
-			       fmt_time(t1, sizeof t1, s->failing_since, ' ', "?"));
-		if (fl & FL_MOVED)
-			printf("%s: MOVED permanently: update feeds.conf: url = %s\n", s->name,
-			       s->moved_to);
-		if (fl & FL_GONE)
-			printf("%s: GONE (HTTP 410): paused; fix its url in feeds.conf or "
-			       "try 'helsefeed fetch %s'\n", s->name, s->name);
 	}
+out:
+	tz_free(tz);
+	buf_free(&line);
+	buf_free(&err);
+	return rc;
 }
 
-static int status_json(const struct config *cfg, struct store_feed_state *v, size_t n,
-                       int64_t now)
+static int status_json(const struct config *cfg, struct store_feed_state *v,
+                       size_t n, int64_t now)
 {
-	struct json j;
-	char t[32];
+	struct buf b = BUF_INIT;
+	int rc = publish_status_json(cfg, v, n, now, &b);
 
-	json_init_file(&j, stdout);
-	json_begin_object(&j);
-	json_key(&j, "now");
-	json_str(&j, fmt_time(t, sizeof t, now, 'T', NULL));
-	json_key(&j, "feeds");
-	json_begin_array(&j);
-	for (size_t i = 0; i < n; i++) {
-		const struct store_feed_state *s = &v[i];
-		unsigned fl = feed_flags(cfg, s, now);
-		static const struct {
-			const char *key;
-			size_t off;
-		} times[] = {
-			{"last_attempt", offsetof(struct store_feed_state, last_attempt)},
-			{"last_success", offsetof(struct store_feed_state, last_success)},
-			{"failing_since", offsetof(struct store_feed_state, failing_since)},
-			{"next_fetch", offsetof(struct store_feed_state, next_fetch)},
-			{"retry_after", offsetof(struct store_feed_state, retry_after)},
-		};
+	if (!rc && fwrite(b.data, 1, b.len, stdout) != b.len)
+		rc = HF_EIO;
+	buf_free(&b);
+	return rc;
+}
 
-		json_begin_object(&j);
-		json_key(&j, "name");
-		json_str(&j, s->name);
-		json_key(&j, "url");
-		json_str(&j, s->url);
-		for (size_t k = 0; k < sizeof times / sizeof times[0]; k++) {
-			int64_t tv;
-			memcpy(&tv, (const char *)s + times[k].off, sizeof tv);
-			json_key(&j, times[k].key);
-			json_str(&j, fmt_time(t, sizeof t, tv, 'T', NULL));
-		}
-		json_key(&j, "http_status");
-		json_int(&j, s->last_status);
-		json_key(&j, "failures");
-		json_int(&j, s->failures);
-		json_key(&j, "last_error");
-		json_str(&j, s->last_error);
-		json_key(&j, "items");
-		json_int(&j, s->items);
-		json_key(&j, "moved_to");
-		json_str(&j, s->moved_to);
-		json_key(&j, "flags");
-		json_begin_array(&j);
-		for (size_t k = 0; k < NFLAGS; k++)
-			if (fl & flag_names[k].bit)
-				json_str(&j, flag_names[k].name);
-		json_end_array(&j);
-		json_end_object(&j);
+/* One line for a monitoring plugin (Nagios, Icinga, Zabbix's
+ * check_nagios): "HELSEFEED WARNING - 12 OK · 2 feiler | ok=12 ...";
+ * returns the exit code 0 OK, 1 WARNING, 2 CRITICAL. */
+static int status_check(const struct config *cfg, struct store_feed_state *v,
+                        size_t n, int64_t now)
+{
+	static const char *const names[] = {"OK", "WARNING", "CRITICAL"};
+	struct buf line = BUF_INIT;
+	enum publish_severity sev = PUBLISH_CRITICAL;
+	size_t per[6] = {0};
+	static const char *const states[] = {"ok", "failing", "gone", "moved",
+	                                     "silent", "never"};
+
+	if (publish_status_summary(cfg, v, n, now, &line, &sev)) {
+		printf("HELSEFEED CRITICAL - out of memory\n");
+		buf_free(&line);
+		return PUBLISH_CRITICAL;
 	}
-	json_end_array(&j);
-	json_end_object(&j);
-	if (json_finish(&j))
-		return HF_EIO;
-	return putchar('\n') == EOF ? HF_EIO : HF_OK;
+	for (size_t i = 0; i < n; i++) {
+		struct publish_health h;
+		publish_feed_health(cfg, &v[i], now, &h);
+		for (size_t k = 0; k < 6; k++)
+			per[k] += !strcmp(h.state, states[k]);
+	}
+	printf("HELSEFEED %s - %s |", names[sev], buf_str(&line));
+	for (size_t k = 0; k < 6; k++)
+		printf(" %s=%zu", states[k], per[k]);
+	putchar('\n');
+	buf_free(&line);
+	return (int)sev;
+}
+
+static void status_usage(FILE *f)
+{
+	fprintf(f, "usage: helsefeed [-c FILE] status [--json | --check]\n\n"
+	           "The health of every feed, problems first: a summary line, then\n"
+	           "state, last success, failures, next attempt and items, then what\n"
+	           "to do.  States: borte (HTTP 410, paused), feiler (utdatert when\n"
+	           "failing longer than stale_after), flyttet (update feeds.conf),\n"
+	           "stille (answers, no new story for silent_after), aldri hentet, OK.\n"
+	           "  --json    the schema of the published status.json\n"
+	           "  --check   one line for monitoring; exit 0 OK, 1 WARNING,\n"
+	           "            2 CRITICAL (a feed gone or stale, or no database)\n");
 }
 
 int cmd_status(const struct cli *cli, int argc, char **argv)
@@ -192,17 +182,16 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 	struct store *st = NULL;
 	struct store_feed_state *v = NULL;
 	size_t n = 0;
-	int as_json = 0, ex = HF_EXIT_FAIL;
+	int as_json = 0, check = 0, ex = HF_EXIT_FAIL;
 	int64_t now = (int64_t)time(NULL);
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			as_json = 1;
+		} else if (strcmp(argv[i], "--check") == 0) {
+			check = 1;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: helsefeed [-c FILE] status [--json]\n\n"
-			       "The health of every feed: last success, failures, next fetch,\n"
-			       "items, flags STALE (failing longer than stale_after), MOVED\n"
-			       "(update feeds.conf), GONE (HTTP 410, paused).\n");
+			status_usage(stdout);
 			return HF_EXIT_OK;
 		} else {
 			fprintf(stderr, "helsefeed status: unknown argument '%s'; try "
@@ -210,24 +199,44 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 			return HF_EXIT_USAGE;
 		}
 	}
+	if (as_json && check) {
+		fprintf(stderr, "helsefeed status: --json and --check exclude each other\n");
+		return HF_EXIT_USAGE;
+	}
 	if (load_config(cli, &cfg)) {
+		if (check)
+			printf("HELSEFEED CRITICAL - %s: configuration error\n",
+			       cli->config_path);
 		ex = HF_EXIT_USAGE;
 		goto out;
 	}
 	/* store_open would create an empty database: status only reads. */
 	if (access(cfg->database, F_OK) != 0) {
-		fprintf(stderr, "helsefeed status: %s: no database yet; run 'helsefeed fetch'\n",
-		        cfg->database);
+		if (check) {
+			printf("HELSEFEED CRITICAL - %s: no database yet\n", cfg->database);
+			ex = PUBLISH_CRITICAL;
+		} else {
+			fprintf(stderr, "helsefeed status: %s: no database yet; run "
+			        "'helsefeed fetch'\n", cfg->database);
+		}
 		goto out;
 	}
-	if (store_open(cfg->database, &st, NULL) || store_feed_states(st, &v, &n))
+	if (store_open(cfg->database, &st, NULL) || store_feed_states(st, &v, &n)) {
+		if (check) {
+			printf("HELSEFEED CRITICAL - %s: cannot read the database\n",
+			       cfg->database);
+			ex = PUBLISH_CRITICAL;
+		}
 		goto out;
-	if (as_json) {
-		if (status_json(cfg, v, n, now))
-			goto out;
-	} else {
-		status_table(cfg, v, n, now);
 	}
+	publish_status_sort(cfg, v, n, now);
+	if (check) {
+		ex = status_check(cfg, v, n, now);
+		fflush(stdout);
+		goto out;
+	}
+	if (as_json ? status_json(cfg, v, n, now) : status_table(cfg, v, n, now))
+		goto out;
 	ex = fflush(stdout) == 0 ? HF_EXIT_OK : HF_EXIT_FAIL;
 out:
 	store_feed_states_free(v, n);

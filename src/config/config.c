@@ -128,6 +128,9 @@ static const struct key hf_keys[] = {
 	KN("max_entries", K_INT, struct config, max_entries, 1, 10000, HF_PUBLISH_MAX_ENTRIES),
 	KS("gazetteer", K_PATHNONE, struct config, gazetteer, HF_GAZETTEER, 0),
 	KS("dictionaries", K_PATHNONE, struct config, dictionaries, HF_DICTIONARIES, 0),
+	KN("silent_after", K_DUR, struct config, silent_after, 3600, 10 * 365 * DAY, HF_SILENT_AFTER_S),
+	KN("keep", K_DUR, struct config, keep, 30 * DAY, 50 * 365 * DAY, 0),
+	KS("metrics_file", K_PATH, struct config, metrics_file, NULL, 0),
 };
 
 static const struct key smtp_keys[] = {
@@ -298,7 +301,7 @@ int config_parse_duration(const char *s, int *out)
 {
 	/* Falling order: "1h30m" reads naturally, "30m1h" is a typo. */
 	static const struct { char unit; long mul; } units[] = {
-		{'d', DAY}, {'h', 3600}, {'m', 60}, {'s', 1},
+		{'y', 365 * DAY}, {'d', DAY}, {'h', 3600}, {'m', 60}, {'s', 1},
 	};
 	size_t next = 0, u;
 	long total = 0, v;
@@ -352,7 +355,7 @@ int config_parse_time(const char *s, int *out)
 static const char *fmt_duration(long secs, char *b, size_t n)
 {
 	static const struct { char unit; long mul; } units[] = {
-		{'d', DAY}, {'h', 3600}, {'m', 60}, {'s', 1},
+		{'y', 365 * DAY}, {'d', DAY}, {'h', 3600}, {'m', 60}, {'s', 1},
 	};
 	size_t i, len = 0;
 

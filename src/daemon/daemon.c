@@ -63,7 +63,18 @@ struct daemon {
 	uint64_t wd_usec;         /* WatchdogSec, 0: no watchdog */
 	int64_t wd_last_ms;       /* monotonic time of the last ping */
 	char status[160];         /* last STATUS= text */
+	struct publish_cycle cycle;  /* for metrics_file */
 };
+
+/* metrics_file, when set: after each publish and each round of digests.
+ * A failure is logged (with the path) and the service goes on. */
+static void metrics(struct daemon *d)
+{
+	d->cycle.digests_sent = d->ds.sent;
+	d->cycle.digests_failed = d->ds.failed;
+	if (publish_write_metrics(d->cfg, d->st, (int64_t)time(NULL), &d->cycle))
+		log_warn("%s: metrics not written", d->cfg->metrics_file);
+}
 
 static int64_t clock_ms(clockid_t id)
 {
@@ -400,7 +411,10 @@ static void publish(struct daemon *d)
 		         mono_ms() - t0);
 		d->publish_pending = 0;
 		d->publish_ms = mono_ms() + DAEMON_PUBLISH_EVERY_S * 1000;
+		d->cycle.cycle_ms = s->elapsed_ms;
+		d->cycle.publish_ms = mono_ms() - t0;
 		memset(&d->acc, 0, sizeof d->acc);
+		metrics(d);
 	}
 	status(d, now);
 	watchdog_tick(d);
@@ -438,10 +452,22 @@ static void digests(struct daemon *d)
 	d->ds.sent += ds.sent;
 	d->ds.failed += ds.failed;
 
+	if (ds.sent || ds.failed)
+		metrics(d);
+
 	now = (int64_t)time(NULL);
 	if (now - d->last_prune >= DAEMON_PRUNE_EVERY_S &&
-	    store_prune_fetches(d->st, now - DAEMON_KEEP_FETCHES_S) == HF_OK)
+	    store_prune_fetches(d->st, now - DAEMON_KEEP_FETCHES_S) == HF_OK) {
+		int64_t gone = 0;
 		d->last_prune = now;
+		/* keep = ...: older items leave the database; the next publish
+		 * leaves them out of every page. */
+		if (d->cfg->keep > 0 &&
+		    store_prune_items(d->st, now - d->cfg->keep, &gone) == HF_OK && gone) {
+			log_info("pruned %lld items older than keep", (long long)gone);
+			d->publish_pending = 1;
+		}
+	}
 	for (size_t i = 0; i < d->cfg->ndigests; i++)
 		if (digest_next_send(&d->cfg->digests[i], now, &t) == HF_OK && t < next)
 			next = t;

@@ -4,6 +4,7 @@
  * the store is cleaned of what XML 1.0 forbids before it reaches the
  * writer (pub_xml_clean): one bad byte must not make the feed unreadable.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,15 +13,23 @@
 #include "helsefeed/limits.h"
 #include "helsefeed/log.h"
 #include "helsefeed/norm.h"
+#include "helsefeed/tz.h"
 #include "publish_int.h"
 
 #define ATOM_NS "http://www.w3.org/2005/Atom"
+/* RFC 5005 section 4: fh:archive marks an archive document. */
+#define FH_NS "http://purl.org/syndication/history/1.0"
+/* Our one extension element: an entry's published time in the
+ * configured zone (RFC 3339 with its offset), for feed.xsl, which
+ * cannot convert time zones. */
+#define HF_NS "tag:helsefeed,2026:atom"
 #define X(s) ((const xmlChar *)(s))
 
 struct aw {
 	xmlTextWriterPtr w;
 	const struct config *cfg;
 	const char *host;
+	const struct tz *tz;
 	struct buf tmp;        /* cleaned text, ids */
 	int xerr;              /* a writer call failed */
 };
@@ -114,6 +123,29 @@ static int via_cb(void *ud, const char *name, const char *title,
 	return link_el(a, "via", "text/html", link, title ? title : name);
 }
 
+/* RFC 4287 4.2.7.2: rel="enclosure", a related resource that may be
+ * large (a podcast, a report as PDF).  Web links only. */
+static int enclosure_cb(void *ud, const char *url, const char *type,
+                        int64_t length)
+{
+	struct aw *a = ud;
+	char len[24];
+
+	if (!pub_web_url(url) || !pub_is_uri(url))
+		return 0;
+	xchk(a, xmlTextWriterStartElement(a->w, X("link")));
+	xchk(a, xmlTextWriterWriteAttribute(a->w, X("rel"), X("enclosure")));
+	if (attr(a, "href", url) ||
+	    (type && *type && !strchr(type, ' ') && attr(a, "type", type)))
+		return HF_ENOMEM;
+	if (length >= 0) {
+		snprintf(len, sizeof len, "%lld", (long long)length);
+		xchk(a, xmlTextWriterWriteAttribute(a->w, X("length"), X(len)));
+	}
+	xchk(a, xmlTextWriterEndElement(a->w));
+	return 0;
+}
+
 /* The name of the feed that carried an item, as the config says now. */
 static const char *feed_title(const struct config *cfg,
                               const struct pub_item *it)
@@ -145,10 +177,24 @@ static int entry(struct aw *a, struct pubdb *db, const struct pub_item *it)
 		rc = link_el(a, "alternate", "text/html", it->link, NULL);
 	if (!rc)
 		rc = pubdb_sources(db, it->id, it->feed_id, via_cb, a);
+	if (!rc)
+		rc = pubdb_enclosures(db, it->id, enclosure_cb, a);
 	if (rc)
 		goto out;
 	date_el(a, "published", pub_item_published(it));
 	date_el(a, "updated", updated);
+	if (a->tz) {
+		char loc[32];
+		if (!tz_format(a->tz, pub_item_published(it), "%Y-%m-%dT%H:%M:%S%z",
+		               loc, sizeof loc - 1)) {
+			/* %z gives +0200; RFC 3339 wants +02:00. */
+			size_t l = strlen(loc);
+			memmove(loc + l - 1, loc + l - 2, 3);
+			loc[l - 2] = ':';
+			xchk(a, xmlTextWriterWriteElementNS(a->w, X("hf"), X("local"),
+			                                    NULL, X(loc)));
+		}
+	}
 	/* RFC 4287 4.1.2: an entry needs an author when the feed has none;
 	 * the publishing body is the author of its press release. */
 	xchk(a, xmlTextWriterStartElement(a->w, X("author")));
@@ -159,13 +205,33 @@ static int entry(struct aw *a, struct pubdb *db, const struct pub_item *it)
 	if (rc)
 		goto out;
 
-	/* RFC 4287 4.2.11: the feed the entry was copied from. */
+	/* RFC 4287 4.2.11: the feed the entry was copied from: its URL and
+	 * the publisher's site.  A feed read from a file (the offline
+	 * sample) has no public URL: a tag id names it, no link shows the
+	 * path. */
 	xchk(a, xmlTextWriterStartElement(a->w, X("source")));
-	rc = text_el(a, "id", it->feed_url);
+	if (pub_web_url(it->feed_url) && pub_is_uri(it->feed_url)) {
+		rc = text_el(a, "id", it->feed_url);
+	} else {
+		buf_clear(&id);
+		rc = buf_printf(&id, "tag:%s,2024:feed/%s", a->host, it->feed_name);
+		if (!rc)
+			rc = text_el(a, "id", buf_str(&id));
+	}
 	if (!rc)
 		rc = text_el(a, "title", src_title);
-	if (!rc && pub_is_uri(it->feed_url))
+	if (!rc && pub_web_url(it->feed_url) && pub_is_uri(it->feed_url)) {
+		const char *h = strstr(it->feed_url, "://") + 3;
+		buf_clear(&id);
 		rc = link_el(a, "self", NULL, it->feed_url, NULL);
+		if (!rc)
+			rc = buf_append(&id, it->feed_url, (size_t)(h - it->feed_url) +
+			                strcspn(h, "/?#"));
+		if (!rc)
+			rc = buf_putc(&id, '/');
+		if (!rc)
+			rc = link_el(a, "alternate", "text/html", buf_str(&id), NULL);
+	}
 	date_el(a, "updated", updated);
 	xchk(a, xmlTextWriterEndElement(a->w));
 	if (rc)
@@ -195,10 +261,11 @@ out:
 }
 
 int pub_atom(const struct config *cfg, struct pubdb *db, const char *host,
-             const struct pub_feed *feed, int64_t empty_updated,
-             struct buf *out, int *nentries, int64_t *updated)
+             const struct tz *tz, const struct pub_feed *feed,
+             int64_t empty_updated, struct buf *out, int *nentries,
+             int64_t *updated)
 {
-	struct aw a = {NULL, cfg, host, BUF_INIT, 0};
+	struct aw a = {NULL, cfg, host, tz, BUF_INIT, 0};
 	struct buf url = BUF_INIT;
 	xmlBufferPtr xb = NULL;
 	int64_t *ids = NULL, newest = HF_NOTIME;
@@ -206,15 +273,19 @@ int pub_atom(const struct config *cfg, struct pubdb *db, const char *host,
 	int limit = cfg->max_entries > 0 ? cfg->max_entries : HF_PUBLISH_MAX_ENTRIES;
 	int rc;
 
-	ids = calloc((size_t)limit, sizeof *ids);
+	ids = calloc(feed->archive ? feed->nids + 1 : (size_t)limit, sizeof *ids);
 	xb = xmlBufferCreate();
 	if (!ids || !xb || !(a.w = xmlNewTextWriterMemory(xb, 0))) {
 		rc = HF_ENOMEM;
 		goto out;
 	}
-	rc = pubdb_newest(db, feed->filter, feed->arg, limit, ids, &n);
-	if (rc)
+	if (feed->archive) {
+		n = feed->nids;
+		if (n)
+			memcpy(ids, feed->ids, n * sizeof *ids);
+	} else if ((rc = pubdb_newest(db, feed->filter, feed->arg, limit, ids, &n))) {
 		goto out;
+	}
 	/* The feed's updated is its newest entry's (RFC 4287 4.2.15), which
 	 * is not always the first: a changed item keeps its place. */
 	for (i = 0; i < n; i++) {
@@ -233,9 +304,18 @@ int pub_atom(const struct config *cfg, struct pubdb *db, const char *host,
 	xchk(&a, xmlTextWriterStartDocument(a.w, "1.0", "utf-8", NULL));
 	/* Browsers render the feed through feed.xsl; readers ignore it. */
 	xchk(&a, xmlTextWriterWritePI(a.w, X("xml-stylesheet"),
-	                              X("type=\"text/xsl\" href=\"feed.xsl\"")));
+	                              X(strchr(feed->file, '/') ?
+	                                "type=\"text/xsl\" href=\"../feed.xsl\"" :
+	                                "type=\"text/xsl\" href=\"feed.xsl\"")));
 	xchk(&a, xmlTextWriterStartElementNS(a.w, NULL, X("feed"), X(ATOM_NS)));
 	xchk(&a, xmlTextWriterWriteAttribute(a.w, X("xml:lang"), X("nb")));
+	if (tz)
+		xchk(&a, xmlTextWriterWriteAttribute(a.w, X("xmlns:hf"), X(HF_NS)));
+	if (feed->archive) {
+		xchk(&a, xmlTextWriterWriteAttribute(a.w, X("xmlns:fh"), X(FH_NS)));
+		xchk(&a, xmlTextWriterWriteElementNS(a.w, X("fh"), X("archive"), NULL,
+		                                     X("")));
+	}
 	/* A feed id that no host or run changes: where it is published. */
 	if ((rc = base_plus(&a, feed->file, &url)) ||
 	    (rc = text_el(&a, "id", buf_str(&url))))
@@ -251,8 +331,22 @@ int pub_atom(const struct config *cfg, struct pubdb *db, const char *host,
 	    (rc = link_el(&a, "self", "application/atom+xml", buf_str(&url), NULL)))
 		goto out;
 	buf_clear(&url);
-	if ((rc = base_plus(&a, "index.html", &url)) ||
+	if ((rc = base_plus(&a, feed->page ? feed->page : "index.html", &url)) ||
 	    (rc = link_el(&a, "alternate", "text/html", buf_str(&url), NULL)))
+		goto out;
+	/* RFC 5005 section 4: from the feed or an archive to the archive
+	 * before it, and from an archive to the feed. */
+	buf_clear(&url);
+	if (feed->current &&
+	    ((rc = base_plus(&a, feed->current, &url)) ||
+	     (rc = link_el(&a, "current", "application/atom+xml", buf_str(&url),
+	                   NULL))))
+		goto out;
+	buf_clear(&url);
+	if (feed->prev_archive &&
+	    ((rc = base_plus(&a, feed->prev_archive, &url)) ||
+	     (rc = link_el(&a, "prev-archive", "application/atom+xml",
+	                   buf_str(&url), NULL))))
 		goto out;
 	xchk(&a, xmlTextWriterStartElement(a.w, X("generator")));
 	if ((rc = attr(&a, "uri", cfg->base_url)))

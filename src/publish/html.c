@@ -1,51 +1,173 @@
 /*
- * publish_html.c - index.html: the latest items per category, readable
- * on a phone, with no script and nothing loaded from elsewhere.  Every
- * value is escaped on the way out (sanitize_escape); summaries are shown
- * as plain text, so no markup from a feed reaches the page at all.
+ * html.c - the pages for people: index.html, one page per category
+ * (tema/) and per kind of source (kjelde/), the monthly archive
+ * (arkiv/).  Every page has the same frame: the menu grouped "Tema" and
+ * "Avsendarar", a subscribe link to the page's own feed, the time it was
+ * made.  No script, nothing loaded from elsewhere, readable on a phone.
+ * Every value is escaped on the way out (sanitize_escape); summaries are
+ * plain text, so no markup from a feed reaches a page at all.  Dates are
+ * in the configured zone.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helsefeed/norm.h"
 #include "helsefeed/sanitize.h"
 #include "publish_int.h"
 
-/* Small, inline, system fonts: nothing to fetch. */
+/* Small, inline, system fonts: nothing to fetch.  The menu wraps on a
+ * narrow screen; long words and URLs break instead of widening it. */
 static const char css[] =
 	"body{font:16px/1.45 system-ui,sans-serif;margin:0 auto;max-width:46em;"
-	"padding:0 1em;color:#1b1b1b;background:#fff}"
-	"h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:2px solid #0b5;"
-	"padding-bottom:.2em;margin-top:1.6em}h3{font-size:1em;margin:0}"
+	"padding:0 1em;color:#1b1b1b;background:#fff;overflow-wrap:break-word}"
+	"header{border-bottom:2px solid #0b5;padding:.6em 0}"
+	".site{font-weight:bold;font-size:1.15em;margin:0 0 .3em}"
+	".site a{color:inherit;text-decoration:none}"
+	"nav div{display:flex;flex-wrap:wrap;align-items:baseline;"
+	"gap:.1em .8em;margin:.15em 0}"
+	"nav .label{color:#555;font-size:.8em;text-transform:uppercase;"
+	"letter-spacing:.05em;min-width:7.5em}"
+	"nav ul{display:flex;flex-wrap:wrap;gap:.1em .8em;list-style:none;"
+	"margin:0;padding:0}nav a.here{font-weight:bold;color:#1b1b1b;"
+	"text-decoration:none}"
+	"h1{font-size:1.5em;margin:.6em 0 .2em}"
+	"h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;"
+	"margin-top:1.6em}h3{font-size:1em;margin:0}"
 	"a{color:#05a}.item{margin:.9em 0}.meta{color:#555;font-size:.85em;"
-	"margin:.1em 0}.item p{margin:.2em 0}nav a,footer a{margin-right:.8em}"
+	"margin:.1em 0}.item p{margin:.2em 0}"
+	".sub{font-size:.9em;color:#555;margin:.2em 0 1em}"
+	".subscribe{display:inline-block;background:#eef6f1;border:1px solid #9cb;"
+	"border-radius:.3em;padding:.05em .5em;text-decoration:none}"
+	".months{columns:12em}.more{margin:1.2em 0}"
 	"footer{border-top:1px solid #ccc;margin:2em 0;padding-top:.5em;"
-	"font-size:.85em}";
-
-struct page {
-	const struct config *cfg;
-	struct pubdb *db;
-	struct buf *out;
-	struct buf also;       /* titles of the other sources of one item */
-	const struct tz *tz;   /* cfg->timezone */
-};
+	"font-size:.85em}footer a{margin-right:.8em}"
+	"@media (max-width:40em){nav .label{width:100%}}";
 
 static int esc(struct buf *out, const char *s)
 {
 	return pub_html_text(s, out);
 }
 
-/* Only web links become href: a javascript: or data: link from a feed
- * must never be clickable, whatever the parser let through. */
-static int web_url(const char *u)
+/* One group of the menu: the pages of `group`. */
+static int nav_group(const struct pub_site *site, struct buf *out,
+                     const char *root, enum pub_group group,
+                     const char *label, const char *here)
 {
-	return u && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7));
+	int any = 0;
+
+	for (size_t i = 0; i < site->nfeeds; i++) {
+		const struct pub_feed *f = &site->feeds[i];
+		if (f->group != group || f->legacy)
+			continue;
+		if (!any && (buf_puts(out, "<div><span class=\"label\">") ||
+		             esc(out, label) || buf_puts(out, "</span><ul>")))
+			return HF_ENOMEM;
+		any = 1;
+		if (buf_printf(out, "<li><a href=\"%s", root) || esc(out, f->page) ||
+		    buf_puts(out, here && !strcmp(here, f->page) ?
+		             "\" class=\"here\">" : "\">") ||
+		    esc(out, f->title) || buf_puts(out, "</a></li>"))
+			return HF_ENOMEM;
+	}
+	return any && buf_puts(out, "</ul></div>\n") ? HF_ENOMEM : 0;
 }
+
+/* The "made" stamp: pub_write_page finds it by PUB_MADE_OPEN. */
+static int made(const struct pub_site *site, struct buf *out)
+{
+	char iso[21], nb[32];
+
+	norm_date_iso(site->now, iso);
+	if (pub_fmt_nb(site->tz, site->now, nb))
+		nb[0] = '\0';
+	return buf_printf(out, "Laget " PUB_MADE_OPEN "%s\">%s" PUB_MADE_CLOSE,
+	                  iso, nb);
+}
+
+int pub_page_begin(const struct pub_site *site, struct buf *out,
+                   const char *root, const char *title, const char *here,
+                   const struct pub_feed *feed, const char *extra_css)
+{
+	const char *site_title = site->cfg->title ? site->cfg->title : "helsefeed";
+	int is_index = here && !strcmp(here, "index.html");
+
+	buf_clear(out);
+	if (buf_puts(out, "<!DOCTYPE html>\n<html lang=\"nb\">\n<head>\n"
+	                  "<meta charset=\"utf-8\">\n"
+	                  "<meta name=\"viewport\" content=\"width=device-width,"
+	                  " initial-scale=1\">\n<title>") ||
+	    esc(out, title) ||
+	    (!is_index && (buf_puts(out, " – ") || esc(out, site_title))) ||
+	    buf_puts(out, "</title>\n"))
+		return HF_ENOMEM;
+	/* Feed autodiscovery: a reader given the page finds its feed; the
+	 * front page offers every one. */
+	for (size_t i = 0; i < site->nfeeds; i++) {
+		const struct pub_feed *f = &site->feeds[i];
+		if (f->legacy || (!is_index && f != feed))
+			continue;
+		if (buf_puts(out, "<link rel=\"alternate\" type=\"application/atom+xml\""
+		                  " title=\"") ||
+		    esc(out, f->title) || buf_printf(out, "\" href=\"%s", root) ||
+		    esc(out, f->file) || buf_puts(out, "\">\n"))
+			return HF_ENOMEM;
+	}
+	if (buf_printf(out, "<style>%s%s</style>\n</head>\n<body>\n<header>\n"
+	                    "<p class=\"site\"><a href=\"%sindex.html\">",
+	               css, extra_css ? extra_css : "", root) ||
+	    esc(out, site_title) ||
+	    buf_puts(out, "</a></p>\n<nav aria-label=\"Meny\">\n"))
+		return HF_ENOMEM;
+	if (nav_group(site, out, root, PUB_GROUP_TOPIC, "Tema", here) ||
+	    nav_group(site, out, root, PUB_GROUP_KIND, "Avsendarar", here))
+		return HF_ENOMEM;
+	if (buf_printf(out, "<div><span class=\"label\">Mer</span><ul>"
+	                    "<li><a href=\"%sindex.html\"%s>Forsiden</a></li>"
+	                    "<li><a href=\"%sarkiv/index.html\"%s>Arkiv</a></li>"
+	                    "<li><a href=\"%sstatus.html\"%s>Status</a></li>"
+	                    "</ul></div>\n</nav>\n</header>\n<main>\n<h1>",
+	               root, is_index ? " class=\"here\"" : "",
+	               root, here && !strcmp(here, "arkiv/index.html") ?
+	               " class=\"here\"" : "",
+	               root, here && !strcmp(here, "status.html") ?
+	               " class=\"here\"" : "") ||
+	    esc(out, title) || buf_puts(out, "</h1>\n<p class=\"sub\">"))
+		return HF_ENOMEM;
+	if (feed && (buf_printf(out, "<a class=\"subscribe\" type=\"application/"
+	                             "atom+xml\" href=\"%s", root) ||
+	             esc(out, feed->file) ||
+	             buf_puts(out, "\">Abonner (Atom)</a> · ")))
+		return HF_ENOMEM;
+	if (made(site, out) || buf_puts(out, "</p>\n"))
+		return HF_ENOMEM;
+	return 0;
+}
+
+int pub_page_end(const struct pub_site *site, struct buf *out,
+                 const char *root)
+{
+	(void)site;
+	return buf_printf(out, "</main>\n<footer><a href=\"%sstatus.html\">Status"
+	                       " for kildene</a><a href=\"%sfeeds.opml\">Alle "
+	                       "strømmene (OPML)</a><a href=\"%sarkiv/index.html\">"
+	                       "Arkiv</a></footer>\n</body>\n</html>\n",
+	                  root, root, root);
+}
+
+/* --- items ------------------------------------------------------------- */
+
+struct page {
+	const struct pub_site *site;
+	struct buf *out;
+	struct buf also;       /* titles of the other sources of one item */
+};
 
 static int also_cb(void *ud, const char *name, const char *title,
                    const char *link)
 {
 	struct page *p = ud;
-	const struct config_feed *f = config_feed_find(p->cfg, name);
+	const struct config_feed *f = config_feed_find(p->site->cfg, name);
 
 	(void)link;
 	if (p->also.len && buf_puts(&p->also, ", "))
@@ -53,9 +175,42 @@ static int also_cb(void *ud, const char *name, const char *title,
 	return esc(&p->also, f && f->title ? f->title : title ? title : name);
 }
 
-static int item(struct page *p, const struct pub_item *it)
+static int cat_cb(void *ud, const char *name)
 {
-	const struct config_feed *f = config_feed_find(p->cfg, it->feed_name);
+	struct page *p = ud;
+	const struct config_category *c = config_category_find(p->site->cfg, name);
+
+	if (!c)
+		return 0;
+	if (p->also.len && buf_puts(&p->also, ", "))
+		return HF_ENOMEM;
+	return esc(&p->also, c->title ? c->title : c->name);
+}
+
+static int enc_cb(void *ud, const char *url, const char *type, int64_t length)
+{
+	struct page *p = ud;
+	const char *slash = strrchr(url, '/');
+
+	(void)type;
+	(void)length;
+	if (!pub_web_url(url))
+		return 0;
+	if (buf_puts(p->out, p->also.len ? ", " : "<p class=\"meta\">Vedlegg: ") ||
+	    buf_puts(p->out, "<a href=\"") || esc(p->out, url) ||
+	    buf_puts(p->out, "\">") ||
+	    esc(p->out, slash && slash[1] ? slash + 1 : url) ||
+	    buf_puts(p->out, "</a>") || buf_putc(&p->also, '.'))
+		return HF_ENOMEM;
+	return 0;
+}
+
+/* One story: title (linked), source, time, other sources, categories,
+ * a plain-text lead, enclosures.  data-id is the id `helsefeed items
+ * show` takes. */
+static int item(struct page *p, const struct pub_item *it, int cats)
+{
+	const struct config_feed *f = config_feed_find(p->site->cfg, it->feed_name);
 	const char *src = f && f->title ? f->title :
 	                  it->feed_title ? it->feed_title : it->feed_name;
 	int64_t t = pub_item_published(it);
@@ -64,24 +219,31 @@ static int item(struct page *p, const struct pub_item *it)
 	int rc;
 
 	buf_clear(&p->also);
-	rc = pubdb_sources(p->db, it->id, it->feed_id, also_cb, p);
+	rc = pubdb_sources(p->site->db, it->id, it->feed_id, also_cb, p);
 	if (rc)
 		return rc;
 	norm_date_iso(t, iso);
-	if (pub_fmt_nb(p->tz, t, nb))
+	if (pub_fmt_nb(p->site->tz, t, nb))
 		nb[0] = '\0';
-	if (buf_puts(o, "<article class=\"item\">\n<h3>"))
+	if (buf_printf(o, "<article class=\"item\" data-id=\"%lld\">\n<h3>",
+	               (long long)it->id))
 		return HF_ENOMEM;
-	if (web_url(it->link) &&
+	if (pub_web_url(it->link) &&
 	    (buf_puts(o, "<a href=\"") || esc(o, it->link) || buf_puts(o, "\">")))
 		return HF_ENOMEM;
 	if (esc(o, it->title && *it->title ? it->title : "(uten tittel)") ||
-	    (web_url(it->link) && buf_puts(o, "</a>")) ||
+	    (pub_web_url(it->link) && buf_puts(o, "</a>")) ||
 	    buf_puts(o, "</h3>\n<p class=\"meta\">") || esc(o, src) ||
 	    buf_printf(o, " · <time datetime=\"%s\">", iso) || esc(o, nb) ||
 	    buf_puts(o, "</time>"))
 		return HF_ENOMEM;
 	if (p->also.len && (buf_puts(o, " · også: ") ||
+	                    buf_append(o, p->also.data, p->also.len)))
+		return HF_ENOMEM;
+	buf_clear(&p->also);
+	if (cats && (rc = pubdb_categories(p->site->db, it->id, cat_cb, p)))
+		return rc;
+	if (p->also.len && (buf_puts(o, " · ") ||
 	                    buf_append(o, p->also.data, p->also.len)))
 		return HF_ENOMEM;
 	if (buf_puts(o, "</p>\n"))
@@ -93,91 +255,202 @@ static int item(struct page *p, const struct pub_item *it)
 	if (p->also.len && (buf_puts(o, "<p>") || esc(o, buf_str(&p->also)) ||
 	                    buf_puts(o, "</p>\n")))
 		return HF_ENOMEM;
+	/* p->also counts the enclosures written: the first opens the line. */
+	buf_clear(&p->also);
+	if ((rc = pubdb_enclosures(p->site->db, it->id, enc_cb, p)))
+		return rc;
+	if (p->also.len && buf_puts(o, "</p>\n"))
+		return HF_ENOMEM;
 	return buf_puts(o, "</article>\n");
 }
 
-static int section(struct page *p, const struct pub_feed *feed,
-                   const char *id)
+static int items(struct page *p, const int64_t *ids, size_t n, int cats)
+{
+	int rc;
+
+	if (!n && buf_puts(p->out, "<p>Ingen saker ennå.</p>\n"))
+		return HF_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct pub_item it;
+		if ((rc = pubdb_item(p->site->db, ids[i], &it)) ||
+		    (rc = item(p, &it, cats)))
+			return rc;
+	}
+	return 0;
+}
+
+/* --- index.html -------------------------------------------------------- */
+
+static int section(struct page *p, const struct pub_feed *feed, const char *id)
 {
 	int64_t ids[PUBLISH_INDEX_ITEMS];
 	size_t n = 0;
 	int rc;
 
 	if (buf_puts(p->out, "<section id=\"") || esc(p->out, id) ||
-	    buf_puts(p->out, "\">\n<h2>") || esc(p->out, feed->title) ||
-	    buf_puts(p->out, " <small><a href=\"") || esc(p->out, feed->file) ||
-	    buf_puts(p->out, "\">Atom</a></small></h2>\n"))
+	    buf_puts(p->out, "\">\n<h2>"))
 		return HF_ENOMEM;
-	rc = pubdb_newest(p->db, feed->filter, feed->arg, PUBLISH_INDEX_ITEMS,
-	                  ids, &n);
-	if (rc)
+	if (feed->group == PUB_GROUP_ALL ?
+	    buf_puts(p->out, "Siste saker") :
+	    (buf_puts(p->out, "<a href=\"") || esc(p->out, feed->page) ||
+	     buf_puts(p->out, "\">") || esc(p->out, feed->title) ||
+	     buf_puts(p->out, "</a>")))
+		return HF_ENOMEM;
+	if (buf_puts(p->out, "</h2>\n"))
+		return HF_ENOMEM;
+	rc = pubdb_newest(p->site->db, feed->filter, feed->arg,
+	                  PUBLISH_INDEX_ITEMS, ids, &n);
+	if (rc || (rc = items(p, ids, n, feed->group == PUB_GROUP_ALL)))
 		return rc;
-	if (!n && buf_puts(p->out, "<p>Ingen saker ennå.</p>\n"))
+	if (feed->group != PUB_GROUP_ALL && n &&
+	    (buf_puts(p->out, "<p class=\"more\"><a href=\"") ||
+	     esc(p->out, feed->page) || buf_puts(p->out, "\">Flere saker om ") ||
+	     esc(p->out, feed->title) || buf_puts(p->out, "</a> · <a href=\"") ||
+	     esc(p->out, feed->file) ||
+	     buf_puts(p->out, "\" type=\"application/atom+xml\">Abonner (Atom)"
+	                      "</a></p>\n")))
 		return HF_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		struct pub_item it;
-		if ((rc = pubdb_item(p->db, ids[i], &it)) || (rc = item(p, &it)))
-			return rc;
-	}
 	return buf_puts(p->out, "</section>\n");
 }
 
-int pub_index_html(const struct config *cfg, struct pubdb *db,
-                   const struct pub_feed *feeds, size_t nfeeds,
-                   struct buf *out)
+int pub_index_html(const struct pub_site *site, struct buf *out)
 {
-	struct page p = {cfg, db, out, BUF_INIT, NULL};
-	const char *title = cfg->title ? cfg->title : "helsefeed";
-	struct tz *tz = NULL;
-	int rc = HF_ENOMEM;
-	size_t i;
+	struct page p = {site, out, BUF_INIT};
+	const char *title = site->cfg->title ? site->cfg->title : "helsefeed";
+	int rc;
 
-	buf_clear(out);
-	if (buf_puts(out, "<!DOCTYPE html>\n<html lang=\"nb\">\n<head>\n"
-	                  "<meta charset=\"utf-8\">\n"
-	                  "<meta name=\"viewport\" content=\"width=device-width,"
-	                  " initial-scale=1\">\n<title>") ||
-	    esc(out, title) || buf_puts(out, "</title>\n"))
+	if ((rc = pub_page_begin(site, out, "", title, "index.html",
+	                         &site->feeds[0], NULL)))
 		goto out;
-	/* Feed autodiscovery: readers given the page find every feed. */
-	for (i = 0; i < nfeeds; i++)
-		if (buf_puts(out, "<link rel=\"alternate\" type=\"application/atom+xml\""
-		                  " title=\"") ||
-		    esc(out, feeds[i].title) || buf_puts(out, "\" href=\"") ||
-		    esc(out, feeds[i].file) || buf_puts(out, "\">\n"))
-			goto out;
-	if (buf_printf(out, "<style>%s</style>\n</head>\n<body>\n<header>\n<h1>",
-	               css) ||
-	    esc(out, title) || buf_puts(out, "</h1>\n<nav>"))
-		goto out;
-	for (i = 0; i < nfeeds; i++)
-		if (buf_puts(out, "<a href=\"") || esc(out, feeds[i].file) ||
-		    buf_puts(out, "\">") || esc(out, feeds[i].title) ||
-		    buf_puts(out, "</a> "))
-			goto out;
-	if (buf_puts(out, "</nav>\n</header>\n<main>\n"))
-		goto out;
-
-	if ((rc = pub_tz_open(cfg->timezone, &tz)))
-		goto out;
-	p.tz = tz;
 	/* The first feed is all.atom; then one section per category. */
-	for (i = 0; i < nfeeds; i++) {
-		if (feeds[i].filter == PUB_KIND)
+	for (size_t i = 0; i < site->nfeeds && !rc; i++) {
+		const struct pub_feed *f = &site->feeds[i];
+		if (f->legacy || f->group == PUB_GROUP_KIND)
 			continue;
-		rc = section(&p, &feeds[i],
-		             feeds[i].filter == PUB_ALL ? "siste" : feeds[i].arg);
-		if (rc)
-			goto out;
+		rc = section(&p, f, f->group == PUB_GROUP_ALL ? "siste" : f->arg);
 	}
-	rc = HF_ENOMEM;
-	if (buf_puts(out, "</main>\n<footer><a href=\"status.html\">Status for"
-	                  " kildene</a><a href=\"feeds.opml\">OPML</a>"
-	                  "</footer>\n</body>\n</html>\n"))
-		goto out;
-	rc = 0;
+	if (!rc)
+		rc = pub_page_end(site, out, "");
 out:
-	tz_free(tz);
 	buf_free(&p.also);
 	return rc;
+}
+
+/* --- tema/NAME.html, kjelde/KIND.html ---------------------------------- */
+
+int pub_list_html(const struct pub_site *site, const struct pub_feed *feed,
+                  struct buf *out)
+{
+	struct page p = {site, out, BUF_INIT};
+	int64_t ids[PUBLISH_PAGE_ITEMS];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = pub_page_begin(site, out, "../", feed->title, feed->page, feed,
+	                         NULL)) ||
+	    (rc = pubdb_newest(site->db, feed->filter, feed->arg,
+	                       PUBLISH_PAGE_ITEMS, ids, &n)) ||
+	    (rc = items(&p, ids, n, feed->group == PUB_GROUP_KIND)))
+		goto out;
+	rc = HF_ENOMEM;
+	if (n == PUBLISH_PAGE_ITEMS &&
+	    buf_puts(out, "<p class=\"more\">Eldre saker står i <a href=\"../arkiv/"
+	                  "index.html\">arkivet</a>.</p>\n"))
+		goto out;
+	rc = pub_page_end(site, out, "../");
+out:
+	buf_free(&p.also);
+	return rc;
+}
+
+/* --- arkiv/ ------------------------------------------------------------ */
+
+int pub_month_html(const struct pub_site *site, const struct pub_month *months,
+                   size_t nmonths, size_t which, const int64_t *ids,
+                   size_t nids, uint64_t sig, struct buf *out)
+{
+	struct page p = {site, out, BUF_INIT};
+	char name[32], file[16], title[64];
+	int rc;
+
+	pub_month_name(months[which].ym, name);
+	snprintf(title, sizeof title, "Arkiv: %s", name);
+	if ((rc = pub_page_begin(site, out, "../", title, NULL, NULL, NULL)))
+		goto out;
+	rc = HF_ENOMEM;
+	/* After "<!DOCTYPE html>\n": where publish.c looks for it. */
+	{
+		char line[64];
+		int len = snprintf(line, sizeof line, PUB_SIG "%016llx -->\n",
+		                   (unsigned long long)sig);
+		const char *nl = memchr(out->data, '\n', out->len);
+		size_t at = nl ? (size_t)(nl - out->data) + 1 : 0;
+		if (buf_reserve(out, (size_t)len))
+			goto out;
+		memmove(out->data + at + len, out->data + at, out->len - at + 1);
+		memcpy(out->data + at, line, (size_t)len);
+		out->len += (size_t)len;
+	}
+	if (buf_printf(out, "<p>%zu saker.", nids))
+		goto out;
+	/* months[] is newest first: which + 1 is the month before. */
+	if (which + 1 < nmonths) {
+		pub_month_file(months[which + 1].ym, file);
+		pub_month_name(months[which + 1].ym, name);
+		if (buf_printf(out, " <a rel=\"prev\" href=\"%s.html\">← %s</a>",
+		               file, name))
+			goto out;
+	}
+	if (which > 0) {
+		pub_month_file(months[which - 1].ym, file);
+		pub_month_name(months[which - 1].ym, name);
+		if (buf_printf(out, " <a rel=\"next\" href=\"%s.html\">%s →</a>",
+		               file, name))
+			goto out;
+	}
+	if (buf_puts(out, "</p>\n"))
+		goto out;
+	if ((rc = items(&p, ids, nids, 1)))
+		goto out;
+	rc = pub_page_end(site, out, "../");
+out:
+	buf_free(&p.also);
+	return rc;
+}
+
+int pub_archive_index_html(const struct pub_site *site,
+                           const struct pub_month *months, size_t nmonths,
+                           struct buf *out)
+{
+	char name[32], file[16];
+	int64_t year = -1;
+	int rc;
+
+	if ((rc = pub_page_begin(site, out, "../", "Arkiv", "arkiv/index.html",
+	                         NULL, NULL)))
+		return rc;
+	if (buf_puts(out, "<p>Alle saker vi har publisert, måned for måned. "
+	                  "Nyhetsstrømmen <a href=\"../all.atom\">all.atom</a> "
+	                  "peker til arkivet sitt (RFC 5005).</p>\n"))
+		return HF_ENOMEM;
+	if (!nmonths && buf_puts(out, "<p>Ingen saker ennå.</p>\n"))
+		return HF_ENOMEM;
+	for (size_t i = 0; i < nmonths; i++) {
+		if (months[i].ym / 12 != year) {
+			if (year >= 0 && buf_puts(out, "</ul>\n"))
+				return HF_ENOMEM;
+			year = months[i].ym / 12;
+			if (buf_printf(out, "<h2>%lld</h2>\n<ul class=\"months\">\n",
+			               (long long)year))
+				return HF_ENOMEM;
+		}
+		pub_month_file(months[i].ym, file);
+		pub_month_name(months[i].ym, name);
+		if (buf_printf(out, "<li><a href=\"%s.html\">%s</a> (%zu)</li>\n",
+		               file, name, months[i].n))
+			return HF_ENOMEM;
+	}
+	if (year >= 0 && buf_puts(out, "</ul>\n"))
+		return HF_ENOMEM;
+	return pub_page_end(site, out, "../");
 }

@@ -65,6 +65,38 @@ int pubdb_explain(struct pubdb *db, enum pub_filter filter, const char *arg,
 int pubdb_feed_states(struct pubdb *db, struct store_feed_state **out,
                       size_t *n) HF_WUR;
 
+/*
+ * The ids of the items whose time (pub_item_published) is in [from,
+ * to) (by_first_seen: whose first_seen is), newest first, into *ids
+ * (the caller's, free()), *n how many.  Returns 0, HF_EDB, HF_ENOMEM.
+ */
+int pubdb_range(struct pubdb *db, int64_t from, int64_t to, int by_first_seen,
+                int64_t **ids, size_t *n) HF_WUR;
+
+/* How many visible items have their time in [from, to), and a hash of
+ * what their page shows from the store: which items, their last change,
+ * their sources and categories.  Returns 0, HF_EDB. */
+int pubdb_range_sig(struct pubdb *db, int64_t from, int64_t to, size_t *n,
+                    uint64_t *sig) HF_WUR;
+
+/* The oldest and newest item time and first_seen of all items (hidden
+ * ones too: the span only bounds the walk), HF_NOTIME each when there
+ * are no items.  Returns 0, HF_EDB. */
+int pubdb_span(struct pubdb *db, int64_t *tmin, int64_t *tmax,
+               int64_t *seen_min, int64_t *seen_max) HF_WUR;
+
+/* The newest hidden_changed of the items first seen in [from, to), 0
+ * when none was ever hidden.  Returns 0, HF_EDB. */
+int pubdb_hidden_changed(struct pubdb *db, int64_t from, int64_t to,
+                         int64_t *out) HF_WUR;
+
+/* Call cb for each enclosure of item `id`, in the feed's order; length
+ * -1 when unknown.  Returns 0, HF_EDB, or cb's negative code. */
+int pubdb_enclosures(struct pubdb *db, int64_t id,
+                     int (*cb)(void *ud, const char *url, const char *type,
+                               int64_t length),
+                     void *ud) HF_WUR;
+
 /* Load item `id` into *it.  Returns 0, HF_EINVAL (no such item), HF_EDB. */
 int pubdb_item(struct pubdb *db, int64_t id, struct pub_item *it) HF_WUR;
 
@@ -82,6 +114,10 @@ int pubdb_sources(struct pubdb *db, int64_t id, int64_t primary,
                   void *ud) HF_WUR;
 
 /* --- publish_util.c ---------------------------------------------------- */
+
+/* 1 when `u` is an http or https URL: the only links that reach a
+ * published file (design: safety rules). */
+int pub_web_url(const char *u);
 
 /* 1 when `s` is an absolute URI (RFC 3986 3.1 scheme, then no white
  * space, controls or characters RFC 3987 excludes), else 0. */
@@ -112,45 +148,119 @@ int pub_tz_open(const char *name, struct tz **out) HF_WUR;
 /* "23.05.2022 kl. 10:00" in zone tz.  0 or HF_EINVAL. */
 int pub_fmt_nb(const struct tz *tz, int64_t t, char out[32]) HF_WUR;
 
+/* The start (UTC seconds) of the local month `ym` (year * 12 + month
+ * - 1) in zone tz, and the `ym` of time t there. */
+int64_t pub_month_start(const struct tz *tz, int64_t ym);
+int64_t pub_month_of(const struct tz *tz, int64_t t);
+/* "2024-05" of a `ym`, and its Norwegian name "mai 2024". */
+void pub_month_file(int64_t ym, char out[16]);
+void pub_month_name(int64_t ym, char out[32]);
+
 /* --- the files --------------------------------------------------------- */
 
-/* What one Atom file carries. */
+/* The menu group of a feed's page. */
+enum pub_group {
+	PUB_GROUP_ALL,     /* all.atom and index.html */
+	PUB_GROUP_TOPIC,   /* "Tema": a category, tema/NAME.html */
+	PUB_GROUP_KIND,    /* "Avsendarar": a kind of source, kjelde/NAME.html */
+};
+
+/* What one Atom file carries, and the HTML page that shows the same. */
 struct pub_feed {
-	const char *file;      /* "all.atom" */
-	const char *title;     /* atom:title */
+	const char *file;      /* "all.atom", "tema/covid.atom" */
+	const char *page;      /* "index.html", "tema/covid.html" */
+	const char *title;     /* atom:title, the page's heading */
 	enum pub_filter filter;
 	const char *arg;
+	enum pub_group group;
+	int legacy;            /* an older URL of the same feed, kept: no page
+	                        * or menu entry of its own */
+	/* An archive document (RFC 5005): the nids entries of ids (may be
+	 * NULL when nids is 0) instead of the newest of `filter`, with
+	 * fh:archive; prev_archive and current are
+	 * file names, NULL for none. */
+	const int64_t *ids;
+	size_t nids;
+	int archive;
+	const char *prev_archive, *current;
 };
 
 /*
- * Render one Atom file into `out` (publish_atom.c).  The feed's updated
- * is its newest entry's, `empty_updated` when it has none (a fixed time,
- * never `now`: unchanged data must give the same bytes).  *nentries and
+ * Render one Atom file into `out` (atom.c).  The feed's updated is its
+ * newest entry's, `empty_updated` when it has none (a fixed time, never
+ * `now`: unchanged data must give the same bytes).  *nentries and
  * *updated (may be NULL) get the entry count and the feed's updated.
  * Returns 0, HF_EDB, HF_ENOMEM, HF_ERR (libxml2).
  */
 int pub_atom(const struct config *cfg, struct pubdb *db, const char *host,
-             const struct pub_feed *feed, int64_t empty_updated,
-             struct buf *out, int *nentries, int64_t *updated) HF_WUR;
+             const struct tz *tz, const struct pub_feed *feed,
+             int64_t empty_updated, struct buf *out, int *nentries,
+             int64_t *updated) HF_WUR;
 
-/* index.html (publish_html.c). */
-int pub_index_html(const struct config *cfg, struct pubdb *db,
-                   const struct pub_feed *feeds, size_t nfeeds,
-                   struct buf *out) HF_WUR;
+/* One month of the HTML archive, for the pages that link it. */
+struct pub_month {
+	int64_t ym;            /* year * 12 + month - 1, local */
+	size_t n;              /* its stories */
+	uint64_t sig;          /* pubdb_range_sig of the month */
+};
 
-/* status.html, status.json (publish_status.c), from the feeds' states. */
-int pub_status_html(const struct config *cfg,
-                    const struct store_feed_state *fs, size_t n, int64_t now,
+/* What every HTML page shares (html.c). */
+struct pub_site {
+	const struct config *cfg;
+	struct pubdb *db;
+	const struct tz *tz;
+	const struct pub_feed *feeds;   /* feeds[0] is all.atom */
+	size_t nfeeds;
+	int64_t now;                    /* for the "made" stamp only */
+};
+
+/* index.html: the latest items of all and of each category. */
+int pub_index_html(const struct pub_site *site, struct buf *out) HF_WUR;
+/* The page of one category or kind: its newest items. */
+int pub_list_html(const struct pub_site *site, const struct pub_feed *feed,
+                  struct buf *out) HF_WUR;
+/* arkiv/YYYY-MM.html: every story of one month (ids, newest first);
+ * months[] (newest first) gives the neighbours; `sig` is written into
+ * the page (PUB_SIG) so that the next run can tell it is current
+ * without rendering it. */
+int pub_month_html(const struct pub_site *site, const struct pub_month *months,
+                   size_t nmonths, size_t which, const int64_t *ids,
+                   size_t nids, uint64_t sig, struct buf *out) HF_WUR;
+
+/* "<!-- helsefeed-sig HEX -->": the line after a month page's doctype. */
+#define PUB_SIG "<!-- helsefeed-sig "
+/* arkiv/index.html: every month, newest first, and the Atom archives. */
+int pub_archive_index_html(const struct pub_site *site,
+                           const struct pub_month *months, size_t nmonths,
+                           struct buf *out) HF_WUR;
+
+/*
+ * The marker of a page's "made" stamp: publish_write_page compares a new
+ * page with the old one without it, so that a page is rewritten (and
+ * its stamp moves) only when its content changed.
+ */
+#define PUB_MADE_OPEN "<time class=\"made\" datetime=\""
+#define PUB_MADE_CLOSE "</time>"
+
+/* publish_write_file for an HTML page with a "made" stamp. */
+int pub_write_page(const char *dir, const char *name, const char *data,
+                   size_t len, int *changed) HF_WUR;
+
+/* status.html, status.json (status.c), from the feeds' states. */
+int pub_status_html(const struct pub_site *site,
+                    const struct store_feed_state *fs, size_t n,
                     struct buf *out) HF_WUR;
-int pub_status_json(const struct config *cfg,
-                    const struct store_feed_state *fs, size_t n, int64_t now,
-                    struct buf *out) HF_WUR;
-/* feeds.opml (publish_status.c). */
+/* feeds.opml (status.c). */
 int pub_opml(const struct config *cfg, const struct pub_feed *feeds,
              size_t nfeeds, struct buf *out) HF_WUR;
 
-/* A feed is stale when it has failed for longer than stale_after. */
-int pub_feed_stale(const struct config *cfg, const struct store_feed_state *s,
-                   int64_t now);
+/* The shared frame of every HTML page (html.c): head, menu, heading,
+ * subscribe link and made stamp; `root` leads back to the output
+ * directory ("" or "../"), `feed` (may be NULL) is the page's own. */
+int pub_page_begin(const struct pub_site *site, struct buf *out,
+                   const char *root, const char *title, const char *here,
+                   const struct pub_feed *feed, const char *extra_css) HF_WUR;
+int pub_page_end(const struct pub_site *site, struct buf *out,
+                 const char *root) HF_WUR;
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -326,5 +327,116 @@ int pub_plain(const char *html, size_t max, struct buf *out)
 		rc = buf_puts(out, "\xe2\x80\xa6");
 out:
 	buf_free(&t);
+	return rc;
+}
+
+int pub_web_url(const char *u)
+{
+	return u && (!strncasecmp(u, "https://", 8) || !strncasecmp(u, "http://", 7));
+}
+
+/* --- months ------------------------------------------------------------ */
+
+int64_t pub_month_start(const struct tz *tz, int64_t ym)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = (int)(ym / 12 - 1900);
+	tm.tm_mon = (int)(ym % 12);
+	tm.tm_mday = 1;
+	return tz ? tz_from_local(tz, &tm, 0) :
+	       tz_days_from_civil(ym / 12, (int)(ym % 12) + 1, 1) * 86400;
+}
+
+int64_t pub_month_of(const struct tz *tz, int64_t t)
+{
+	struct tm tm;
+	int64_t y, days;
+	int m, d;
+
+	if (tz && !tz_to_local(tz, t, &tm))
+		return ((int64_t)tm.tm_year + 1900) * 12 + tm.tm_mon;
+	days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	tz_civil_from_days(days, &y, &m, &d);
+	return y * 12 + m - 1;
+}
+
+void pub_month_file(int64_t ym, char out[16])
+{
+	/* Years of four digits: the store holds no item before 1970 or
+	 * after 9999 (feed.h dates). */
+	int y = (int)(ym / 12 % 10000);
+
+	snprintf(out, 16, "%04d-%02d", y < 0 ? 0 : y, (int)(ym % 12) + 1);
+}
+
+void pub_month_name(int64_t ym, char out[32])
+{
+	static const char *const names[12] = {
+		"januar", "februar", "mars", "april", "mai", "juni", "juli",
+		"august", "september", "oktober", "november", "desember",
+	};
+
+	snprintf(out, 32, "%s %d", names[ym % 12], (int)(ym / 12 % 10000));
+}
+
+/* --- pages with a "made" stamp ----------------------------------------- */
+
+/* The bytes of `s` before the stamp and after it: [0, *a) and [*b, len). */
+static void split_made(const char *s, size_t len, size_t *a, size_t *b)
+{
+	const char *open = memmem(s, len, PUB_MADE_OPEN, strlen(PUB_MADE_OPEN));
+	const char *close;
+
+	*a = *b = len;
+	if (!open)
+		return;
+	close = memmem(open, len - (size_t)(open - s), PUB_MADE_CLOSE,
+	               strlen(PUB_MADE_CLOSE));
+	if (!close)
+		return;
+	*a = (size_t)(open - s);
+	*b = (size_t)(close - s);
+}
+
+int pub_write_page(const char *dir, const char *name, const char *data,
+                   size_t len, int *changed)
+{
+	struct buf path = BUF_INIT, old = BUF_INIT;
+	char chunk[16384];
+	size_t a1, b1, a2, b2;
+	ssize_t r;
+	int fd = -1, rc;
+
+	if ((rc = buf_printf(&path, "%s/%s", dir, name)))
+		goto out;
+	fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* A page of twice the new size is no near copy: no need to read it. */
+	while (fd >= 0 && old.len <= 2 * len + 1024 &&
+	       (r = read(fd, chunk, sizeof chunk)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (rc = buf_append(&old, chunk, (size_t)r)))
+			break;
+	}
+	if (rc)
+		goto out;
+	if (fd >= 0) {
+		split_made(data, len, &a1, &b1);
+		split_made(buf_str(&old), old.len, &a2, &b2);
+		if (a1 == a2 && len - b1 == old.len - b2 &&
+		    !memcmp(data, old.data, a1) &&
+		    !memcmp(data + b1, old.data + b2, len - b1)) {
+			*changed = 0;
+			goto out;
+		}
+	}
+	rc = publish_write_file(dir, name, data, len, changed);
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_free(&path);
+	buf_free(&old);
 	return rc;
 }

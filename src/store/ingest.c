@@ -177,6 +177,41 @@ static int put_categories(struct store_ingest *in, int64_t item,
 	return HF_OK;
 }
 
+/* Replace the enclosures of an item with the entry's (at most
+ * HF_MAX_ENCLOSURES: the parser's bound). */
+static int put_enclosures(struct store_ingest *in, int64_t item,
+                          const struct feed_entry *e, int clear)
+{
+	struct store *st = in->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (clear) {
+		if (!(s = store__stmt(st, S_ENCL_CLEAR)) ||
+		    (rc = store__run(st, s, sqlite3_bind_int64(s, 1, item),
+		              "cannot clear enclosures")))
+			return s ? rc : HF_EDB;
+	}
+	if (!e->nenclosures)
+		return HF_OK;
+	if (!(s = store__stmt(st, S_ENCL_ADD)))
+		return HF_EDB;
+	for (size_t i = 0; i < e->nenclosures; i++) {
+		const struct feed_enclosure *x = &e->enclosures[i];
+		if (!x->url)
+			continue;
+		if ((rc = store__run(st, s,
+		              sqlite3_bind_int64(s, 1, item) |
+		              sqlite3_bind_int64(s, 2, (int64_t)i) |
+		              bind_text(s, 3, x->url) | bind_text(s, 4, x->type) |
+		              (x->length >= 0 ? sqlite3_bind_int64(s, 5, x->length)
+		                              : sqlite3_bind_null(s, 5)),
+		              "cannot store enclosure")))
+			return rc;
+	}
+	return HF_OK;
+}
+
 /* The (feed, key) of entry e in the items table: *id 0 when none. */
 static int find_item(struct store_ingest *in, const struct feed_entry *e,
                      int64_t *id, uint64_t *raw_hash)
@@ -289,6 +324,7 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 	}
 	if ((!found && !h && (rc = drop_merged(in, e))) ||
 	    (rc = put_categories(in, id, e, found)) ||
+	    (rc = put_enclosures(in, id, e, found)) ||
 	    (rc = store__categories_put(st, id, h ? h->cats : NULL,
 	                                h ? h->ncats : 0, found)))
 		goto out;

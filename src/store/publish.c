@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "helsefeed/log.h"
+#include "helsefeed/norm.h"
 #include "../publish/publish_int.h"
 #include "store_int.h"
 
@@ -28,12 +29,30 @@ enum pq_id {
 	PQ_CATS,
 	PQ_SOURCES,
 	PQ_FEEDS,
+	PQ_RANGE,
+	PQ_SEEN_RANGE,
+	PQ_SPAN,
+	PQ_HIDDEN_CHANGED,
+	PQ_ENCLOSURES,
+	PQ_RANGE_SIG,
 	PQ__COUNT
 };
 
+/*
+ * What reaches an output: an item no editor hid (`helsefeed hide`) that
+ * a configured feed still carries, as its primary source or a merged
+ * one.  A feed removed from feeds.conf is inactive after the next sync:
+ * its stories leave every file at the next publish.
+ */
+#define VISIBLE                                                             \
+	" AND NOT items.hidden AND (EXISTS (SELECT 1 FROM feeds f"          \
+	" WHERE f.id = items.feed_id AND f.active) OR EXISTS (SELECT 1"     \
+	" FROM item_sources s JOIN feeds f ON f.id = s.feed_id"             \
+	" WHERE s.item_id = items.id AND f.active))"
+
 /* The newest ?1 items that pass `F`. */
 #define NEWEST(F)                                                           \
-	"SELECT id FROM items WHERE 1" F                                    \
+	"SELECT id FROM items WHERE 1" F VISIBLE                            \
 	" ORDER BY COALESCE(published, first_seen) DESC, id DESC LIMIT ?1"
 
 static const char *const pq_sql[PQ__COUNT] = {
@@ -56,14 +75,50 @@ static const char *const pq_sql[PQ__COUNT] = {
 	[PQ_SOURCES] =
 	"SELECT f.name, f.title, s.link FROM item_sources s"
 	" JOIN feeds f ON f.id = s.feed_id"
-	" WHERE s.item_id = ?1 AND s.feed_id <> ?2 ORDER BY f.name, s.id",
+	" WHERE s.item_id = ?1 AND s.feed_id <> ?2 AND f.active"
+	" ORDER BY f.name, s.id",
 	/* store_feed_states without its per-feed item count: counting
 	 * item_sources reads the whole index, a quarter of a second at a
 	 * million items, for a figure the status page can do without. */
 	[PQ_FEEDS] =
 	"SELECT name, url, effective_url, last_attempt, last_success,"
-	" last_status, last_error, failures, failing_since, gone, active"
+	" last_status, last_error, failures, failing_since, gone, active,"
+	" next_fetch, retry_after, " STORE_LAST_NEW
 	" FROM feeds WHERE active ORDER BY name",
+	[PQ_RANGE] =
+	"SELECT id FROM items WHERE COALESCE(published, first_seen) >= ?1"
+	" AND COALESCE(published, first_seen) < ?2" VISIBLE
+	" ORDER BY COALESCE(published, first_seen) DESC, id DESC",
+	[PQ_SEEN_RANGE] =
+	"SELECT id FROM items WHERE first_seen >= ?1 AND first_seen < ?2"
+	VISIBLE " ORDER BY first_seen DESC, id DESC",
+	/* Each subquery is one step of an index (min/max optimisation). */
+	[PQ_SPAN] =
+	"SELECT (SELECT min(COALESCE(published, first_seen)) FROM items),"
+	" (SELECT max(COALESCE(published, first_seen)) FROM items),"
+	" (SELECT min(first_seen) FROM items),"
+	" (SELECT max(first_seen) FROM items)",
+	[PQ_HIDDEN_CHANGED] =
+	"SELECT max(hidden_changed) FROM items"
+	" WHERE first_seen >= ?1 AND first_seen < ?2",
+	[PQ_ENCLOSURES] =
+	"SELECT url, type, length FROM item_enclosures WHERE item_id = ?1"
+	" ORDER BY pos",
+	/* What a month's page shows changes with one of these: its items
+	 * (ids), their content (last_changed), the sources that carry them
+	 * (merged ones add rows), their categories. */
+	[PQ_RANGE_SIG] =
+	"SELECT count(*), total(id), max(last_changed),"
+	" (SELECT count(*) FROM item_sources s WHERE s.item_id IN (SELECT id"
+	"  FROM items WHERE COALESCE(published, first_seen) >= ?1"
+	"  AND COALESCE(published, first_seen) < ?2)),"
+	" (SELECT group_concat(x) FROM (SELECT c.item_id || c.category AS x"
+	"  FROM item_categories c WHERE c.item_id IN (SELECT id FROM items"
+	"  WHERE COALESCE(published, first_seen) >= ?1"
+	"  AND COALESCE(published, first_seen) < ?2)"
+	"  ORDER BY c.item_id, c.category))"
+	" FROM items WHERE COALESCE(published, first_seen) >= ?1"
+	" AND COALESCE(published, first_seen) < ?2" VISIBLE,
 };
 
 struct pubdb {
@@ -322,6 +377,9 @@ int pubdb_feed_states(struct pubdb *db, struct store_feed_state **out,
 		f->failing_since = col_int(s, 8);
 		f->gone = (int)col_int(s, 9);
 		f->active = (int)col_int(s, 10);
+		f->next_fetch = col_int(s, 11);
+		f->retry_after = col_int(s, 12);
+		f->last_new = col_int(s, 13);
 		f->items = -1;
 		if (!f->name) {
 			rc = pq_fail(db, "cannot read the feeds");
@@ -339,5 +397,122 @@ int pubdb_feed_states(struct pubdb *db, struct store_feed_state **out,
 out:
 	sqlite3_reset(s);
 	store_feed_states_free(v, k);
+	return rc;
+}
+
+int pubdb_range(struct pubdb *db, int64_t from, int64_t to, int by_first_seen,
+                int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *s = db->s[by_first_seen ? PQ_SEEN_RANGE : PQ_RANGE];
+	int64_t *v = NULL;
+	size_t k = 0, cap = 0;
+	int rc = 0, src;
+
+	if ((sqlite3_bind_int64(s, 1, from) | sqlite3_bind_int64(s, 2, to)) !=
+	    SQLITE_OK)
+		return pq_fail(db, "cannot bind");
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (k == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			int64_t *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = HF_ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[k++] = sqlite3_column_int64(s, 0);
+	}
+	if (src != SQLITE_DONE) {
+		rc = pq_fail(db, "cannot list the items of a month");
+		goto out;
+	}
+	*ids = v;
+	*n = k;
+	v = NULL;
+out:
+	sqlite3_reset(s);
+	free(v);
+	return rc;
+}
+
+int pubdb_span(struct pubdb *db, int64_t *tmin, int64_t *tmax,
+               int64_t *seen_min, int64_t *seen_max)
+{
+	sqlite3_stmt *s = db->s[PQ_SPAN];
+	int rc = 0;
+
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		rc = pq_fail(db, "cannot read the items' span");
+	} else {
+		*tmin = col_time(s, 0);
+		*tmax = col_time(s, 1);
+		*seen_min = col_time(s, 2);
+		*seen_max = col_time(s, 3);
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int pubdb_hidden_changed(struct pubdb *db, int64_t from, int64_t to,
+                         int64_t *out)
+{
+	sqlite3_stmt *s = db->s[PQ_HIDDEN_CHANGED];
+	int rc = 0;
+
+	if ((sqlite3_bind_int64(s, 1, from) | sqlite3_bind_int64(s, 2, to)) !=
+	    SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+		rc = pq_fail(db, "cannot read when items were hidden");
+	else
+		*out = col_int(s, 0);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int pubdb_enclosures(struct pubdb *db, int64_t id,
+                     int (*cb)(void *ud, const char *url, const char *type,
+                               int64_t length),
+                     void *ud)
+{
+	sqlite3_stmt *s = db->s[PQ_ENCLOSURES];
+	int rc, cbrc = 0;
+
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
+		return pq_fail(db, "cannot bind");
+	while (!cbrc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *url = col_text(s, 0);
+		if (url)
+			cbrc = cb(ud, url, col_text(s, 1),
+			          sqlite3_column_type(s, 2) == SQLITE_NULL ?
+			          -1 : sqlite3_column_int64(s, 2));
+	}
+	sqlite3_reset(s);
+	if (cbrc)
+		return cbrc;
+	return rc == SQLITE_DONE ? 0 : pq_fail(db, "cannot read enclosures");
+}
+
+int pubdb_range_sig(struct pubdb *db, int64_t from, int64_t to, size_t *n,
+                    uint64_t *sig)
+{
+	sqlite3_stmt *s = db->s[PQ_RANGE_SIG];
+	uint64_t h = NORM_FNV_INIT;
+	int rc = 0;
+
+	if ((sqlite3_bind_int64(s, 1, from) | sqlite3_bind_int64(s, 2, to)) !=
+	    SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		rc = pq_fail(db, "cannot read a month's signature");
+	} else {
+		for (int i = 0; i < 5; i++) {
+			const unsigned char *v = sqlite3_column_text(s, i);
+			int len = sqlite3_column_bytes(s, i);
+			h = norm_fnv1a(h, v ? (const char *)v : "-", v ? (size_t)len : 1);
+			h = norm_fnv1a(h, "|", 1);
+		}
+		*sig = h;
+		*n = (size_t)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
 	return rc;
 }

@@ -30,6 +30,50 @@
 	" ON item_categories(category, item_id);"
 
 /*
+ * What version 9 added beside the categories, shared by the fresh schema
+ * and the upgrade from version 8:
+ *
+ * items_fts: full-text search over title and summary (FTS5, external
+ * content: the text stays in items, rowid = items.id), kept by triggers,
+ * so that every writer, the sqlite3 shell too, keeps it current.  The
+ * tokenizer keeps æ, ø and å as letters of their own (remove_diacritics
+ * 0: "gå" is not "ga"); prefix indexes of 2 and 3 characters make
+ * "sjuke*" cheap.  `items --search` reads it; same-story candidate
+ * search may too.
+ *
+ * items_first_seen: the items of one month of first publication, for
+ * the RFC 5005 archives (publish).
+ *
+ * item_enclosures: an entry's enclosures (podcasts, PDFs), republished
+ * as rel="enclosure" links.
+ */
+#define ITEMS_FTS                                                           \
+	"CREATE VIRTUAL TABLE items_fts USING fts5(title, summary,"         \
+	" content='items', content_rowid='id',"                             \
+	" tokenize='unicode61 remove_diacritics 0', prefix='2 3');"         \
+	"CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN"       \
+	" INSERT INTO items_fts (rowid, title, summary)"                    \
+	" VALUES (new.id, new.title, new.summary); END;"                    \
+	"CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN"       \
+	" INSERT INTO items_fts (items_fts, rowid, title, summary)"         \
+	" VALUES ('delete', old.id, old.title, old.summary); END;"          \
+	"CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary"    \
+	" ON items BEGIN"                                                   \
+	" INSERT INTO items_fts (items_fts, rowid, title, summary)"         \
+	" VALUES ('delete', old.id, old.title, old.summary);"               \
+	" INSERT INTO items_fts (rowid, title, summary)"                    \
+	" VALUES (new.id, new.title, new.summary); END;"                    \
+	"CREATE INDEX items_first_seen ON items(first_seen);"              \
+	"CREATE TABLE item_enclosures ("                                    \
+	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
+	" pos INTEGER NOT NULL,"                                            \
+	" url TEXT NOT NULL,"                                               \
+	" type TEXT,"                                                       \
+	" length INTEGER,"                                                  \
+	" PRIMARY KEY (item_id, pos)"                                       \
+	") STRICT, WITHOUT ROWID;"
+
+/*
  * The schema of a new database, version STORE_SCHEMA_VERSION.  A change
  * here is a new version: bump it in store.h and add its upgrade below,
  * which must leave an upgraded database with the same tables, columns
@@ -95,6 +139,10 @@ static const char schema_sql[] =
 	/* helsefeed_fnv1a(canon_url) (store.c): canonical URLs are found
 	 * through an index of integers. */
 	" canon_hash INTEGER,"
+	/* Pulled from every output by an editor (`helsefeed hide`), kept
+	 * here; hidden_changed: when it was last hidden or shown again. */
+	" hidden INTEGER NOT NULL DEFAULT 0,"
+	" hidden_changed INTEGER,"
 	" UNIQUE (feed_id, key)"
 	") STRICT;"
 	/* An item's time as dedup and publish see it: published, else when
@@ -151,13 +199,15 @@ static const char schema_sql[] =
 	" last_error TEXT,"
 	" last_attempt INTEGER,"
 	" UNIQUE (group_name, window_start)"
-	") STRICT;";
+	") STRICT;"
+	ITEMS_FTS;
 
 /*
  * 8 -> 9: an item's categories are rows of item_categories instead of
  * one reference (items.catset) to a shared set of category_sets, whose
  * detail is its "name/origin" pairs sorted and joined by spaces.  The
- * split walks the few sets, not the items.
+ * split walks the few sets, not the items.  Then the hidden flag, the
+ * enclosures and the full-text index (ITEMS_FTS), built from the items.
  */
 static const char upgrade_8_sql[] =
 	ITEM_CATEGORIES
@@ -172,7 +222,11 @@ static const char upgrade_8_sql[] =
 	" FROM split s JOIN items i ON i.catset = s.set_id WHERE s.pair <> '';"
 	"DROP INDEX items_catset;"
 	"ALTER TABLE items DROP COLUMN catset;"
-	"DROP TABLE category_sets;";
+	"DROP TABLE category_sets;"
+	"ALTER TABLE items ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE items ADD COLUMN hidden_changed INTEGER;"
+	ITEMS_FTS
+	"INSERT INTO items_fts (items_fts) VALUES ('rebuild');";
 
 /* upgrades[v - STORE_SCHEMA_OLDEST] takes version v to v + 1. */
 static const char *const upgrades[] = {
@@ -377,7 +431,7 @@ out:
 	" (SELECT count(*) FROM items i WHERE i.feed_id = feeds.id) +" \
 	" (SELECT count(*) FROM item_sources s WHERE s.feed_id = feeds.id" \
 	" AND s.key IS NOT NULL)," \
-	" active FROM feeds "
+	" active, " STORE_LAST_NEW " FROM feeds "
 
 const char *const store__stmt_sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -474,4 +528,8 @@ const char *const store__stmt_sql[S__COUNT] = {
 	"SELECT count(*) FROM items WHERE feed_id ="
 	" (SELECT id FROM feeds WHERE name = ?1)",
 	[S_PRUNE_FETCHES] = "DELETE FROM fetches WHERE started < ?1",
+	[S_ENCL_CLEAR] = "DELETE FROM item_enclosures WHERE item_id = ?1",
+	[S_ENCL_ADD] =
+	"INSERT OR REPLACE INTO item_enclosures (item_id, pos, url, type,"
+	" length) VALUES (?1, ?2, ?3, ?4, ?5)",
 };

@@ -55,6 +55,8 @@ enum stmt_id {
 	S_COUNT_ALL,
 	S_COUNT_FEED,
 	S_PRUNE_FETCHES,
+	S_ENCL_CLEAR,
+	S_ENCL_ADD,
 	S__COUNT
 };
 
@@ -79,6 +81,22 @@ struct store_ingest {
 	struct buf canon_src;         /* the link it was made from */
 	int canon_none;               /* canon_src has no canonical URL */
 };
+
+/*
+ * When feed `feeds.id` last brought a new story (store_feed_state's
+ * last_new): its newest fetch that stored a new item (fetches_feed walks
+ * the feed's kept history); for a feed with none in the history (its
+ * stories merged into other feeds' items, or none for longer than the
+ * history is kept), the newest first_seen of its items and merged
+ * sources, which reads all of them.  COALESCE stops at the first.
+ */
+#define STORE_LAST_NEW                                                      \
+	"COALESCE((SELECT max(started) FROM fetches x"                      \
+	" WHERE x.feed_id = feeds.id AND x.items_new > 0),"                 \
+	" max(COALESCE((SELECT max(first_seen) FROM items i"                \
+	" WHERE i.feed_id = feeds.id), 0),"                                 \
+	" COALESCE((SELECT max(first_seen) FROM item_sources s"             \
+	" WHERE s.feed_id = feeds.id AND s.key IS NOT NULL), 0)))"
 
 /* SQL of every cached statement (store_schema.c). */
 extern const char *const store__stmt_sql[S__COUNT];

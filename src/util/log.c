@@ -1,7 +1,9 @@
 /* log.c - error texts and the stderr log; see err.h and log.h. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "helsefeed/err.h"
 #include "helsefeed/log.h"
@@ -11,6 +13,31 @@
 static int current = LOG_LVL_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+/* sd-daemon(3) priorities of the levels: LOG_ERR, LOG_WARNING, LOG_INFO,
+ * LOG_DEBUG.  journald reads a "<N>" at the start of a line as the
+ * line's priority, so that `journalctl -p warning` finds our warnings. */
+static const char *const level_prefix[] = {"<3>", "<4>", "<6>", "<7>"};
+
+/* -1 not looked at yet, 0 no, 1 stderr is journald's stream. */
+static _Atomic int to_journal = -1;
+
+/* systemd.exec(5): JOURNAL_STREAM is "DEVICE:INODE" of the stream it
+ * connected stdout/stderr to.  It is inherited by children whose stderr
+ * goes elsewhere, so it counts only when it names our stderr. */
+static int stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+	char end;
+
+	if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(2, &sb) != 0)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev &&
+	       (unsigned long long)sb.st_ino == ino;
+}
 
 const char *hf_strerror(int code)
 {
@@ -69,5 +96,8 @@ void log_write(enum log_level level, const char *fmt, ...)
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
-	fprintf(stderr, "%s: %s\n", level_names[level], line);
+	if (to_journal < 0)
+		to_journal = stderr_is_journal();
+	fprintf(stderr, "%s%s: %s\n", to_journal ? level_prefix[level] : "",
+	        level_names[level], line);
 }
