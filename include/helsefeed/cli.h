@@ -9,6 +9,8 @@
 #ifndef HELSEFEED_CLI_H
 #define HELSEFEED_CLI_H
 
+#include "helsefeed/config.h"
+
 #define HF_EXIT_OK 0
 #define HF_EXIT_FAIL 1
 #define HF_EXIT_USAGE 2
@@ -22,6 +24,10 @@ struct cli {
 	const char *config_path;  /* -c FILE, or HF_DEFAULT_CONFIG */
 	const char *prog;         /* argv[0] of the process, for messages */
 };
+
+/* config_load of cli->config_path; every error goes to stderr, naming
+ * the file and line.  Returns config_load's code. */
+int cli_load_config(const struct cli *cli, struct config **out) HF_WUR;
 
 int cmd_run(const struct cli *cli, int argc, char **argv);
 int cmd_check(const struct cli *cli, int argc, char **argv);

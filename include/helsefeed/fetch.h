@@ -20,10 +20,10 @@
  * values are bounded (HF_FETCH_MAX_HEADER) and stripped of control
  * characters; the body is raw bytes (NUL-terminated for convenience).
  *
- * Driving it: a command calls fetch_engine_run_all(); the daemon calls
- * fetch_engine_perform() from its loop, passing its wake-up fd so that a
- * signal interrupts the wait.  Completion callbacks run inside these two
- * calls, one per request, in completion order.
+ * Driving it: the ingest session calls fetch_engine_perform() from its
+ * loop, passing its wake-up descriptors so that a signal or a parser
+ * process interrupts the wait.  Completion callbacks run inside it, one
+ * per request, in completion order.
  */
 #ifndef HELSEFEED_FETCH_H
 #define HELSEFEED_FETCH_H
@@ -116,9 +116,6 @@ int fetch_engine_add(struct fetch_engine *e, const struct fetch_request *req) HF
 #define FETCH_MAX_WAKE_FDS 8
 int fetch_engine_perform(struct fetch_engine *e, int timeout_ms, const int *fds,
                          size_t nfds) HF_WUR;
-
-/* Run until every queued request has completed.  0 or HF_ERR. */
-int fetch_engine_run_all(struct fetch_engine *e) HF_WUR;
 
 /* Requests not yet completed. */
 size_t fetch_engine_pending(const struct fetch_engine *e);

@@ -31,23 +31,6 @@
  * other users to read it. */
 #define HF_DB_DIR_MODE 0750
 
-static int load_config(const struct cli *cli, struct config **out)
-{
-	struct buf errs = BUF_INIT;
-	int rc = config_load(cli->config_path, out, &errs);
-
-	if (rc) {
-		if (errs.len)
-			fputs(buf_str(&errs), stderr);
-		if (errs.len && errs.data[errs.len - 1] != '\n')
-			fputc('\n', stderr);
-		if (!errs.len)
-			fprintf(stderr, "%s: %s\n", cli->config_path, hf_strerror(rc));
-	}
-	buf_free(&errs);
-	return rc;
-}
-
 static void fetch_usage(FILE *f)
 {
 	fprintf(f, "usage: helsefeed [-c FILE] fetch [--all] [FEED...]\n\n"
@@ -98,7 +81,7 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 		ex = HF_EXIT_USAGE;
 		goto out;
 	}
-	if (load_config(cli, &cfg)) {
+	if (cli_load_config(cli, &cfg)) {
 		ex = HF_EXIT_USAGE;
 		goto out;
 	}

@@ -43,17 +43,9 @@ static int load(const struct cli *cli, const char *cmd, struct config **cfg,
                 struct store **st)
 {
 	struct buf errs = BUF_INIT;
-	int rc = config_load(cli->config_path, cfg, &errs);
 
-	if (rc) {
-		if (errs.len)
-			fprintf(stderr, "%s%s", buf_str(&errs),
-			        errs.data[errs.len - 1] == '\n' ? "" : "\n");
-		else
-			fprintf(stderr, "%s: %s\n", cli->config_path, hf_strerror(rc));
-		buf_free(&errs);
+	if (cli_load_config(cli, cfg))
 		return HF_EXIT_USAGE;
-	}
 	/* store_open would create an empty database. */
 	if (access((*cfg)->database, F_OK) != 0) {
 		fprintf(stderr, "helsefeed %s: %s: no database yet; run 'helsefeed "

@@ -44,17 +44,10 @@ int cmd_publish(const struct cli *cli, int argc, char **argv)
 		ex = HF_EXIT_USAGE;
 		goto out;
 	}
-	rc = config_load(cli->config_path, &cfg, &errs);
-	if (rc) {
-		if (errs.len)
-			fprintf(stderr, "%s%s", buf_str(&errs),
-			        errs.data[errs.len - 1] == '\n' ? "" : "\n");
-		else
-			fprintf(stderr, "%s: %s\n", cli->config_path, hf_strerror(rc));
+	if (cli_load_config(cli, &cfg)) {
 		ex = HF_EXIT_USAGE;
 		goto out;
 	}
-	buf_clear(&errs);
 	if (store_open(cfg->database, &st, &errs)) {
 		fprintf(stderr, "%s\n", buf_str(&errs));
 		goto out;

@@ -21,23 +21,6 @@
 #include "helsefeed/store.h"
 #include "helsefeed/tz.h"
 
-static int load_config(const struct cli *cli, struct config **out)
-{
-	struct buf errs = BUF_INIT;
-	int rc = config_load(cli->config_path, out, &errs);
-
-	if (rc) {
-		if (errs.len)
-			fputs(buf_str(&errs), stderr);
-		if (errs.len && errs.data[errs.len - 1] != '\n')
-			fputc('\n', stderr);
-		if (!errs.len)
-			fprintf(stderr, "%s: %s\n", cli->config_path, hf_strerror(rc));
-	}
-	buf_free(&errs);
-	return rc;
-}
-
 /* "2024-05-01 07:00:00Z" (sep ' ') or ISO 8601 (sep 'T'); `none` for 0. */
 /* --- status ---------------------------------------------------------------
  *
@@ -203,7 +186,7 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "helsefeed status: --json and --check exclude each other\n");
 		return HF_EXIT_USAGE;
 	}
-	if (load_config(cli, &cfg)) {
+	if (cli_load_config(cli, &cfg)) {
 		if (check)
 			printf("HELSEFEED CRITICAL - %s: configuration error\n",
 			       cli->config_path);

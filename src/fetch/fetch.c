@@ -807,11 +807,3 @@ int fetch_engine_perform(struct fetch_engine *e, int timeout_ms, const int *fds,
 	return (int)fetch_engine_pending(e);
 }
 
-int fetch_engine_run_all(struct fetch_engine *e)
-{
-	int n;
-
-	while ((n = fetch_engine_perform(e, 1000, NULL, 0)) > 0)
-		;
-	return n < 0 ? n : HF_OK;
-}
