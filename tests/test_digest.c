@@ -32,6 +32,8 @@
 #define T_1027_0130 1761528600
 #define H 3600
 #define D 86400
+#define T_MEET (T_0329_1000 - D)            /* the groups first met */
+#define T_FIRST (T_0329_1000 - D - 4 * H)   /* 2025-03-28 07:00 CET */
 
 /* --- digest_next_send ---------------------------------------------------- */
 
@@ -159,6 +161,14 @@ static int setup(void **state)
 	load_config(f);
 	assert_int_equal(store_open(f->cfg->database, &f->st, NULL), 0);
 	assert_int_equal(store_sync_feeds(f->st, f->cfg), 0);
+	/* Both groups were met a day before the tests' clock starts: their
+	 * first digest is due at 07:00 on 2025-03-29. */
+	for (size_t i = 0; i < f->cfg->ndigests; i++) {
+		int64_t created, mark;
+		assert_int_equal(store_digest_group(f->st, f->cfg->digests[i].name, T_MEET,
+		                                    &created, &mark), 0);
+		assert_int_equal(created, T_MEET);
+	}
 	*state = f;
 	return 0;
 }
@@ -294,6 +304,16 @@ static int64_t q_int(struct fx *f, const char *sql)
 	return v;
 }
 
+/* Step 1 as digest_run takes it: the group's latest window must be
+ * `after` (0: none); the item range from the times. */
+static int record(struct fx *f, int64_t after, int64_t start, int64_t end, int64_t now,
+                  const char *mid, int64_t *id)
+{
+	struct store_digest_new w = {"presse", STORE_DIGEST_SCHEDULED, start, end, now, mid,
+	                             after, -1, start, -1, 0};
+	return store_digest_record(f->st, &w, id);
+}
+
 static int run(struct fx *f, int64_t now, int flags, const char *group, struct digest_stats *s)
 {
 	memset(s, 0, sizeof *s);
@@ -316,13 +336,14 @@ static void test_first_digest_then_daily_at_send_time(void **state)
 	snprintf(path, sizeof path, "%s/presse-20250329T1300.eml", f->spool);
 	assert_non_null(msg = slurp(path));
 	assert_int_equal(store_digest_latest(f->st, "presse", &r), 1);
-	assert_int_equal(r.window_start, T_0329_1200 - D);
+	/* the first window: from the send time before the first */
+	assert_int_equal(r.window_start, T_FIRST);
 	assert_int_equal(r.window_end, T_0329_1200);
 	assert_int_equal(r.state, STORE_DIGEST_SENT);
 	assert_int_equal(r.attempts, 1);
 	assert_int_equal(r.sent_at, T_0329_1200);
 	assert_non_null(strstr(msg, r.message_id));
-	assert_non_null(strstr(r.message_id, "<digest.presse.1743163200."));
+	assert_non_null(strstr(r.message_id, "<digest.presse.1743141600."));
 	store_digest_row_clear(&r);
 	free(msg);
 
@@ -406,7 +427,7 @@ static void test_send_empty_says_no_news(void **state)
 	assert_non_null(msg = slurp(path));
 	text = part(msg, "text/plain");
 	assert_non_null(strstr(text, "Ingen nye saker."));
-	assert_non_null(strstr(text, "Saker frå 28.03.2025 kl. 13:00 til 29.03.2025 kl. 13:00"));
+	assert_non_null(strstr(text, "Saker frå 28.03.2025 kl. 07:00 til 29.03.2025 kl. 13:00"));
 	assert_non_null(strstr(msg, "Subject: Helsenytt 29.03.2025: ingen nye saker\r\n"));
 	free(text);
 	free(msg);
@@ -636,8 +657,8 @@ static void test_backoff_doubles_and_is_capped(void **state)
 	                              59700, 81300};
 
 	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1000 - D, T_0329_1200,
-	                                     T_0329_1200, "<b@example.no>", &id), 1);
+	assert_int_equal(record(f, 0, T_0329_1000 - D, T_0329_1200, T_0329_1200,
+	                        "<b@example.no>", &id), 1);
 	for (int a = 0; a < 9; a++) {
 		assert_int_equal(store_digest_claim(f->st, id, a, T_0329_1200 + due[a]), 1);
 		assert_int_equal(store_digest_mark_failed(f->st, id, "451 later"), 0);
@@ -662,8 +683,8 @@ static void test_late_run_retries_once_not_in_a_burst(void **state)
 	int64_t id, back = T_0329_1200 + D;
 
 	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1000 - D, T_0329_1200,
-	                                     T_0329_1200, "<g@example.no>", &id), 1);
+	assert_int_equal(record(f, 0, T_0329_1000 - D, T_0329_1200, T_0329_1200,
+	                        "<g@example.no>", &id), 1);
 	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
 	assert_int_equal(store_digest_mark_failed(f->st, id, "421 busy"), 0);
 	assert_int_equal(store_digest_claim(f->st, id, 1, back), 1);
@@ -686,11 +707,13 @@ static void test_crash_after_record_is_sent_once(void **state)
 
 	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
 	/* what a crash right after step 1 leaves behind */
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200 - D, T_0329_1200,
-	                                     T_0329_1200, "<c@example.no>", &id), 1);
+	assert_int_equal(record(f, 0, T_0329_1200 - D, T_0329_1200, T_0329_1200,
+	                        "<c@example.no>", &id), 1);
 	/* the same window cannot be recorded twice */
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200 - D, T_0329_1200 + 1,
-	                                     T_0329_1200, "<d@example.no>", &id), 0);
+	assert_int_equal(record(f, 0, T_0329_1200 - D, T_0329_1200 + 1, T_0329_1200,
+	                        "<d@example.no>", &id), 0);
+	assert_int_equal(record(f, 0, T_0329_1200 - D, T_0329_1200, T_0329_1200,
+	                        "<d@example.no>", &id), 0);
 	assert_int_equal(run(f, T_0329_1200 + 60, 0, "presse", &s), 0);
 	assert_int_equal(s.sent, 1);
 	assert_int_equal(count_eml(f->spool), 1);
@@ -713,8 +736,8 @@ static void test_cut_off_transfer_is_resent_once_never_twice(void **state)
 	int64_t id;
 
 	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200 - D, T_0329_1200,
-	                                     T_0329_1200, "<e@example.no>", &id), 1);
+	assert_int_equal(record(f, 0, T_0329_1200 - D, T_0329_1200, T_0329_1200,
+	                        "<e@example.no>", &id), 1);
 	/* died during the transfer: claimed, never marked */
 	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
 	assert_int_equal(run(f, T_0329_1200 + 60, 0, "presse", &s), 0);
@@ -726,8 +749,8 @@ static void test_cut_off_transfer_is_resent_once_never_twice(void **state)
 
 	/* a second window whose re-send is cut off too: closed, not sent */
 	add(f, "hod", T_0330_0500 - H, "b", "Covid-sak to", NULL, "covid");
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200, T_0330_0500,
-	                                     T_0330_0500, "<f@example.no>", &id), 1);
+	assert_int_equal(record(f, id, T_0329_1200, T_0330_0500, T_0330_0500,
+	                        "<f@example.no>", &id), 1);
 	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
 	assert_int_equal(store_digest_note(f->st, id, "interrupted: a transfer was cut off; "
 	                                   "sent once more"), 0);

@@ -431,7 +431,7 @@ static void test_send_to_closed_port_fails_with_reason(void **state)
 	close(fd);
 	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", ntohs(sa.sin_port));
 	smtp.url = url;
-	assert_int_equal(mail_send(&smtp, &m, &why), HF_ENET);
+	assert_int_equal(mail_send(&smtp, &m, NULL, &why), HF_ENET);
 	assert_true(why.len > 0);
 	assert_non_null(strstr(why.data, url));
 	buf_free(&why);
@@ -444,7 +444,7 @@ static void test_send_missing_password_file_is_eio(void **state)
 	                           .password_file = "/nonexistent/hf-password", .timeout = 5};
 	struct mail m = sample();
 	(void)state;
-	assert_int_equal(mail_send(&smtp, &m, NULL), HF_EIO);
+	assert_int_equal(mail_send(&smtp, &m, NULL, NULL), HF_EIO);
 }
 
 /* tests/smtpd.py (aiosmtpd) on 127.0.0.1, keeping what it accepts in
@@ -507,7 +507,7 @@ static void test_smtp_and_spool_get_the_same_bytes(void **state)
 	}
 	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
 	smtp.url = url;
-	status = mail_send(&smtp, &m, &why);
+	status = mail_send(&smtp, &m, NULL, &why);
 	kill(pid, SIGINT);
 	waitpid(pid, NULL, 0);
 	if (status)

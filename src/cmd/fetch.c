@@ -26,6 +26,7 @@
 #include "helsefeed/buf.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
+#include "helsefeed/digest.h"
 #include "helsefeed/fsutil.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/json.h"
@@ -229,7 +230,7 @@ static void status_table(const struct config *cfg, struct store_feed_state *v, s
 }
 
 static int status_json(const struct config *cfg, struct store_feed_state *v, size_t n,
-                       int64_t now)
+                       int64_t now, const struct digest_group_status *dg, size_t ndg)
 {
 	struct json j;
 	char t[32];
@@ -284,6 +285,7 @@ static int status_json(const struct config *cfg, struct store_feed_state *v, siz
 		json_end_object(&j);
 	}
 	json_end_array(&j);
+	digest_status_json(&j, dg, ndg);
 	json_end_object(&j);
 	if (json_finish(&j))
 		return HF_EIO;
@@ -295,7 +297,8 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct store_feed_state *v = NULL;
-	size_t n = 0;
+	struct digest_group_status *dg = NULL;
+	size_t n = 0, ndg = 0;
 	int as_json = 0, ex = HF_EXIT_FAIL;
 	int64_t now = (int64_t)time(NULL);
 
@@ -324,17 +327,20 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 		        cfg->database);
 		goto out;
 	}
-	if (store_open(cfg->database, &st, NULL) || store_feed_states(st, &v, &n))
+	if (store_open(cfg->database, &st, NULL) || store_feed_states(st, &v, &n) ||
+	    digest_status_all(cfg, st, now, &dg, &ndg))
 		goto out;
 	if (as_json) {
-		if (status_json(cfg, v, n, now))
+		if (status_json(cfg, v, n, now, dg, ndg))
 			goto out;
 	} else {
 		status_table(cfg, v, n, now);
+		digest_status_print(stdout, dg, ndg);
 	}
 	ex = fflush(stdout) == 0 ? HF_EXIT_OK : HF_EXIT_FAIL;
 out:
 	store_feed_states_free(v, n);
+	digest_status_free(dg, ndg);
 	store_close(st);
 	config_free(cfg);
 	return ex;

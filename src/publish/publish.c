@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "helsefeed/digest.h"
 #include "helsefeed/fsutil.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/log.h"
@@ -147,6 +148,8 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 	struct publish_stats s = {0};
 	struct feedlist fl = {NULL, NULL, 0};
 	struct store_feed_state *states = NULL;
+	struct digest_group_status *dg = NULL;
+	size_t ndg = 0;
 	struct pubdb *db = NULL;
 	struct buf host = BUF_INIT, b = BUF_INIT;
 	size_t nstates = 0;
@@ -182,9 +185,10 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 	if ((rc = pub_index_html(cfg, db, fl.v, fl.n, &b)) ||
 	    (rc = put(cfg, "index.html", &b, &s)))
 		goto out;
-	if ((rc = pub_status_html(cfg, states, nstates, now, &b)) ||
+	if ((rc = digest_status_all(cfg, st, now, &dg, &ndg)) ||
+	    (rc = pub_status_html(cfg, states, nstates, now, dg, ndg, &b)) ||
 	    (rc = put(cfg, "status.html", &b, &s)) ||
-	    (rc = pub_status_json(cfg, states, nstates, now, &b)) ||
+	    (rc = pub_status_json(cfg, states, nstates, now, dg, ndg, &b)) ||
 	    (rc = put(cfg, "status.json", &b, &s)) ||
 	    (rc = pub_opml(cfg, fl.v, fl.n, &b)) ||
 	    (rc = put(cfg, "feeds.opml", &b, &s)))
@@ -202,6 +206,7 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 out:
 	pubdb_close(db);
 	store_feed_states_free(states, nstates);
+	digest_status_free(dg, ndg);
 	feedlist_free(&fl);
 	buf_free(&host);
 	buf_free(&b);

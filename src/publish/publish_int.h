@@ -138,12 +138,16 @@ int pub_index_html(const struct config *cfg, struct pubdb *db,
                    const struct pub_feed *feeds, size_t nfeeds,
                    struct buf *out) HF_WUR;
 
-/* status.html, status.json (publish_status.c), from the feeds' states. */
+/* status.html, status.json (publish_status.c), from the feeds' states
+ * and the digest groups' (digest.h). */
+struct digest_group_status;
 int pub_status_html(const struct config *cfg,
                     const struct store_feed_state *fs, size_t n, int64_t now,
+                    const struct digest_group_status *dg, size_t ndg,
                     struct buf *out) HF_WUR;
 int pub_status_json(const struct config *cfg,
                     const struct store_feed_state *fs, size_t n, int64_t now,
+                    const struct digest_group_status *dg, size_t ndg,
                     struct buf *out) HF_WUR;
 /* feeds.opml (publish_status.c). */
 int pub_opml(const struct config *cfg, const struct pub_feed *feeds,
