@@ -13,6 +13,7 @@ sending, and the HTML part rendered by headless Chromium.
 import email
 import email.policy
 import html.parser
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import time
 SRC = os.environ.get("HF_SRC", os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 import smtpd  # noqa: E402  (tests/smtpd.py)
+import itlib  # noqa: E402  (tests/itlib.py)
 
 BIN = os.environ.get("HELSEFEED")
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-digest"
@@ -253,6 +255,200 @@ def render_html(htm_text, name):
     return True
 
 
+def status_json(root):
+    r = hf(root, "status", "--json")
+    check(r.returncode == 0, "status --json: exit %d: %s" % (r.returncode, r.stderr[-300:]))
+    try:
+        return {g["group"]: g for g in json.loads(r.stdout)["digests"]}
+    except (ValueError, KeyError) as e:
+        check(False, "status --json has no digests: %s" % e)
+        return {}
+
+
+def rcpt_rows(root):
+    with db(root) as c:
+        return c.execute("SELECT digest_id, address, state, attempts, reply"
+                         " FROM digest_recipients ORDER BY digest_id, address").fetchall()
+
+
+def failure_scenarios(base, srv, titles, now, first):
+    h = srv.handler
+
+    # --- 554: the message refused for good --------------------------------
+    root = fresh(base, "reject", srv.port)
+    n = len(h.accepted())
+    h.reject = 1
+    r = hf(root, "digest", now=now)
+    h.reject = 0
+    err = r.stderr.decode()
+    check(r.returncode == 1, "554: exit 1")
+    check(re.search(r"^error: digest test: .* refused for good: .*554", err, re.M),
+          "554 logged at error: %s" % err[-400:])
+    rw = rows(root)
+    check(len(rw) == 1 and rw[0][2] == "rejected" and "554" in (rw[0][5] or ""),
+          "554 recorded as rejected: %r" % (rw,))
+    r = hf(root, "digest", now=now + 3 * 3600)
+    check(r.returncode == 0 and len(h.accepted()) == n and rows(root)[0][3] == 1,
+          "a rejected window is never retried")
+    g = status_json(root).get("test", {})
+    check(g.get("state") == "rejected" and "554" in (g.get("last_error") or ""),
+          "status --json shows the rejected window: %r" % g)
+    r = hf(root, "status")
+    check(re.search(rb"^test .*rejected.*554", r.stdout, re.M),
+          "status shows the rejected window:\n%s" % r.stdout.decode()[-600:])
+    r = hf(root, "publish")
+    page = read_out(root, "status.html")
+    check('id="digest-test"' in page and "avvist" in page and "554" in page,
+          "status.html shows the rejected window")
+    js = json.loads(read_out(root, "status.json") or "{}")
+    check([d.get("state") for d in js.get("digests", [])] == ["rejected"],
+          "status.json shows the rejected window: %r" % js.get("digests"))
+    # The next digest carries the rejected window's stories: nothing lost.
+    r = hf(root, "digest", now=now + 86400)
+    got = received(srv)[n:]
+    check(r.returncode == 0 and len(got) == 1, "the next digest goes out (%d)" % len(got))
+    if got:
+        check_message(got[0][1], titles, "after a rejected window")
+    rw = rows(root)
+    check(len(rw) == 2 and rw[1][0] == rw[0][0] and rw[1][2] == "sent",
+          "the next window starts where the rejected one did: %r" % (rw,))
+
+    # --- 550 for one address: the other gets it, status names it ----------
+    root = fresh(base, "refuse-status", srv.port)
+    n = len(h.accepted())
+    h.refuse = {"vakt@example.no"}
+    r = hf(root, "digest", now=now)
+    h.refuse = set()
+    acc = h.accepted()[n:]
+    check(r.returncode == 0 and len(acc) == 1 and acc[0]["rcpt"] == ["presse@example.no"],
+          "550 for one: the other still gets it")
+    rr = rcpt_rows(root)
+    check([(a, s) for _, a, s, _, _ in rr] == [("presse@example.no", "sent"),
+                                               ("vakt@example.no", "refused")],
+          "recipients recorded: %r" % rr)
+    g = status_json(root).get("test", {})
+    check(any("vakt@example.no refused" in x and "550" in x for x in g.get("recipients", [])),
+          "status names the refused address: %r" % g)
+    check(g.get("state") == "recipients", "status flags the group: %r" % g.get("state"))
+    # An empty window the next day does not hide the refusal.
+    r = hf(root, "digest", now=now + 86400)
+    check(len(rows(root)) == 2 and len(h.accepted()) == n + 1, "the next window is empty")
+    g = status_json(root).get("test", {})
+    check(any("vakt@example.no refused" in x for x in g.get("recipients", [])),
+          "status still names the refused address: %r" % g)
+
+    # --- 450 for one address: retried for it alone, then reported ---------
+    root = fresh(base, "rcpt-450", srv.port)
+    n = len(h.accepted())
+    h.rcpt_tempfail = {"vakt@example.no": 1}
+    r = hf(root, "digest", now=now)
+    got = received(srv)[n:]
+    check(r.returncode == 0 and len(got) == 1 and got[0][0]["rcpt"] == ["presse@example.no"],
+          "450 for one: the other gets it at once")
+    check(rows(root)[0][2] == "sent", "the window is sent")
+    check(("vakt@example.no", "deferred") in [(a, s) for _, a, s, _, _ in rcpt_rows(root)],
+          "the 450 address waits: %r" % rcpt_rows(root))
+    r = hf(root, "digest", now=now + 60)
+    check(len(h.accepted()) == n + 1, "no retry before the delay")
+    r = hf(root, "digest", now=now + 300)
+    got = received(srv)[n:]
+    check(len(got) == 2 and got[1][0]["rcpt"] == ["vakt@example.no"],
+          "retried for that address alone: %r" % [g[0]["rcpt"] for g in got])
+    if len(got) == 2:
+        check(got[1][2]["Message-ID"] == got[0][2]["Message-ID"], "the retry is the same message")
+    check(all(s == "sent" for _, _, s, _, _ in rcpt_rows(root)), "both have it now")
+
+    root = fresh(base, "rcpt-450-always", srv.port)
+    n = len(h.accepted())
+    h.rcpt_tempfail = {"vakt@example.no": 100}
+    for k in range(7):
+        hf(root, "digest", now=now + k * 7 * 3600)
+    h.rcpt_tempfail = {}
+    rr = [x for x in rcpt_rows(root) if x[1] == "vakt@example.no"]
+    check(rr and rr[0][2] == "refused" and "gave up after 5 attempts" in (rr[0][4] or ""),
+          "an address that always answers 450 is reported: %r" % rr)
+    check(all(a["rcpt"] == ["presse@example.no"] for a in h.accepted()[n:]),
+          "the other address got it once, the 450 one never")
+    g = status_json(root).get("test", {})
+    check(any("vakt@example.no refused" in x for x in g.get("recipients", [])),
+          "status reports the 450 address: %r" % g)
+
+
+def status_scenarios(base, srv, now):
+    h = srv.handler
+    root = fresh(base, "list-resend", srv.port)
+    r = hf(root, "digest", now=now)
+    n = len(h.accepted())
+    r = hf(root, "digest", "--list")
+    out = r.stdout.decode()
+    rw = rows(root)
+    check(r.returncode == 0 and rw and rw[0][4] in out and "sent" in out and "2/0/0" in out,
+          "--list shows the window, state, recipients and Message-ID:\n" + out)
+    with db(root) as c:
+        (did,) = c.execute("SELECT id FROM digests").fetchone()
+    r = hf(root, "digest", "--resend", str(did), now=now + 600)
+    got = received(srv)[n:]
+    check(r.returncode == 0 and len(got) == 1, "--resend sends once: %s" % r.stderr[-300:])
+    if got:
+        msg = got[0][2]
+        check(msg["Message-ID"] != rw[0][4], "a resend has a new Message-ID")
+        check(str(msg["Subject"]).endswith("(sendt på nytt)"), "a resend says so: %r"
+              % str(msg["Subject"]))
+    r = hf(root, "digest", "--list", "--group", "test")
+    check(("resend of %d" % did) in r.stdout.decode(), "--list shows the resend")
+    r = hf(root, "digest", "--resend", "999")
+    check(r.returncode == 2, "--resend of an unknown id: exit 2")
+    # status: the last success and the next send time
+    g = status_json(root).get("test", {})
+    check(g.get("last_success") and g.get("next_due") and g.get("overdue") is False,
+          "status: last success, next due, not overdue: %r" % g)
+
+
+def two_processes(base, srv, now):
+    """The daemon sends over a slow server; a `digest` by hand meanwhile
+    leaves the group alone.  The watchdog is pinged during the transfer."""
+    h = srv.handler
+    root = fresh(base, "two-processes", srv.port)
+    # Met two days ago on the real clock: due at the daemon's first cycle.
+    with db(root) as c:
+        c.execute("UPDATE digest_groups SET created = ?", (int(time.time()) - 2 * 86400,))
+    n = len(h.accepted())
+    h.slow = 4
+    notify = itlib.Notify(os.path.join(TMP, "notify.sock"))
+    d = itlib.start_daemon(os.path.join(root, "helsefeed.conf"), os.path.join(root, "run.log"),
+                           notify)
+    try:
+        itlib.wait_for(lambda: any(e["event"] == "slow" for e in h.events()[-3:]),
+                       "the daemon's transfer in DATA")
+        pings = notify.count("WATCHDOG=1")
+        r = hf(root, "digest")
+        check(r.returncode == 0 and b"another helsefeed process is sending it" in r.stderr,
+              "digest during the daemon's send leaves it alone: %s" % r.stderr[-400:])
+        itlib.wait_for(lambda: len(h.accepted()) > n, "the daemon's digest")
+        if itlib.have_systemd():
+            check(notify.count("WATCHDOG=1") >= pings + 4,
+                  "watchdog pinged during a 4 s transfer (%d -> %d)"
+                  % (pings, notify.count("WATCHDOG=1")))
+    finally:
+        h.slow = 0
+        d.send_signal(signal.SIGTERM)
+        d.wait(60)
+        itlib.PROCS.remove(d)
+        notify.close()
+    time.sleep(1)
+    check(len(h.accepted()) == n + 1, "one transfer of the digest, not two (%d)"
+          % (len(h.accepted()) - n))
+    check([x[2] for x in rows(root)] == ["sent"], "one window, sent: %r" % rows(root))
+
+
+def read_out(root, name):
+    try:
+        with open(os.path.join(root, "out", "public", name), encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def main():
     cmds = commands()
     if not {"fetch", "digest"} <= cmds:
@@ -443,6 +639,10 @@ def scenarios(srv):
                          min(len(same), len(smtp_raw)))
                 print("first difference at byte %d:\n spool %r\n smtp  %r"
                       % (k, same[max(0, k - 40):k + 40], smtp_raw[max(0, k - 40):k + 40]))
+
+    failure_scenarios(base, srv, titles, now, first)
+    status_scenarios(base, srv, now)
+    two_processes(base, srv, now)
 
     # --- messages per window over all scenarios: at most the copies
     # that a cut-off transfer explains -----------------------------------

@@ -112,6 +112,9 @@
 #define DIGEST_OVERDUE_DAILY_S (26 * 3600)
 #define DIGEST_OVERDUE_WEEKLY_S (8 * 86400)
 
+/* status shows the refused addresses of the newest window, among this
+ * many, that went to any address. */
+#define DIGEST_STATUS_WINDOWS 30
 /* `digest --list` shows this many rows, newest first: a year of a daily
  * group and then some. */
 #define DIGEST_LIST_MAX 500
@@ -186,8 +189,9 @@ struct digest_group_status {
 	int has_window;           /* any window recorded */
 	int state;                /* enum store_digest_state of the latest */
 	char *last_error;         /* of the latest window, or NULL */
-	char *recipients;         /* "addr refused: reply" lines of the latest
-	                             window's refused or deferred addresses */
+	char *recipients;         /* "addr refused: reply" lines of the refused
+	                             or deferred addresses of the newest
+	                             window that went out to any */
 	int64_t last_success;     /* 0: never */
 	int64_t next_due;         /* next send or retry; 0: immediate */
 	int overdue;              /* DIGEST_OVERDUE_* passed without success */

@@ -1620,6 +1620,17 @@ static int collect_problem(void *ud, const struct store_digest_rcpt *p)
 	                  p->reply ? p->reply : "");
 }
 
+/* The newest window that went to any address: whose recipients status
+ * shows (an empty window since does not hide a refusal). */
+static int last_transfer(void *ud, const struct store_digest_row *r)
+{
+	int64_t *id = ud;
+
+	if (*id < 0 && r->nsent + r->ndeferred + r->nrefused > 0)
+		*id = r->id;
+	return HF_OK;
+}
+
 void digest_group_status_clear(struct digest_group_status *s)
 {
 	free(s->last_error);
@@ -1634,7 +1645,7 @@ int digest_group_status(const struct config *cfg, struct store *st,
 	struct store_digest_row last = {0};
 	struct digest_group_status s = {0};
 	struct buf probs = BUF_INIT;
-	int64_t created = 0, base, limit;
+	int64_t created = 0, base, limit, tid = -1;
 	int have, rc;
 
 	(void)cfg;
@@ -1642,7 +1653,8 @@ int digest_group_status(const struct config *cfg, struct store *st,
 	if ((have = store_digest_latest(st, g->name, &last)) < 0)
 		return have;
 	if ((rc = store_digest_last_success(st, g->name, &s.last_success)) ||
-	    (rc = store_digest_rcpts(st, have ? last.id : -1, g->name, collect_problem, &probs)))
+	    (rc = store_digest_list(st, g->name, DIGEST_STATUS_WINDOWS, last_transfer, &tid)) ||
+	    (rc = store_digest_rcpts(st, tid, g->name, collect_problem, &probs)))
 		goto out;
 	if (have) {
 		s.state = last.state;
