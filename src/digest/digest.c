@@ -1666,13 +1666,16 @@ int digest_group_status(const struct config *cfg, struct store *st,
 		rc = HF_ENOMEM;
 	if (rc)
 		goto out;
+	if ((rc = store_digest_group_created(st, g->name, &created)))
+		goto out;
+	if (!created)
+		created = now;
+	/* A group met and not yet sent: its first send time, even past. */
 	if (have && last.state == STORE_DIGEST_FAILED)
 		s.next_due = retry_due(&last);
-	else if (g->frequency != CONFIG_IMMEDIATE)
-		if (digest_next_send(g, have ? last.window_end : now, &s.next_due))
-			s.next_due = 0;
-	if (store_digest_group_created(st, g->name, &created) || !created)
-		created = now;
+	else if (g->frequency != CONFIG_IMMEDIATE &&
+	         digest_next_send(g, have ? last.window_end : created, &s.next_due))
+		s.next_due = 0;
 	/* GOV.UK's delivery check: a day and two hours without a digest (a
 	 * week and a day for a weekly group) is overdue.  Counted from the
 	 * group's first run while it has none. */
