@@ -255,6 +255,77 @@ def render_html(htm_text, name):
     return True
 
 
+def add_feed_item(root, title, guid):
+    """A story published now at the top of the root's hod-korona.rss
+    (its feed's categories: covid)."""
+    path = os.path.join(root, "feeds", "hod-korona.rss")
+    with open(path, encoding="iso-8859-1") as f:   # as the file declares
+        text = f.read()
+    when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+    item = ("<item>\n<title>%s</title>\n<link>https://www.regjeringen.no/no/aktuelt/%s/</link>\n"
+            "<guid>%s</guid>\n<description>Ny sak.</description>\n<pubDate>%s</pubDate>\n"
+            "</item>\n" % (title, guid, guid, when))
+    i = text.index("<item>")
+    with open(path, "w", encoding="iso-8859-1") as f:
+        f.write(text[:i] + item + text[i:])
+    r = hf(root, "fetch", "--all")
+    check(r.returncode in (0, 1), "fetch after adding %s: %s" % (guid, r.stderr[-300:]))
+
+
+def stories(msg):
+    return [l[2:] for l in parts(msg)[0].get_content().splitlines() if l.startswith("* ")]
+
+
+def set_conf(root, old, new):
+    path = os.path.join(root, "helsefeed.conf")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    check(old in text, "configuration has %r" % old)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text.replace(old, new))
+
+
+def archive_and_immediate(base, srv, now):
+    h = srv.handler
+    # --- max_age (default 48 h): the sample's archive is never new ------
+    root = fresh(base, "archive", srv.port)
+    set_conf(root, "max_age = 10000d\n", "")
+    n = len(h.accepted())
+    r = hf(root, "digest", now=now)
+    rw = rows(root)
+    check(r.returncode == 0 and len(h.accepted()) == n and len(rw) == 1
+          and rw[0][2] == "sent" and rw[0][4] is None,
+          "years-old stories are not mailed as new: %r" % (rw,))
+    add_feed_item(root, "Nye råd om koronavaksine i dag", "hf-test-today")
+    r = hf(root, "digest", "--send-now", "--group", "test", now=now + 120)
+    got = received(srv)[n:]
+    check(r.returncode == 0 and len(got) == 1, "--send-now sends today's story (%d)" % len(got))
+    if got:
+        check(stories(got[0][2]) == ["Nye råd om koronavaksine i dag"],
+              "only today's story is new: %r" % stories(got[0][2]))
+    with db(root) as c:
+        (k,) = c.execute("SELECT count(*) FROM items").fetchone()
+    check(k > 10, "the archive is stored all the same (%d)" % k)
+
+    # --- frequency = immediate: each new story once, per cycle ----------
+    root = fresh(base, "immediate", srv.port)
+    set_conf(root, "time = 07:00\n", "frequency = immediate\n")
+    n = len(h.accepted())
+    r = hf(root, "digest", now=now)
+    check(r.returncode == 0 and len(h.accepted()) == n and rows(root) == [],
+          "immediate: what was stored before the group is not mailed")
+    add_feed_item(root, "Hastevarsel om covid-19", "hf-test-urgent")
+    r = hf(root, "digest", now=now + 60)
+    got = received(srv)[n:]
+    check(r.returncode == 0 and len(got) == 1 and stories(got[0][2]) == ["Hastevarsel om covid-19"],
+          "immediate: the new story in one message: %r" % [stories(g[2]) for g in got])
+    r = hf(root, "digest", now=now + 120)
+    check(len(h.accepted()) == n + 1, "immediate: never twice")
+    with db(root) as c:
+        kinds = [k for (k,) in c.execute("SELECT kind FROM digests")]
+    check(kinds == ["immediate"], "immediate windows: %r" % kinds)
+
+
 def status_json(root):
     r = hf(root, "status", "--json")
     check(r.returncode == 0, "status --json: exit %d: %s" % (r.returncode, r.stderr[-300:]))
@@ -640,6 +711,7 @@ def scenarios(srv):
                 print("first difference at byte %d:\n spool %r\n smtp  %r"
                       % (k, same[max(0, k - 40):k + 40], smtp_raw[max(0, k - 40):k + 40]))
 
+    archive_and_immediate(base, srv, now)
     failure_scenarios(base, srv, titles, now, first)
     status_scenarios(base, srv, now)
     two_processes(base, srv, now)

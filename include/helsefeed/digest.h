@@ -5,7 +5,8 @@
  * Every [digest NAME] group gets one message per window.  frequency
  * daily: a window closes when the group's send time (`time` in its
  * `timezone`, DST-correct) has passed; weekly: the same on `day`;
- * immediate: after every fetch cycle that stored news for the group.  A
+ * immediate: after every fetch cycle that stored news for the group (new
+ * stories only, no changes).  A
  * group helsefeed meets for the first time (a new section, a reload) is
  * remembered with that moment (table digest_groups): its first digest
  * goes out at its first send time after it, never at once, and covers

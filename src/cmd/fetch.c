@@ -309,7 +309,9 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 			printf("usage: helsefeed [-c FILE] status [--json]\n\n"
 			       "The health of every feed: last success, failures, next fetch,\n"
 			       "items, flags STALE (failing longer than stale_after), MOVED\n"
-			       "(update feeds.conf), GONE (HTTP 410, paused).\n");
+			       "(update feeds.conf), GONE (HTTP 410, paused).  Then every\n"
+			       "digest group: last success, next send, the last window's\n"
+			       "error, refused addresses, OVERDUE after 26 h (weekly: 8 d).\n");
 			return HF_EXIT_OK;
 		} else {
 			fprintf(stderr, "helsefeed status: unknown argument '%s'; try "

@@ -305,6 +305,9 @@ static int collect(void *ud, const struct store_digest_item *it)
 	int64_t t;
 	int rc;
 
+	/* An immediate group mails new stories only: a change is no alert. */
+	if (it->is_update && c->g->frequency == CONFIG_IMMEDIATE)
+		return HF_OK;
 	if ((rc = place(c, it->categories, &cat, &others)))
 		return rc;
 	if (cat == SIZE_MAX)

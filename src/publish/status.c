@@ -2,8 +2,9 @@
  * publish_status.c - status.html and status.json (every feed's health)
  * and feeds.opml (OPML 2.0, http://opml.org/spec2.opml).
  *
- * The status files depend on `now` only through the stale flags, so they
- * change when a feed's health does, not on every run.
+ * The status files depend on `now` only through the stale flags and the
+ * digest groups' overdue flags, so they change when a feed's health or a
+ * group's delivery does, not on every run.
  */
 #include <string.h>
 
