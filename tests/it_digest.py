@@ -432,12 +432,16 @@ def failure_scenarios(base, srv, titles, now, first):
     root = fresh(base, "rcpt-450-always", srv.port)
     n = len(h.accepted())
     h.rcpt_tempfail = {"vakt@example.no": 100}
+    e0 = len(h.events())
     for k in range(7):
         hf(root, "digest", now=now + k * 7 * 3600)
     h.rcpt_tempfail = {}
+    tries = sum(1 for e in h.events()[e0:] if e["event"] == "rcpt-tempfail")
+    check(tries == 5, "the 450 address was tried 5 times, not %d" % tries)
     rr = [x for x in rcpt_rows(root) if x[1] == "vakt@example.no"]
-    check(rr and rr[0][2] == "refused" and "gave up after 5 attempts" in (rr[0][4] or ""),
-          "an address that always answers 450 is reported: %r" % rr)
+    check(rr and rr[0][2] == "refused" and "gave up after 5 attempts" in (rr[0][4] or "")
+          and "450 4.2.1" in (rr[0][4] or ""),
+          "an address that always answers 450 is reported with the server's words: %r" % rr)
     check(all(a["rcpt"] == ["presse@example.no"] for a in h.accepted()[n:]),
           "the other address got it once, the 450 one never")
     g = status_json(root).get("test", {})

@@ -1068,15 +1068,18 @@ enum outcome { DELIVERED, FAILED, REJECTED };
  * that address alone), 5xx refused.  *out: DELIVERED when the server
  * took the message for at least one address; REJECTED when it refused
  * the message, or every address, for good (5xx); FAILED otherwise (a
- * retry may succeed).  `why` gets the reason of a failure.
+ * retry may succeed).  *per_address: 1 when the outcome was recorded per
+ * address (else the caller records it).  `why` gets the reason of a
+ * failure.
  */
 static int transfer(struct run *r, const struct config_digest *g, struct window *w,
-                    int64_t id, enum outcome *out, struct buf *why)
+                    int64_t id, enum outcome *out, int *per_address, struct buf *why)
 {
 	struct mail_outcome res = {0};
 	size_t n = w->m.nto, refused = 0;
 	int rc, sent;
 
+	*per_address = 0;
 	if (!(res.rcpt = calloc(n ? n : 1, sizeof *res.rcpt)))
 		return HF_ENOMEM;
 	sent = mail_send(&r->cfg->smtp, &w->m, &res, why);
@@ -1111,6 +1114,7 @@ static int transfer(struct run *r, const struct config_digest *g, struct window 
 		}
 		if (rc)
 			goto done;
+		*per_address = 1;
 		*out = !sent ? DELIVERED : deferred ? FAILED : REJECTED;
 		if (sent && !deferred) {
 			buf_clear(why);
@@ -1190,7 +1194,8 @@ static int deliver(struct run *r, const struct config_digest *g,
 		goto out;
 	}
 	if (r->cfg->smtp.present) {
-		if ((rc = transfer(r, g, &w, row->id, &o, &why)))
+		int per = 0;
+		if ((rc = transfer(r, g, &w, row->id, &o, &per, &why)))
 			goto out;
 		sent = o == DELIVERED ? HF_OK : HF_ENET;
 		if (!sent && (sent = buf_puts(&where, r->cfg->smtp.url)))
@@ -1299,6 +1304,7 @@ static int retry_deferred(struct run *r, const struct config_digest *g)
 		struct buf why = BUF_INIT;
 		const char *one[1] = {p->address};
 		enum outcome o = FAILED;
+		int per = 0;
 
 		if (r->now < p->last_attempt + backoff(p->attempts) && !(r->flags & DIGEST_SEND_NOW))
 			continue;
@@ -1323,20 +1329,21 @@ static int retry_deferred(struct run *r, const struct config_digest *g)
 		w.rcpt = one;
 		w.nrcpt = 1;
 		if (!(rc = build_window(r->cfg, r->st, &w)) &&
-		    !(rc = transfer(r, g, &w, p->id, &o, &why)) && o == DELIVERED) {
+		    !(rc = transfer(r, g, &w, p->id, &o, &per, &why)) && o == DELIVERED) {
 			log_info("digest %s: %s sent to %s on attempt %d", g->name, row.message_id,
 			         p->address, p->attempts + 1);
 			r->stats->sent++;
 		}
-		if (!rc && o != DELIVERED) {
+		if (!rc && o != DELIVERED)
 			r->stats->failed++;
+		if (!rc && o != DELIVERED && !per) {
 			/* The whole transfer failed: the address waits on. */
 			if (o == FAILED && !why.len)
 				rc = buf_puts(&why, "transfer failed");
 			if (!rc)
-				rc = store_digest_rcpt_set(r->st, p->id, p->address,
-			                           o == REJECTED ? STORE_RCPT_REFUSED : STORE_RCPT_DEFERRED,
-			                           r->now, why.len ? why.data : NULL);
+				rc = store_digest_rcpt_set(r->st, p->id, p->address, o == REJECTED
+				                           ? STORE_RCPT_REFUSED : STORE_RCPT_DEFERRED,
+				                           r->now, why.len ? why.data : NULL);
 		}
 		window_free(&w);
 		store_digest_row_clear(&row);
