@@ -477,6 +477,17 @@ def status_scenarios(base, srv, now):
     g = status_json(root).get("test", {})
     check(g.get("last_success") and g.get("next_due") and g.get("overdue") is False,
           "status: last success, next due, not overdue: %r" % g)
+    # A daily group without a digest for more than 26 h is overdue
+    # (status reads the real clock: the group is met three days ago).
+    root = fresh(base, "overdue", srv.port)
+    with db(root) as c:
+        c.execute("UPDATE digest_groups SET created = ?", (int(time.time()) - 3 * 86400,))
+    g = status_json(root).get("test", {})
+    check(g.get("overdue") is True and g.get("state") == "overdue" and g.get("last_success") is None,
+          "status flags a group overdue: %r" % g)
+    r = hf(root, "status")
+    check(re.search(rb"^test +daily +overdue .*OVERDUE", r.stdout, re.M),
+          "status shows OVERDUE:\n%s" % r.stdout.decode()[-400:])
 
 
 def two_processes(base, srv, now):
