@@ -13,8 +13,9 @@ Digests (when /usr/bin/python3 has aiosmtpd and the binary has its test
 hooks, -DHF_TEST_HOOKS=ON; otherwise that part is skipped with a note): the configuration has an [smtp] section on
 tests/smtpd.py (127.0.0.1) and one [digest crash] group, send_empty on so
 that every window is a message.  Its `time` is the current UTC minute, so
-the daemon's first window ([now - 24 h, now), always due: the send time
-passed within the last day) goes out in the first cycle that reaches the
+the daemon's first window ([the send time a day ago, now), always due:
+the group is met by a `digest` run under the test clock a day before
+the daemon starts) goes out in the first cycle that reaches the
 digests.  Until that window has been tried the daemon runs with the test hook
 HELSEFEED_TEST_CRASH=after-send (include/helsefeed/digest.h): it dies
 right after the transfer, and a later run (or the final `run --once`)
@@ -299,6 +300,17 @@ def main():
     db = os.path.join(TMP, "out", "helsefeed.db")
     rng = random.Random(20240419)
     t_start = int(time.time())
+    if srv is not None:
+        # The group is met a day before: its first window is due at once
+        # (a group met now would first be due tomorrow).
+        env = dict(os.environ)
+        env.pop("HELSEFEED_TEST_CRASH", None)
+        env["HELSEFEED_TEST_NOW"] = str(t_start - 86400)
+        os.makedirs(os.path.dirname(db), exist_ok=True)
+        r = subprocess.run([BIN, "-c", conf, "digest"], capture_output=True, env=env,
+                           timeout=WAIT)
+        check(r.returncode == 0 and digest_rows(db) == [],
+              "meeting the group a day early: %r" % (r.stderr[-500:],))
     cut_seen = False   # a kill left the daemon's window in an unknown state
     kills = 0
 

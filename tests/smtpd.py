@@ -7,7 +7,12 @@ as deliveries.
 
 Behaviours are scripted and can be changed between runs of the client:
   refuse       set of recipient addresses answered 550 at RCPT TO
+  rcpt_tempfail  {address: n}: the next n RCPT TO for that address are
+               answered 450 (counts down)
   tempfail     number of DATA commands still to answer 451 (counts down)
+  reject       number of DATA commands still to answer 554, a permanent
+               refusal of the message (counts down)
+  slow         seconds to wait before answering DATA (a slow server)
   drop         number of DATA commands still to answer by closing the
                connection without a reply (counts down): the client saw
                the whole message go out but never gets the final 250, the
@@ -17,10 +22,12 @@ Use from a test:
     srv = smtpd.Server(outdir); srv.start(); ... srv.port ...; srv.stop()
 or stand-alone:
     python3 smtpd.py DIR [--refuse ADDR] [--tempfail N] [--drop N]
+                     [--reject N] [--slow SECONDS]
 which prints the port and serves until interrupted.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import socket
@@ -33,7 +40,10 @@ class Handler:
     def __init__(self, outdir):
         self.outdir = outdir
         self.refuse = set()
+        self.rcpt_tempfail = {}
         self.tempfail = 0
+        self.reject = 0
+        self.slow = 0.0
         self.drop = 0
         self.count = 0
         self.lock = threading.Lock()
@@ -47,6 +57,13 @@ class Handler:
         if address.lower() in self.refuse:
             self._log({"event": "refused", "rcpt": address})
             return "550 5.1.1 <%s>: mailbox unavailable" % address
+        with self.lock:
+            n = self.rcpt_tempfail.get(address.lower(), 0)
+            if n > 0:
+                self.rcpt_tempfail[address.lower()] = n - 1
+        if n > 0:
+            self._log({"event": "rcpt-tempfail", "rcpt": address})
+            return "450 4.2.1 <%s>: mailbox busy, try again later" % address
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -54,7 +71,14 @@ class Handler:
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
+        if self.slow:
+            self._log({"event": "slow", "rcpt": envelope.rcpt_tos})
+            await asyncio.sleep(self.slow)
         with self.lock:
+            if self.reject > 0:
+                self.reject -= 1
+                self._log({"event": "rejected", "rcpt": envelope.rcpt_tos})
+                return "554 5.7.1 message refused by policy"
             if self.drop > 0:
                 self.drop -= 1
                 self._log({"event": "dropped", "rcpt": envelope.rcpt_tos})
@@ -120,11 +144,15 @@ def main():
     ap.add_argument("--refuse", action="append", default=[])
     ap.add_argument("--tempfail", type=int, default=0)
     ap.add_argument("--drop", type=int, default=0)
+    ap.add_argument("--reject", type=int, default=0)
+    ap.add_argument("--slow", type=float, default=0.0)
     a = ap.parse_args()
     srv = Server(a.dir)
     srv.handler.refuse = {x.lower() for x in a.refuse}
     srv.handler.tempfail = a.tempfail
     srv.handler.drop = a.drop
+    srv.handler.reject = a.reject
+    srv.handler.slow = a.slow
     srv.start()
     print(srv.port, flush=True)
     try:

@@ -32,6 +32,8 @@
 #define T_1027_0130 1761528600
 #define H 3600
 #define D 86400
+#define T_MEET (T_0329_1000 - D)            /* the groups first met */
+#define T_FIRST (T_0329_1000 - D - 4 * H)   /* 2025-03-28 07:00 CET */
 
 /* --- digest_next_send ---------------------------------------------------- */
 
@@ -135,6 +137,9 @@ static const char conf_fmt[] =
 	"language = nn\n"
 	"send_empty = yes\n";
 
+/* Sections after conf_fmt's, for the tests that need more groups. */
+static const char *conf_extra = "";
+
 static void load_config(struct fx *f)
 {
 	struct buf text = BUF_INIT, errs = BUF_INIT;
@@ -142,6 +147,7 @@ static void load_config(struct fx *f)
 	config_free(f->cfg);
 	f->cfg = NULL;
 	assert_int_equal(buf_printf(&text, conf_fmt, f->dir, f->dir, f->spool), 0);
+	assert_int_equal(buf_puts(&text, conf_extra), 0);
 	if (config_load_mem("digest.conf", text.data, text.len, &f->cfg, &errs))
 		fail_msg("config: %s", buf_str(&errs));
 	buf_free(&text);
@@ -159,6 +165,14 @@ static int setup(void **state)
 	load_config(f);
 	assert_int_equal(store_open(f->cfg->database, &f->st, NULL), 0);
 	assert_int_equal(store_sync_feeds(f->st, f->cfg), 0);
+	/* Both groups were met a day before the tests' clock starts: their
+	 * first digest is due at 07:00 on 2025-03-29. */
+	for (size_t i = 0; i < f->cfg->ndigests; i++) {
+		int64_t created, mark;
+		assert_int_equal(store_digest_group(f->st, f->cfg->digests[i].name, T_MEET,
+		                                    &created, &mark), 0);
+		assert_int_equal(created, T_MEET);
+	}
 	*state = f;
 	return 0;
 }
@@ -170,16 +184,19 @@ static int teardown(void **state)
 
 	store_close(f->st);
 	config_free(f->cfg);
+	conf_extra = "";
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
 }
 
-/* Store one entry of `feed` at `now`, with categories (space-separated),
- * and return the item id. */
-static int64_t add(struct fx *f, const char *feed, int64_t now, const char *key,
-                   const char *title, const char *summary, const char *cats)
+/* Store one entry of `feed` at `now`, published at `published`
+ * (HF_NOTIME: not given), with categories (space-separated), and return
+ * the item id. */
+static int64_t add_pub(struct fx *f, const char *feed, int64_t now, int64_t published,
+                       const char *key, const char *title, const char *summary,
+                       const char *cats)
 {
 	struct store_ingest *in = NULL;
 	struct feed_entry e;
@@ -198,7 +215,7 @@ static int64_t add(struct fx *f, const char *feed, int64_t now, const char *key,
 	e.title = title;
 	e.link = link;
 	e.summary = summary;
-	e.published = HF_NOTIME;
+	e.published = published;
 	e.updated = HF_NOTIME;
 	assert_int_equal(store_ingest_begin(f->st, feed, now, &in), 0);
 	assert_int_equal(store_ingest_entry(in, &e, &outcome), 0);
@@ -211,6 +228,12 @@ static int64_t add(struct fx *f, const char *feed, int64_t now, const char *key,
 		assert_int_equal(store_item_set_categories(in, id, sc, nc), 0);
 	assert_int_equal(store_ingest_commit(in, &res), 0);
 	return id;
+}
+
+static int64_t add(struct fx *f, const char *feed, int64_t now, const char *key,
+                   const char *title, const char *summary, const char *cats)
+{
+	return add_pub(f, feed, now, HF_NOTIME, key, title, summary, cats);
 }
 
 static int count_eml(const char *dir)
@@ -294,6 +317,16 @@ static int64_t q_int(struct fx *f, const char *sql)
 	return v;
 }
 
+/* Step 1 as digest_run takes it: the group's latest window must be
+ * `after` (0: none); the item range from the times. */
+static int record(struct fx *f, int64_t after, int64_t start, int64_t end, int64_t now,
+                  const char *mid, int64_t *id)
+{
+	struct store_digest_new w = {"presse", STORE_DIGEST_SCHEDULED, start, end, now, mid,
+	                             after, -1, start, -1, 0};
+	return store_digest_record(f->st, &w, id);
+}
+
 static int run(struct fx *f, int64_t now, int flags, const char *group, struct digest_stats *s)
 {
 	memset(s, 0, sizeof *s);
@@ -316,13 +349,14 @@ static void test_first_digest_then_daily_at_send_time(void **state)
 	snprintf(path, sizeof path, "%s/presse-20250329T1300.eml", f->spool);
 	assert_non_null(msg = slurp(path));
 	assert_int_equal(store_digest_latest(f->st, "presse", &r), 1);
-	assert_int_equal(r.window_start, T_0329_1200 - D);
+	/* the first window: from the send time before the first */
+	assert_int_equal(r.window_start, T_FIRST);
 	assert_int_equal(r.window_end, T_0329_1200);
 	assert_int_equal(r.state, STORE_DIGEST_SENT);
 	assert_int_equal(r.attempts, 1);
 	assert_int_equal(r.sent_at, T_0329_1200);
 	assert_non_null(strstr(msg, r.message_id));
-	assert_non_null(strstr(r.message_id, "<digest.presse.1743163200."));
+	assert_non_null(strstr(r.message_id, "<digest.presse.1743141600."));
 	store_digest_row_clear(&r);
 	free(msg);
 
@@ -406,7 +440,7 @@ static void test_send_empty_says_no_news(void **state)
 	assert_non_null(msg = slurp(path));
 	text = part(msg, "text/plain");
 	assert_non_null(strstr(text, "Ingen nye saker."));
-	assert_non_null(strstr(text, "Saker frå 28.03.2025 kl. 13:00 til 29.03.2025 kl. 13:00"));
+	assert_non_null(strstr(text, "Saker frå 28.03.2025 kl. 07:00 til 29.03.2025 kl. 13:00"));
 	assert_non_null(strstr(msg, "Subject: Helsenytt 29.03.2025: ingen nye saker\r\n"));
 	free(text);
 	free(msg);
@@ -504,6 +538,8 @@ static void test_content_categories_kinds_updates_and_escaping(void **state)
 	assert_true(strstr(text, "Kommunehelse\r\n") < strstr(text, "Andre saker"));
 	assert_true(strstr(text, "Andre saker") < strstr(text, "Sak uten kategori"));
 	assert_non_null(strstr(text, "Kjelde:"));
+	/* the category it does not appear under is named beside it */
+	assert_non_null(strstr(text, "Også under: Sykehus"));
 	free(text);
 	buf_free(&out);
 }
@@ -636,8 +672,8 @@ static void test_backoff_doubles_and_is_capped(void **state)
 	                              59700, 81300};
 
 	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1000 - D, T_0329_1200,
-	                                     T_0329_1200, "<b@example.no>", &id), 1);
+	assert_int_equal(record(f, 0, T_0329_1000 - D, T_0329_1200, T_0329_1200,
+	                        "<b@example.no>", &id), 1);
 	for (int a = 0; a < 9; a++) {
 		assert_int_equal(store_digest_claim(f->st, id, a, T_0329_1200 + due[a]), 1);
 		assert_int_equal(store_digest_mark_failed(f->st, id, "451 later"), 0);
@@ -662,8 +698,8 @@ static void test_late_run_retries_once_not_in_a_burst(void **state)
 	int64_t id, back = T_0329_1200 + D;
 
 	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1000 - D, T_0329_1200,
-	                                     T_0329_1200, "<g@example.no>", &id), 1);
+	assert_int_equal(record(f, 0, T_0329_1000 - D, T_0329_1200, T_0329_1200,
+	                        "<g@example.no>", &id), 1);
 	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
 	assert_int_equal(store_digest_mark_failed(f->st, id, "421 busy"), 0);
 	assert_int_equal(store_digest_claim(f->st, id, 1, back), 1);
@@ -686,11 +722,13 @@ static void test_crash_after_record_is_sent_once(void **state)
 
 	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
 	/* what a crash right after step 1 leaves behind */
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200 - D, T_0329_1200,
-	                                     T_0329_1200, "<c@example.no>", &id), 1);
+	assert_int_equal(record(f, 0, T_0329_1200 - D, T_0329_1200, T_0329_1200,
+	                        "<c@example.no>", &id), 1);
 	/* the same window cannot be recorded twice */
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200 - D, T_0329_1200 + 1,
-	                                     T_0329_1200, "<d@example.no>", &id), 0);
+	assert_int_equal(record(f, 0, T_0329_1200 - D, T_0329_1200 + 1, T_0329_1200,
+	                        "<d@example.no>", &id), 0);
+	assert_int_equal(record(f, 0, T_0329_1200 - D, T_0329_1200, T_0329_1200,
+	                        "<d@example.no>", &id), 0);
 	assert_int_equal(run(f, T_0329_1200 + 60, 0, "presse", &s), 0);
 	assert_int_equal(s.sent, 1);
 	assert_int_equal(count_eml(f->spool), 1);
@@ -713,8 +751,8 @@ static void test_cut_off_transfer_is_resent_once_never_twice(void **state)
 	int64_t id;
 
 	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200 - D, T_0329_1200,
-	                                     T_0329_1200, "<e@example.no>", &id), 1);
+	assert_int_equal(record(f, 0, T_0329_1200 - D, T_0329_1200, T_0329_1200,
+	                        "<e@example.no>", &id), 1);
 	/* died during the transfer: claimed, never marked */
 	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
 	assert_int_equal(run(f, T_0329_1200 + 60, 0, "presse", &s), 0);
@@ -726,8 +764,8 @@ static void test_cut_off_transfer_is_resent_once_never_twice(void **state)
 
 	/* a second window whose re-send is cut off too: closed, not sent */
 	add(f, "hod", T_0330_0500 - H, "b", "Covid-sak to", NULL, "covid");
-	assert_int_equal(store_digest_record(f->st, "presse", T_0329_1200, T_0330_0500,
-	                                     T_0330_0500, "<f@example.no>", &id), 1);
+	assert_int_equal(record(f, id, T_0329_1200, T_0330_0500, T_0330_0500,
+	                        "<f@example.no>", &id), 1);
 	assert_int_equal(store_digest_claim(f->st, id, 0, T_0329_1200), 1);
 	assert_int_equal(store_digest_note(f->st, id, "interrupted: a transfer was cut off; "
 	                                   "sent once more"), 0);
@@ -743,6 +781,256 @@ static void test_cut_off_transfer_is_resent_once_never_twice(void **state)
 	/* and the schedule goes on from that window */
 	assert_int_equal(run(f, T_0330_0500 + D, 0, "presse", &s), 0);
 	assert_int_equal(s.empty, 1);
+}
+
+
+/* --- timing and content (issue: the right hour, today's news) -------- */
+
+/* The message of `group` that run() wrote last: the newest .eml. */
+static char *newest_eml(struct fx *f, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof path, "%s/%s", f->spool, name);
+	return slurp(path);
+}
+
+static void test_new_group_waits_for_its_first_send_time(void **state)
+{
+	struct fx *f = *state;
+	struct digest_stats s;
+	struct store_digest_row r;
+	char *msg, *text;
+
+	conf_extra = "[digest ny]\nto = ny@example.no\ncategories = covid\ntime = 07:00\n";
+	load_config(f);
+	add(f, "hod", T_0329_1000 - 2 * D, "old", "Covid-sak fra før", NULL, "covid");
+	add(f, "hod", T_0329_1000, "a", "Covid-sak i dag", NULL, "covid");
+	/* added at 13:00 (a reload): nothing at once, whatever is stored */
+	assert_int_equal(run(f, T_0329_1200, 0, "ny", &s), 0);
+	assert_int_equal(s.sent + s.empty, 0);
+	assert_int_equal(s.waiting, 1);
+	assert_int_equal(store_digest_latest(f->st, "ny", &r), 0);
+	assert_int_equal(q_int(f, "SELECT created FROM digest_groups WHERE group_name = 'ny'"),
+	                 T_0329_1200);
+	assert_int_equal(run(f, T_0330_0500 - 1, 0, "ny", &s), 0);
+	assert_int_equal(s.waiting, 1);
+	assert_int_equal(count_eml(f->spool), 0);
+	/* the first send time: the news since the send time before it */
+	assert_int_equal(run(f, T_0330_0500, 0, "ny", &s), 0);
+	assert_int_equal(s.sent, 1);
+	assert_int_equal(store_digest_latest(f->st, "ny", &r), 1);
+	assert_int_equal(r.window_start, T_0329_1000 - 4 * H); /* 07:00 CET on the 29th */
+	store_digest_row_clear(&r);
+	assert_non_null(msg = newest_eml(f, "ny-20250330T0700.eml"));
+	text = part(msg, "text/plain");
+	assert_int_equal(occurrences(text, "Covid-sak i dag"), 1);
+	assert_int_equal(occurrences(text, "Covid-sak fra før"), 0);
+	free(text);
+	free(msg);
+}
+
+static void test_archive_items_are_stored_but_never_new(void **state)
+{
+	struct fx *f = *state;
+	struct digest_stats s;
+	char *msg, *text;
+
+	/* a new feed brings its archive: published years before it was seen */
+	add_pub(f, "hod", T_0329_1000, T_0329_1000 - 3 * 365 * D, "arkiv",
+	        "Covid-sak fra 2022", NULL, "covid");
+	/* published 49 h before first seen: beyond max_age (48 h) */
+	add_pub(f, "hod", T_0329_1000, T_0329_1000 - 49 * H, "gammel",
+	        "Covid-sak fra forrige uke", NULL, "covid");
+	/* published 47 h before: a late poll, still news */
+	add_pub(f, "hod", T_0329_1000, T_0329_1000 - 47 * H, "sen",
+	        "Covid-sak hentet sent", NULL, "covid");
+	assert_int_equal(run(f, T_0329_1200, 0, "presse", &s), 0);
+	assert_int_equal(s.sent, 1);
+	assert_non_null(msg = newest_eml(f, "presse-20250329T1300.eml"));
+	text = part(msg, "text/plain");
+	assert_int_equal(occurrences(text, "Covid-sak fra 2022"), 0);
+	assert_int_equal(occurrences(text, "Covid-sak fra forrige uke"), 0);
+	assert_int_equal(occurrences(text, "Covid-sak hentet sent"), 1);
+	/* the dates covered are the publication dates, in local time */
+	assert_non_null(strstr(text, "Publisert 27.03.2025 kl. 12:00 – 27.03.2025 kl. 12:00"));
+	free(text);
+	free(msg);
+	/* stored all the same */
+	assert_int_equal(q_int(f, "SELECT count(*) FROM items"), 3);
+}
+
+static void test_send_now_includes_items_stored_in_the_same_second(void **state)
+{
+	struct fx *f = *state;
+	struct digest_stats s;
+	char *msg, *text;
+
+	assert_int_equal(run(f, T_0329_1200, 0, "presse", &s), 0); /* empty */
+	add(f, "hod", T_0329_2000, "same", "Covid-sak i samme sekund", NULL, "covid");
+	assert_int_equal(run(f, T_0329_2000, DIGEST_SEND_NOW, "presse", &s), 0);
+	assert_int_equal(s.sent, 1);
+	assert_non_null(msg = newest_eml(f, "presse-20250329T2100.eml"));
+	text = part(msg, "text/plain");
+	assert_int_equal(occurrences(text, "Covid-sak i samme sekund"), 1);
+	free(text);
+	free(msg);
+	/* stored in that second after the digest: in the next one, once */
+	add(f, "hod", T_0329_2000, "after", "Covid-sak rett etter", NULL, "covid");
+	assert_int_equal(run(f, T_0330_0500, 0, "presse", &s), 0);
+	assert_int_equal(s.sent, 1);
+	assert_non_null(msg = newest_eml(f, "presse-20250330T0700.eml"));
+	text = part(msg, "text/plain");
+	assert_int_equal(occurrences(text, "Covid-sak rett etter"), 1);
+	assert_int_equal(occurrences(text, "Covid-sak i samme sekund"), 0);
+	free(text);
+	free(msg);
+}
+
+static void test_weekly_group_on_its_day(void **state)
+{
+	struct config_digest g = {.name = "uke", .timezone = "Europe/Oslo", .time = 7 * 60,
+	                          .frequency = CONFIG_WEEKLY, .day = 1};
+	struct config *cfg = NULL;
+	struct buf errs = BUF_INIT;
+	int64_t t = 0;
+	static const char base[] =
+		"[helsefeed]\nbase_url = https://h.example.no/\n"
+		"[feed a]\nurl = https://example.no/a.rss\n"
+		"[digest uke]\nto = a@example.no\n";
+	char conf[512];
+
+	(void)state;
+	/* Saturday 2025-03-29 -> Monday 2025-03-31 07:00 CEST */
+	assert_int_equal(digest_next_send(&g, T_0329_1200, &t), 0);
+	assert_int_equal(t, T_0330_0500 + D);
+	assert_int_equal(digest_next_send(&g, t, &t), 0);
+	assert_int_equal(t, T_0330_0500 + 8 * D);
+	g.frequency = CONFIG_IMMEDIATE;
+	assert_int_equal(digest_next_send(&g, T_0329_1200, &t), HF_EINVAL);
+	/* the keys */
+	snprintf(conf, sizeof conf, "%sfrequency = weekly\nday = friday\ntitle = Uka\n"
+	         "max_age = 3d\n", base);
+	assert_int_equal(config_load_mem("w.conf", conf, strlen(conf), &cfg, &errs), 0);
+	assert_int_equal(cfg->digests[0].frequency, CONFIG_WEEKLY);
+	assert_int_equal(cfg->digests[0].day, 5);
+	assert_int_equal(cfg->digests[0].max_age, 3 * D);
+	assert_string_equal(cfg->digests[0].title, "Uka");
+	config_free(cfg);
+	cfg = NULL;
+	snprintf(conf, sizeof conf, "%sday = friday\n", base);
+	assert_int_equal(config_load_mem("w.conf", conf, strlen(conf), &cfg, &errs), HF_ECONFIG);
+	assert_non_null(strstr(errs.data, "w.conf:7: [digest uke] day: only a weekly group"));
+	buf_clear(&errs);
+	snprintf(conf, sizeof conf, "%sfrequency = hourly\n", base);
+	assert_int_equal(config_load_mem("w.conf", conf, strlen(conf), &cfg, &errs), HF_ECONFIG);
+	assert_non_null(strstr(errs.data, "frequency"));
+	buf_free(&errs);
+}
+
+static void test_immediate_group_mails_each_new_item_once(void **state)
+{
+	struct fx *f = *state;
+	struct digest_stats s;
+	struct store_digest_row r;
+	int64_t t = T_0329_1200;
+
+	conf_extra = "[digest akutt]\nto = akutt@example.no\ncategories = covid\n"
+	             "frequency = immediate\n";
+	load_config(f);
+	add(f, "fhi", t - H, "before", "Covid-sak før gruppen", NULL, "covid");
+	assert_int_equal(run(f, t, 0, "akutt", &s), 0); /* met: nothing yet */
+	assert_int_equal(s.sent, 0);
+	add(f, "fhi", t + 60, "a", "Covid: nytt smittevernråd", NULL, "covid");
+	add(f, "fhi", t + 61, "b", "Covid: råd til sykehjem", NULL, "covid");
+	assert_int_equal(run(f, t + 120, 0, "akutt", &s), 0);
+	assert_int_equal(s.sent, 1); /* both, in one message */
+	assert_int_equal(store_digest_latest(f->st, "akutt", &r), 1);
+	assert_int_equal(r.kind, STORE_DIGEST_IMMEDIATE);
+	assert_int_equal(r.item_count, 2);
+	store_digest_row_clear(&r);
+	/* the next cycle: nothing new, no row */
+	assert_int_equal(run(f, t + 240, 0, "akutt", &s), 0);
+	assert_int_equal(s.sent + s.empty, 0);
+	/* news outside its categories: no mail, no row */
+	add(f, "helse-nord", t + 300, "h", "Sykehus åpner", NULL, "hospitals");
+	assert_int_equal(run(f, t + 360, 0, "akutt", &s), 0);
+	assert_int_equal(s.sent + s.empty, 0);
+	assert_int_equal(q_int(f, "SELECT count(*) FROM digests WHERE group_name = 'akutt'"), 1);
+	add(f, "fhi", t + 400, "c", "Covid: nytt varsel", NULL, "covid");
+	assert_int_equal(run(f, t + 420, 0, "akutt", &s), 0);
+	assert_int_equal(s.sent, 1);
+	assert_int_equal(store_digest_latest(f->st, "akutt", &r), 1);
+	assert_int_equal(r.item_count, 1);
+	store_digest_row_clear(&r);
+	assert_int_equal(count_eml(f->spool), 2);
+}
+
+static void test_subject_counts_and_heading(void **state)
+{
+	struct fx *f = *state;
+	struct buf out = BUF_INIT;
+	struct store_ingest *in = NULL;
+	struct feed_entry e;
+	struct store_fetch_result res = {.started = T_0329_1000, .http_status = 200};
+	int outcome;
+
+	conf_extra = "[digest vakt]\nto = vakt@example.no\ntitle = Pressevakta Nord\n"
+	             "language = nn\n";
+	load_config(f);
+	add(f, "hod", T_0329_1000, "a", "Covid-sak", NULL, "covid");
+	assert_int_equal(digest_render(f->cfg, f->st, &f->cfg->digests[2], T_0329_1000 - 60,
+	                               T_0329_1200, "<s@example.no>", &out, NULL), 0);
+	assert_non_null(strstr(out.data, "Subject: Pressevakta Nord 29.03.2025: 1 ny sak\r\n"));
+	assert_non_null(strstr(out.data, "Pressevakta Nord\r\n################"));
+	assert_non_null(strstr(out.data, "List-Id: vakt <vakt.localhost>\r\n"));
+	buf_clear(&out);
+	add(f, "hod", T_0329_1000 + 1, "b", "Sykehus-sak", NULL, "hospitals");
+	add(f, "hod", T_0329_1000 + 2, "c", "Kommune-sak", NULL, "municipal");
+	add(f, "fhi", T_0329_1000 - 3 * D, "old", "Gammel sak", NULL, "covid");
+	memset(&e, 0, sizeof e);
+	e.key = e.id = "old";
+	e.raw_hash = 777;
+	e.title = "Gammel sak, ny versjon";
+	e.link = "https://example.no/old";
+	e.published = e.updated = HF_NOTIME;
+	assert_int_equal(store_ingest_begin(f->st, "fhi", T_0329_1000 + 3, &in), 0);
+	assert_int_equal(store_ingest_entry(in, &e, &outcome), 0);
+	assert_int_equal(store_ingest_commit(in, &res), 0);
+	assert_int_equal(digest_render(f->cfg, f->st, &f->cfg->digests[2], T_0329_1000 - 60,
+	                               T_0329_1200, "<s@example.no>", &out, NULL), 0);
+	assert_non_null(strstr(out.data, "Subject: Pressevakta Nord 29.03.2025: 3 nye saker,"
+	                                 " 1 oppdatert\r\n"));
+	buf_free(&out);
+}
+
+static void test_overdue_after_26_hours_without_a_digest(void **state)
+{
+	struct fx *f = *state;
+	struct digest_group_status gs;
+	struct digest_stats s;
+	const struct config_digest *g = &f->cfg->digests[0];
+
+	/* met at T_MEET, nothing sent yet: not overdue within 26 h */
+	assert_int_equal(digest_group_status(f->cfg, f->st, g, T_MEET + 26 * H, &gs), 0);
+	assert_false(gs.overdue);
+	assert_int_equal(gs.last_success, 0);
+	assert_int_equal(gs.next_due, T_0329_1000 - 4 * H);
+	digest_group_status_clear(&gs);
+	assert_int_equal(digest_group_status(f->cfg, f->st, g, T_MEET + 26 * H + 1, &gs), 0);
+	assert_true(gs.overdue);
+	assert_string_equal(digest_status_word(&gs), "overdue");
+	digest_group_status_clear(&gs);
+	/* a digest: its time counts from then, the next one is tomorrow */
+	assert_int_equal(run(f, T_0329_1200, 0, "presse", &s), 0);
+	assert_int_equal(digest_group_status(f->cfg, f->st, g, T_0329_1200 + 26 * H, &gs), 0);
+	assert_false(gs.overdue);
+	assert_int_equal(gs.last_success, T_0329_1200);
+	assert_int_equal(gs.next_due, T_0330_0500);
+	digest_group_status_clear(&gs);
+	assert_int_equal(digest_group_status(f->cfg, f->st, g, T_0329_1200 + 26 * H + 1, &gs), 0);
+	assert_true(gs.overdue);
+	digest_group_status_clear(&gs);
 }
 
 int main(void)
@@ -766,6 +1054,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backoff_doubles_and_is_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_record_is_sent_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_off_transfer_is_resent_once_never_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_group_waits_for_its_first_send_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_archive_items_are_stored_but_never_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_now_includes_items_stored_in_the_same_second, setup, teardown),
+		cmocka_unit_test(test_weekly_group_on_its_day),
+		cmocka_unit_test_setup_teardown(test_immediate_group_mails_each_new_item_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subject_counts_and_heading, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overdue_after_26_hours_without_a_digest, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,6 +210,37 @@ static void test_fields_of_a_digest(void **state)
 	buf_free(&d);
 }
 
+/* To: the list, the recipients in the envelope only; List-Id and
+ * List-Unsubscribe (RFC 2919, RFC 2369) with a feed's CR/LF made
+ * harmless as everywhere. */
+static void test_fields_of_a_list_message(void **state)
+{
+	struct mail m = sample();
+	char **f = NULL, *all;
+	size_t n = 0;
+	struct buf b = BUF_INIT;
+	(void)state;
+
+	m.to_header = "Pressevakta <helsenytt@example.no>";
+	m.list_id = "presse <presse.example.no>";
+	m.list_unsubscribe = "<mailto:red@example.no?subject=Avmelding%20presse>\r\nBcc: x@y";
+	assert_int_equal(mail_fields(&m, &f, &n), 0);
+	assert_int_equal(n, 8);
+	assert_string_equal(f[1], "To: Pressevakta <helsenytt@example.no>");
+	assert_string_equal(f[6], "List-Id: presse <presse.example.no>");
+	assert_null(strchr(f[7], '\r'));
+	assert_null(strchr(f[7], '\n'));
+	assert_true(strncmp(f[7], "List-Unsubscribe: <mailto:red@example.no?subject=",
+	                    strlen("List-Unsubscribe: <mailto:red@example.no?subject=")) == 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(buf_printf(&b, "%s\n", f[i]), 0);
+	all = b.data;
+	assert_null(strstr(all, "presse@example.no"));
+	assert_null(strstr(all, "vakt@example.no"));
+	mail_fields_free(f, n);
+	buf_free(&b);
+}
+
 static void test_fields_quote_specials_in_display_name(void **state)
 {
 	struct mail m = sample();
@@ -431,7 +462,7 @@ static void test_send_to_closed_port_fails_with_reason(void **state)
 	close(fd);
 	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", ntohs(sa.sin_port));
 	smtp.url = url;
-	assert_int_equal(mail_send(&smtp, &m, &why), HF_ENET);
+	assert_int_equal(mail_send(&smtp, &m, NULL, &why), HF_ENET);
 	assert_true(why.len > 0);
 	assert_non_null(strstr(why.data, url));
 	buf_free(&why);
@@ -444,7 +475,7 @@ static void test_send_missing_password_file_is_eio(void **state)
 	                           .password_file = "/nonexistent/hf-password", .timeout = 5};
 	struct mail m = sample();
 	(void)state;
-	assert_int_equal(mail_send(&smtp, &m, NULL), HF_EIO);
+	assert_int_equal(mail_send(&smtp, &m, NULL, NULL), HF_EIO);
 }
 
 /* tests/smtpd.py (aiosmtpd) on 127.0.0.1, keeping what it accepts in
@@ -507,7 +538,7 @@ static void test_smtp_and_spool_get_the_same_bytes(void **state)
 	}
 	snprintf(url, sizeof url, "smtp://127.0.0.1:%d", port);
 	smtp.url = url;
-	status = mail_send(&smtp, &m, &why);
+	status = mail_send(&smtp, &m, NULL, &why);
 	kill(pid, SIGINT);
 	waitpid(pid, NULL, 0);
 	if (status)
@@ -538,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_header_encoded_word_lookalike_is_encoded),
 		cmocka_unit_test(test_header_long_ascii_is_folded),
 		cmocka_unit_test(test_fields_of_a_digest),
+		cmocka_unit_test(test_fields_of_a_list_message),
 		cmocka_unit_test(test_fields_quote_specials_in_display_name),
 		cmocka_unit_test(test_fields_need_recipient),
 		cmocka_unit_test(test_fields_many_recipients_are_folded),

@@ -63,8 +63,16 @@ struct config_feed {
 	int line;
 };
 
+/* How often a [digest] group gets its message. */
+enum config_frequency {
+	CONFIG_DAILY = 0,     /* at `time` every day */
+	CONFIG_WEEKLY,        /* at `time` on `day` */
+	CONFIG_IMMEDIATE,     /* after every fetch cycle that brought news */
+};
+
 struct config_digest {
 	char *name;
+	char *title;          /* heading and subject; defaults to the name */
 	char **to;            /* addresses */
 	size_t nto;
 	char **categories;    /* empty: all */
@@ -74,6 +82,12 @@ struct config_digest {
 	char *subject;        /* template or NULL */
 	char *language;       /* "nb" or "nn" */
 	int send_empty;       /* send a "no news" message on an empty day */
+	int frequency;        /* enum config_frequency */
+	int day;              /* weekly: 0 sunday .. 6 saturday (tm_wday) */
+	int max_age;          /* seconds: older when first seen is not new */
+	char *from;           /* NULL: [smtp] from */
+	char *contact;        /* for changes and List-Unsubscribe; NULL:
+	                         [smtp] contact, else the From address */
 	int line;
 };
 
@@ -85,6 +99,7 @@ struct config_smtp {
 	char *password_file;  /* absolute path or NULL; not world-readable */
 	int starttls;         /* 0 opportunistic, 1 required */
 	int timeout;          /* seconds */
+	char *contact;        /* address for digest readers; may be NULL */
 };
 
 struct config {

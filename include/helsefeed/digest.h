@@ -2,37 +2,60 @@
  * digest.h - the e-mail digests: what goes out, when, and the bookkeeping
  * that makes each window go out exactly once.
  *
- * Every [digest NAME] group gets one message per window of time.  A window
- * runs from the end of the group's previous window (the first one: 24 h
- * before it closes) to the moment the group's daily send time (`time` in
- * the group's `timezone`, DST-correct) has passed.  A daemon that was down
- * for days sends ONE digest covering the whole gap.
+ * Every [digest NAME] group gets one message per window.  frequency
+ * daily: a window closes when the group's send time (`time` in its
+ * `timezone`, DST-correct) has passed; weekly: the same on `day`;
+ * immediate: after every fetch cycle that stored news for the group (new
+ * stories only, no changes).  A
+ * group helsefeed meets for the first time (a new section, a reload) is
+ * remembered with that moment (table digest_groups): its first digest
+ * goes out at its first send time after it, never at once, and covers
+ * the news since the send time before that one.  A window runs from the
+ * end of the group's previous one to the moment it is recorded; a
+ * daemon that was down for days sends ONE digest covering the gap.
  *
- * Content of a window [start, end): the items first seen in it, and under
- * a heading of their own the items changed in it (revision > 1) that were
- * first seen before it; only those in the group's categories (none listed:
- * all, uncategorised ones last).  An item in several categories appears
- * once, under the first of them in the group's order (config order when
- * the group lists none): a press officer reads the digest top down and
- * must not meet the same story twice.  Within a category items are grouped
- * by the kind of their primary source (ministry, directorate, hospital,
- * municipal, other), newest first.
+ * Content of a window: the new items, those stored between the previous
+ * window's record and this one's (the item ids in (item_from,
+ * item_upto], fixed in the record's transaction, so an item stored in
+ * the same second as `--send-now` started is in it, and every item is
+ * in exactly one window); under a heading of their own the items stored
+ * before whose new revision was written in [start, end).  An item
+ * published more than the group's max_age before helsefeed first saw it
+ * (a new feed's archive) is never new: it is stored and published, not
+ * mailed.  Only items of the group's categories (none listed: all,
+ * uncategorised ones last).  An item in several categories appears
+ * once, under one of them with the others named beside it (place() in
+ * digest.c: today the first in the group's order; the classifier's
+ * score when it has one).  Within a category items are grouped by the
+ * kind of their primary source, newest first.  The dates shown are the
+ * publication dates covered, in the group's time.
+ *
+ * The message: To is the list (the group's title at the From address),
+ * the recipients are in the envelope only; List-Id and List-Unsubscribe
+ * (mailto: the contact, the group in the subject); a footer that names
+ * the list, its categories, the contact and the published pages.
  *
  * Bookkeeping (table digests), one transaction per step:
- *   1. record   a row (group, window_start, window_end) in state pending;
- *               UNIQUE (group_name, window_start) makes a second row for
- *               the same window impossible.  The Message-ID is chosen here
- *               and kept with the row.
+ *   1. record   a row (group, window, item range) in state pending, if
+ *               the group's latest row is still the one the run saw.
+ *               The Message-ID is chosen here and kept with the row.
  *   2. claim    attempts + 1, state pending, just before the transfer;
  *   3. send     the message of exactly that window;
- *   4. mark     sent (sent_at) after the server's final 250, or failed
- *               (last_error), retried later with the same window and the
- *               same Message-ID, after 5 min x 2^(attempts-1), at most 6 h,
- *               counted from the last attempt (a run that comes late, or
- *               a daemon that was stopped for a day, tries once, not once
- *               for every delay it missed).
- * A group with an unfinished window opens no new one: once it goes out,
- * the next window covers everything since.
+ *   4. mark     sent (sent_at) after the server's final 250; failed
+ *               (last_error) after a transient failure, retried later
+ *               with the same window and Message-ID after 5 min x
+ *               2^(attempts-1), at most 6 h, counted from the last
+ *               attempt; rejected after a permanent refusal (5xx) of the
+ *               message or of every recipient: never retried, logged at
+ *               error, shown by status, and the group's next window
+ *               starts where the rejected one started, so its stories
+ *               go out with the next digest.
+ * Per recipient (table digest_recipients): a 5xx is that address's
+ * refusal (the others get the message; status shows it); a 4xx is
+ * retried for that address alone, DIGEST_RCPT_TRIES times, then
+ * reported as refused.
+ * A group with an unfinished window (pending, failed) opens no new one:
+ * once it goes out, the next window covers everything since.
  *
  * A pending row with attempts > 0 found by a later run means the process
  * died during a transfer: the message may or may not have been delivered.
@@ -41,18 +64,21 @@
  * servers drop it).  If that second transfer dies as well, the row is
  * closed as sent with sent_at NULL and last_error saying so: never a
  * third copy.  A window that closes with nothing to say is recorded as
- * sent with message_id NULL (unless send_empty), so the schedule moves on
- * and a story arriving later in the day waits for the next send time.
+ * sent with message_id NULL (unless send_empty), so the schedule moves on.
  *
- * One process runs the digests at a time (the daemon, or the `digest`
- * command from cron): a second one could take a pending row of the first
- * for a crashed one.
+ * Across processes (the daemon, and `digest` from cron or by hand): a
+ * run holds the group's lock (flock of DATABASE.digest-GROUP.lock) for
+ * the whole of the group's steps, so two processes never transfer the
+ * same digest; the other one leaves the group alone.  The kernel lets
+ * go of the lock when its process dies, so a pending row found under
+ * the lock is a crashed transfer, never a running one.
  */
 #ifndef HELSEFEED_DIGEST_H
 #define HELSEFEED_DIGEST_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "helsefeed/buf.h"
 #include "helsefeed/cli.h"
@@ -76,6 +102,23 @@
 /* A window shorter than this is not opened by --send-now: two digests of
  * one group in the same minute would only repeat each other. */
 #define DIGEST_MIN_WINDOW_S 60
+
+/* A recipient answered 4xx is tried again alone, after the delays of a
+ * failed window, this many times in all (about an hour and a quarter);
+ * then it is reported refused. */
+#define DIGEST_RCPT_TRIES 5
+/* status flags a group overdue without a digest for this long: a day and
+ * two hours (a week and a day), the delivery check GOV.UK runs for its
+ * medical safety alerts. */
+#define DIGEST_OVERDUE_DAILY_S (26 * 3600)
+#define DIGEST_OVERDUE_WEEKLY_S (8 * 86400)
+
+/* status shows the refused addresses of the newest window, among this
+ * many, that went to any address. */
+#define DIGEST_STATUS_WINDOWS 30
+/* `digest --list` shows this many rows, newest first: a year of a daily
+ * group and then some. */
+#define DIGEST_LIST_MAX 500
 
 /* Flags of digest_run. */
 #define DIGEST_DRY_RUN  0x1  /* render to `out`, record and send nothing */
@@ -131,7 +174,53 @@ int digest_render(const struct config *cfg, struct store *st,
                   const struct config_digest *g, int64_t start, int64_t end,
                   const char *message_id, struct buf *out, size_t *count) HF_WUR;
 
-/* `helsefeed digest [--dry-run] [--group NAME] [--send-now]`. */
+/*
+ * Send past digest `id` (see `digest --list`) again as a new row of kind
+ * resend: the same window and items, a new Message-ID, " (sendt på
+ * nytt)" in the subject, to the group's present recipients.  Returns 0,
+ * HF_EINVAL (no such digest or group), HF_ENET (refused, failed, or the
+ * group is being sent by another process), HF_EDB, HF_ENOMEM.
+ */
+int digest_resend(const struct config *cfg, struct store *st, int64_t now,
+                  int64_t id, struct digest_stats *stats) HF_WUR;
+
+/* One group's delivery, for `status` and the status page. */
+struct digest_group_status {
+	const struct config_digest *group;   /* borrowed */
+	int has_window;           /* any window recorded */
+	int state;                /* enum store_digest_state of the latest */
+	char *last_error;         /* of the latest window, or NULL */
+	char *recipients;         /* "addr refused: reply" lines of the refused
+	                             or deferred addresses of the newest
+	                             window that went out to any */
+	int64_t last_success;     /* 0: never */
+	int64_t next_due;         /* next send or retry; 0: immediate */
+	int overdue;              /* DIGEST_OVERDUE_* passed without success */
+};
+
+/* Fill *out (the caller's, digest_group_status_clear) for group `g` at
+ * `now`.  Reads only.  Returns 0, HF_EDB, HF_ENOMEM. */
+int digest_group_status(const struct config *cfg, struct store *st,
+                        const struct config_digest *g, int64_t now,
+                        struct digest_group_status *out) HF_WUR;
+void digest_group_status_clear(struct digest_group_status *s);
+
+/* Every group's status into *v (the caller's, digest_status_free), *n =
+ * cfg->ndigests.  Returns 0, HF_EDB, HF_ENOMEM. */
+int digest_status_all(const struct config *cfg, struct store *st, int64_t now,
+                      struct digest_group_status **v, size_t *n) HF_WUR;
+void digest_status_free(struct digest_group_status *v, size_t n);
+/* "ok", "new", "failing", "rejected", "recipients" (one refused or
+ * deferred), "overdue". */
+const char *digest_status_word(const struct digest_group_status *s);
+/* The key "digests" and an array of one object per group, into `j`. */
+struct json;
+void digest_status_json(struct json *j, const struct digest_group_status *v, size_t n);
+/* A table after the feeds' one, for `helsefeed status`. */
+void digest_status_print(FILE *f, const struct digest_group_status *v, size_t n);
+
+/* `helsefeed digest [--dry-run] [--group NAME] [--send-now | --list |
+ * --resend ID]`. */
 int cmd_digest(const struct cli *cli, int argc, char **argv);
 
 /*
@@ -149,40 +238,81 @@ int cmd_digest(const struct cli *cli, int argc, char **argv);
  * tested without waiting for them. */
 #define DIGEST_TEST_NOW_ENV "HELSEFEED_TEST_NOW"
 
-/* --- bookkeeping in the store (store_digest.c) ------------------------- */
+/* --- bookkeeping in the store (src/store/digest.c) --------------------- */
 
 enum store_digest_state {
 	STORE_DIGEST_PENDING = 0,
 	STORE_DIGEST_SENT,
-	STORE_DIGEST_FAILED,
+	STORE_DIGEST_FAILED,      /* will be retried */
+	STORE_DIGEST_REJECTED,    /* refused for good (5xx); never retried */
 };
+
+enum store_digest_kind {
+	STORE_DIGEST_SCHEDULED = 0,   /* at the group's send time */
+	STORE_DIGEST_NOW,             /* --send-now */
+	STORE_DIGEST_IMMEDIATE,       /* frequency = immediate */
+	STORE_DIGEST_RESEND,          /* --resend of another row */
+};
+
+/* "pending", "sent", ...; "scheduled", "now", ... */
+const char *store_digest_state_name(enum store_digest_state s);
+const char *store_digest_kind_name(enum store_digest_kind k);
 
 /* One row of table digests.  Strings owned (store_digest_row_clear). */
 struct store_digest_row {
 	int64_t id;
+	char *group;
 	int64_t window_start, window_end;
 	enum store_digest_state state;
+	enum store_digest_kind kind;
 	int attempts;
 	int64_t created;
 	int64_t last_attempt;     /* of the last claim; 0: none */
 	int64_t sent_at;          /* 0: none */
 	char *message_id;         /* NULL: nothing was sent (empty window) */
 	char *last_error;
+	int64_t item_from, item_upto;   /* -1: a row of schema 8 (by time) */
+	int64_t item_count;       /* -1: not known yet */
+	int64_t resend_of;        /* 0: none */
+	/* Recipients, filled by store_digest_get and store_digest_list:
+	 * how many got it, wait for a retry, were refused. */
+	int nsent, ndeferred, nrefused;
 };
 
 void store_digest_row_clear(struct store_digest_row *r);
 
-/* The row of `group` with the latest window.  Returns 1 and *out, 0 when
- * the group never had one, HF_EDB, HF_ENOMEM. */
+/* The window of `group` recorded last (resends aside).  Returns 1 and
+ * *out, 0 when the group never had one, HF_EDB, HF_ENOMEM. */
 int store_digest_latest(struct store *st, const char *group,
                         struct store_digest_row *out) HF_WUR;
 
-/* Step 1: record window [start, end) of `group`, pending, with
- * `message_id`, created at `now`, in one transaction.  Returns 1 and
- * *id when recorded, 0 when the window was already recorded (by a
- * concurrent run), HF_EDB, HF_ENOMEM. */
-int store_digest_record(struct store *st, const char *group, int64_t start,
-                        int64_t end, int64_t now, const char *message_id,
+/* Row `id`.  Returns 1 and *out, 0 when there is none, HF_EDB, HF_ENOMEM. */
+int store_digest_get(struct store *st, int64_t id,
+                     struct store_digest_row *out) HF_WUR;
+
+/* When helsefeed first met `group`: recorded now (with the newest item
+ * id as *item_mark) the first time it is asked.  Returns 0, HF_EDB. */
+int store_digest_group(struct store *st, const char *group, int64_t now,
+                       int64_t *created, int64_t *item_mark) HF_WUR;
+
+/* What step 1 records.  item_from < 0: the newest item first seen
+ * before `from_time`; item_upto < 0: the newest item now (in the same
+ * transaction: everything stored before the record is in the window). */
+struct store_digest_new {
+	const char *group;
+	enum store_digest_kind kind;
+	int64_t start, end, now;
+	const char *message_id;
+	int64_t after_id;         /* the latest row the caller saw; 0: none */
+	int64_t item_from, from_time, item_upto;
+	int64_t resend_of;        /* 0: none */
+};
+
+/* Step 1: record a window, pending, in one transaction, if the group's
+ * latest window is still `after_id` (resends: always).  Returns 1 and
+ * *id when recorded, 0 when another run recorded one first, HF_EDB,
+ * HF_ENOMEM. */
+int store_digest_record(struct store *st, const struct store_digest_new *w,
                         int64_t *id) HF_WUR;
 
 /* Step 2: attempts + 1, last_attempt = now and state pending, if the row
@@ -192,14 +322,68 @@ int store_digest_claim(struct store *st, int64_t id, int attempts,
                        int64_t now) HF_WUR;
 
 /* Step 4.  sent: state sent, sent_at (0: NULL), last_error = note (NULL
- * clears); for an empty window also message_id NULL (empty != 0).
- * failed: state failed, last_error = why.  Returns 0, HF_EDB. */
+ * clears), item_count; for an empty window also message_id NULL (empty
+ * != 0).  failed: state failed (retried), last_error = why.  rejected:
+ * state rejected (never retried), last_error = why.  Returns 0, HF_EDB. */
 int store_digest_mark_sent(struct store *st, int64_t id, int64_t sent_at,
-                           int empty, const char *note) HF_WUR;
+                           int empty, const char *note, int64_t item_count) HF_WUR;
 int store_digest_mark_failed(struct store *st, int64_t id,
                              const char *why) HF_WUR;
+int store_digest_mark_rejected(struct store *st, int64_t id,
+                               const char *why) HF_WUR;
 /* Replace last_error only, state untouched.  Returns 0, HF_EDB. */
 int store_digest_note(struct store *st, int64_t id, const char *note) HF_WUR;
+
+enum store_rcpt_state {
+	STORE_RCPT_SENT = 0,
+	STORE_RCPT_DEFERRED,      /* 4xx: tried again for this address alone */
+	STORE_RCPT_REFUSED,       /* 5xx, or 4xx too often */
+};
+
+/* The outcome of a transfer of window `id` for `address`: a first one
+ * inserts the row, a later one counts an attempt.  Returns 0, HF_EDB. */
+int store_digest_rcpt_set(struct store *st, int64_t id, const char *address,
+                          enum store_rcpt_state state, int64_t now,
+                          const char *reply) HF_WUR;
+
+/* One recipient row.  Strings borrowed, valid during the callback. */
+struct store_digest_rcpt {
+	int64_t digest_id;
+	const char *address;
+	enum store_rcpt_state state;
+	int attempts;
+	int64_t last_attempt;
+	const char *reply;
+};
+
+/* The recipients of window `id` (id > 0), or the deferred ones of every
+ * window of `group` (id == 0), by window and address.  A non-zero return
+ * of `cb` stops and is returned.  Returns 0, HF_EDB or cb's code. */
+int store_digest_rcpts(struct store *st, int64_t id, const char *group,
+                       int (*cb)(void *ud, const struct store_digest_rcpt *r),
+                       void *ud) HF_WUR;
+
+/* The rows of `group` (NULL: all), newest first, at most `limit`, with
+ * their recipient counts.  The row is the callback's to read, not keep.
+ * Returns 0, HF_EDB, HF_ENOMEM or cb's code. */
+int store_digest_list(struct store *st, const char *group, int limit,
+                      int (*cb)(void *ud, const struct store_digest_row *r),
+                      void *ud) HF_WUR;
+
+/* The last sent_at of `group` with a message or an empty window closed
+ * (0: never).  Returns 0, HF_EDB. */
+int store_digest_last_success(struct store *st, const char *group,
+                              int64_t *out) HF_WUR;
+
+/* The newest item first seen before `t` (0: none).  Returns 0, HF_EDB. */
+int store_digest_item_before(struct store *st, int64_t t, int64_t *out) HF_WUR;
+
+/* When helsefeed first met `group` (0: not yet).  Returns 0, HF_EDB. */
+int store_digest_group_created(struct store *st, const char *group,
+                               int64_t *out) HF_WUR;
+
+/* The newest item id (0: none).  Returns 0, HF_EDB. */
+int store_digest_item_mark(struct store *st, int64_t *out) HF_WUR;
 
 /* One item of a window as the store holds it.  Strings borrowed, valid
  * during the callback only. */
@@ -210,16 +394,21 @@ struct store_digest_item {
 	int64_t published, updated;   /* HF_NOTIME when unknown */
 	int64_t first_seen, last_changed;
 	int revision;
-	int is_update;            /* first seen before the window */
+	int is_update;            /* not new in this window: changed in it */
 	enum feed_kind kind;      /* of the primary source */
 	const char *categories;   /* names separated by ',', "" when none */
 	const char *sources;      /* feed titles, primary first, '\n' apart */
 };
 
-/* Call `cb` for every item of window [start, end) (see the content rule
- * above), by id.  A non-zero return of `cb` stops and is returned.
- * Returns 0, HF_EDB, HF_ENOMEM or cb's code. */
-int store_digest_items(struct store *st, int64_t start, int64_t end,
+/* Call `cb` for every item of window `w` (see the content rule above),
+ * by id: new, the items stored in its range (or, for a row of schema 8,
+ * first seen in its time) that were not published more than `max_age`
+ * seconds before helsefeed first saw them; changed, the items stored
+ * before the range whose new revision was written in [start, end).  A
+ * non-zero return of `cb` stops and is returned.  Returns 0, HF_EDB,
+ * HF_ENOMEM or cb's code. */
+int store_digest_items(struct store *st, const struct store_digest_row *w,
+                       int64_t max_age,
                        int (*cb)(void *ud, const struct store_digest_item *it),
                        void *ud) HF_WUR;
 

@@ -41,8 +41,14 @@
 /* One message.  All strings are borrowed and UTF-8. */
 struct mail {
 	const char *from;              /* "Name <addr>" or "addr" */
-	const char *const *to;         /* addresses */
+	const char *const *to;         /* addresses: the envelope, and the To
+	                                  field unless to_header is set */
 	size_t nto;
+	const char *to_header;         /* NULL, or the one mailbox of To ("Name
+	                                  <list@addr>"): the recipients are
+	                                  then in the envelope only */
+	const char *list_id;           /* NULL, or List-Id's value, ASCII */
+	const char *list_unsubscribe;  /* NULL, or "<mailto:...>", ASCII */
 	const char *subject;
 	int64_t date;                  /* UTC seconds */
 	long utc_offset;               /* seconds east of UTC, for Date */
@@ -53,7 +59,7 @@ struct mail {
 
 /*
  * The header fields of `m` (From, To, Subject, Date, Message-ID,
- * Auto-Submitted), each a complete, possibly folded field without the
+ * Auto-Submitted, and List-Id, List-Unsubscribe when set), each a complete, possibly folded field without the
  * final CRLF, as one string per field in *out (the caller's,
  * mail_fields_free).  MIME-Version and Content-Type are not included:
  * they belong to the MIME structure.  Returns 0, HF_EINVAL (no recipient,
@@ -70,21 +76,40 @@ void mail_fields_free(char **v, size_t n);
  */
 int mail_render(const struct mail *m, struct buf *out) HF_WUR;
 
+/* What the server answered: its last reply, and per envelope recipient
+ * (m->to[i]) the reply to RCPT TO. */
+#define MAIL_REPLY_MAX 200
+struct mail_reply {
+	int code;                      /* 250, 4xx, 5xx; 0: not asked */
+	char text[MAIL_REPLY_MAX];     /* the server's line, for status */
+};
+struct mail_outcome {
+	int code;                      /* last reply code; 0: none (no
+	                                  connection, time-out) */
+	struct mail_reply *rcpt;       /* m->nto entries, the caller's; or NULL */
+};
+
 /*
  * Send `m`, rendered by mail_render(), through the server of `smtp` with
- * libcurl: smtp:// with
- * STARTTLS (required or opportunistic, as configured) or smtps://, AUTH
- * with username and the first line of password_file when a username is
- * set, smtp->timeout for the whole transaction.  A recipient the server
- * refuses is logged and skipped (CURLOPT_MAIL_RCPT_ALLOWFAILS) as long as
- * one is accepted.  Success means the server answered 250 to the end of
- * DATA (RFC 5321 4.1.1.4): only then is 0 returned.
- * On failure a one-line reason is put into `why` (may be NULL) and
- * HF_ENET (transfer or SMTP reply), HF_EIO (password file), HF_EINVAL or
- * HF_ENOMEM is returned.
+ * libcurl: smtp:// with STARTTLS (required or opportunistic, as
+ * configured) or smtps://, AUTH with username and the first line of
+ * password_file when a username is set, smtp->timeout for the whole
+ * transaction.  A recipient the server refuses is logged and skipped
+ * (CURLOPT_MAIL_RCPT_ALLOWFAILS) as long as one is accepted; `res` (may
+ * be NULL) tells which, and with what reply.  Success means the server
+ * answered 250 to the end of DATA (RFC 5321 4.1.1.4): only then is 0
+ * returned.  On failure a one-line reason is put into `why` (may be
+ * NULL), res->code is the reply that ended it (5xx: refused for good),
+ * and HF_ENET (transfer or SMTP reply), HF_EIO (password file),
+ * HF_EINVAL or HF_ENOMEM is returned.
  */
 int mail_send(const struct config_smtp *smtp, const struct mail *m,
-              struct buf *why) HF_WUR;
+              struct mail_outcome *res, struct buf *why) HF_WUR;
+
+/* Call `fn(ud)` from libcurl's progress callback during every transfer
+ * of mail_send (NULL: none): the daemon pings its watchdog there.  One
+ * hook per process, as there is one loop. */
+void mail_set_progress(void (*fn)(void *ud), void *ud);
 
 /*
  * Write the rendered message `msg` to DIR/NAME.eml atomically: a

@@ -187,9 +187,11 @@ int publish_status_summary(const struct config *cfg,
  * in the order given.  A state's items < 0 writes "items": null.
  * 0, HF_ENOMEM, HF_EINVAL (the time zone cannot be read).
  */
+struct digest_group_status;
 int publish_status_json(const struct config *cfg,
-                        const struct store_feed_state *v, size_t n,
-                        int64_t now, struct buf *out) HF_WUR;
+                        const struct store_feed_state *v, size_t n, int64_t now,
+                        const struct digest_group_status *dg, size_t ndg,
+                        struct buf *out) HF_WUR;
 
 /* --- metrics_file ------------------------------------------------------ */
 

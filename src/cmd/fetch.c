@@ -20,6 +20,7 @@
 #include "helsefeed/buf.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
+#include "helsefeed/digest.h"
 #include "helsefeed/fsutil.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/log.h"

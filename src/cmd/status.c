@@ -16,6 +16,7 @@
 #include "helsefeed/buf.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
+#include "helsefeed/digest.h"
 #include "helsefeed/json.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
@@ -103,10 +104,11 @@ out:
 }
 
 static int status_json(const struct config *cfg, struct store_feed_state *v,
-                       size_t n, int64_t now)
+                       size_t n, int64_t now, const struct digest_group_status *dg,
+                       size_t ndg)
 {
 	struct buf b = BUF_INIT;
-	int rc = publish_status_json(cfg, v, n, now, &b);
+	int rc = publish_status_json(cfg, v, n, now, dg, ndg, &b);
 
 	if (!rc && fwrite(b.data, 1, b.len, stdout) != b.len)
 		rc = HF_EIO;
@@ -118,7 +120,8 @@ static int status_json(const struct config *cfg, struct store_feed_state *v,
  * check_nagios): "HELSEFEED WARNING - 12 OK · 2 feiler | ok=12 ...";
  * returns the exit code 0 OK, 1 WARNING, 2 CRITICAL. */
 static int status_check(const struct config *cfg, struct store_feed_state *v,
-                        size_t n, int64_t now)
+                        size_t n, int64_t now, const struct digest_group_status *dg,
+                        size_t ndg)
 {
 	static const char *const names[] = {"OK", "WARNING", "CRITICAL"};
 	struct buf line = BUF_INIT;
@@ -137,6 +140,16 @@ static int status_check(const struct config *cfg, struct store_feed_state *v,
 		publish_feed_health(cfg, &v[i], now, &h);
 		for (size_t k = 0; k < 6; k++)
 			per[k] += !strcmp(h.state, states[k]);
+	}
+	/* A digest group that failed, was refused or is overdue wants a
+	 * look, whatever the feeds say. */
+	for (size_t i = 0; i < ndg; i++) {
+		const char *w = digest_status_word(&dg[i]);
+
+		if (strcmp(w, "ok") && strcmp(w, "new") && sev < PUBLISH_WARNING) {
+			sev = PUBLISH_WARNING;
+			buf_printf(&line, " · e-post %s: %s", dg[i].group->name, w);
+		}
 	}
 	printf("HELSEFEED %s - %s |", names[sev], buf_str(&line));
 	for (size_t k = 0; k < 6; k++)
@@ -164,7 +177,8 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct store_feed_state *v = NULL;
-	size_t n = 0;
+	struct digest_group_status *dg = NULL;
+	size_t n = 0, ndg = 0;
 	int as_json = 0, check = 0, ex = HF_EXIT_FAIL;
 	int64_t now = (int64_t)time(NULL);
 
@@ -204,7 +218,8 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 		}
 		goto out;
 	}
-	if (store_open(cfg->database, &st, NULL) || store_feed_states(st, &v, &n)) {
+	if (store_open(cfg->database, &st, NULL) || store_feed_states(st, &v, &n) ||
+	    digest_status_all(cfg, st, now, &dg, &ndg)) {
 		if (check) {
 			printf("HELSEFEED CRITICAL - %s: cannot read the database\n",
 			       cfg->database);
@@ -214,15 +229,18 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 	}
 	publish_status_sort(cfg, v, n, now);
 	if (check) {
-		ex = status_check(cfg, v, n, now);
+		ex = status_check(cfg, v, n, now, dg, ndg);
 		fflush(stdout);
 		goto out;
 	}
-	if (as_json ? status_json(cfg, v, n, now) : status_table(cfg, v, n, now))
+	if (as_json ? status_json(cfg, v, n, now, dg, ndg) : status_table(cfg, v, n, now))
 		goto out;
+	if (!as_json)
+		digest_status_print(stdout, dg, ndg);
 	ex = fflush(stdout) == 0 ? HF_EXIT_OK : HF_EXIT_FAIL;
 out:
 	store_feed_states_free(v, n);
+	digest_status_free(dg, ndg);
 	store_close(st);
 	config_free(cfg);
 	return ex;

@@ -92,6 +92,10 @@ static const char *const kind_names[] = {"ministry", "directorate", "hospital",
                                          "municipal", "other", NULL};
 static const char *const starttls_names[] = {"opportunistic", "required", NULL};
 static const char *const lang_names[] = {"nb", "nn", NULL};
+/* enum config_frequency; days in tm_wday order. */
+static const char *const freq_names[] = {"daily", "weekly", "immediate", NULL};
+static const char *const day_names[] = {"sunday", "monday", "tuesday", "wednesday",
+                                        "thursday", "friday", "saturday", NULL};
 static const char *const level_names[] = {"error", "warn", "info", "debug", NULL};
 
 #define KS(n, t, st, f, d, req) {n, t, offsetof(st, f), 0, 0, 0, NULL, d, 0, req}
@@ -140,6 +144,7 @@ static const struct key smtp_keys[] = {
 	KS("password_file", K_PWFILE, struct config_smtp, password_file, NULL, 0),
 	KE("starttls", K_ENUM, struct config_smtp, starttls, starttls_names, NULL, 1),
 	KN("timeout", K_DUR, struct config_smtp, timeout, 1, 600, 60),
+	KS("contact", K_FROM, struct config_smtp, contact, NULL, 0),
 };
 
 static const struct key cat_keys[] = {
@@ -169,6 +174,15 @@ static const struct key digest_keys[] = {
 	KS("subject", K_STR, struct config_digest, subject, NULL, 0),
 	KE("language", K_ENUMSTR, struct config_digest, language, lang_names, "nb", 0),
 	KN("send_empty", K_BOOL, struct config_digest, send_empty, 0, 1, 0),
+	KS("title", K_STR, struct config_digest, title, NULL, 0),
+	KE("frequency", K_ENUM, struct config_digest, frequency, freq_names, NULL, CONFIG_DAILY),
+	KE("day", K_ENUM, struct config_digest, day, day_names, NULL, 1),
+	/* Two days: a feed polled late or a weekend's backlog is still news;
+	 * an archive that a new feed brings along is not.  At most 20000 d,
+	 * within an int of seconds. */
+	KN("max_age", K_DUR, struct config_digest, max_age, 3600, 20000 * DAY, 2 * DAY),
+	KS("from", K_FROM, struct config_digest, from, NULL, 0),
+	KS("contact", K_FROM, struct config_digest, contact, NULL, 0),
 };
 
 enum skind { SK_HELSEFEED, SK_SMTP, SK_CATEGORY, SK_FEED, SK_DIGEST, SK__COUNT };
@@ -1591,9 +1605,13 @@ static int finish(struct ctx *c)
 		case SK_DIGEST: {
 			struct config_digest *d = &cfg->digests[s->idx];
 
-			if ((rc = dup_default(&d->timezone, cfg->timezone)))
+			if ((rc = dup_default(&d->timezone, cfg->timezone)) ||
+			    (rc = dup_default(&d->title, cfg->title ? cfg->title : d->name)))
 				return rc;
 			check_refs(c, s, "categories", d->categories, d->ncategories);
+			if (d->day != 1 && d->frequency != CONFIG_WEEKLY)
+				bad(c, s, s->keyline[find_key(SK_DIGEST, "day")], "day",
+				    "only a weekly group has a day; add frequency = weekly");
 			break;
 		}
 		default:

@@ -25,6 +25,7 @@
 #include "helsefeed/daemon.h"
 #include "helsefeed/fsutil.h"
 #include "helsefeed/digest.h"
+#include "helsefeed/mail.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/log.h"
 #include "helsefeed/publish.h"
@@ -137,6 +138,12 @@ static void watchdog_tick(struct daemon *d)
 		return;
 	notify("WATCHDOG=1");
 	d->wd_last_ms = now;
+}
+
+/* The watchdog during a long SMTP transfer (mail_set_progress). */
+static void watchdog_tick_cb(void *ud)
+{
+	watchdog_tick(ud);
 }
 
 /* -v/-q win; else the configuration's log_level; else info. */
@@ -577,8 +584,11 @@ static int turn(struct daemon *d)
 		start(d);
 	if (d->opts->once)
 		return d->started && !in_flight(d);
-	if (d->publish_pending && mono_ms() >= d->publish_ms)
+	if (d->publish_pending && mono_ms() >= d->publish_ms) {
 		publish(d);
+		/* Groups of frequency immediate: news within this cycle. */
+		d->digest_ms = 0;
+	}
 	if (mono_ms() >= d->digest_ms)
 		digests(d);
 	return 0;
@@ -620,6 +630,7 @@ int daemon_run(const struct daemon_opts *o)
 
 	if (!o->once) {
 		watchdog_init(&d);
+		mail_set_progress(watchdog_tick_cb, &d);
 		notify("READY=1\nSTATUS=starting: %zu feeds", d.cfg->nfeeds);
 		log_info("running: %s, %zu feeds, database %s, output %s", o->config_path,
 		         d.cfg->nfeeds, d.cfg->database, d.cfg->output);
@@ -630,6 +641,7 @@ int daemon_run(const struct daemon_opts *o)
 		watchdog_tick(&d);
 		serve(&d, wait_ms(&d));
 	}
+	mail_set_progress(NULL, NULL);
 	ingest_close(d.ing);
 	d.ing = NULL;
 	if (d.stop_ms) {

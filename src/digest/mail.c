@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -274,7 +275,10 @@ void mail_fields_free(char **v, size_t n)
 	free(v);
 }
 
-enum field_id { F_FROM, F_TO, F_SUBJECT, F_DATE, F_MESSAGE_ID, F_AUTO, F__COUNT };
+enum field_id {
+	F_FROM, F_TO, F_SUBJECT, F_DATE, F_MESSAGE_ID, F_AUTO, F_LIST_ID, F_LIST_UNSUB,
+	F__COUNT
+};
 
 int mail_fields(const struct mail *m, char ***out, size_t *n)
 {
@@ -283,9 +287,12 @@ int mail_fields(const struct mail *m, char ***out, size_t *n)
 		[F_DATE] = "Date", [F_MESSAGE_ID] = "Message-ID",
 		/* RFC 3834 5: no vacation responder answers a digest. */
 		[F_AUTO] = "Auto-Submitted",
+		/* RFC 2919 and RFC 2369: which list, and how to leave it. */
+		[F_LIST_ID] = "List-Id", [F_LIST_UNSUB] = "List-Unsubscribe",
 	};
 	char **v = NULL, date[MAIL_DATE_MAX];
 	struct buf line = BUF_INIT, t = BUF_INIT;
+	size_t k = 0;
 	int rc = HF_OK;
 
 	if (!m->nto || !m->from || !m->message_id)
@@ -293,6 +300,8 @@ int mail_fields(const struct mail *m, char ***out, size_t *n)
 	if (!(v = calloc(F__COUNT, sizeof *v)))
 		return HF_ENOMEM;
 	for (int f = 0; f < F__COUNT; f++) {
+		if ((f == F_LIST_ID && !m->list_id) || (f == F_LIST_UNSUB && !m->list_unsubscribe))
+			continue;
 		buf_clear(&line);
 		if ((rc = buf_printf(&line, "%s:", names[f])))
 			goto out;
@@ -301,6 +310,10 @@ int mail_fields(const struct mail *m, char ***out, size_t *n)
 			rc = put_mailbox(&line, m->from);
 			break;
 		case F_TO:
+			if (m->to_header) {
+				rc = put_mailbox(&line, m->to_header);
+				break;
+			}
 			for (size_t i = 0; !rc && i < m->nto; i++) {
 				buf_clear(&t);
 				if (!(rc = clean(m->to[i], strlen(m->to[i]), &t)) &&
@@ -326,14 +339,22 @@ int mail_fields(const struct mail *m, char ***out, size_t *n)
 		case F_AUTO:
 			rc = buf_puts(&line, " auto-generated");
 			break;
+		case F_LIST_ID:
+		case F_LIST_UNSUB:
+			/* ASCII by construction (digest.c); cleaned all the same. */
+			buf_clear(&t);
+			if (!(rc = clean(f == F_LIST_ID ? m->list_id : m->list_unsubscribe,
+			                 strlen(f == F_LIST_ID ? m->list_id : m->list_unsubscribe), &t)))
+				rc = put_token(&line, t.data, t.len, 998);
+			break;
 		}
-		if (rc || !(v[f] = buf_detach(&line))) {
+		if (rc || !(v[k++] = buf_detach(&line))) {
 			rc = rc ? rc : HF_ENOMEM;
 			goto out;
 		}
 	}
 	*out = v;
-	*n = F__COUNT;
+	*n = k;
 	v = NULL;
 out:
 	mail_fields_free(v, F__COUNT);
@@ -466,7 +487,48 @@ struct dialogue {
 	char rcpt[256];
 	char reply[256];
 	int in_rcpt;
+	int code;                  /* of the last reply */
+	const struct mail *m;
+	struct mail_outcome *res;  /* may be NULL */
 };
+
+/* The watchdog's hook (mail_set_progress). */
+static void (*progress_fn)(void *);
+static void *progress_ud;
+
+void mail_set_progress(void (*fn)(void *ud), void *ud)
+{
+	progress_fn = fn;
+	progress_ud = ud;
+}
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)ud, (void)dt, (void)dn, (void)ut, (void)un;
+	if (progress_fn)
+		progress_fn(progress_ud);
+	return 0;
+}
+
+/* The reply `code` of the RCPT TO for `addr` ("<a@b>") into the outcome. */
+static void note_rcpt(struct dialogue *d, int code)
+{
+	size_t n = strlen(d->rcpt);
+	const char *a = d->rcpt;
+
+	if (!d->res || !d->res->rcpt)
+		return;
+	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+		a++;
+		n -= 2;
+	}
+	for (size_t i = 0; i < d->m->nto; i++)
+		if (strlen(d->m->to[i]) == n && strncasecmp(d->m->to[i], a, n) == 0) {
+			d->res->rcpt[i].code = code;
+			snprintf(d->res->rcpt[i].text, sizeof d->res->rcpt[i].text, "%.*s",
+			         (int)sizeof d->res->rcpt[i].text - 1, d->reply);
+		}
+}
 
 static void copy_line(char *dst, size_t cap, const char *s, size_t n)
 {
@@ -488,6 +550,11 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
 			copy_line(d->rcpt, sizeof d->rcpt, data + 8, size - 8);
 	} else if (type == CURLINFO_HEADER_IN) {
 		copy_line(d->reply, sizeof d->reply, data, size);
+		if (size >= 3 && data[0] >= '2' && data[0] <= '5' && data[1] >= '0' &&
+		    data[1] <= '9' && data[2] >= '0' && data[2] <= '9')
+			d->code = (data[0] - '0') * 100 + (data[1] - '0') * 10 + (data[2] - '0');
+		if (d->in_rcpt)
+			note_rcpt(d, d->code);
 		/* With RCPT_ALLOWFAILS curl goes on after a refusal: say who
 		 * will not get the digest. */
 		if (d->in_rcpt && (data[0] == '4' || data[0] == '5'))
@@ -553,12 +620,13 @@ static size_t on_read(char *out, size_t size, size_t n, void *ud)
 	return k;
 }
 
-int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *why)
+int mail_send(const struct config_smtp *smtp, const struct mail *m,
+              struct mail_outcome *res, struct buf *why)
 {
 	CURL *h = NULL;
 	struct curl_slist *rcpt = NULL, *l;
 	struct buf name = BUF_INIT, addr = BUF_INIT, t = BUF_INIT, msg = BUF_INIT;
-	struct dialogue d = {{0}, {0}, 0};
+	struct dialogue d = {.m = m, .res = res};
 	struct upload up;
 	char errbuf[CURL_ERROR_SIZE] = "", pw[MAIL_PASSWORD_MAX] = "";
 	CURLcode cc;
@@ -566,6 +634,11 @@ int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *
 
 	if (!smtp->present || !smtp->url || !smtp->from)
 		return HF_EINVAL;
+	if (res) {
+		res->code = 0;
+		for (size_t i = 0; res->rcpt && i < m->nto; i++)
+			res->rcpt[i] = (struct mail_reply){0};
+	}
 	/* The very bytes the spool would get: one builder. */
 	if ((rc = mail_render(m, &msg)) ||
 	    (rc = split_addr(smtp->from, &name, &addr)) ||
@@ -602,6 +675,9 @@ int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *
 	SET(CURLOPT_DEBUGFUNCTION, on_debug);
 	SET(CURLOPT_DEBUGDATA, &d);
 	SET(CURLOPT_VERBOSE, 1L);
+	/* A slow server must not starve the watchdog (daemon.c). */
+	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+	SET(CURLOPT_NOPROGRESS, 0L);
 	/* smtps:// is TLS from the first byte; on smtp:// STARTTLS is
 	 * required or tried as configured (RFC 3207). */
 	if (strncmp(smtp->url, "smtps:", 6) != 0)
@@ -617,6 +693,8 @@ int mail_send(const struct config_smtp *smtp, const struct mail *m, struct buf *
 		goto out;
 	}
 	cc = curl_easy_perform(h);
+	if (res)
+		res->code = d.code;
 	if (cc != CURLE_OK) {
 		/* The server's own words say more than curl's summary. */
 		const char *txt = d.reply[0] && (d.reply[0] == '4' || d.reply[0] == '5')

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "helsefeed/digest.h"
 #include "helsefeed/fsutil.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/log.h"
@@ -452,6 +453,8 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 	struct out o = {cfg, {0}, 0, BUF_INIT};
 	struct feedlist fl = {NULL, NULL, 0, 0};
 	struct store_feed_state *states = NULL;
+	struct digest_group_status *dg = NULL;
+	size_t ndg = 0;
 	struct pubdb *db = NULL;
 	struct tz *tz = NULL;
 	struct buf host = BUF_INIT, b = BUF_INIT, prev = BUF_INIT;
@@ -504,9 +507,10 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 	if ((rc = html_archives(&o, &site)))
 		goto out;
 	publish_status_sort(cfg, states, nstates, now);
-	if ((rc = pub_status_html(&site, states, nstates, &b)) ||
+	if ((rc = digest_status_all(cfg, st, now, &dg, &ndg)) ||
+	    (rc = pub_status_html(&site, states, nstates, dg, ndg, &b)) ||
 	    (rc = put(&o, "status.html", &b, 0)) ||
-	    (rc = publish_status_json(cfg, states, nstates, now, &b)) ||
+	    (rc = publish_status_json(cfg, states, nstates, now, dg, ndg, &b)) ||
 	    (rc = put(&o, "status.json", &b, 0)) ||
 	    (rc = pub_opml(cfg, fl.v, fl.n, &b)) ||
 	    (rc = put(&o, "feeds.opml", &b, 0)))
@@ -531,6 +535,7 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 out:
 	pubdb_close(db);
 	store_feed_states_free(states, nstates);
+	digest_status_free(dg, ndg);
 	feedlist_free(&fl);
 	tz_free(tz);
 	buf_free(&host);

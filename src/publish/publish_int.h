@@ -246,9 +246,12 @@ int pub_archive_index_html(const struct pub_site *site,
 int pub_write_page(const char *dir, const char *name, const char *data,
                    size_t len, int *changed) HF_WUR;
 
-/* status.html, status.json (status.c), from the feeds' states. */
+/* status.html (status.c), from the feeds' states and the digest groups'
+ * (digest.h). */
+struct digest_group_status;
 int pub_status_html(const struct pub_site *site,
                     const struct store_feed_state *fs, size_t n,
+                    const struct digest_group_status *dg, size_t ndg,
                     struct buf *out) HF_WUR;
 /* feeds.opml (status.c). */
 int pub_opml(const struct config *cfg, const struct pub_feed *feeds,

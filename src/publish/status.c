@@ -12,6 +12,7 @@
 
 #include <libxml/xmlwriter.h>
 
+#include "helsefeed/digest.h"
 #include "helsefeed/json.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/log.h"
@@ -280,8 +281,9 @@ static int public_error(const char *e, struct buf *out)
 }
 
 int publish_status_json(const struct config *cfg,
-                        const struct store_feed_state *v, size_t n,
-                        int64_t now, struct buf *out)
+                        const struct store_feed_state *v, size_t n, int64_t now,
+                        const struct digest_group_status *dg, size_t ndg,
+                        struct buf *out)
 {
 	struct buf text = BUF_INIT;
 	struct tz *tz = NULL;
@@ -380,6 +382,7 @@ int publish_status_json(const struct config *cfg,
 		json_end_object(&j);
 	}
 	json_end_array(&j);
+	digest_status_json(&j, dg, ndg);
 	json_end_object(&j);
 	rc = json_finish(&j);
 	if (!rc)
@@ -479,8 +482,65 @@ out:
 	return rc;
 }
 
+/*
+ * The digest groups' section of status.html, on its own: a group's
+ * state, last success, next send, the error of its last window and its
+ * refused addresses (digest.h).
+ */
+static int status_digests_html(const struct tz *tz, const struct digest_group_status *v,
+                               size_t n, struct buf *o)
+{
+	static const struct {
+		const char *word, *label, *class;
+	} words[] = {
+		{"ok", "OK", "ok"},
+		{"new", "ny, første sending kommer", "never"},
+		{"failing", "feiler, prøves igjen", "failing"},
+		{"rejected", "avvist av e-posttjeneren", "stale"},
+		{"recipients", "mottaker avvist", "failing"},
+		{"overdue", "forsinket", "stale"},
+	};
+
+	if (!n)
+		return HF_OK;
+	if (buf_puts(o, "<h2 id=\"digests\">E-postsammendrag</h2>\n<table>\n<thead><tr>"
+	                "<th>Liste</th><th>Tilstand</th><th>Sist sendt</th>"
+	                "<th>Neste</th><th>Merknad</th></tr></thead>\n<tbody>\n"))
+		return HF_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct digest_group_status *s = &v[i];
+		const char *w = digest_status_word(s), *label = w, *cls = "failing";
+		for (size_t k = 0; k < sizeof words / sizeof *words; k++)
+			if (!strcmp(words[k].word, w)) {
+				label = words[k].label;
+				cls = words[k].class;
+			}
+		if (buf_puts(o, "<tr id=\"digest-") || pub_html_text(s->group->name, o) ||
+		    buf_puts(o, "\"><td><b>") || pub_html_text(s->group->title, o) ||
+		    buf_puts(o, "</b><br><code>") || pub_html_text(s->group->name, o) ||
+		    buf_printf(o, "</code></td><td class=\"%s\">%s</td>", cls, label) ||
+		    cell_time(o, "Sist sendt", tz, s->last_success) || cell_time(o, "Neste", tz, s->next_due) ||
+		    buf_puts(o, "<td class=\"err\">") || pub_html_text(s->last_error, o))
+			return HF_ENOMEM;
+		for (const char *p = s->recipients; p && *p;) {
+			size_t len = strcspn(p, "\n");
+			struct buf line = BUF_INIT;
+			int rc = buf_append(&line, p, len) || buf_puts(o, "<br>") ||
+			         pub_html_text(buf_str(&line), o);
+			buf_free(&line);
+			if (rc)
+				return HF_ENOMEM;
+			p += len + (p[len] == '\n');
+		}
+		if (buf_puts(o, "</td></tr>\n"))
+			return HF_ENOMEM;
+	}
+	return buf_puts(o, "</tbody>\n</table>\n");
+}
+
 int pub_status_html(const struct pub_site *site,
                     const struct store_feed_state *fs, size_t n,
+                    const struct digest_group_status *dg, size_t ndg,
                     struct buf *out)
 {
 	struct buf sum = BUF_INIT;
@@ -507,6 +567,8 @@ int pub_status_html(const struct pub_site *site,
 		rc = status_row(site, &fs[i], out);
 	if (!rc && buf_puts(out, "</tbody>\n</table>\n"))
 		rc = HF_ENOMEM;
+	if (!rc)
+		rc = status_digests_html(site->tz, dg, ndg, out);
 	if (!rc)
 		rc = pub_page_end(site, out, "");
 out:

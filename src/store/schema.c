@@ -74,6 +74,54 @@
 	") STRICT, WITHOUT ROWID;"
 
 /*
+ * The digest bookkeeping (digest.h).  digests: one row per window of a
+ * group, and one per resend; a window's new items are those with
+ * item_from < id <= item_upto (NULL in rows of schema 8: by first_seen).
+ * The partial index keeps one window per end and group; a resend is a
+ * second row of the same window.  digest_groups: when helsefeed first
+ * met a group, and the newest item then.  digest_recipients: the outcome
+ * per address of a window's transfers.  Shared by the fresh schema and
+ * the upgrade from version 8.
+ */
+#define DIGEST_TABLES                                                       \
+	"CREATE TABLE digests ("                                            \
+	" id INTEGER PRIMARY KEY,"                                          \
+	" group_name TEXT NOT NULL,"                                        \
+	" window_start INTEGER NOT NULL,"                                   \
+	" window_end INTEGER NOT NULL,"                                     \
+	" state TEXT NOT NULL DEFAULT 'pending'"                            \
+	"  CHECK (state IN ('pending', 'sent', 'failed', 'rejected')),"     \
+	" attempts INTEGER NOT NULL DEFAULT 0,"                             \
+	" created INTEGER NOT NULL,"                                        \
+	" sent_at INTEGER,"                                                 \
+	" message_id TEXT,"                                                 \
+	" last_error TEXT,"                                                 \
+	" last_attempt INTEGER,"                                            \
+	" kind TEXT NOT NULL DEFAULT 'scheduled' CHECK (kind IN"           \
+	"  ('scheduled', 'now', 'immediate', 'resend')),"                   \
+	" item_from INTEGER,"                                               \
+	" item_upto INTEGER,"                                               \
+	" item_count INTEGER,"                                              \
+	" resend_of INTEGER REFERENCES digests(id)"                         \
+	") STRICT;"                                                         \
+	"CREATE UNIQUE INDEX digests_window ON digests(group_name, window_end)"\
+	" WHERE kind <> 'resend';"                                          \
+	"CREATE TABLE digest_groups ("                                      \
+	" group_name TEXT PRIMARY KEY,"                                     \
+	" created INTEGER NOT NULL,"                                        \
+	" item_mark INTEGER NOT NULL"                                       \
+	") STRICT;"                                                         \
+	"CREATE TABLE digest_recipients ("                                  \
+	" digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,"\
+	" address TEXT NOT NULL,"                                           \
+	" state TEXT NOT NULL CHECK (state IN ('sent', 'deferred', 'refused')),"\
+	" attempts INTEGER NOT NULL DEFAULT 1,"                             \
+	" last_attempt INTEGER NOT NULL,"                                   \
+	" reply TEXT,"                                                      \
+	" PRIMARY KEY (digest_id, address)"                                 \
+	") STRICT, WITHOUT ROWID;"
+
+/*
  * The schema of a new database, version STORE_SCHEMA_VERSION.  A change
  * here is a new version: bump it in store.h and add its upgrade below,
  * which must leave an upgraded database with the same tables, columns
@@ -183,31 +231,16 @@ static const char schema_sql[] =
 	" term TEXT NOT NULL,"
 	" PRIMARY KEY (item_id, term)"
 	") STRICT, WITHOUT ROWID;"
-	/* One row per digest window of a group (digest.h); last_attempt
-	 * times the retry of a failed one. */
-	"CREATE TABLE digests ("
-	" id INTEGER PRIMARY KEY,"
-	" group_name TEXT NOT NULL,"
-	" window_start INTEGER NOT NULL,"
-	" window_end INTEGER NOT NULL,"
-	" state TEXT NOT NULL DEFAULT 'pending'"
-	"  CHECK (state IN ('pending', 'sent', 'failed')),"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" created INTEGER NOT NULL,"
-	" sent_at INTEGER,"
-	" message_id TEXT,"
-	" last_error TEXT,"
-	" last_attempt INTEGER,"
-	" UNIQUE (group_name, window_start)"
-	") STRICT;"
+	DIGEST_TABLES
 	ITEMS_FTS;
 
 /*
- * 8 -> 9: an item's categories are rows of item_categories instead of
- * one reference (items.catset) to a shared set of category_sets, whose
- * detail is its "name/origin" pairs sorted and joined by spaces.  The
- * split walks the few sets, not the items.  Then the hidden flag, the
- * enclosures and the full-text index (ITEMS_FTS), built from the items.
+ * 8 -> 9: the digest tables of DIGEST_TABLES; an item's categories are
+ * rows of item_categories instead of one reference (items.catset) to a
+ * shared set of category_sets, whose detail is its "name/origin" pairs
+ * sorted and joined by spaces.  The split walks the few sets, not the
+ * items.  Then the hidden flag, the enclosures and the full-text index
+ * (ITEMS_FTS), built from the items.
  */
 static const char upgrade_8_sql[] =
 	ITEM_CATEGORIES
@@ -226,7 +259,18 @@ static const char upgrade_8_sql[] =
 	"ALTER TABLE items ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE items ADD COLUMN hidden_changed INTEGER;"
 	ITEMS_FTS
-	"INSERT INTO items_fts (items_fts) VALUES ('rebuild');";
+	"INSERT INTO items_fts (items_fts) VALUES ('rebuild');"
+	/* digests gains its item range, kind and resend columns and loses
+	 * UNIQUE (group_name, window_start): a window after a rejected one
+	 * starts where that one started. */
+	"ALTER TABLE digests RENAME TO digests_v8;"
+	DIGEST_TABLES
+	"INSERT INTO digests (id, group_name, window_start, window_end, state,"
+	" attempts, created, sent_at, message_id, last_error, last_attempt)"
+	" SELECT id, group_name, window_start, window_end, state, attempts,"
+	" created, sent_at, message_id, last_error, last_attempt"
+	" FROM digests_v8;"
+	"DROP TABLE digests_v8;";
 
 /* upgrades[v - STORE_SCHEMA_OLDEST] takes version v to v + 1. */
 static const char *const upgrades[] = {
