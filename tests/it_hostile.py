@@ -11,8 +11,9 @@ Each document is parsed in a child process with a CPU budget
   - store and publish the normal feed within PUBLISH_BOUND_S of its
     fetch, while the two others are still parsing;
   - keep pinging the watchdog (when built with libsystemd);
-  - fail each hostile feed with "parsing took more than 10 s of CPU",
-    shown by `status`, and back off.
+  - fail each hostile feed with "parsing took more than 10 s of CPU"
+    (or, on a machine so loaded that the wall-clock bound comes first,
+    "more than 20 s"), shown by `status`, and back off.
 `run --once` on the same three ends within the budget plus RUN_SLACK_S.
 
 Then the unsafe-link fixtures (RSS and Atom: javascript:, vbscript:,
@@ -34,6 +35,8 @@ from itlib import (BIN, SRC, WAIT, Notify, check, have_systemd, read, run_main, 
 
 TMP = os.environ.get("HF_TMP") or "/tmp/hf-it-hostile"
 CPU_S = 10            # HF_PARSE_CPU_S
+WALL_S = 20           # HF_PARSE_WALL_S: on a loaded machine it may come first
+BUDGET = r"parsing took more than (%d s of CPU|%d s)" % (CPU_S, WALL_S)
 PUBLISH_BOUND_S = 5   # the normal feed published this soon after its fetch
 RUN_SLACK_S = 10      # run --once: the budget plus this
 
@@ -97,24 +100,23 @@ def test_daemon_goes_on(d):
               "a hostile feed was already done when the normal one was published:\n"
               + read(logpath))
         pings0 = notify.count("WATCHDOG=1")
-        wait_for(lambda: len(re.findall(r"parsing took more than %d s of CPU" % CPU_S,
-                                        read(logpath))) == 2,
-                 "both hostile feeds to fail their budget", timeout=CPU_S * 3 + WAIT)
+        wait_for(lambda: len(re.findall(BUDGET, read(logpath))) >= 2,
+                 "both hostile feeds to fail their budget", timeout=WALL_S * 2 + WAIT)
         if have_systemd():
             # WATCHDOG_USEC of 1 s: a ping every half second while the
             # children burn their budget.
             check(notify.count("WATCHDOG=1") - pings0 >= 4,
                   "watchdog pings while the hostile feeds parsed: %d"
                   % (notify.count("WATCHDOG=1") - pings0))
-        check(time.monotonic() - t0 < CPU_S * 3 + WAIT, "the budget took too long")
+        check(time.monotonic() - t0 < WALL_S * 2 + WAIT, "the budget took too long")
     finally:
         daemon.terminate()
         daemon.wait(WAIT)
         notify.close()
     st = status_lines(cfg)
     for name in ("attrs", "tags"):
-        check(re.search(r"%s\b.*parsing took more than %d s of CPU" % (name, CPU_S), st,
-                        re.S) is not None, "status names %s's budget:\n%s" % (name, st))
+        check(re.search(r"%s\b.*%s" % (name, BUDGET), st, re.S) is not None,
+              "status names %s's budget:\n%s" % (name, st))
 
     # One pass, as cron would run it: over within the budget and a margin.
     shutil.rmtree(os.path.join(d, "out"), ignore_errors=True)
@@ -122,7 +124,7 @@ def test_daemon_goes_on(d):
     r = subprocess.run([BIN, "-c", cfg, "run", "--once"], capture_output=True, text=True,
                        timeout=CPU_S * 6)
     took = time.monotonic() - t
-    check(took < CPU_S + RUN_SLACK_S, "run --once took %.1f s" % took)
+    check(took < WALL_S + RUN_SLACK_S, "run --once took %.1f s" % took)
     check(r.returncode in (0, 1), "run --once: exit %d: %s" % (r.returncode, r.stderr))
     check(len(titles(atom)) > 0, "run --once published the normal feed")
 

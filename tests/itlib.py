@@ -178,8 +178,9 @@ def serve_sample(tmp, lifetime):
 
 
 def run_main(main, after=None):
-    """Exit with main()'s code (77: skipped), every process in PROCS
-    killed first, then after() called (servers of the test's own)."""
+    """Exit with main()'s code (77: skipped), or 1 when a check() failed,
+    every process in PROCS killed first, then after() called (servers of
+    the test's own)."""
     try:
         code = main()
     finally:
@@ -190,4 +191,4 @@ def run_main(main, after=None):
         if after:
             after()
     print("FAILED: %d" % len(FAILS) if FAILS else "ok")
-    sys.exit(code)
+    sys.exit(1 if FAILS and code in (0, None) else code)
