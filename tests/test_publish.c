@@ -15,6 +15,7 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
+#include <sqlite3.h>
 
 #include "helsefeed/log.h"
 #include "helsefeed/publish.h"
@@ -320,6 +321,24 @@ static const char *const files[] = {
 
 /* --- tests ------------------------------------------------------------- */
 
+/* The text of the first column of the first row of `sql` on the
+ * database at `path`, malloc'ed; NULL for SQL NULL or no row. */
+static char *q_text(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *v = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
 static void run(struct fx *f, struct publish_stats *s)
 {
 	assert_int_equal(publish_run(f->cfg, f->st, T0 + 100, s), 0);
@@ -441,6 +460,77 @@ static void test_changed_item_rewrites_its_feeds_only(void **state)
 	free(upd);
 }
 
+/* A correction shows: "Oppdatert" with the local time before the text,
+ * in the entry and on the page, the category "oppdatert", and
+ * atom:updated at the correction.  A change of markup alone is none, and
+ * a new source moves nothing. */
+static void test_correction_shown_and_only_then_updated(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	struct ent e = ents[4];   /* hod's budget item */
+	struct ent copy = {"fhi", "https://www.fhi.no/budsjett", NULL,
+	                   "Statsbudsjettet for helse", e.link, NULL, e.published,
+	                   NULL};
+	struct store_ingest *in = NULL;
+	struct feed_entry fe;
+	const char *q = "//a:entry[a:title='Statsbudsjettet for helse']"
+	                "/a:updated | //a:entry[a:title='Statsbudsjettet for"
+	                " helse']/a:category[@term='oppdatert']/@label";
+	char *v;
+
+	run(f, &s);
+	v = xpath(f->out, "all.atom", q, NULL);
+	assert_string_equal(v, "2024-04-10T09:00:00Z\n");
+	free(v);
+	/* Markup and white space only: no correction. */
+	e.html = "<div>Mer  til <i>kommunene</i>.</div>";
+	add(f->st, &e, T0 + 24 * HOUR, 998);
+	/* Another feed carries it: a via link, nothing else moves. */
+	memset(&fe, 0, sizeof fe);
+	fe.key = copy.key;
+	fe.raw_hash = 77;
+	fe.title = copy.title;
+	fe.link = copy.link;
+	fe.published = copy.published;
+	fe.updated = HF_NOTIME;
+	assert_int_equal(store_ingest_begin(f->st, "fhi", T0 + 25 * HOUR, &in), 0);
+	assert_int_equal(store_ingest_add_source(in, f->story_id + 4, &fe), 0);
+	commit(in, T0 + 25 * HOUR);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 26 * HOUR, &s), 0);
+	v = xpath(f->out, "all.atom", q, NULL);
+	assert_string_equal(v, "2024-04-10T09:00:00Z\n");
+	free(v);
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Statsbudsjettet for"
+	          " helse']/a:link[@rel='via']/@href", NULL);
+	assert_string_equal(v, "https://www.regjeringen.no/aktuelt/budsjett/\n");
+	free(v);
+	/* The words change: 12.04.2024 10:00 UTC is 12:00 in Oslo. */
+	e.html = "<p>Enda mer til kommunene.</p>";
+	add(f->st, &e, T0 + 48 * HOUR, 999);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 49 * HOUR, &s), 0);
+	v = xpath(f->out, "all.atom", q, NULL);
+	assert_string_equal(v, "2024-04-12T10:00:00Z\nOppdatert\n");
+	free(v);
+	v = xpath(f->out, "all.atom", "//a:entry[a:title='Statsbudsjettet for"
+	          " helse']/a:content", NULL);
+	assert_string_equal(v, "<p class=\"oppdatert\"><em>Oppdatert 12.04.2024"
+	                    " kl. 12:00</em></p><p>Enda mer til kommunene.</p>\n");
+	free(v);
+	v = slurp(f->out, "kjelde/ministry.html", NULL);
+	assert_non_null(strstr(v, "<p class=\"oppdatert\"><em>Oppdatert"
+	                       " 12.04.2024 kl. 12:00</em></p>\n<p>Enda mer til"
+	                       " kommunene.</p>"));
+	free(v);
+	/* Every other entry is as it was. */
+	v = xpath(f->out, "all.atom", "//a:category[@term='oppdatert']", NULL);
+	free(v);
+	v = xpath(f->out, "all.atom", "//a:entry[a:category/@term='oppdatert']"
+	          "/a:title", NULL);
+	assert_string_equal(v, "Statsbudsjettet for helse\n");
+	free(v);
+}
+
 static void test_entries_newest_first_and_bounded(void **state)
 {
 	struct fx *f = *state;
@@ -472,31 +562,61 @@ static void test_entries_newest_first_and_bounded(void **state)
 	free(pub);
 }
 
-static void test_entry_ids_do_not_depend_on_row_ids(void **state)
+/* Every line of `lines` ("a\nb\n") is a line of `in`. */
+static void assert_lines_in(const char *lines, const char *in)
+{
+	char line[256];
+
+	for (const char *l = lines; *l; l = strchr(l, '\n') + 1) {
+		size_t n = strcspn(l, "\n");
+		assert_true(n + 2 < sizeof line);
+		snprintf(line, sizeof line, "%.*s\n", (int)n, l);
+		assert_non_null(strstr(in, line));
+		if (!l[n])
+			break;
+	}
+}
+
+/* An entry's id is the item's own, from the store: a urn:uuid, never
+ * the feed's guid, the same in every file and after an update, and
+ * another database of the same entries has other ids (no feed can
+ * predict them). */
+static void test_entry_ids_are_ours_and_stay(void **state)
 {
 	struct fx *f = *state;
 	struct fx g;
 	struct publish_stats s;
-	char *ids1, *ids2, *id;
+	char *ids1, *ids2, *again, *db, *cov;
 	int n1 = 0, n2 = 0;
 
-	(void)state;
 	run(f, &s);
 	ids1 = xpath(f->out, "all.atom", "/a:feed/a:entry/a:id", &n1);
+	assert_int_equal(n1, 5);
+	/* The guid that is an absolute URI is no longer the id. */
+	assert_null(strstr(ids1, "https://www.fhi.no/b\n"));
+	for (char *l = ids1; *l; l = strchr(l, '\n') + 1)
+		assert_int_equal(strncmp(l, "urn:uuid:", 9), 0);
+	db = q_text(f->cfg->database, "SELECT group_concat(atom_id, char(10))"
+	            " || char(10) FROM items");
+	assert_non_null(db);
+	assert_lines_in(ids1, db);
+	cov = xpath(f->out, "covid.atom", "/a:feed/a:entry/a:id", NULL);
+	assert_lines_in(cov, ids1);
+	/* An update and the next publish change no id. */
+	add(f->st, &ents[4], T0 + 48 * HOUR, 999);
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 49 * HOUR, &s), 0);
+	again = xpath(f->out, "all.atom", "/a:feed/a:entry/a:id", NULL);
+	assert_string_equal(again, ids1);
+	/* The same entries stored elsewhere get other ids. */
 	memset(&g, 0, sizeof g);
 	build(&g, 5, 1);
 	assert_int_equal(publish_run(g.cfg, g.st, T0 + 100, &s), 0);
 	ids2 = xpath(g.out, "all.atom", "/a:feed/a:entry/a:id", &n2);
-	assert_int_equal(n1, 5);
 	assert_int_equal(n2, 5);
-	assert_string_equal(ids1, ids2);
-	/* A guid that is an absolute URI is the id; "guid-42" is not. */
-	assert_non_null(strstr(ids1, "https://www.fhi.no/b\n"));
-	assert_null(strstr(ids1, "\nguid-42\n"));
-	id = xpath(f->out, "covid.atom", "/a:feed/a:entry/a:id", NULL);
-	assert_int_equal(strncmp(id, "tag:helsenytt.example.no,2024:item/hod/", 39), 0);
-	assert_int_equal(strlen(id), 39 + 16 + 1);
-	free(id);
+	assert_null(strstr(ids1, strtok(ids2, "\n")));
+	free(db);
+	free(cov);
+	free(again);
 	free(ids1);
 	free(ids2);
 	destroy(&g);
@@ -533,9 +653,11 @@ static void test_merged_story_once_with_via_and_categories(void **state)
 	                       "Sykehus\nhttps://helsenytt.example.no/categories\n"
 	                       "Helse- og omsorgsdepartementet\n");
 	free(v);
-	/* index.html names the other source too. */
+	/* index.html names the other source too, with its own link. */
 	v = slurp(g.out, "index.html", NULL);
-	assert_non_null(strstr(v, "også: Folkehelseinstituttet"));
+	assert_non_null(strstr(v, "<p class=\"also\">Også omtalt av: <a href="
+	                       "\"https://www.fhi.no/sus\">Folkehelseinstituttet"
+	                       "</a></p>"));
 	free(v);
 	destroy(&g);
 }
@@ -1342,8 +1464,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_existing_output_dir_opened_to_readers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_run_rewrites_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_item_rewrites_its_feeds_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_correction_shown_and_only_then_updated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entries_newest_first_and_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_entry_ids_do_not_depend_on_row_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entry_ids_are_ours_and_stay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merged_story_once_with_via_and_categories, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_markup_from_a_feed_arrives_inert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_html_per_category, setup, teardown),

@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "helsefeed/log.h"
+#include "helsefeed/publish.h"
 #include "helsefeed/store.h"
 
 struct fx {
@@ -190,8 +191,11 @@ static void test_open_creates_schema_in_wal_mode(void **state)
 	                       " 'items_t', 'item_sources_item',"
 	                       " 'item_sources_merged', 'item_categories_category')",
 	                       NULL), 5);
+	/* (feed_id, key), and atom_id: no two items share an atom:id. */
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM pragma_index_list"
-	                       "('items') WHERE \"unique\"", NULL), 1);
+	                       "('items') WHERE \"unique\"", NULL), 2);
+	assert_int_equal(q_int(f->path, "SELECT \"unique\" FROM pragma_index_list"
+	                       "('items') WHERE name = 'items_atom_id'", NULL), 1);
 }
 
 static void test_reopen_keeps_data_and_version(void **state)
@@ -456,7 +460,8 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	assert_same_rows(db, "items", ITEM_COLS, items);
 	assert_same_rows(db, "feeds", "*", 6);
 	assert_same_rows(db, "fetches", "*", 6);
-	assert_same_rows(db, "item_sources", "*", 2);
+	assert_same_rows(db, "item_sources", "id, item_id, feed_id, key,"
+	                 " raw_hash, link, guid, first_seen", 2);
 	assert_same_rows(db, "item_entry_categories", "*", 7);
 	assert_same_rows(db, "digests", "id, group_name, window_start,"
 	                 " window_end, state, attempts, created, sent_at,"
@@ -529,6 +534,85 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	" UNION ALL SELECT type || ' sql ' || name || ' ' || sql"           \
 	"  FROM sqlite_schema WHERE type IN ('index', 'view') AND sql NOT NULL"\
 	") ORDER BY x)"
+
+static int legacy_id(void *ud, const char *feed, const char *key,
+                     const char *guid, struct buf *out)
+{
+	return publish_entry_id(ud, feed, key, guid, out);
+}
+
+/* The items of a database of schema 8 keep the atom:id they were
+ * published with (publish_entry_id of their host, feed, key and guid),
+ * given at the first publish after the upgrade; of two that shared one
+ * (a feed reused another item's URI guid), the older keeps it and the
+ * later gets an id of its own.  New items get a random one. */
+static void test_upgrade_keeps_published_atom_ids(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = NULL;
+	struct buf want = BUF_INIT;
+	char path[160], bak[176], *feed, *key, *guid, *got;
+	sqlite3 *db = NULL;
+	int64_t n = -1, items, last;
+	int oc;
+
+	fixture_copy(f, path, sizeof path, bak, sizeof bak);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE items SET guid ="
+	                              " 'https://x.no/same' WHERE id IN (2, 3)",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	items = q_int(path, "SELECT count(*) FROM items", NULL);
+	last = q_int(path, "SELECT max(id) FROM items", NULL);
+
+	assert_int_equal(store_open(path, &st, NULL), 0);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM items"
+	                       " WHERE atom_id IS NULL", NULL), items);
+	assert_int_equal(store_assign_atom_ids(st, legacy_id, "h.no", &n), 0);
+	assert_int_equal(n, items);
+	for (int64_t id = 1; id <= last; id++) {
+		char sql[160];
+		snprintf(sql, sizeof sql, "SELECT f.name FROM items i JOIN feeds f"
+		         " ON f.id = i.feed_id WHERE i.id = %lld", (long long)id);
+		if (!(feed = q_text(path, sql, NULL)))
+			continue;
+		snprintf(sql, sizeof sql, "SELECT key FROM items WHERE id = %lld",
+		         (long long)id);
+		key = q_text(path, sql, NULL);
+		snprintf(sql, sizeof sql, "SELECT guid FROM items WHERE id = %lld",
+		         (long long)id);
+		guid = q_text(path, sql, NULL);
+		snprintf(sql, sizeof sql, "SELECT atom_id FROM items WHERE id = %lld",
+		         (long long)id);
+		got = q_text(path, sql, NULL);
+		buf_clear(&want);
+		assert_int_equal(publish_entry_id("h.no", feed, key, guid, &want), 0);
+		if (id == 3) {
+			assert_string_equal(buf_str(&want), "https://x.no/same");
+			assert_int_equal(strncmp(got, "urn:uuid:", 9), 0);
+		} else {
+			assert_string_equal(got, buf_str(&want));
+		}
+		free(feed);
+		free(key);
+		free(guid);
+		free(got);
+	}
+	assert_text(path, "SELECT atom_id FROM items WHERE id = 2", NULL,
+	            "https://x.no/same");
+	/* Given once: the next publish finds nothing to do. */
+	assert_int_equal(store_assign_atom_ids(st, legacy_id, "other.no", &n), 0);
+	assert_int_equal(n, 0);
+	/* A new item has its own id at once, whatever its guid. */
+	struct feed_entry e = entry("https://x.no/same", 77, "Ny sak");
+	ingest(st, "hod", 9000, &e, 1, &oc);
+	assert_int_equal(oc, STORE_NEW);
+	assert_int_equal(q_int(path, "SELECT atom_id LIKE 'urn:uuid:%' FROM items"
+	                       " WHERE id = (SELECT max(id) FROM items)", NULL), 1);
+	store_close(st);
+	buf_free(&want);
+	fixture_remove(path, bak);
+}
 
 /* The upgrade from schema 8 ends where a new database starts. */
 static void test_upgraded_schema_is_the_new_schema(void **state)
@@ -1105,6 +1189,101 @@ static void test_canonical_url_and_merged_source(void **state)
 	store_ingest_abort(in);
 }
 
+/* A story that another feed published first keeps the text of every
+ * source: the later feed's own title, summary, link and date are stored
+ * with its source row, and each of its revisions replaces them and
+ * counts; the item's own text and atom:id do not move. */
+static void test_merged_source_keeps_its_text_and_revisions(void **state)
+{
+	struct fx *f = *state;
+	struct store_ingest *in = NULL;
+	struct feed_entry a = entry("fhi-1", 1, "Tittel fra FHI");
+	struct feed_entry b = entry("urn:hod:1", 2, "Departementets tittel");
+	char *atom_id;
+	int64_t id;
+	int out;
+
+	a.link = b.link = "https://www.regjeringen.no/no/aktuelt/sak/id1/";
+	a.summary = "<p>Kort fra FHI.</p>";
+	b.summary = "<p>Departementets egen tekst.</p>";
+	b.updated = 7000;
+	ingest(f->st, "fhi", 1000, &a, 1, &out);
+	assert_int_equal(out, STORE_NEW);
+	id = q_int(f->path, "SELECT id FROM items", NULL);
+	atom_id = q_text(f->path, "SELECT atom_id FROM items", NULL);
+	assert_non_null(atom_id);
+
+	assert_int_equal(store_ingest_begin(f->st, "hod", 2000, &in), 0);
+	assert_int_equal(store_ingest_add_source(in, id, &b), 0);
+	assert_int_equal(store_ingest_commit(in, &ok200), 0);
+	assert_text(f->path, "SELECT title || '|' || summary || '|' || link ||"
+	            " '|' || updated || '|' || revision FROM item_sources"
+	            " WHERE key = 'urn:hod:1'", NULL,
+	            "Departementets tittel|<p>Departementets egen tekst.</p>|"
+	            "https://www.regjeringen.no/no/aktuelt/sak/id1/|7000|1");
+
+	/* The publisher corrects its release: stored, counted. */
+	b.raw_hash = 3;
+	b.title = "Departementets rettede tittel";
+	b.summary = "<p>Rettet tekst.</p>";
+	b.updated = HF_NOTIME;
+	assert_int_equal(store_ingest_begin(f->st, "hod", 3000, &in), 0);
+	assert_int_equal(store_ingest_known(in, b.key, b.raw_hash), 0);
+	assert_int_equal(store_ingest_add_source(in, id, &b), 0);
+	assert_int_equal(store_ingest_commit(in, &ok200), 0);
+	assert_text(f->path, "SELECT title || '|' || summary || '|' || updated ||"
+	            " '|' || revision FROM item_sources WHERE key = 'urn:hod:1'",
+	            NULL, "Departementets rettede tittel|<p>Rettet tekst.</p>|"
+	            "3000|2");
+	/* The same revision again counts nothing. */
+	assert_int_equal(store_ingest_begin(f->st, "hod", 4000, &in), 0);
+	assert_int_equal(store_ingest_add_source(in, id, &b), 0);
+	assert_int_equal(store_ingest_commit(in, &ok200), 0);
+	assert_int_equal(q_int(f->path, "SELECT revision FROM item_sources", NULL),
+	                 2);
+	/* Both texts are there for whoever reads the sources. */
+	assert_text(f->path, "SELECT group_concat(title, '|') FROM (SELECT title"
+	            " FROM item_sources_all ORDER BY key NULLS FIRST)", NULL,
+	            "Tittel fra FHI|Departementets rettede tittel");
+	assert_text(f->path, "SELECT title FROM items", NULL, "Tittel fra FHI");
+	assert_text(f->path, "SELECT atom_id FROM items", NULL, atom_id);
+	assert_int_equal(q_int(f->path, "SELECT corrected FROM items", NULL),
+	                 INT64_MIN);
+	free(atom_id);
+}
+
+/* An update is a correction when the text a reader reads changed: not
+ * when only white space, markup or references differ. */
+static void test_correction_only_when_the_words_change(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry e = entry("urn:hod:5", 1, "Ny  sykehusplan");
+	int out;
+
+	e.summary = "<p>Planen gjelder <b>Helse Vest</b>.</p>";
+	ingest(f->st, "hod", 1000, &e, 1, &out);
+	assert_int_equal(q_int(f->path, "SELECT corrected FROM items", NULL),
+	                 INT64_MIN);
+	/* Markup, white space and a reference: the same words. */
+	e.raw_hash = 2;
+	e.title = "Ny sykehusplan ";
+	e.summary = "<div>Planen  gjelder Helse&#32;Vest.</div>";
+	ingest(f->st, "hod", 2000, &e, 1, &out);
+	assert_int_equal(out, STORE_UPDATED);
+	assert_int_equal(q_int(f->path, "SELECT corrected FROM items", NULL),
+	                 INT64_MIN);
+	/* A word changed: corrected now. */
+	e.raw_hash = 3;
+	e.summary = "<div>Planen gjelder Helse Nord.</div>";
+	ingest(f->st, "hod", 3000, &e, 1, &out);
+	assert_int_equal(q_int(f->path, "SELECT corrected FROM items", NULL), 3000);
+	/* The title alone too. */
+	e.raw_hash = 4;
+	e.title = "Ny sjukehusplan";
+	ingest(f->st, "hod", 4000, &e, 1, &out);
+	assert_int_equal(q_int(f->path, "SELECT corrected FROM items", NULL), 4000);
+}
+
 /* --- health ----------------------------------------------------------- */
 
 static void test_commit_records_fetch_and_health(void **state)
@@ -1472,6 +1651,9 @@ int main(void)
 		T(test_failed_schema_creation_rolls_back),
 		T(test_upgrade_from_v8_keeps_everything),
 		T(test_upgraded_schema_is_the_new_schema),
+		T(test_upgrade_keeps_published_atom_ids),
+		T(test_merged_source_keeps_its_text_and_revisions),
+		T(test_correction_only_when_the_words_change),
 		T(test_upgrade_refused_while_a_copy_exists),
 		T(test_upgrade_without_room_for_the_copy_changes_nothing),
 		T(test_schema_older_than_8_refused),

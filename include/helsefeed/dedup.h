@@ -276,7 +276,9 @@ int store_dedup_item_body(struct store_dedup *sd, int64_t id,
  * item's feed, key, hash and fields (title, link, canonical URL, dates,
  * author, summary, content, entry categories) become the entry's,
  * revision is bumped, and the item's categories and fingerprint are
- * cleared for the caller to set again.  `revision`: the entry is its own
+ * cleared for the caller to set again.  The item keeps its id and
+ * atom:id; the former primary keeps its own title, summary and link as
+ * a merged source.  `revision`: the entry is its own
  * feed's new revision of the story (counted as updated by the ingest).
  * store_ingest_item_id() is then `id`.  Returns 0, HF_EDB, HF_ENOMEM.
  */

@@ -36,11 +36,22 @@
  * (store_item_set_hidden) and the items of feeds removed from feeds.conf
  * (inactive after store_sync_feeds) are in no file.
  *
- * Atom follows RFC 4287.  Ids never depend on row ids or on the machine:
- * a feed's id is base_url + its file name; an entry's id is the original
- * guid when that is an absolute URI, else
- * "tag:HOST,2024:item/FEED/HASH" (RFC 4151) with HOST from base_url, FEED
- * the primary source's name and HASH the FNV-1a of the entry's key.
+ * Atom follows RFC 4287.  A feed's id is base_url + its file name.  An
+ * entry's id is the item's own atom:id (store.h): given by helsefeed when
+ * the item is first stored, random, unique, and never changed by an
+ * update, a merge or a new primary source.  An item stored before
+ * schema 9 keeps the id it was published with (publish_entry_id),
+ * given at the first publish after the upgrade (store_assign_atom_ids).
+ *
+ * Every other source of a story is named: a rel="via" link per source
+ * in Atom, "Også omtalt av" with links on the pages.  The credited
+ * source (atom:source, the page's byline) is the item's primary source,
+ * which ingest chooses.  A corrected item (its title or summary changed
+ * in words, not only in white space or markup: store_text_sig) says
+ * "Oppdatert DD.MM.YYYY kl. HH:MM" before its text, in the configured
+ * time zone, and carries the category "oppdatert"; its atom:updated is
+ * the time of that correction.  Nothing else moves atom:updated: not a
+ * new source, not a change of primary source.
  *
  * The Atom files and OPML depend on the data alone, so publishing
  * unchanged data produces identical bytes; such a file is not rewritten
@@ -117,9 +128,12 @@ int publish_write_file(const char *dir, const char *name, const char *data,
 int publish_sync_dir(const char *dir) HF_WUR;
 
 /*
- * Append the Atom id of an entry to `out`: `guid` when it is an absolute
- * URI (RFC 3986 section 3.1 scheme, no white space), else the tag URI
- * described above from `host`, `feed_name` and `key`.
+ * Append the Atom id that publishes before schema 9 gave an entry to
+ * `out`: `guid` when it is an absolute URI (RFC 3986 section 3.1 scheme,
+ * no white space), else "tag:HOST,2024:item/FEED/HASH" (RFC 4151) from
+ * `host` (of base_url), `feed_name` (the primary source) and the FNV-1a
+ * of `key`.  Only for the items of those databases: a feed can choose
+ * such an id, so a new item never gets one (store.h, atom:id).
  * Returns 0 or HF_ENOMEM.
  */
 int publish_entry_id(const char *host, const char *feed_name, const char *key,

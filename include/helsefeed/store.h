@@ -319,6 +319,46 @@ int store_ingest_commit(struct store_ingest *in,
 /* Roll back everything of this ingest and free it.  NULL is allowed. */
 void store_ingest_abort(struct store_ingest *in);
 
+/* --- identity: atom:id and corrections (identity.c) --------------------- */
+
+/*
+ * Every item has an atom:id of its own, items.atom_id, unique among
+ * items: "urn:uuid:" and 16 random bytes (getrandom), given when the
+ * item is first stored.  No feed can choose or predict it, and nothing
+ * changes it afterwards: not an update, not a merge, not a change of
+ * the primary source.  Items stored before schema 9 have none until
+ * store_assign_atom_ids gives them the one they were published with.
+ */
+#define STORE_ATOM_ID_SIZE 46     /* "urn:uuid:" + 36 + NUL */
+
+/*
+ * Give every item without an atom:id (stored before schema 9) the id
+ * `legacy` makes from its primary feed's name, its key and guid (the
+ * formula of the publishes before schema 9), in one transaction, oldest
+ * item first.  When another item holds that id already, the item gets
+ * a new random one instead (logged): two items never share an id.
+ * *n (may be NULL): how many items got one.
+ * Returns 0, HF_EINVAL (an ingest is open), HF_EIO (getrandom), HF_EDB,
+ * HF_ENOMEM, or legacy's negative code (nothing changed then).
+ */
+int store_assign_atom_ids(struct store *st,
+                          int (*legacy)(void *ud, const char *feed,
+                                        const char *key, const char *guid,
+                                        struct buf *out),
+                          void *ud, int64_t *n) HF_WUR;
+
+/*
+ * The signature of an item's text as a reader sees it: the title, the
+ * summary and the content (NULL: none) with references decoded, markup
+ * stripped and white space collapsed (norm_text).  Two texts that differ only in white space or
+ * markup have the same signature; a change of a word does not.  An item
+ * whose signature changes on an update is corrected (items.corrected =
+ * the time of the update): its entry says "Oppdatert" and its
+ * atom:updated moves.  Returns 0, HF_ENOMEM.
+ */
+int store_text_sig(const char *title, const char *summary,
+                   const char *content, int64_t *out) HF_WUR;
+
 /* --- queries ----------------------------------------------------------- */
 
 /* Number of items whose primary source is feed `feed_name` (NULL: all

@@ -165,9 +165,14 @@ static int entry(struct aw *a, struct pubdb *db, const struct pub_item *it)
 	int rc;
 
 	xchk(a, xmlTextWriterStartElement(a->w, X("entry")));
-	rc = publish_entry_id(a->host, it->feed_name, it->key, it->guid, &id);
-	if (!rc)
-		rc = text_el(a, "id", buf_str(&id));
+	/* Our own id (store.h): never the feed's, never recomputed.  The
+	 * run gave every item one before it read any (publish_run). */
+	if (!it->atom_id) {
+		log_error("publish: item %lld has no atom:id", (long long)it->id);
+		rc = HF_EDB;
+		goto out;
+	}
+	rc = text_el(a, "id", it->atom_id);
 	/* RFC 4287 4.2.14: atom:title is required, even for an untitled
 	 * item. */
 	if (!rc)
@@ -204,6 +209,13 @@ static int entry(struct aw *a, struct pubdb *db, const struct pub_item *it)
 		rc = pubdb_categories(db, it->id, category_cb, a);
 	if (rc)
 		goto out;
+	/* A corrected entry says so where readers filter (RFC 4287 4.2.2). */
+	if (it->corrected != HF_NOTIME) {
+		xchk(a, xmlTextWriterStartElement(a->w, X("category")));
+		xchk(a, xmlTextWriterWriteAttribute(a->w, X("term"), X(PUB_CORRECTED_TERM)));
+		xchk(a, xmlTextWriterWriteAttribute(a->w, X("label"), X("Oppdatert")));
+		xchk(a, xmlTextWriterEndElement(a->w));
+	}
 
 	/* RFC 4287 4.2.11: the feed the entry was copied from: its URL and
 	 * the publisher's site.  A feed read from a file (the offline
@@ -239,20 +251,29 @@ static int entry(struct aw *a, struct pubdb *db, const struct pub_item *it)
 
 	/* Sanitised HTML, escaped once more by the writer: type="html"
 	 * (RFC 4287 3.1.1.2).  Without content, the summary stands in; an
-	 * entry with neither and no link still needs content (4.1.1.1). */
-	if (it->content && *it->content) {
-		xchk(a, xmlTextWriterStartElement(a->w, X("content")));
-		xchk(a, xmlTextWriterWriteAttribute(a->w, X("type"), X("html")));
-		rc = clean(a, it->content);
-		xchk(a, xmlTextWriterWriteString(a->w, X(buf_str(&a->tmp))));
-		xchk(a, xmlTextWriterEndElement(a->w));
-	} else if ((it->summary && *it->summary) || !pub_is_uri(it->link)) {
-		const char *el = it->summary && *it->summary ? "summary" : "content";
-		xchk(a, xmlTextWriterStartElement(a->w, X(el)));
-		xchk(a, xmlTextWriterWriteAttribute(a->w, X("type"), X("html")));
-		rc = clean(a, it->summary);
-		xchk(a, xmlTextWriterWriteString(a->w, X(buf_str(&a->tmp))));
-		xchk(a, xmlTextWriterEndElement(a->w));
+	 * entry with neither and no link still needs content (4.1.1.1).  A
+	 * correction is said before the text. */
+	{
+		const char *el = NULL, *body = NULL;
+		if (it->content && *it->content) {
+			el = "content";
+			body = it->content;
+		} else if (it->summary && *it->summary) {
+			el = "summary";
+			body = it->summary;
+		} else if (it->corrected != HF_NOTIME || !pub_is_uri(it->link)) {
+			el = "content";
+		}
+		if (el) {
+			buf_clear(&a->tmp);
+			rc = pub_correction_note(a->tz, it, &a->tmp);
+			if (!rc)
+				rc = pub_xml_clean(body ? body : "", &a->tmp);
+			xchk(a, xmlTextWriterStartElement(a->w, X(el)));
+			xchk(a, xmlTextWriterWriteAttribute(a->w, X("type"), X("html")));
+			xchk(a, xmlTextWriterWriteString(a->w, X(buf_str(&a->tmp))));
+			xchk(a, xmlTextWriterEndElement(a->w));
+		}
 	}
 	xchk(a, xmlTextWriterEndElement(a->w));
 out:

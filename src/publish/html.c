@@ -160,7 +160,8 @@ int pub_page_end(const struct pub_site *site, struct buf *out,
 struct page {
 	const struct pub_site *site;
 	struct buf *out;
-	struct buf also;       /* titles of the other sources of one item */
+	struct buf also;       /* the other sources of one item, linked */
+	struct buf cats;       /* the titles of its categories */
 };
 
 static int also_cb(void *ud, const char *name, const char *title,
@@ -169,10 +170,14 @@ static int also_cb(void *ud, const char *name, const char *title,
 	struct page *p = ud;
 	const struct config_feed *f = config_feed_find(p->site->cfg, name);
 
-	(void)link;
 	if (p->also.len && buf_puts(&p->also, ", "))
 		return HF_ENOMEM;
-	return esc(&p->also, f && f->title ? f->title : title ? title : name);
+	if (pub_web_url(link) && (buf_puts(&p->also, "<a href=\"") ||
+	                          esc(&p->also, link) || buf_puts(&p->also, "\">")))
+		return HF_ENOMEM;
+	if (esc(&p->also, f && f->title ? f->title : title ? title : name))
+		return HF_ENOMEM;
+	return pub_web_url(link) ? buf_puts(&p->also, "</a>") : 0;
 }
 
 static int cat_cb(void *ud, const char *name)
@@ -182,9 +187,9 @@ static int cat_cb(void *ud, const char *name)
 
 	if (!c)
 		return 0;
-	if (p->also.len && buf_puts(&p->also, ", "))
+	if (p->cats.len && buf_puts(&p->cats, ", "))
 		return HF_ENOMEM;
-	return esc(&p->also, c->title ? c->title : c->name);
+	return esc(&p->cats, c->title ? c->title : c->name);
 }
 
 static int enc_cb(void *ud, const char *url, const char *type, int64_t length)
@@ -237,18 +242,23 @@ static int item(struct page *p, const struct pub_item *it, int cats)
 	    buf_printf(o, " · <time datetime=\"%s\">", iso) || esc(o, nb) ||
 	    buf_puts(o, "</time>"))
 		return HF_ENOMEM;
-	if (p->also.len && (buf_puts(o, " · også: ") ||
-	                    buf_append(o, p->also.data, p->also.len)))
-		return HF_ENOMEM;
-	buf_clear(&p->also);
+	buf_clear(&p->cats);
 	if (cats && (rc = pubdb_categories(p->site->db, it->id, cat_cb, p)))
 		return rc;
-	if (p->also.len && (buf_puts(o, " · ") ||
-	                    buf_append(o, p->also.data, p->also.len)))
+	if (p->cats.len && (buf_puts(o, " · ") ||
+	                    buf_append(o, p->cats.data, p->cats.len)))
 		return HF_ENOMEM;
 	if (buf_puts(o, "</p>\n"))
 		return HF_ENOMEM;
+	/* Every other publisher of the story, with its own link. */
+	if (p->also.len && (buf_puts(o, "<p class=\"also\">Også omtalt av: ") ||
+	                    buf_append(o, p->also.data, p->also.len) ||
+	                    buf_puts(o, "</p>\n")))
+		return HF_ENOMEM;
 	buf_clear(&p->also);
+	if ((rc = pub_correction_note(p->site->tz, it, o)) ||
+	    (it->corrected != HF_NOTIME && (rc = buf_putc(o, '\n'))))
+		return rc;
 	if (pub_plain(it->summary && *it->summary ? it->summary : it->content,
 	              PUBLISH_INDEX_SUMMARY, &p->also))
 		return HF_ENOMEM;
@@ -315,7 +325,7 @@ static int section(struct page *p, const struct pub_feed *feed, const char *id)
 
 int pub_index_html(const struct pub_site *site, struct buf *out)
 {
-	struct page p = {site, out, BUF_INIT};
+	struct page p = {site, out, BUF_INIT, BUF_INIT};
 	const char *title = site->cfg->title ? site->cfg->title : "helsefeed";
 	int rc;
 
@@ -333,6 +343,7 @@ int pub_index_html(const struct pub_site *site, struct buf *out)
 		rc = pub_page_end(site, out, "");
 out:
 	buf_free(&p.also);
+	buf_free(&p.cats);
 	return rc;
 }
 
@@ -341,7 +352,7 @@ out:
 int pub_list_html(const struct pub_site *site, const struct pub_feed *feed,
                   struct buf *out)
 {
-	struct page p = {site, out, BUF_INIT};
+	struct page p = {site, out, BUF_INIT, BUF_INIT};
 	int64_t ids[PUBLISH_PAGE_ITEMS];
 	size_t n = 0;
 	int rc;
@@ -360,6 +371,7 @@ int pub_list_html(const struct pub_site *site, const struct pub_feed *feed,
 	rc = pub_page_end(site, out, "../");
 out:
 	buf_free(&p.also);
+	buf_free(&p.cats);
 	return rc;
 }
 
@@ -369,7 +381,7 @@ int pub_month_html(const struct pub_site *site, const struct pub_month *months,
                    size_t nmonths, size_t which, const int64_t *ids,
                    size_t nids, uint64_t sig, struct buf *out)
 {
-	struct page p = {site, out, BUF_INIT};
+	struct page p = {site, out, BUF_INIT, BUF_INIT};
 	char name[32], file[16], title[64];
 	int rc;
 
@@ -415,6 +427,7 @@ int pub_month_html(const struct pub_site *site, const struct pub_month *months,
 	rc = pub_page_end(site, out, "../");
 out:
 	buf_free(&p.also);
+	buf_free(&p.cats);
 	return rc;
 }
 

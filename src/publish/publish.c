@@ -447,6 +447,13 @@ out:
 	return rc;
 }
 
+/* The atom:id an item of schema 8 was published with (store.h). */
+static int legacy_id(void *ud, const char *feed, const char *key,
+                     const char *guid, struct buf *out)
+{
+	return publish_entry_id(ud, feed, key, guid, out);
+}
+
 int publish_run(const struct config *cfg, struct store *st, int64_t now,
                 struct publish_stats *out)
 {
@@ -474,6 +481,7 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 	if ((rc = feedlist_build(cfg, &fl)) ||
 	    (rc = publish_url_host(cfg->base_url, &host)) ||
 	    (rc = pub_tz_open(cfg->timezone, &tz)) ||
+	    (rc = store_assign_atom_ids(st, legacy_id, host.data, NULL)) ||
 	    (rc = pubdb_open(st, &db)) ||
 	    (rc = pubdb_feed_states(db, &states, &nstates)))
 		goto out;

@@ -34,7 +34,10 @@ struct pub_item {
 	int64_t feed_id;
 	const char *feed_name, *feed_title, *feed_url;
 	const char *key, *guid, *title, *link, *author, *summary, *content;
+	const char *atom_id;      /* store.h; NULL only before
+	                           * store_assign_atom_ids */
 	int64_t published, updated, first_seen, last_changed;
+	int64_t corrected;        /* last correction, HF_NOTIME none */
 	int64_t revision;
 };
 
@@ -136,11 +139,22 @@ int pub_html_text(const char *s, struct buf *out) HF_WUR;
 int pub_plain(const char *html, size_t max, struct buf *out) HF_WUR;
 
 /* The time an entry sorts by and the times it shows (RFC 4287 4.2.9,
- * 4.2.15): published when known, else first_seen; updated is the newest
- * of the entry's updated and published, and for a changed item
- * (revision > 1) of its last_changed too, so readers show it again. */
+ * 4.2.15): published when known, else first_seen; updated is the time
+ * of its last correction (store_text_sig) when later, so that readers
+ * show a corrected entry again and nothing else: not a new source, not
+ * a change of primary source, not a feed's own updated date. */
 int64_t pub_item_published(const struct pub_item *it);
 int64_t pub_item_updated(const struct pub_item *it);
+
+/* The atom:category term of a corrected entry. */
+#define PUB_CORRECTED_TERM "oppdatert"
+
+/* For a corrected item (it->corrected set), append the HTML line that
+ * says so, "<p class=\"oppdatert\"><em>Oppdatert 07.12.2026 kl.
+ * 10:15</em></p>", in zone tz (NULL: UTC); nothing for another item.
+ * 0 or HF_ENOMEM. */
+int pub_correction_note(const struct tz *tz, const struct pub_item *it,
+                        struct buf *out) HF_WUR;
 
 /* Open zone `name` (NULL: Europe/Oslo) for the dates of a page; a zone
  * that cannot be read is logged.  0, HF_EINVAL, HF_ENOMEM (tz_open). */

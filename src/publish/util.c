@@ -231,11 +231,25 @@ int64_t pub_item_updated(const struct pub_item *it)
 {
 	int64_t t = pub_item_published(it);
 
-	if (it->updated != HF_NOTIME && it->updated > t)
-		t = it->updated;
-	if (it->revision > 1 && it->last_changed > t)
-		t = it->last_changed;
+	if (it->corrected != HF_NOTIME && it->corrected > t)
+		t = it->corrected;
 	return t;
+}
+
+int pub_correction_note(const struct tz *tz, const struct pub_item *it,
+                        struct buf *out)
+{
+	char when[32];
+
+	if (it->corrected == HF_NOTIME)
+		return 0;
+	if (!tz || pub_fmt_nb(tz, it->corrected, when)) {
+		char iso[21];
+		norm_date_iso(it->corrected, iso);
+		snprintf(when, sizeof when, "%.10s kl. %.5s UTC", iso, iso + 11);
+	}
+	return buf_printf(out, "<p class=\"oppdatert\"><em>Oppdatert %s</em>"
+	                  "</p>", when);
 }
 
 int pub_tz_open(const char *name, struct tz **out)

@@ -50,11 +50,13 @@ static const char *const sd_sql[SD__COUNT] = {
 	 * Primary fields follow the primary source (pipeline.h). */
 	[SD_DEMOTE] =
 	"INSERT INTO item_sources (item_id, feed_id, key, raw_hash, link, guid,"
-	" first_seen) SELECT id, feed_id, key, raw_hash, link, guid, first_seen"
-	" FROM items WHERE id = ?1"
+	" first_seen, title, summary, updated)"
+	" SELECT id, feed_id, key, raw_hash, link, guid, first_seen, title,"
+	" summary, updated FROM items WHERE id = ?1"
 	" ON CONFLICT (feed_id, key) WHERE key IS NOT NULL DO UPDATE SET"
 	" item_id = excluded.item_id, raw_hash = excluded.raw_hash,"
-	" link = excluded.link, guid = excluded.guid",
+	" link = excluded.link, guid = excluded.guid, title = excluded.title,"
+	" summary = excluded.summary, updated = excluded.updated",
 	[SD_MERGED_DROP] =
 	"DELETE FROM item_sources WHERE feed_id = ?1 AND key = ?2",
 	[SD_PROMOTE] =
@@ -63,7 +65,12 @@ static const char *const sd_sql[SD__COUNT] = {
 	" canon_hash = helsefeed_fnv1a(?8), published = ?9, updated = ?10,"
 	" author = ?11, summary = ?12, content = ?13, last_changed = ?14,"
 	" revision = revision + 1, flags = (flags & ~0xffff) | ?15,"
-	" title_norm = NULL, simhash = NULL WHERE id = ?1",
+	" title_norm = NULL, simhash = NULL,"
+	/* The same feed's new version of its story is a correction when
+	 * its text changed (store_text_sig); another feed's is a change of
+	 * source, shown by the credit, not by "Oppdatert". */
+	" corrected = iif(?17 AND text_sig IS NOT NULL AND text_sig <> ?16,"
+	" ?14, corrected), text_sig = ?16 WHERE id = ?1",
 	[SD_ECATS_CLEAR] = "DELETE FROM item_entry_categories WHERE item_id = ?1",
 	[SD_ECAT_ADD] =
 	"INSERT OR IGNORE INTO item_entry_categories (item_id, term)"
@@ -265,11 +272,13 @@ int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
 	struct store *st = sd->st;
 	sqlite3_stmt *s;
 	const char *canon = NULL;
+	int64_t sig = 0;
 	int rc;
 
 	if (in->failed)
 		return in->failed;
-	if ((rc = store_ingest_canon(in, e->link, &canon)))
+	if ((rc = store_ingest_canon(in, e->link, &canon)) ||
+	    (rc = store_text_sig(e->title, e->summary, e->content, &sig)))
 		return failed(in, rc);
 	s = sd->s[SD_DEMOTE];
 	if ((rc = store__run(st, s, sqlite3_bind_int64(s, 1, id),
@@ -295,7 +304,9 @@ int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
 	         bind_text(s, 11, e->author) | bind_text(s, 12, e->summary) |
 	         bind_text(s, 13, e->content) |
 	         sqlite3_bind_int64(s, 14, in->now) |
-	         sqlite3_bind_int64(s, 15, e->flags & STORE_ITEM_ENTRY_FLAGS),
+	         sqlite3_bind_int64(s, 15, e->flags & STORE_ITEM_ENTRY_FLAGS) |
+	         sqlite3_bind_int64(s, 16, sig) |
+	         sqlite3_bind_int(s, 17, revision != 0),
 	         "cannot make source primary");
 	if (!rc)
 		rc = store__categories_put(st, id, NULL, 0, 1);

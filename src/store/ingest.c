@@ -145,7 +145,10 @@ static int put_merged(struct store_ingest *in, int64_t item,
 	                  bind_text(s, 3, e->key) |
 	                  sqlite3_bind_int64(s, 4, (int64_t)e->raw_hash) |
 	                  bind_text(s, 5, e->link) | bind_text(s, 6, e->id) |
-	                  sqlite3_bind_int64(s, 7, in->now),
+	                  sqlite3_bind_int64(s, 7, in->now) |
+	                  bind_text(s, 8, e->title) | bind_text(s, 9, e->summary) |
+	                  sqlite3_bind_int64(s, 10, e->updated != HF_NOTIME ?
+	                                     e->updated : in->now),
 	                  "cannot store merged item source");
 }
 
@@ -253,7 +256,8 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 	struct store *st = in->st;
 	sqlite3_stmt *s;
 	const char *canon, *tn = h ? h->title_norm : NULL;
-	int64_t id = 0;
+	char atom_id[STORE_ATOM_ID_SIZE];
+	int64_t id = 0, sig = 0;
 	uint64_t old = 0;
 	int found, rc;
 
@@ -273,7 +277,9 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		return HF_OK;
 	}
 	if ((rc = store_ingest_canon(in, e->link, &canon)) ||
-	    (h && (rc = store__categories_check(st, h->cats, h->ncats))))
+	    (h && (rc = store__categories_check(st, h->cats, h->ncats))) ||
+	    (rc = store_text_sig(e->title, e->summary, e->content, &sig)) ||
+	    (!found && (rc = store__new_atom_id(atom_id))))
 		goto out;
 
 	if (!found) {
@@ -294,7 +300,9 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		         bind_text(s, 12, e->content) |
 		         sqlite3_bind_int64(s, 13, in->now) |
 		         sqlite3_bind_int64(s, 14, e->flags & STORE_ITEM_ENTRY_FLAGS) |
-		         bind_text(s, 15, tn) | bind_fp(s, 16, tn, h),
+		         bind_text(s, 15, tn) | bind_fp(s, 16, tn, h) |
+		         bind_text(s, 17, atom_id) |
+		         sqlite3_bind_int64(s, 18, sig),
 		         "cannot insert item");
 		if (rc)
 			goto out;
@@ -317,7 +325,8 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 		         bind_text(s, 11, e->content) |
 		         sqlite3_bind_int64(s, 12, in->now) |
 		         sqlite3_bind_int64(s, 13, e->flags & STORE_ITEM_ENTRY_FLAGS) |
-		         bind_text(s, 14, tn) | bind_fp(s, 15, tn, h),
+		         bind_text(s, 14, tn) | bind_fp(s, 15, tn, h) |
+		         sqlite3_bind_int64(s, 16, sig),
 		         "cannot update item");
 		if (rc)
 			goto out;

@@ -66,8 +66,8 @@ static const char *const pq_sql[PQ__COUNT] = {
 	[PQ_ITEM] =
 	"SELECT i.id, i.feed_id, f.name, f.title, f.url, i.key, i.guid,"
 	" i.title, i.link, i.author, i.summary, i.content, i.published,"
-	" i.updated, i.first_seen, i.last_changed, i.revision"
-	" FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
+	" i.updated, i.first_seen, i.last_changed, i.revision, i.atom_id,"
+	" i.corrected FROM items i JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1",
 	/* The primary key's order: by name. */
 	[PQ_CATS] =
 	"SELECT DISTINCT category FROM item_categories WHERE item_id = ?1"
@@ -280,6 +280,8 @@ int pubdb_item(struct pubdb *db, int64_t id, struct pub_item *it)
 	it->first_seen = sqlite3_column_int64(s, 14);
 	it->last_changed = sqlite3_column_int64(s, 15);
 	it->revision = sqlite3_column_int64(s, 16);
+	it->atom_id = col_text(s, 17);
+	it->corrected = col_time(s, 18);
 	/* sqlite3_column_text returns NULL for SQL NULL and on ENOMEM alike;
 	 * the NOT NULL columns tell the two apart. */
 	if (!it->feed_name || !it->key)

@@ -122,6 +122,30 @@
 	") STRICT, WITHOUT ROWID;"
 
 /*
+ * What version 9 added for identity and corrections, shared by the
+ * fresh schema and the upgrade from version 8 (ALTER TABLE appends
+ * columns: a new database has them at the same place):
+ *
+ * items.atom_id: the entry's atom:id, helsefeed's own and never changed
+ * (store.h).  UNIQUE through an index: two items never share one.
+ * items.corrected: when the title, summary or content last changed in more than
+ * white space or markup (store_text_sig), NULL never; text_sig: the
+ * signature that change is measured against.
+ *
+ * item_sources keeps every merged source's own text: its title,
+ * summary and updated, and its revision (1 + how often it changed).
+ */
+#define ITEMS_IDENTITY                                                      \
+	"CREATE UNIQUE INDEX items_atom_id ON items(atom_id);"
+#define SOURCES_VIEW                                                        \
+	"CREATE VIEW item_sources_all AS"                                   \
+	" SELECT id AS item_id, feed_id, NULL AS key, raw_hash, link, guid,"\
+	" first_seen, title, summary, updated, revision FROM items"         \
+	" UNION ALL"                                                        \
+	" SELECT item_id, feed_id, key, raw_hash, link, guid, first_seen,"  \
+	" title, summary, updated, revision FROM item_sources;"
+
+/*
  * The schema of a new database, version STORE_SCHEMA_VERSION.  A change
  * here is a new version: bump it in store.h and add its upgrade below,
  * which must leave an upgraded database with the same tables, columns
@@ -191,6 +215,9 @@ static const char schema_sql[] =
 	 * here; hidden_changed: when it was last hidden or shown again. */
 	" hidden INTEGER NOT NULL DEFAULT 0,"
 	" hidden_changed INTEGER,"
+	" atom_id TEXT,"
+	" corrected INTEGER,"
+	" text_sig INTEGER,"
 	" UNIQUE (feed_id, key)"
 	") STRICT;"
 	/* An item's time as dedup and publish see it: published, else when
@@ -211,18 +238,18 @@ static const char schema_sql[] =
 	" raw_hash INTEGER,"
 	" link TEXT,"
 	" guid TEXT,"
-	" first_seen INTEGER NOT NULL"
+	" first_seen INTEGER NOT NULL,"
+	" title TEXT,"
+	" summary TEXT,"
+	" updated INTEGER,"
+	" revision INTEGER NOT NULL DEFAULT 1"
 	") STRICT;"
 	"CREATE INDEX item_sources_item ON item_sources(item_id);"
 	"CREATE UNIQUE INDEX item_sources_merged ON item_sources(feed_id, key)"
 	" WHERE key IS NOT NULL;"
 	/* Every source of an item, the primary one (key NULL) first. */
-	"CREATE VIEW item_sources_all AS"
-	" SELECT id AS item_id, feed_id, NULL AS key, raw_hash, link, guid,"
-	" first_seen FROM items"
-	" UNION ALL"
-	" SELECT item_id, feed_id, key, raw_hash, link, guid, first_seen"
-	" FROM item_sources;"
+	SOURCES_VIEW
+	ITEMS_IDENTITY
 	ITEM_CATEGORIES
 	/* The entry's own <category>/<dc:subject> texts, as the feed wrote
 	 * them. */
@@ -240,7 +267,8 @@ static const char schema_sql[] =
  * shared set of category_sets, whose detail is its "name/origin" pairs
  * sorted and joined by spaces.  The split walks the few sets, not the
  * items.  Then the hidden flag, the enclosures and the full-text index
- * (ITEMS_FTS), built from the items.
+ * (ITEMS_FTS), built from the items; then the atom:id, the correction
+ * columns and every source's own text (ITEMS_IDENTITY).
  */
 static const char upgrade_8_sql[] =
 	ITEM_CATEGORIES
@@ -270,7 +298,21 @@ static const char upgrade_8_sql[] =
 	" SELECT id, group_name, window_start, window_end, state, attempts,"
 	" created, sent_at, message_id, last_error, last_attempt"
 	" FROM digests_v8;"
-	"DROP TABLE digests_v8;";
+	"DROP TABLE digests_v8;"
+	/* The items of version 8 keep the atom:id they were published
+	 * with: it names the configured host, which the database does not
+	 * know, so store_assign_atom_ids gives it at the next publish. */
+	"ALTER TABLE items ADD COLUMN atom_id TEXT;"
+	"ALTER TABLE items ADD COLUMN corrected INTEGER;"
+	"ALTER TABLE items ADD COLUMN text_sig INTEGER;"
+	ITEMS_IDENTITY
+	"ALTER TABLE item_sources ADD COLUMN title TEXT;"
+	"ALTER TABLE item_sources ADD COLUMN summary TEXT;"
+	"ALTER TABLE item_sources ADD COLUMN updated INTEGER;"
+	"ALTER TABLE item_sources ADD COLUMN revision INTEGER NOT NULL"
+	" DEFAULT 1;"
+	"DROP VIEW item_sources_all;"
+	SOURCES_VIEW;
 
 /* upgrades[v - STORE_SCHEMA_OLDEST] takes version v to v + 1. */
 static const char *const upgrades[] = {
@@ -510,9 +552,10 @@ const char *const store__stmt_sql[S__COUNT] = {
 	[S_ITEM_INSERT] =
 	"INSERT INTO items (feed_id, key, raw_hash, guid, title, link,"
 	" canon_url, published, updated, author, summary, content,"
-	" first_seen, last_changed, flags, title_norm, simhash, canon_hash)"
+	" first_seen, last_changed, flags, title_norm, simhash, canon_hash,"
+	" atom_id, text_sig)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-	" ?13, ?13, ?14, ?15, ?16, helsefeed_fnv1a(?7))",
+	" ?13, ?13, ?14, ?15, ?16, helsefeed_fnv1a(?7), ?17, ?18)",
 	[S_ITEM_UPDATE] =
 	"UPDATE items SET raw_hash = ?2, guid = ?3, title = ?4, link = ?5,"
 	" canon_url = ?6, canon_hash = helsefeed_fnv1a(?6),"
@@ -520,7 +563,11 @@ const char *const store__stmt_sql[S__COUNT] = {
 	" summary = ?10, content = ?11, last_changed = ?12,"
 	" revision = revision + 1,"
 	" flags = (flags & ~0xffff) | ?13,"
-	" title_norm = ?14, simhash = ?15"
+	" title_norm = ?14, simhash = ?15,"
+	/* A correction: the text a reader reads changed (store.h).  An item
+	 * of schema 8 has no signature yet to compare with. */
+	" corrected = iif(text_sig IS NULL OR text_sig = ?16, corrected, ?12),"
+	" text_sig = ?16"
 	" WHERE id = ?1",
 	/* An entry merged into another item earlier that now gets an item
 	 * of its own is no longer a source of the other one. */
@@ -528,10 +575,14 @@ const char *const store__stmt_sql[S__COUNT] = {
 	"DELETE FROM item_sources WHERE feed_id = ?1 AND key = ?2",
 	[S_SOURCE_MERGED_PUT] =
 	"INSERT INTO item_sources (item_id, feed_id, key, raw_hash, link, guid,"
-	" first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	" first_seen, title, summary, updated)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 	" ON CONFLICT (feed_id, key) WHERE key IS NOT NULL DO UPDATE SET"
 	" item_id = excluded.item_id, raw_hash = excluded.raw_hash,"
-	" link = excluded.link, guid = excluded.guid",
+	" link = excluded.link, guid = excluded.guid,"
+	" title = excluded.title, summary = excluded.summary,"
+	" updated = excluded.updated,"
+	" revision = revision + (raw_hash IS NOT excluded.raw_hash)",
 	[S_ENTRYCATS_CLEAR] =
 	"DELETE FROM item_entry_categories WHERE item_id = ?1",
 	[S_ENTRYCAT_ADD] =
