@@ -900,6 +900,24 @@ static void test_prepare_windows_1252(void **state)
 	feed_text_free(&t);
 }
 
+/* C1 controls in UTF-8 text, as characters or references, are the
+ * windows-1252 characters of the same byte ("don\u0092t" keeps its
+ * apostrophe); the five bytes windows-1252 leaves undefined stay. */
+static void test_prepare_c1_controls_are_windows_1252(void **state)
+{
+	static const char raw[] = "<t>don\xc2\x92t \xc2\x96 \xc2\x81</t>";
+	static const char refs[] = "<t>don&#146;t &#x96; &#129; &#x2019;</t>";
+	struct feed_text t = FEED_TEXT_INIT;
+
+	(void)state;
+	assert_int_equal(feed_text_prepare(raw, sizeof raw - 1, NULL, &t), 0);
+	assert_string_equal(t.data, "<t>don\xe2\x80\x99t \xe2\x80\x93 \xc2\x81</t>");
+	assert_true(t.flags & FEED_PREP_C1);
+	assert_int_equal(feed_text_prepare(refs, sizeof refs - 1, NULL, &t), 0);
+	assert_string_equal(t.data, "<t>don&#8217;t &#8211; &#129; &#x2019;</t>");
+	feed_text_free(&t);
+}
+
 static void test_prepare_copies_only_when_needed(void **state)
 {
 	static const char clean[] = "<?xml version=\"1.0\"?><rss><channel/></rss>";
@@ -967,6 +985,7 @@ int main(void)
 		cmocka_unit_test(test_all_output_is_utf8_nfc),
 		cmocka_unit_test(test_prepare_copies_only_when_needed),
 		cmocka_unit_test(test_prepare_windows_1252),
+		cmocka_unit_test(test_prepare_c1_controls_are_windows_1252),
 		cmocka_unit_test(test_json_writer_escapes_and_nests),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], n = 0;

@@ -133,6 +133,11 @@ void feed_info_clear(struct feed_info *info);
  *  - invalid UTF-8 bytes are read as Windows-1252 too (the usual cause is
  *    Latin-1 text under a UTF-8 label), control characters that XML 1.0
  *    forbids become spaces;
+ *  - C1 controls U+0080-U+009F, written as characters or as numeric
+ *    references ("don&#146;t"), are the Windows-1252 characters of the
+ *    same byte (WHATWG Encoding, index-windows-1252): they are text that
+ *    went through a Latin-1 decoder, never controls; the five bytes
+ *    Windows-1252 leaves undefined stay as they are;
  *  - anything before the first '<' is dropped;
  *  - HTML 4's named entities (&nbsp; &aring; ..., norm_entity) that XML
  *    does not define become numeric references, and a bare '&' becomes
@@ -144,6 +149,7 @@ void feed_info_clear(struct feed_info *info);
 #define FEED_PREP_CONTROLS 0x4    /* forbidden control characters */
 #define FEED_PREP_ENTITIES 0x8    /* entities or '&' were rewritten */
 #define FEED_PREP_JUNK 0x10       /* bytes before the first '<' dropped */
+#define FEED_PREP_C1 0x20         /* C1 controls read as windows-1252 */
 
 struct feed_text {
 	const char *data;      /* the clean UTF-8 document (borrowed) */
