@@ -711,11 +711,21 @@ static int64_t put_date(const struct state *st, const struct buf *raw, unsigned 
 	return t;
 }
 
-static int put_html(struct buf *out, const struct buf *raw, const char *base, size_t max)
+/* HTML from `raw`, repaired when it is double-encoded (norm_repair),
+ * sanitised; `tmp` is scratch space. */
+static int put_html(struct buf *out, const struct buf *raw, const char *base, size_t max,
+                    struct buf *tmp)
 {
+	int rc;
+
 	buf_clear(out);
 	if (raw->len == 0)
 		return HF_OK;
+	buf_clear(tmp);
+	if ((rc = norm_repair(raw->data, raw->len, tmp)) < 0)
+		return rc;
+	if (rc == 1)
+		return sanitize_html_checked(tmp->data, tmp->len, base, max, out);
 	/* Whole characters libxml2 delivered: on_text() drops, never cuts. */
 	return sanitize_html_checked(raw->data, raw->len, base, max, out);
 }
@@ -948,11 +958,11 @@ static int entry_end(struct state *st)
 		return rc;
 	ent.author = nz(&o->author);
 	if ((rc = put_html(&o->summary, &e->f[F_SUMMARY], base_at(st, &e->bases, e->base[F_SUMMARY]),
-	                   HF_MAX_SUMMARY)))
+	                   HF_MAX_SUMMARY, &o->tmp)))
 		return rc;
 	ent.summary = nz(&o->summary);
 	if ((rc = put_html(&o->content, &e->f[F_CONTENT], base_at(st, &e->bases, e->base[F_CONTENT]),
-	                   HF_MAX_CONTENT)))
+	                   HF_MAX_CONTENT, &o->tmp)))
 		return rc;
 	ent.content = nz(&o->content);
 	if ((rc = put_categories(st, &ent.ncategories, &ent.flags)))
