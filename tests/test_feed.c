@@ -669,6 +669,39 @@ static void test_broken_early_keeps_every_later_entry(void **state)
 	check_broken_feed(1, 1);
 }
 
+/* An end tag that closes a field or an entry past an unclosed inline
+ * element ends that field or entry: nothing after it is swallowed. */
+static void test_mismatched_end_tag_closes_the_field(void **state)
+{
+	static const char doc[] =
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>"
+		"<entry><id>1</id><title>Ny <b>rutine</title>"
+		"<link href=\"https://a.example/1\"/><summary>Om <i>rutinen</summary>"
+		"<category term=\"K\"/></entry>"
+		"<entry><id>2</id><title>B</title><link href=\"https://a.example/2\"/>"
+		"<author><name>N <b>N</name></author></entry>"
+		"<entry><id>3</id><title>C</title><link href=\"https://a.example/3\"/></entry></feed>";
+	struct got *g = calloc(1, sizeof *g);
+	struct feed_info info;
+
+	(void)state;
+	assert_non_null(g);
+	assert_int_equal(parse_doc(doc, NULL, g, &info, NULL), 0);
+	assert_int_equal(g->n, 3);
+	check_str("title", "Ny rutine", g->e[0].title);
+	check_str("link", "https://a.example/1", g->e[0].link);
+	check_str("summary", "Om rutinen", g->e[0].summary);
+	assert_int_equal(g->e[0].ncats, 1);
+	check_str("title", "B", g->e[1].title);
+	check_str("link", "https://a.example/2", g->e[1].link);
+	check_str("title", "C", g->e[2].title);
+	check_str("link", "https://a.example/3", g->e[2].link);
+	assert_true(info.recovered);
+	got_free(g);
+	free(g);
+	feed_info_clear(&info);
+}
+
 /* xml:base holds for its element and what is inside, and no further. */
 static void test_xml_base_is_scoped_to_its_element(void **state)
 {
@@ -977,6 +1010,7 @@ int main(void)
 		cmocka_unit_test(test_remote_dtd_is_never_fetched),
 		cmocka_unit_test(test_long_title_is_cut_on_a_boundary),
 		cmocka_unit_test(test_broken_early_keeps_every_later_entry),
+		cmocka_unit_test(test_mismatched_end_tag_closes_the_field),
 		cmocka_unit_test(test_xml_base_is_scoped_to_its_element),
 		cmocka_unit_test(test_attributes_as_written),
 		cmocka_unit_test(test_empty_elements),

@@ -249,6 +249,17 @@ struct state {
 	int nnsdecl;
 
 	int depth;                     /* elements open, as libxml2 reports */
+	/* Elements the document closed but libxml2 still holds open: an end
+	 * tag that did not match ("<title>a <b>b</title>") ends only the
+	 * innermost element, so everything after it would sit inside.  Such
+	 * "ghost" levels, by libxml2's depth, are left out of every depth
+	 * the rest of the parser sees (see mismatch()). */
+	unsigned char ghost[BASE_FRAMES + 1];
+	int nghosts;
+	int pushed[BASE_FRAMES + 1];   /* the depth an element started with */
+	int raw_depth;                 /* libxml2's depth of the element starting */
+	int cap_raw, item_raw;         /* libxml2's depths of capture and item */
+	const xmlChar *cap_name, *item_name;  /* from libxml2's dictionary */
 	unsigned char none_ns;         /* what "no namespace" means here */
 	int chan_depth, item_depth, skip_depth, author_depth;
 
@@ -554,7 +565,7 @@ static int on_text(struct state *st, const char *s, size_t n)
 	case M_TEXT:
 		return append(st->cap, s, n);
 	case M_HTML:
-		if (st->depth == st->cap_depth + 1)
+		if (st->depth == st->cap_raw + 1)  /* libxml2's depths both */
 			return append(st->cap, s, n);
 		return escape_into(st->cap, s, n);
 	case M_ESCAPE:
@@ -1358,7 +1369,10 @@ static int on_start(struct state *st, const xmlChar *name, const xmlChar *uri, i
 
 	if (st->info->format == FEED_FORMAT_UNKNOWN)
 		return on_root(st, name, uri);
-	if (st->broken && (st->cap || st->skip_depth >= 0 || st->item_depth >= 0) &&
+	/* Items never nest: one that starts inside another means the
+	 * other's end tag is missing (or libxml2 recovered as above). */
+	if ((st->broken || st->item_depth >= 0) &&
+	    (st->cap || st->skip_depth >= 0 || st->item_depth >= 0) &&
 	    (el = lookup(st, name, uri)) != NULL && el->role == R_ITEM && (rc = item_break(st)))
 		return rc;
 	if (st->cap) {
@@ -1373,8 +1387,11 @@ static int on_start(struct state *st, const xmlChar *name, const xmlChar *uri, i
 		return HF_OK;
 	if (st->item_depth >= 0)
 		return item_elem(st, el, depth, empty);
-	if (el->role == R_ITEM)
+	if (el->role == R_ITEM) {
+		st->item_name = name;
+		st->item_raw = st->raw_depth;
 		return item_start(st, depth);
+	}
 	if (el->role == R_CHANNEL && st->chan_depth < 0)
 		st->chan_depth = depth;
 	else if (st->chan_depth >= 0 && depth == st->chan_depth + 1)
@@ -1452,6 +1469,48 @@ static int read_text(void *ctx, char *buf, int len)
 	return (int)n;
 }
 
+/*
+ * An end tag for `name` that libxml2 found while a deeper element was
+ * open (XML_ERR_TAG_NAME_MISMATCH): it ends only the innermost element.
+ * When `name` is the field being captured or the open item, the document
+ * meant to close that: it is closed here, and the levels libxml2 keeps
+ * open from it up become ghosts, so that an unclosed <b> in a title does
+ * not take the link and description with it.
+ */
+static int mismatch(struct state *st, const char *name)
+{
+	int cur = st->depth - 1, from, rc;
+
+	if (!name || cur > BASE_FRAMES)
+		return HF_OK;
+	if (st->cap && st->cap_name && cur > st->cap_raw &&
+	    strcmp(name, (const char *)st->cap_name) == 0) {
+		from = st->cap_raw;
+		rc = cap_end(st);
+	} else if (!st->cap && st->item_depth >= 0 && st->item_name && cur > st->item_raw &&
+	           strcmp(name, (const char *)st->item_name) == 0) {
+		from = st->item_raw;
+		rc = item_break(st);
+	} else {
+		return HF_OK;
+	}
+	for (int d = from; d <= cur; d++) {
+		st->nghosts += !st->ghost[d];
+		st->ghost[d] = 1;
+	}
+	return rc;
+}
+
+/* libxml2's depth `raw` without the ghosts below it. */
+static int unghosted(const struct state *st, int raw)
+{
+	int d = raw;
+
+	for (int i = 0; st->nghosts && i < raw && i <= BASE_FRAMES; i++)
+		d -= st->ghost[i];
+	return d;
+}
+
 static void sax_error(void *ud, xmlErrorPtr e)
 {
 	struct state *st = ud;
@@ -1476,6 +1535,11 @@ static void sax_error(void *ud, xmlErrorPtr e)
 	st->xml_errors++;
 	if (e->level == XML_ERR_FATAL)
 		st->broken = 1;
+	if (e->code == XML_ERR_TAG_NAME_MISMATCH) {
+		int rc = mismatch(st, e->str2);
+		if (rc)
+			fail(st, rc);
+	}
 	if (st->first_error.len == 0 && e->message) {
 		size_t n = strcspn(e->message, "\n");
 		if (buf_printf(&st->first_error, "line %d: %.*s", e->line, (int)(n > 120 ? 120 : n), e->message))
@@ -1629,7 +1693,7 @@ static void sax_start(void *ud, const xmlChar *name, const xmlChar *prefix, cons
 {
 	struct state *st = ud;
 	const xmlChar *cur = st->ctxt->input ? st->ctxt->input->cur : NULL;
-	int depth = st->depth++;
+	int raw = st->depth++, depth = unghosted(st, raw);
 	int rc = HF_OK;
 
 	(void)prefix;
@@ -1646,12 +1710,19 @@ static void sax_start(void *ud, const xmlChar *name, const xmlChar *prefix, cons
 	st->natts = natts - ndefaulted;  /* DTD defaults come last: not ours */
 	st->nsdecl = nsdecl;
 	st->nnsdecl = nnsdecl;
+	st->raw_depth = raw;
+	if (raw <= BASE_FRAMES)
+		st->pushed[raw] = depth;
 	if (st->natts)
 		rc = base_push(st, depth);
 	/* startElementNs comes before libxml2 reads the "/>" of an empty
 	 * element; its own xmlTextReader tells them apart the same way. */
 	if (!rc)
 		rc = on_start(st, name, uri, depth, cur && cur[0] == '/' && cur[1] == '>');
+	if (!rc && st->cap && st->cap_depth == depth) {
+		st->cap_name = name;
+		st->cap_raw = raw;
+	}
 	if (rc)
 		fail(st, rc);
 }
@@ -1659,7 +1730,7 @@ static void sax_start(void *ud, const xmlChar *name, const xmlChar *prefix, cons
 static void sax_end(void *ud, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri)
 {
 	struct state *st = ud;
-	int depth = --st->depth;
+	int raw = --st->depth, depth;
 	int rc;
 
 	(void)prefix;
@@ -1667,8 +1738,14 @@ static void sax_end(void *ud, const xmlChar *name, const xmlChar *prefix, const 
 	if (st->rc)
 		return;
 	st->ctxt->wellFormed = 1;
-	if ((rc = on_end(st, name, depth)))
+	depth = raw <= BASE_FRAMES ? st->pushed[raw] : unghosted(st, raw);
+	if (raw <= BASE_FRAMES && st->ghost[raw]) {
+		/* The document closed this one long ago. */
+		st->ghost[raw] = 0;
+		st->nghosts--;
+	} else if ((rc = on_end(st, name, depth))) {
 		fail(st, rc);
+	}
 	base_pop(st, depth);
 }
 
