@@ -702,6 +702,39 @@ static void test_mismatched_end_tag_closes_the_field(void **state)
 	feed_info_clear(&info);
 }
 
+/* An untitled entry takes the first words of its summary, else of its
+ * content; one endless word is cut on a character boundary. */
+static void test_untitled_takes_first_words(void **state)
+{
+	static const char doc[] =
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>"
+		"<entry><id>1</id><content type=\"html\">&lt;p&gt;En to tre&lt;/p&gt;</content></entry>"
+		"<entry><id>2</id><summary>"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"x</summary></entry>"
+		"<entry><id>3</id><summary>a, b, c, d, e, f, g, h, i, j, k, l</summary></entry></feed>";
+	struct got *g = calloc(1, sizeof *g);
+	struct feed_info info;
+
+	(void)state;
+	assert_non_null(g);
+	assert_int_equal(parse_doc(doc, NULL, g, &info, NULL), 0);
+	assert_int_equal(g->n, 3);
+	check_str("title", "En to tre", g->e[0].title);
+	assert_non_null(g->e[1].title);
+	assert_int_equal(strlen(g->e[1].title), HF_UNTITLED_BYTES + 3);
+	assert_non_null(strstr(g->e[1].title, "\xc3\xa5\xe2\x80\xa6"));
+	check_str("title", "a, b, c, d, e, f, g, h, i, j\xe2\x80\xa6", g->e[2].title);
+	got_free(g);
+	free(g);
+	feed_info_clear(&info);
+}
+
 /* xml:base holds for its element and what is inside, and no further. */
 static void test_xml_base_is_scoped_to_its_element(void **state)
 {
@@ -1011,6 +1044,7 @@ int main(void)
 		cmocka_unit_test(test_long_title_is_cut_on_a_boundary),
 		cmocka_unit_test(test_broken_early_keeps_every_later_entry),
 		cmocka_unit_test(test_mismatched_end_tag_closes_the_field),
+		cmocka_unit_test(test_untitled_takes_first_words),
 		cmocka_unit_test(test_xml_base_is_scoped_to_its_element),
 		cmocka_unit_test(test_attributes_as_written),
 		cmocka_unit_test(test_empty_elements),

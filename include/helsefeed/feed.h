@@ -64,7 +64,9 @@ struct feed_entry {
 	uint64_t raw_hash;
 
 	const char *id;        /* guid / atom:id, or NULL */
-	const char *title;     /* plain text, or NULL */
+	const char *title;     /* plain text; without one, the first words of
+	                        * the summary or content (HF_UNTITLED_WORDS);
+	                        * NULL when neither has text */
 	const char *link;      /* absolute URL, or NULL */
 	int64_t published;     /* UTC seconds, or HF_NOTIME */
 	int64_t updated;       /* UTC seconds, or HF_NOTIME */

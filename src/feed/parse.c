@@ -741,6 +741,46 @@ static int put_html(struct buf *out, const struct buf *raw, const char *base, si
 	return sanitize_html_checked(raw->data, raw->len, base, max, out);
 }
 
+/*
+ * A title for an entry that has none: the first HF_UNTITLED_WORDS words
+ * of the sanitised `html` as plain text, at most HF_UNTITLED_BYTES,
+ * with "…" when words were left out.  Nothing when html has no text.
+ */
+static int untitled(struct buf *out, const char *html, struct buf *tmp)
+{
+	size_t words = 0, end = 0, i;
+	int rc;
+
+	buf_clear(out);
+	buf_clear(tmp);
+	if (!html)
+		return HF_OK;
+	/* Plain text, whitespace collapsed to single spaces. */
+	if ((rc = norm_text(html, strlen(html), NORM_TEXT_HTML, HF_MAX_TITLE, tmp, NULL)))
+		return rc;
+	for (i = 0; i <= tmp->len; i++) {
+		if (i < tmp->len && tmp->data[i] != ' ')
+			continue;
+		if (i > HF_UNTITLED_BYTES || words == HF_UNTITLED_WORDS)
+			break;
+		end = i;
+		words++;
+	}
+	if (end == 0 && tmp->len)
+		/* One word longer than the bound: cut on a character. */
+		for (end = HF_UNTITLED_BYTES; end > 0 && ((unsigned char)tmp->data[end] & 0xc0) == 0x80; end--)
+			;
+	if ((rc = buf_append(out, tmp->data, end)))
+		return rc;
+	/* Words were left out; don't end on a comma or a colon. */
+	if (end < tmp->len) {
+		while (out->len && strchr(",;:-", out->data[out->len - 1]))
+			out->data[--out->len] = '\0';
+		rc = buf_puts(out, "\xe2\x80\xa6");
+	}
+	return rc;
+}
+
 static const char *nz(const struct buf *b)
 {
 	return b->len ? b->data : NULL;
@@ -976,6 +1016,11 @@ static int entry_end(struct state *st)
 	                   HF_MAX_CONTENT, &o->tmp)))
 		return rc;
 	ent.content = nz(&o->content);
+	if (!ent.title) {
+		if ((rc = untitled(&o->title, ent.summary ? ent.summary : ent.content, &o->tmp)))
+			return rc;
+		ent.title = nz(&o->title);
+	}
 	if ((rc = put_categories(st, &ent.ncategories, &ent.flags)))
 		return rc;
 	ent.categories = o->cat_ptr;
