@@ -5,7 +5,8 @@
  * even for malformed XML, which libxml2 recovers from as it goes.  Memory
  * grows with the largest entry, not with the document.  Formats: RSS
  * 0.90-0.94, RSS 1.0 (RDF), RSS 2.0, Atom 0.3, Atom 1.0, detected from the
- * root element and its namespace, never from the URL.
+ * root element and its namespace, never from the URL.  Atom 0.3 text
+ * in mode="base64" is decoded and then read as its type says.
  *
  * Untrusted input: the whole document.  libxml2 is run with XML_PARSE_NONET,
  * no DTD loading and no entity substitution: the five predefined entities

@@ -106,6 +106,7 @@ enum mode {
 	M_ESCAPE,     /* plain text, stored HTML-escaped */
 	M_HTML,       /* direct text is HTML source; child elements serialised */
 	M_XHTML,      /* everything is markup; the wrapping div dropped */
+	M_BASE64,     /* Atom 0.3 mode="base64": decoded when it ends */
 	M_ATOM,       /* decided by the type/mode attributes */
 };
 
@@ -269,6 +270,7 @@ struct state {
 	int too_many_atts;             /* an element beyond HF_MAX_ATTRS */
 	int cap_empty;                 /* depth of an empty child just written */
 	unsigned char cap_mode, cap_role;
+	unsigned char cap_base64;      /* M_BASE64: what the decoded bytes are */
 	int cap_div;                   /* XHTML wrapper div being skipped */
 
 	/* xml:base: resolved URIs, NUL-terminated, one per open frame. */
@@ -563,6 +565,7 @@ static int on_text(struct state *st, const char *s, size_t n)
 	}
 	switch (st->cap_mode) {
 	case M_TEXT:
+	case M_BASE64:
 		return append(st->cap, s, n);
 	case M_HTML:
 		if (st->depth == st->cap_raw + 1)  /* libxml2's depths both */
@@ -630,20 +633,88 @@ static int serialise_end(struct state *st, const char *name, int depth)
 	return buf_putc(st->cap, '>');
 }
 
-/* Atom text constructs (RFC 4287 section 3.1; Atom 0.3 mode="escaped"). */
-static unsigned char atom_mode(const struct state *st)
+/* What the type attribute of an Atom text construct says the text is
+ * (RFC 4287 section 3.1; Atom 0.3 section 3.1.1's MIME types). */
+static unsigned char atom_type(const char *type)
 {
-	const char *type = attr(st, A_TYPE), *mode = attr(st, A_MODE);
-
-	if (attr(st, A_SRC) || (mode && strcasecmp(mode, "base64") == 0))
-		return M_NONE;
 	if (!type || !strcasecmp(type, "text") || !strcasecmp(type, "text/plain"))
-		return mode && !strcasecmp(mode, "escaped") && !type ? M_HTML : M_ESCAPE;
+		return M_ESCAPE;
 	if (!strcasecmp(type, "xhtml") || !strcasecmp(type, "application/xhtml+xml"))
 		return M_XHTML;
 	if (!strcasecmp(type, "html") || !strcasecmp(type, "text/html"))
 		return M_HTML;
 	return strncasecmp(type, "text/", 5) == 0 ? M_ESCAPE : M_NONE;
+}
+
+/* Atom text constructs (RFC 4287 section 3.1; Atom 0.3 mode="escaped"
+ * and mode="base64", section 3.1.2). */
+static unsigned char atom_mode(const struct state *st)
+{
+	const char *type = attr(st, A_TYPE), *mode = attr(st, A_MODE);
+
+	if (attr(st, A_SRC))
+		return M_NONE;
+	if (mode && strcasecmp(mode, "base64") == 0)
+		return atom_type(type) == M_NONE ? M_NONE : M_BASE64;
+	if (mode && !strcasecmp(mode, "escaped") && !type)
+		return M_HTML;
+	return atom_type(type);
+}
+
+/* RFC 4648 section 4, white space skipped (Atom 0.3 content wraps its
+ * lines), '=' ends it.  Decodes s[0..n) in place; -1 on another byte. */
+static int base64_decode(char *s, size_t *n)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t acc = 0;
+	size_t o = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < *n && s[i] != '='; i++) {
+		const char *d;
+
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
+			continue;
+		if (!s[i] || !(d = strchr(digits, s[i])))
+			return -1;
+		acc = (acc << 6 | (uint32_t)(d - digits)) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			s[o++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	*n = o;
+	return 0;
+}
+
+/*
+ * A base64 field ends: the bytes are decoded and stand as the text
+ * construct of their type would have, HTML as HTML source, text
+ * HTML-escaped (as M_ESCAPE captures it); invalid UTF-8 in them becomes
+ * U+FFFD.  Undecodable base64 leaves the field empty.
+ */
+static int base64_end(struct state *st, struct buf *b, unsigned char *mode)
+{
+	struct buf *tmp = &st->o.tmp;
+	size_t n = b->len;
+	int rc;
+
+	buf_clear(tmp);
+	if (b->len == 0 || base64_decode(b->data, &n) != 0 || n == 0) {
+		buf_clear(b);
+		*mode = M_ESCAPE;
+		return HF_OK;
+	}
+	if ((rc = norm_nfc(b->data, n, tmp)))
+		return rc;
+	buf_clear(b);
+	if (st->cap_base64 == M_ESCAPE) {
+		*mode = M_ESCAPE;
+		return escape_into(b, tmp->data, tmp->len);
+	}
+	*mode = M_HTML;
+	return buf_append(b, tmp->data, tmp->len);
 }
 
 /* --- the normalised entry ---------------------------------------------- */
@@ -1164,6 +1235,8 @@ static int field_start(struct state *st, const struct elem *el, int depth, unsig
 	buf_clear(&e->f[f]);
 	e->rank[f] = el->rank;
 	e->mode[f] = mode;
+	if (mode == M_BASE64)
+		st->cap_base64 = atom_type(attr(st, A_TYPE));
 	if ((f == F_LINK || f == F_SUMMARY || f == F_CONTENT || f == F_ID) &&
 	    (rc = base_keep(st, &e->bases, &e->base[f])))
 		return rc;
@@ -1343,6 +1416,8 @@ static int feed_elem(struct state *st, const struct elem *el, int depth, int emp
 		}
 		if (mode == M_NONE)
 			return HF_OK;
+		if (mode == M_BASE64)
+			st->cap_base64 = atom_type(attr(st, A_TYPE));
 		st->feed_title_rank = el->rank;
 		st->feed_title_mode = mode;
 		buf_clear(&st->feed_title);
@@ -1361,6 +1436,10 @@ static int cap_end(struct state *st)
 	int rc = HF_OK;
 
 	switch (st->cap_role) {
+	case R_FIELD:
+		if (st->cap_mode == M_BASE64 && st->cap >= st->e.f && st->cap < st->e.f + F__N)
+			rc = base64_end(st, st->cap, &st->e.mode[st->cap - st->e.f]);
+		break;
 	case R_AUTHOR:
 		if (st->e.authors.n < MAX_LIST_RAW)
 			rc = list_push(&st->e.authors, buf_str(&st->item_text), st->item_text.len,
@@ -1372,7 +1451,10 @@ static int cap_end(struct state *st)
 			               st->cap_mode);
 		break;
 	case R_CHANNEL:
-		rc = feed_title_end(st);
+		if (st->cap_mode == M_BASE64)
+			rc = base64_end(st, &st->feed_title, &st->feed_title_mode);
+		if (!rc)
+			rc = feed_title_end(st);
 		break;
 	case R_RSS:
 		rc = feed_link_end(st);
