@@ -93,8 +93,9 @@ struct feed_parse_opts {
 	/* Charset from the HTTP Content-Type ("text/xml; charset=..."), used
 	 * only where the document declares none.  May be NULL. */
 	const char *content_type;
-	/* URL the document was fetched from: base for relative links.  NULL
-	 * means links stay relative unless xml:base says otherwise. */
+	/* URL the document was fetched from: base for relative links.  When
+	 * it is NULL or not http(s) (a file:// feed), the feed's own <link>
+	 * is the base once read; xml:base applies on top either way. */
 	const char *base_url;
 	/* "Now" for clamping future dates (UTC seconds); 0 means time(NULL). */
 	int64_t now;

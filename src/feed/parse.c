@@ -405,6 +405,22 @@ static const char *attr(const struct state *st, enum attr a)
 /* --- xml:base ---------------------------------------------------------- */
 
 /*
+ * The document's base: the URL it was fetched from when that is a web
+ * URL.  A feed read from a file (file://, or no URL at all) has its own
+ * <link> instead, once that has been read, as a browser viewing the
+ * feed's site would resolve the same references; otherwise a relative
+ * link would resolve to a file: URL and be dropped.
+ */
+static const char *doc_base(const struct state *st)
+{
+	const char *b = st->opts->base_url;
+
+	if ((!b || !norm_url_web(b)) && st->info->link)
+		return st->info->link;
+	return b;
+}
+
+/*
  * An element with xml:base opens a frame: its value resolved against the
  * base in force (XML Base section 4.2; the document's URL at the top), as
  * xmlNodeGetBase resolves it for a tree.  A value libxml2 cannot resolve
@@ -427,7 +443,7 @@ static int base_push(struct state *st, int depth)
 	buf_clear(&st->o.tmp);
 	if ((rc = put_attr(&st->o.tmp, at[3], at[4])))
 		return rc;
-	parent = st->nframes ? st->frame_text.data + st->frame[st->nframes - 1].off : st->opts->base_url;
+	parent = st->nframes ? st->frame_text.data + st->frame[st->nframes - 1].off : doc_base(st);
 	if (!(uri = xmlBuildURI((const xmlChar *)buf_str(&st->o.tmp), (const xmlChar *)parent)))
 		return HF_OK;
 	off = st->frame_text.len;
@@ -474,7 +490,7 @@ static int base_keep(struct state *st, struct bases *a, size_t *ref)
 
 static const char *base_at(const struct state *st, const struct bases *a, size_t ref)
 {
-	return ref ? a->b.data + ref - 1 : st->opts->base_url;
+	return ref ? a->b.data + ref - 1 : doc_base(st);
 }
 
 static void bases_clear(struct bases *a)
