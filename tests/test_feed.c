@@ -694,6 +694,7 @@ static void test_mismatched_end_tag_closes_the_field(void **state)
 	assert_int_equal(g->e[0].ncats, 1);
 	check_str("title", "B", g->e[1].title);
 	check_str("link", "https://a.example/2", g->e[1].link);
+	check_str("author", "N N", g->e[1].author);
 	check_str("title", "C", g->e[2].title);
 	check_str("link", "https://a.example/3", g->e[2].link);
 	assert_true(info.recovered);

@@ -1482,13 +1482,24 @@ static int cap_end(struct state *st)
 	return rc;
 }
 
+/* atom:author ends: its name, or its e-mail when it has none. */
+static int author_end(struct state *st)
+{
+	const struct buf *b = st->aname.len ? &st->aname : &st->aemail;
+
+	st->author_depth = -1;
+	if (b->len && st->e.authors.n < MAX_LIST_RAW)
+		return list_push(&st->e.authors, b->data, b->len, M_ESCAPE);
+	return HF_OK;
+}
+
 /*
- * An item starts after libxml2 recovered from a fatal error.  Its recovery
- * closes an unclosed element only at the next end tag, which then closes
- * the wrong one, and so on up: an unclosed <b> in a description leaves
- * every later item inside the first (or inside its description).  Whatever
- * the document meant to close before this item is closed here, so that
- * each item is an entry of its own.
+ * An item starts inside another (a missing </item>, or libxml2's recovery
+ * from a fatal error: it closes an unclosed element only at the next end
+ * tag, which then closes the wrong one, and so on up), or the item's own
+ * end tag came while a deeper element was open (mismatch()).  Whatever
+ * the document meant to close is closed here, so that each item is an
+ * entry of its own.
  */
 static int item_break(struct state *st)
 {
@@ -1496,6 +1507,9 @@ static int item_break(struct state *st)
 
 	if (st->cap)
 		rc = cap_end(st);
+	/* An atom:author the document never closed still names someone. */
+	if (!rc && st->author_depth >= 0 && st->item_depth >= 0)
+		rc = author_end(st);
 	st->skip_depth = st->author_depth = -1;
 	if (!rc && st->item_depth >= 0) {
 		st->item_depth = -1;
@@ -1557,10 +1571,7 @@ static int on_end(struct state *st, const xmlChar *name, int depth)
 	if (depth == st->skip_depth) {
 		st->skip_depth = -1;
 	} else if (depth == st->author_depth) {
-		const struct buf *b = st->aname.len ? &st->aname : &st->aemail;
-		st->author_depth = -1;
-		if (b->len && st->e.authors.n < MAX_LIST_RAW)
-			rc = list_push(&st->e.authors, b->data, b->len, M_ESCAPE);
+		rc = author_end(st);
 	} else if (depth == st->item_depth) {
 		st->item_depth = -1;
 		rc = entry_end(st);
