@@ -17,7 +17,11 @@
  *
  * Every string handed out is valid UTF-8 in NFC, bounded by limits.h,
  * text fields stripped of markup and control characters with whitespace
- * collapsed, and summary/content rebuilt by sanitize_html().
+ * collapsed, and summary/content rebuilt by sanitize_html(); a field that
+ * is double-encoded UTF-8 as a whole is repaired first (norm_repair).
+ * Malformed markup loses no entry: libxml2 recovers, an item that starts
+ * inside another ends it, and an end tag that closes a field or an item
+ * past an unclosed element (<title>a <b>b</title>) closes it.
  */
 #ifndef HELSEFEED_FEED_H
 #define HELSEFEED_FEED_H
