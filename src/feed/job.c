@@ -405,6 +405,7 @@ static int child_entry(void *ud, const struct feed_info *info, const struct feed
 	return rc;
 }
 
+#ifndef JOB_SANITIZER
 /* Bytes of address space the process maps now (VmSize). */
 static size_t mapped_now(void)
 {
@@ -421,6 +422,7 @@ static size_t mapped_now(void)
 		return 0;
 	return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 static void budget(const struct feed_job_opts *o)
 {
