@@ -680,14 +680,17 @@ static void test_mismatched_end_tag_closes_the_field(void **state)
 		"<category term=\"K\"/></entry>"
 		"<entry><id>2</id><title>B</title><link href=\"https://a.example/2\"/>"
 		"<author><name>N <b>N</name></author></entry>"
-		"<entry><id>3</id><title>C</title><link href=\"https://a.example/3\"/></entry></feed>";
+		"<entry><id>3</id><title>C</title><link href=\"https://a.example/3\"/>"
+		"<summary>Open <i>summary</entry>"
+		"<entry><id>4</id><title>D</title><summary>Open <i>again</entry>"
+		"<link href=\"https://a.example/\"/></feed>";
 	struct got *g = calloc(1, sizeof *g);
 	struct feed_info info;
 
 	(void)state;
 	assert_non_null(g);
 	assert_int_equal(parse_doc(doc, NULL, g, &info, NULL), 0);
-	assert_int_equal(g->n, 3);
+	assert_int_equal(g->n, 4);
 	check_str("title", "Ny rutine", g->e[0].title);
 	check_str("link", "https://a.example/1", g->e[0].link);
 	check_str("summary", "Om rutinen", g->e[0].summary);
@@ -697,6 +700,11 @@ static void test_mismatched_end_tag_closes_the_field(void **state)
 	check_str("author", "N N", g->e[1].author);
 	check_str("title", "C", g->e[2].title);
 	check_str("link", "https://a.example/3", g->e[2].link);
+	check_str("summary", "Open summary", g->e[2].summary);
+	check_str("title", "D", g->e[3].title);
+	check_str("summary", "Open again", g->e[3].summary);
+	/* The feed's link after the last entry is the feed's again. */
+	check_str("feed link", "https://a.example/", info.link);
 	assert_true(info.recovered);
 	got_free(g);
 	free(g);

@@ -1641,8 +1641,9 @@ static int mismatch(struct state *st, const char *name)
 	    strcmp(name, (const char *)st->cap_name) == 0) {
 		from = st->cap_raw;
 		rc = cap_end(st);
-	} else if (!st->cap && st->item_depth >= 0 && st->item_name && cur > st->item_raw &&
+	} else if (st->item_depth >= 0 && st->item_name && cur > st->item_raw &&
 	           strcmp(name, (const char *)st->item_name) == 0) {
+		/* The capture, if any, ends with it. */
 		from = st->item_raw;
 		rc = item_break(st);
 	} else {
