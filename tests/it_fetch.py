@@ -334,6 +334,32 @@ def test_retry_after_is_respected():
     c.healthy(1)
 
 
+def test_retry_after_holds_fetch_all_and_run_once_unless_forced():
+    # A cron job running `fetch --all` or `run --once` every few minutes
+    # must not ask again before the hour the server asked for is over.
+    path = "/retry/503/secs/3600"
+    c = Case("retryforce", {"wait": SERVER.url(path)})
+    c.fetch()
+    assert SERVER.count(path) == 1
+    c.fetch()
+    assert SERVER.count(path) == 1
+    assert "wait: the server asked for no fetch before" in c.err, c.err
+    c.run("run", "--once")
+    assert SERVER.count(path) == 1
+    assert "wait: the server asked for no fetch before" in c.err, c.err
+    c.fetch("--all", "--force")
+    assert SERVER.count(path) == 2
+    c.run("run", "--once", "--force")
+    assert SERVER.count(path) == 3
+    # Naming the feed fetches it, as for a gone one (and it fails again).
+    c.fetch("wait", expect=1)
+    assert SERVER.count(path) == 4
+    c.fetch("--force", expect=2)
+    c.run("run", "--force", expect=2)
+    assert SERVER.count(path) == 4
+    c.healthy(5)
+
+
 def test_permanent_redirects_move_the_feed():
     # Every hop stays on this machine: the test allows it.
     c = Case("moved", {"p301": SERVER.url("/r301/2/m1.xml"),

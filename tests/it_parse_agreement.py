@@ -145,7 +145,7 @@ def main():
     compared = 0
     failures = []
     for name in sorted(os.listdir(FEEDS)):
-        if name.endswith(".txt") or name in ATTACKS:
+        if name.endswith((".txt", ".json")) or name in ATTACKS:
             continue
         path = os.path.join(FEEDS, name)
         ctype = CONTENT_TYPES.get(name)

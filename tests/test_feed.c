@@ -669,6 +669,81 @@ static void test_broken_early_keeps_every_later_entry(void **state)
 	check_broken_feed(1, 1);
 }
 
+/* An end tag that closes a field or an entry past an unclosed inline
+ * element ends that field or entry: nothing after it is swallowed. */
+static void test_mismatched_end_tag_closes_the_field(void **state)
+{
+	static const char doc[] =
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>"
+		"<entry><id>1</id><title>Ny <b>rutine</title>"
+		"<link href=\"https://a.example/1\"/><summary>Om <i>rutinen</summary>"
+		"<category term=\"K\"/></entry>"
+		"<entry><id>2</id><title>B</title><link href=\"https://a.example/2\"/>"
+		"<author><name>N <b>N</name></author></entry>"
+		"<entry><id>3</id><title>C</title><link href=\"https://a.example/3\"/>"
+		"<summary>Open <i>summary</entry>"
+		"<entry><id>4</id><title>D</title><summary>Open <i>again</entry>"
+		"<link href=\"https://a.example/\"/></feed>";
+	struct got *g = calloc(1, sizeof *g);
+	struct feed_info info;
+
+	(void)state;
+	assert_non_null(g);
+	assert_int_equal(parse_doc(doc, NULL, g, &info, NULL), 0);
+	assert_int_equal(g->n, 4);
+	check_str("title", "Ny rutine", g->e[0].title);
+	check_str("link", "https://a.example/1", g->e[0].link);
+	check_str("summary", "Om rutinen", g->e[0].summary);
+	assert_int_equal(g->e[0].ncats, 1);
+	check_str("title", "B", g->e[1].title);
+	check_str("link", "https://a.example/2", g->e[1].link);
+	check_str("author", "N N", g->e[1].author);
+	check_str("title", "C", g->e[2].title);
+	check_str("link", "https://a.example/3", g->e[2].link);
+	check_str("summary", "Open summary", g->e[2].summary);
+	check_str("title", "D", g->e[3].title);
+	check_str("summary", "Open again", g->e[3].summary);
+	/* The feed's link after the last entry is the feed's again. */
+	check_str("feed link", "https://a.example/", info.link);
+	assert_true(info.recovered);
+	got_free(g);
+	free(g);
+	feed_info_clear(&info);
+}
+
+/* An untitled entry takes the first words of its summary, else of its
+ * content; one endless word is cut on a character boundary. */
+static void test_untitled_takes_first_words(void **state)
+{
+	static const char doc[] =
+		"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>"
+		"<entry><id>1</id><content type=\"html\">&lt;p&gt;En to tre&lt;/p&gt;</content></entry>"
+		"<entry><id>2</id><summary>"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5"
+		"x</summary></entry>"
+		"<entry><id>3</id><summary>a, b, c, d, e, f, g, h, i, j, k, l</summary></entry></feed>";
+	struct got *g = calloc(1, sizeof *g);
+	struct feed_info info;
+
+	(void)state;
+	assert_non_null(g);
+	assert_int_equal(parse_doc(doc, NULL, g, &info, NULL), 0);
+	assert_int_equal(g->n, 3);
+	check_str("title", "En to tre", g->e[0].title);
+	assert_non_null(g->e[1].title);
+	assert_int_equal(strlen(g->e[1].title), HF_UNTITLED_BYTES + 3);
+	assert_non_null(strstr(g->e[1].title, "\xc3\xa5\xe2\x80\xa6"));
+	check_str("title", "a, b, c, d, e, f, g, h, i, j\xe2\x80\xa6", g->e[2].title);
+	got_free(g);
+	free(g);
+	feed_info_clear(&info);
+}
+
 /* xml:base holds for its element and what is inside, and no further. */
 static void test_xml_base_is_scoped_to_its_element(void **state)
 {
@@ -900,6 +975,24 @@ static void test_prepare_windows_1252(void **state)
 	feed_text_free(&t);
 }
 
+/* C1 controls in UTF-8 text, as characters or references, are the
+ * windows-1252 characters of the same byte ("don\u0092t" keeps its
+ * apostrophe); the five bytes windows-1252 leaves undefined stay. */
+static void test_prepare_c1_controls_are_windows_1252(void **state)
+{
+	static const char raw[] = "<t>don\xc2\x92t \xc2\x96 \xc2\x81</t>";
+	static const char refs[] = "<t>don&#146;t &#x96; &#129; &#x2019;</t>";
+	struct feed_text t = FEED_TEXT_INIT;
+
+	(void)state;
+	assert_int_equal(feed_text_prepare(raw, sizeof raw - 1, NULL, &t), 0);
+	assert_string_equal(t.data, "<t>don\xe2\x80\x99t \xe2\x80\x93 \xc2\x81</t>");
+	assert_true(t.flags & FEED_PREP_C1);
+	assert_int_equal(feed_text_prepare(refs, sizeof refs - 1, NULL, &t), 0);
+	assert_string_equal(t.data, "<t>don&#8217;t &#8211; &#129; &#x2019;</t>");
+	feed_text_free(&t);
+}
+
 static void test_prepare_copies_only_when_needed(void **state)
 {
 	static const char clean[] = "<?xml version=\"1.0\"?><rss><channel/></rss>";
@@ -959,6 +1052,8 @@ int main(void)
 		cmocka_unit_test(test_remote_dtd_is_never_fetched),
 		cmocka_unit_test(test_long_title_is_cut_on_a_boundary),
 		cmocka_unit_test(test_broken_early_keeps_every_later_entry),
+		cmocka_unit_test(test_mismatched_end_tag_closes_the_field),
+		cmocka_unit_test(test_untitled_takes_first_words),
 		cmocka_unit_test(test_xml_base_is_scoped_to_its_element),
 		cmocka_unit_test(test_attributes_as_written),
 		cmocka_unit_test(test_empty_elements),
@@ -967,6 +1062,7 @@ int main(void)
 		cmocka_unit_test(test_all_output_is_utf8_nfc),
 		cmocka_unit_test(test_prepare_copies_only_when_needed),
 		cmocka_unit_test(test_prepare_windows_1252),
+		cmocka_unit_test(test_prepare_c1_controls_are_windows_1252),
 		cmocka_unit_test(test_json_writer_escapes_and_nests),
 	};
 	size_t nfixed = sizeof fixed / sizeof fixed[0], n = 0;

@@ -99,6 +99,18 @@ static const struct date_case dates[] = {
 	{"1979-06-01 12:00", NULL, "1979-06-01T11:00:00Z"},
 	{"1990-10-01 12:00", NULL, "1990-10-01T11:00:00Z"},
 	{"1990-09-20 12:00", NULL, "1990-09-20T10:00:00Z"},
+	/* Norwegian weekdays, two-letter ones too, and months */
+	{"ti, 04 jun 2024 10:00:00 +0200", NULL, "2024-06-04T08:00:00Z"},
+	{"tirsdag, 04 jun 2024 10:00:00 +0200", NULL, "2024-06-04T08:00:00Z"},
+	{"on, 15 mai 2024 08:30:00 +0200", NULL, "2024-05-15T06:30:00Z"},
+	{"fr, 11 okt 2024 12:00:00 +0200", NULL, "2024-10-11T10:00:00Z"},
+	{"l\xc3\xb8, 14 des 2024 09:15:00 +0100", NULL, "2024-12-14T08:15:00Z"},
+	{"S\xc3\xb8, 15 des 2024 09:15:00 +0100", NULL, "2024-12-15T08:15:00Z"},
+	{"ma, 16 des 2024 09:15:00 +0100", NULL, "2024-12-16T08:15:00Z"},
+	{"to, 19 des 2024 09:15:00 +0100", NULL, "2024-12-19T08:15:00Z"},
+	{"sundag, 22 des 2024 09:15:00 +0100", NULL, "2024-12-22T08:15:00Z"},
+	{"Tysdag 3. desember 2024 14:00", NULL, "2024-12-03T13:00:00Z"},
+	{"xy, 04 jun 2024 10:00:00 +0200", NULL, NULL},
 	/* garbage */
 	{"", NULL, NULL},
 	{"   ", NULL, NULL},
@@ -403,6 +415,60 @@ static void test_cp1252(void **state)
 	iconv_close(cd);
 }
 
+/* Double-encoded UTF-8 is re-decoded only when the whole field is. */
+static void test_repair_mojibake(void **state)
+{
+	static const struct {
+		const char *in, *want; /* want NULL: left alone */
+	} cases[] = {
+		{"S\xc3\x83\xc2\xb8r-\xc3\x83\xcb\x9cst", "S\xc3\xb8r-\xc3\x98st"},  /* SÃ¸r-Ã˜st */
+		{"p\xc3\x83\xc2\xa5 \xc3\x83\xc2\xa6", "p\xc3\xa5 \xc3\xa6"},           /* pÃ¥ Ã¦ */
+		{"don\xc3\xa2\xe2\x82\xac\xe2\x84\xa2t", "don\xe2\x80\x99t"},          /* donâ€™t */
+		/* â + C1 controls: read as Latin-1 rather than windows-1252 */
+		{"don\xc3\xa2\xc2\x80\xc2\x99t", "don\xe2\x80\x99t"},
+		/* a real Ã before a letter */
+		{"\xc3\x83sa \xc3\x83" "berg", NULL},
+		/* mojibake beside an honest ø: not the whole field */
+		{"Bl\xc3\x83\xc2\xa5" "b\xc3\x83\xc2\xa6r og \xc3\xb8", NULL},
+		/* clean Norwegian, ASCII, empty */
+		{"F\xc3\xb8rste sak p\xc3\xa5 \xc3\xa5ret", NULL},
+		{"plain ascii", NULL},
+		{"", NULL},
+		/* bytes that would be overlong (C0 80) or a surrogate (ED A0 80) */
+		{"\xc3\x80\xe2\x82\xac", NULL},
+		{"\xc3\xad\xc2\xa0\xe2\x82\xac", NULL},
+		/* a sequence cut short */
+		{"\xc3\x83", NULL},
+		/* invalid UTF-8 input is never repaired */
+		{"\xc3\x83\xc2", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct buf b = BUF_INIT;
+		int rc = norm_repair(cases[i].in, strlen(cases[i].in), &b);
+
+		if (cases[i].want) {
+			if (rc != 1 || strcmp(buf_str(&b), cases[i].want) != 0)
+				fail_msg("case %zu: rc %d, \"%s\"", i, rc, buf_str(&b));
+		} else if (rc != 0 || b.len != 0) {
+			fail_msg("case %zu: repaired to \"%s\"", i, buf_str(&b));
+		}
+		buf_free(&b);
+	}
+}
+
+/* norm_text repairs before it cleans. */
+static void test_text_repairs_mojibake(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(norm_text("<b>T\xc3\x83\xc2\xb8yen</b>", 15, NORM_TEXT_FIELD, 100, &b, NULL), 0);
+	assert_string_equal(buf_str(&b), "T\xc3\xb8yen");
+	buf_free(&b);
+}
+
 static void test_nfc(void **state)
 {
 	struct buf b = BUF_INIT;
@@ -577,6 +643,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dates_table),
+		cmocka_unit_test(test_repair_mojibake),
+		cmocka_unit_test(test_text_repairs_mojibake),
 		cmocka_unit_test(test_date_epoch_values),
 		cmocka_unit_test(test_date_iso_format),
 		cmocka_unit_test(test_date_roundtrip_year),

@@ -107,6 +107,9 @@ struct daemon_opts {
 	/* The level set by -v/-q, which wins over the configuration's
 	 * log_level; -1 when none was given. */
 	int cli_log_level;
+	/* With `once`: fetch the feeds whose server asked to wait with a
+	 * Retry-After still running too (ingest.h, INGEST_FORCE). */
+	int force;
 };
 
 /*

@@ -5,7 +5,8 @@
  * even for malformed XML, which libxml2 recovers from as it goes.  Memory
  * grows with the largest entry, not with the document.  Formats: RSS
  * 0.90-0.94, RSS 1.0 (RDF), RSS 2.0, Atom 0.3, Atom 1.0, detected from the
- * root element and its namespace, never from the URL.
+ * root element and its namespace, never from the URL.  Atom 0.3 text
+ * in mode="base64" is decoded and then read as its type says.
  *
  * Untrusted input: the whole document.  libxml2 is run with XML_PARSE_NONET,
  * no DTD loading and no entity substitution: the five predefined entities
@@ -16,7 +17,11 @@
  *
  * Every string handed out is valid UTF-8 in NFC, bounded by limits.h,
  * text fields stripped of markup and control characters with whitespace
- * collapsed, and summary/content rebuilt by sanitize_html().
+ * collapsed, and summary/content rebuilt by sanitize_html(); a field that
+ * is double-encoded UTF-8 as a whole is repaired first (norm_repair).
+ * Malformed markup loses no entry: libxml2 recovers, an item that starts
+ * inside another ends it, and an end tag that closes a field or an item
+ * past an unclosed element (<title>a <b>b</title>) closes it.
  */
 #ifndef HELSEFEED_FEED_H
 #define HELSEFEED_FEED_H
@@ -64,7 +69,9 @@ struct feed_entry {
 	uint64_t raw_hash;
 
 	const char *id;        /* guid / atom:id, or NULL */
-	const char *title;     /* plain text, or NULL */
+	const char *title;     /* plain text; without one, the first words of
+	                        * the summary or content (HF_UNTITLED_WORDS);
+	                        * NULL when neither has text */
 	const char *link;      /* absolute URL, or NULL */
 	int64_t published;     /* UTC seconds, or HF_NOTIME */
 	int64_t updated;       /* UTC seconds, or HF_NOTIME */
@@ -90,8 +97,9 @@ struct feed_parse_opts {
 	/* Charset from the HTTP Content-Type ("text/xml; charset=..."), used
 	 * only where the document declares none.  May be NULL. */
 	const char *content_type;
-	/* URL the document was fetched from: base for relative links.  NULL
-	 * means links stay relative unless xml:base says otherwise. */
+	/* URL the document was fetched from: base for relative links.  When
+	 * it is NULL or not http(s) (a file:// feed), the feed's own <link>
+	 * is the base once read; xml:base applies on top either way. */
 	const char *base_url;
 	/* "Now" for clamping future dates (UTC seconds); 0 means time(NULL). */
 	int64_t now;
@@ -133,6 +141,11 @@ void feed_info_clear(struct feed_info *info);
  *  - invalid UTF-8 bytes are read as Windows-1252 too (the usual cause is
  *    Latin-1 text under a UTF-8 label), control characters that XML 1.0
  *    forbids become spaces;
+ *  - C1 controls U+0080-U+009F, written as characters or as numeric
+ *    references ("don&#146;t"), are the Windows-1252 characters of the
+ *    same byte (WHATWG Encoding, index-windows-1252): they are text that
+ *    went through a Latin-1 decoder, never controls; the five bytes
+ *    Windows-1252 leaves undefined stay as they are;
  *  - anything before the first '<' is dropped;
  *  - HTML 4's named entities (&nbsp; &aring; ..., norm_entity) that XML
  *    does not define become numeric references, and a bare '&' becomes
@@ -144,6 +157,7 @@ void feed_info_clear(struct feed_info *info);
 #define FEED_PREP_CONTROLS 0x4    /* forbidden control characters */
 #define FEED_PREP_ENTITIES 0x8    /* entities or '&' were rewritten */
 #define FEED_PREP_JUNK 0x10       /* bytes before the first '<' dropped */
+#define FEED_PREP_C1 0x20         /* C1 controls read as windows-1252 */
 
 struct feed_text {
 	const char *data;      /* the clean UTF-8 document (borrowed) */

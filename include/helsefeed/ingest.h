@@ -35,11 +35,14 @@
  * interval in a reloaded configuration applies at once.
  *
  * Selection: a start takes the active feeds that are due and not gone.
- * `all` ignores the schedule (next_fetch, backoff, Retry-After) but not
- * the gone flag: a 410 stays paused until the admin changes the feed's
- * URL in feeds.conf (which clears the flag) or names the feed explicitly
- * with ingest_run_named().  A feed whose transfer is queued or running is
- * never started a second time.
+ * INGEST_ALL ignores the schedule (next_fetch, backoff) but neither a
+ * Retry-After that is still running (RFC 9110 10.2.3: a cron-driven
+ * `fetch --all` must not hammer a server that asked for an hour; the
+ * feed is skipped with one info line) nor the gone flag: a 410 stays
+ * paused until the admin changes the feed's URL in feeds.conf (which
+ * clears the flag) or names the feed explicitly with ingest_run_named().
+ * INGEST_ALL | INGEST_FORCE ignores the Retry-After too.  A feed whose
+ * transfer is queued or running is never started a second time.
  */
 #ifndef HELSEFEED_INGEST_H
 #define HELSEFEED_INGEST_H
@@ -51,6 +54,10 @@
 #include "helsefeed/config.h"
 #include "helsefeed/err.h"
 #include "helsefeed/store.h"
+
+/* Which feeds a start takes (see Selection); 0: the due ones. */
+#define INGEST_ALL 0x1    /* every feed not gone nor asked to wait */
+#define INGEST_FORCE 0x2  /* with INGEST_ALL: a running Retry-After too */
 
 /* Jitter of the next fetch time, in percent of the delay either way. */
 #define HF_INGEST_JITTER_PCT 10
@@ -97,7 +104,7 @@ int ingest_open(const struct config *cfg, struct store *st, struct ingest **out,
 void ingest_close(struct ingest *ing);
 
 /*
- * Queue every due feed (see Selection; `all`: every feed not gone) that is
+ * Queue every due feed (see Selection; `all`: INGEST_* flags) that is
  * not in flight, with `now` (UTC seconds) as its start time.  Reads the
  * schedule from the store each time: a change made by another process is
  * seen.  Returns the number of feeds queued (>= 0), or HF_EDB / HF_ENOMEM.
@@ -133,7 +140,7 @@ void ingest_take_stats(struct ingest *ing, struct ingest_stats *out);
 
 /*
  * A whole run on a session of its own: open, start the selected feeds
- * (see above; `all` != 0 ignores the schedule), step until every transfer
+ * (see above; `all`: INGEST_* flags), step until every transfer
  * has completed, close.  `now` is the time the schedule is computed from.
  * One log line per feed.  A failing feed is recorded and counted in *out,
  * never returned as an error.

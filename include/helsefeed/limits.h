@@ -40,6 +40,11 @@
 /* Bounds on one entry's fields, in bytes of UTF-8.  Longer text is cut at
  * a character boundary: a title of 1 KiB is already absurd. */
 #define HF_MAX_TITLE 1024
+/* An entry without a title takes the first words of its summary (or
+ * content) instead, as Miniflux does: ten words is a
+ * headline's length in Norwegian news, and 120 bytes keeps one line. */
+#define HF_UNTITLED_WORDS 10
+#define HF_UNTITLED_BYTES 120
 #define HF_MAX_URL 4096
 #define HF_MAX_ID 2048
 #define HF_MAX_AUTHOR 512

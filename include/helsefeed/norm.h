@@ -56,6 +56,7 @@ enum norm_text_mode {
 
 /*
  * Clean a text field into `out` (appending), read as `mode` says:
+ * double-encoded UTF-8 repaired first (norm_repair),
  * character references decoded where the mode decodes them (HTML 4's
  * names, numeric ones; an unknown one is kept literally), tags stripped
  * where it strips them, control characters removed, whitespace collapsed
@@ -69,6 +70,21 @@ enum norm_text_mode {
  */
 int norm_text(const char *s, size_t len, int mode, size_t max,
               struct buf *out, int *truncated) HF_WUR;
+
+/*
+ * Repair double-encoded UTF-8 ("mojibake": UTF-8 bytes read as
+ * windows-1252 or Latin-1 and encoded again, so that "ø" arrives as
+ * "Ã¸", "å" as "Ã¥" and "’" as "â€™").  Conservative: the field is
+ * re-decoded only when every character of it maps back to one byte
+ * (windows-1252, or Latin-1 for U+0080..U+00FF) and those bytes are
+ * valid UTF-8 with at least one multi-byte sequence.  A field with one
+ * honest non-ASCII character among the mojibake, or a real "Ã" before a
+ * letter ("Ãsa"), is left alone.  Costs one memchr on text without the
+ * byte 0xC3.  Returns 1 and appends the repaired text to out, 0 when s
+ * is not mojibake (out untouched), or HF_ENOMEM.  norm_text repairs
+ * every field it is given.
+ */
+int norm_repair(const char *s, size_t len, struct buf *out) HF_WUR;
 
 /* Convert `len` bytes of UTF-8 to NFC, appending to out; invalid UTF-8
  * becomes U+FFFD.  Returns 0 or HF_ENOMEM. */

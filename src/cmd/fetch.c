@@ -1,9 +1,11 @@
 /*
  * fetch.c - `helsefeed fetch`.
  *
- * fetch [--all] [FEED...]
- *   Fetches the due feeds (--all: every feed, schedule ignored; FEED...:
- *   those feeds, gone ones included), ingests them, prints one summary
+ * fetch [--all [--force]] [FEED...]
+ *   Fetches the due feeds (--all: every feed, schedule ignored, but not
+ *   one whose server asked to wait with a Retry-After still running,
+ *   unless --force; FEED...: those feeds, gone ones included), ingests
+ *   them, prints one summary
  *   line.  Exit 0 when the run worked, even when some feeds failed: their
  *   failures are recorded for `status` and logged.  Exit 1 when the store
  *   or the engine failed, or when feeds were fetched and every one of
@@ -34,10 +36,12 @@
 
 static void fetch_usage(FILE *f)
 {
-	fprintf(f, "usage: helsefeed [-c FILE] fetch [--all] [FEED...]\n\n"
+	fprintf(f, "usage: helsefeed [-c FILE] fetch [--all [--force]] [FEED...]\n\n"
 	           "Fetch the feeds that are due, store new and changed items, exit.\n"
 	           "  --all     every feed now, whatever its schedule (not the\n"
-	           "            ones the server declared gone)\n"
+	           "            ones the server declared gone, nor those whose\n"
+	           "            server asked to wait with Retry-After)\n"
+	           "  --force   with --all: those that were asked to wait too\n"
 	           "  FEED...   only these feeds, now, gone ones included\n\n"
 	           "Exit 0 when the run worked (single failing feeds are recorded,\n"
 	           "see 'helsefeed status'), 1 when it did not or every feed failed,\n"
@@ -51,7 +55,7 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 	struct ingest_stats s = {0};
 	const char **names = NULL;
 	size_t nnames = 0;
-	int all = 0, rc, ex = HF_EXIT_FAIL, opts = 1;
+	int all = 0, force = 0, rc, ex = HF_EXIT_FAIL, opts = 1;
 
 	names = calloc((size_t)argc, sizeof *names);
 	if (!names) {
@@ -62,6 +66,8 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 		const char *a = argv[i];
 		if (opts && strcmp(a, "--all") == 0) {
 			all = 1;
+		} else if (opts && strcmp(a, "--force") == 0) {
+			force = 1;
 		} else if (opts && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
 			fetch_usage(stdout);
 			ex = HF_EXIT_OK;
@@ -82,6 +88,11 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 		ex = HF_EXIT_USAGE;
 		goto out;
 	}
+	if (force && !all) {
+		fprintf(stderr, "helsefeed fetch: --force goes with --all\n");
+		ex = HF_EXIT_USAGE;
+		goto out;
+	}
 	if (cli_load_config(cli, &cfg)) {
 		ex = HF_EXIT_USAGE;
 		goto out;
@@ -93,7 +104,8 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 	if (nnames)
 		rc = ingest_run_named(cfg, st, names, nnames, (int64_t)time(NULL), &s);
 	else
-		rc = ingest_run(cfg, st, all, (int64_t)time(NULL), &s);
+		rc = ingest_run(cfg, st, (all ? INGEST_ALL : 0) | (force ? INGEST_FORCE : 0),
+		                (int64_t)time(NULL), &s);
 	if (rc) {
 		if (rc == HF_EINVAL || rc == HF_ECONFIG)
 			ex = HF_EXIT_USAGE;

@@ -335,7 +335,10 @@ static int64_t start_at(const struct daemon *d)
 
 static void start(struct daemon *d)
 {
-	int all = d->opts->once || d->fetch_all;
+	/* SIGUSR1 is the admin asking for every feed now: forced.  --once
+	 * honours a running Retry-After unless --force. */
+	int all = d->fetch_all ? INGEST_ALL | INGEST_FORCE :
+	          d->opts->once ? INGEST_ALL | (d->opts->force ? INGEST_FORCE : 0) : 0;
 	int n;
 
 	if (d->fetch_all)

@@ -69,16 +69,18 @@ static const struct word months[] = {
 	{"sept", 9}, {"september", 9},
 };
 
-/* Weekdays are skipped, never checked: feeds get them wrong. */
+/* Weekdays are skipped, never checked: feeds get them wrong.  Norwegian
+ * calendars and Outlook abbreviate them to two letters ("ti, 04 jun"). */
 static const struct word weekdays[] = {
-	{"fre", 5}, {"fredag", 5}, {"fri", 5}, {"friday", 5},
-	{"laurdag", 6}, {"l\xc3\xb8r", 6}, {"l\xc3\xb8rdag", 6}, {"man", 1},
-	{"mandag", 1}, {"mon", 1}, {"monday", 1}, {"m\xc3\xa5ndag", 1},
-	{"ons", 3}, {"onsdag", 3}, {"sat", 6}, {"saturday", 6}, {"sun", 0},
-	{"sunday", 0}, {"sundag", 0}, {"s\xc3\xb8n", 0}, {"s\xc3\xb8ndag", 0},
-	{"thu", 4}, {"thur", 4}, {"thurs", 4}, {"thursday", 4}, {"tir", 2},
-	{"tirsdag", 2}, {"tor", 4}, {"torsdag", 4}, {"tue", 2}, {"tues", 2},
-	{"tuesday", 2}, {"tys", 2}, {"tysdag", 2}, {"wed", 3},
+	{"fr", 5}, {"fre", 5}, {"fredag", 5}, {"fri", 5}, {"friday", 5},
+	{"laurdag", 6}, {"l\xc3\xb8", 6}, {"l\xc3\xb8r", 6}, {"l\xc3\xb8rdag", 6},
+	{"ma", 1}, {"man", 1}, {"mandag", 1}, {"mon", 1}, {"monday", 1},
+	{"m\xc3\xa5ndag", 1}, {"on", 3}, {"ons", 3}, {"onsdag", 3}, {"sat", 6},
+	{"saturday", 6}, {"sun", 0}, {"sundag", 0}, {"sunday", 0},
+	{"s\xc3\xb8", 0}, {"s\xc3\xb8n", 0}, {"s\xc3\xb8ndag", 0}, {"thu", 4},
+	{"thur", 4}, {"thurs", 4}, {"thursday", 4}, {"ti", 2}, {"tir", 2},
+	{"tirsdag", 2}, {"to", 4}, {"tor", 4}, {"torsdag", 4}, {"tue", 2},
+	{"tues", 2}, {"tuesday", 2}, {"tys", 2}, {"tysdag", 2}, {"wed", 3},
 	{"wednesday", 3},
 };
 

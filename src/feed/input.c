@@ -127,12 +127,18 @@ static int clean_utf8(const unsigned char *s, size_t n, struct buf *out,
 				*flags |= FEED_PREP_CONTROLS;
 			} else if ((m = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp)) > 0) {
 				k = (size_t)m;
-				if (cp != 0xfffe && cp != 0xffff) {
+				if (cp >= 0x80 && cp < 0xa0 && norm_cp1252((unsigned char)cp) != (uint32_t)cp) {
+					/* A C1 control is a windows-1252 byte that
+					 * went through a Latin-1 decoder. */
+					rep = norm_cp1252((unsigned char)cp);
+					*flags |= FEED_PREP_C1;
+				} else if (cp != 0xfffe && cp != 0xffff) {
 					i += k;
 					continue;
+				} else {
+					rep = 0xfffd;
+					*flags |= FEED_PREP_CONTROLS;
 				}
-				rep = 0xfffd;
-				*flags |= FEED_PREP_CONTROLS;
 			} else {
 				rep = cp1252(c);
 				k = 1;
@@ -395,11 +401,17 @@ static int fix_entities(const char *s, size_t n, struct buf *out, int *copied)
 		if (q < end && *q == '#') {
 			/* XML 1.0 section 4.1 wants the ';' HTML may leave out. */
 			if (k && p[k - 1] == ';') {
-				if (!bad_char(cp)) {
+				if (cp >= 0x80 && cp < 0xa0 && norm_cp1252((unsigned char)cp) != cp) {
+					/* "&#146;": the windows-1252 byte, as HTML 5
+					 * and feed readers read it. */
+					snprintf(num, sizeof num, "&#%u;", (unsigned)norm_cp1252((unsigned char)cp));
+					rep = num;
+				} else if (!bad_char(cp)) {
 					p += k;
 					continue;
+				} else {
+					rep = "&#xFFFD;";
 				}
-				rep = "&#xFFFD;";
 				skip = k;
 			} else {
 				rep = "&amp;";

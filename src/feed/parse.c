@@ -106,6 +106,7 @@ enum mode {
 	M_ESCAPE,     /* plain text, stored HTML-escaped */
 	M_HTML,       /* direct text is HTML source; child elements serialised */
 	M_XHTML,      /* everything is markup; the wrapping div dropped */
+	M_BASE64,     /* Atom 0.3 mode="base64": decoded when it ends */
 	M_ATOM,       /* decided by the type/mode attributes */
 };
 
@@ -249,6 +250,17 @@ struct state {
 	int nnsdecl;
 
 	int depth;                     /* elements open, as libxml2 reports */
+	/* Elements the document closed but libxml2 still holds open: an end
+	 * tag that did not match ("<title>a <b>b</title>") ends only the
+	 * innermost element, so everything after it would sit inside.  Such
+	 * "ghost" levels, by libxml2's depth, are left out of every depth
+	 * the rest of the parser sees (see mismatch()). */
+	unsigned char ghost[BASE_FRAMES + 1];
+	int nghosts;
+	int pushed[BASE_FRAMES + 1];   /* the depth an element started with */
+	int raw_depth;                 /* libxml2's depth of the element starting */
+	int cap_raw, item_raw;         /* libxml2's depths of capture and item */
+	const xmlChar *cap_name, *item_name;  /* from libxml2's dictionary */
 	unsigned char none_ns;         /* what "no namespace" means here */
 	int chan_depth, item_depth, skip_depth, author_depth;
 
@@ -258,6 +270,7 @@ struct state {
 	int too_many_atts;             /* an element beyond HF_MAX_ATTRS */
 	int cap_empty;                 /* depth of an empty child just written */
 	unsigned char cap_mode, cap_role;
+	unsigned char cap_base64;      /* M_BASE64: what the decoded bytes are */
 	int cap_div;                   /* XHTML wrapper div being skipped */
 
 	/* xml:base: resolved URIs, NUL-terminated, one per open frame. */
@@ -392,6 +405,22 @@ static const char *attr(const struct state *st, enum attr a)
 /* --- xml:base ---------------------------------------------------------- */
 
 /*
+ * The document's base: the URL it was fetched from when that is a web
+ * URL.  A feed read from a file (file://, or no URL at all) has its own
+ * <link> instead, once that has been read, as a browser viewing the
+ * feed's site would resolve the same references; otherwise a relative
+ * link would resolve to a file: URL and be dropped.
+ */
+static const char *doc_base(const struct state *st)
+{
+	const char *b = st->opts->base_url;
+
+	if ((!b || !norm_url_web(b)) && st->info->link)
+		return st->info->link;
+	return b;
+}
+
+/*
  * An element with xml:base opens a frame: its value resolved against the
  * base in force (XML Base section 4.2; the document's URL at the top), as
  * xmlNodeGetBase resolves it for a tree.  A value libxml2 cannot resolve
@@ -414,7 +443,7 @@ static int base_push(struct state *st, int depth)
 	buf_clear(&st->o.tmp);
 	if ((rc = put_attr(&st->o.tmp, at[3], at[4])))
 		return rc;
-	parent = st->nframes ? st->frame_text.data + st->frame[st->nframes - 1].off : st->opts->base_url;
+	parent = st->nframes ? st->frame_text.data + st->frame[st->nframes - 1].off : doc_base(st);
 	if (!(uri = xmlBuildURI((const xmlChar *)buf_str(&st->o.tmp), (const xmlChar *)parent)))
 		return HF_OK;
 	off = st->frame_text.len;
@@ -461,7 +490,7 @@ static int base_keep(struct state *st, struct bases *a, size_t *ref)
 
 static const char *base_at(const struct state *st, const struct bases *a, size_t ref)
 {
-	return ref ? a->b.data + ref - 1 : st->opts->base_url;
+	return ref ? a->b.data + ref - 1 : doc_base(st);
 }
 
 static void bases_clear(struct bases *a)
@@ -552,9 +581,10 @@ static int on_text(struct state *st, const char *s, size_t n)
 	}
 	switch (st->cap_mode) {
 	case M_TEXT:
+	case M_BASE64:
 		return append(st->cap, s, n);
 	case M_HTML:
-		if (st->depth == st->cap_depth + 1)
+		if (st->depth == st->cap_raw + 1)  /* libxml2's depths both */
 			return append(st->cap, s, n);
 		return escape_into(st->cap, s, n);
 	case M_ESCAPE:
@@ -619,20 +649,88 @@ static int serialise_end(struct state *st, const char *name, int depth)
 	return buf_putc(st->cap, '>');
 }
 
-/* Atom text constructs (RFC 4287 section 3.1; Atom 0.3 mode="escaped"). */
-static unsigned char atom_mode(const struct state *st)
+/* What the type attribute of an Atom text construct says the text is
+ * (RFC 4287 section 3.1; Atom 0.3 section 3.1.1's MIME types). */
+static unsigned char atom_type(const char *type)
 {
-	const char *type = attr(st, A_TYPE), *mode = attr(st, A_MODE);
-
-	if (attr(st, A_SRC) || (mode && strcasecmp(mode, "base64") == 0))
-		return M_NONE;
 	if (!type || !strcasecmp(type, "text") || !strcasecmp(type, "text/plain"))
-		return mode && !strcasecmp(mode, "escaped") && !type ? M_HTML : M_ESCAPE;
+		return M_ESCAPE;
 	if (!strcasecmp(type, "xhtml") || !strcasecmp(type, "application/xhtml+xml"))
 		return M_XHTML;
 	if (!strcasecmp(type, "html") || !strcasecmp(type, "text/html"))
 		return M_HTML;
 	return strncasecmp(type, "text/", 5) == 0 ? M_ESCAPE : M_NONE;
+}
+
+/* Atom text constructs (RFC 4287 section 3.1; Atom 0.3 mode="escaped"
+ * and mode="base64", section 3.1.2). */
+static unsigned char atom_mode(const struct state *st)
+{
+	const char *type = attr(st, A_TYPE), *mode = attr(st, A_MODE);
+
+	if (attr(st, A_SRC))
+		return M_NONE;
+	if (mode && strcasecmp(mode, "base64") == 0)
+		return atom_type(type) == M_NONE ? M_NONE : M_BASE64;
+	if (mode && !strcasecmp(mode, "escaped") && !type)
+		return M_HTML;
+	return atom_type(type);
+}
+
+/* RFC 4648 section 4, white space skipped (Atom 0.3 content wraps its
+ * lines), '=' ends it.  Decodes s[0..n) in place; -1 on another byte. */
+static int base64_decode(char *s, size_t *n)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t acc = 0;
+	size_t o = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < *n && s[i] != '='; i++) {
+		const char *d;
+
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
+			continue;
+		if (!s[i] || !(d = strchr(digits, s[i])))
+			return -1;
+		acc = (acc << 6 | (uint32_t)(d - digits)) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			s[o++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	*n = o;
+	return 0;
+}
+
+/*
+ * A base64 field ends: the bytes are decoded and stand as the text
+ * construct of their type would have, HTML as HTML source, text
+ * HTML-escaped (as M_ESCAPE captures it); invalid UTF-8 in them becomes
+ * U+FFFD.  Undecodable base64 leaves the field empty.
+ */
+static int base64_end(struct state *st, struct buf *b, unsigned char *mode)
+{
+	struct buf *tmp = &st->o.tmp;
+	size_t n = b->len;
+	int rc;
+
+	buf_clear(tmp);
+	if (b->len == 0 || base64_decode(b->data, &n) != 0 || n == 0) {
+		buf_clear(b);
+		*mode = M_ESCAPE;
+		return HF_OK;
+	}
+	if ((rc = norm_nfc(b->data, n, tmp)))
+		return rc;
+	buf_clear(b);
+	if (st->cap_base64 == M_ESCAPE) {
+		*mode = M_ESCAPE;
+		return escape_into(b, tmp->data, tmp->len);
+	}
+	*mode = M_HTML;
+	return buf_append(b, tmp->data, tmp->len);
 }
 
 /* --- the normalised entry ---------------------------------------------- */
@@ -711,13 +809,63 @@ static int64_t put_date(const struct state *st, const struct buf *raw, unsigned 
 	return t;
 }
 
-static int put_html(struct buf *out, const struct buf *raw, const char *base, size_t max)
+/* HTML from `raw`, repaired when it is double-encoded (norm_repair),
+ * sanitised; `tmp` is scratch space. */
+static int put_html(struct buf *out, const struct buf *raw, const char *base, size_t max,
+                    struct buf *tmp)
 {
+	int rc;
+
 	buf_clear(out);
 	if (raw->len == 0)
 		return HF_OK;
+	buf_clear(tmp);
+	if ((rc = norm_repair(raw->data, raw->len, tmp)) < 0)
+		return rc;
+	if (rc == 1)
+		return sanitize_html_checked(tmp->data, tmp->len, base, max, out);
 	/* Whole characters libxml2 delivered: on_text() drops, never cuts. */
 	return sanitize_html_checked(raw->data, raw->len, base, max, out);
+}
+
+/*
+ * A title for an entry that has none: the first HF_UNTITLED_WORDS words
+ * of the sanitised `html` as plain text, at most HF_UNTITLED_BYTES,
+ * with "…" when words were left out.  Nothing when html has no text.
+ */
+static int untitled(struct buf *out, const char *html, struct buf *tmp)
+{
+	size_t words = 0, end = 0, i;
+	int rc;
+
+	buf_clear(out);
+	buf_clear(tmp);
+	if (!html)
+		return HF_OK;
+	/* Plain text, whitespace collapsed to single spaces. */
+	if ((rc = norm_text(html, strlen(html), NORM_TEXT_HTML, HF_MAX_TITLE, tmp, NULL)))
+		return rc;
+	for (i = 0; i <= tmp->len; i++) {
+		if (i < tmp->len && tmp->data[i] != ' ')
+			continue;
+		if (i > HF_UNTITLED_BYTES || words == HF_UNTITLED_WORDS)
+			break;
+		end = i;
+		words++;
+	}
+	if (end == 0 && tmp->len)
+		/* One word longer than the bound: cut on a character. */
+		for (end = HF_UNTITLED_BYTES; end > 0 && ((unsigned char)tmp->data[end] & 0xc0) == 0x80; end--)
+			;
+	if ((rc = buf_append(out, tmp->data, end)))
+		return rc;
+	/* Words were left out; don't end on a comma or a colon. */
+	if (end < tmp->len) {
+		while (out->len && strchr(",;:-", out->data[out->len - 1]))
+			out->data[--out->len] = '\0';
+		rc = buf_puts(out, "\xe2\x80\xa6");
+	}
+	return rc;
 }
 
 static const char *nz(const struct buf *b)
@@ -948,13 +1096,18 @@ static int entry_end(struct state *st)
 		return rc;
 	ent.author = nz(&o->author);
 	if ((rc = put_html(&o->summary, &e->f[F_SUMMARY], base_at(st, &e->bases, e->base[F_SUMMARY]),
-	                   HF_MAX_SUMMARY)))
+	                   HF_MAX_SUMMARY, &o->tmp)))
 		return rc;
 	ent.summary = nz(&o->summary);
 	if ((rc = put_html(&o->content, &e->f[F_CONTENT], base_at(st, &e->bases, e->base[F_CONTENT]),
-	                   HF_MAX_CONTENT)))
+	                   HF_MAX_CONTENT, &o->tmp)))
 		return rc;
 	ent.content = nz(&o->content);
+	if (!ent.title) {
+		if ((rc = untitled(&o->title, ent.summary ? ent.summary : ent.content, &o->tmp)))
+			return rc;
+		ent.title = nz(&o->title);
+	}
 	if ((rc = put_categories(st, &ent.ncategories, &ent.flags)))
 		return rc;
 	ent.categories = o->cat_ptr;
@@ -1098,6 +1251,8 @@ static int field_start(struct state *st, const struct elem *el, int depth, unsig
 	buf_clear(&e->f[f]);
 	e->rank[f] = el->rank;
 	e->mode[f] = mode;
+	if (mode == M_BASE64)
+		st->cap_base64 = atom_type(attr(st, A_TYPE));
 	if ((f == F_LINK || f == F_SUMMARY || f == F_CONTENT || f == F_ID) &&
 	    (rc = base_keep(st, &e->bases, &e->base[f])))
 		return rc;
@@ -1277,6 +1432,8 @@ static int feed_elem(struct state *st, const struct elem *el, int depth, int emp
 		}
 		if (mode == M_NONE)
 			return HF_OK;
+		if (mode == M_BASE64)
+			st->cap_base64 = atom_type(attr(st, A_TYPE));
 		st->feed_title_rank = el->rank;
 		st->feed_title_mode = mode;
 		buf_clear(&st->feed_title);
@@ -1295,6 +1452,10 @@ static int cap_end(struct state *st)
 	int rc = HF_OK;
 
 	switch (st->cap_role) {
+	case R_FIELD:
+		if (st->cap_mode == M_BASE64 && st->cap >= st->e.f && st->cap < st->e.f + F__N)
+			rc = base64_end(st, st->cap, &st->e.mode[st->cap - st->e.f]);
+		break;
 	case R_AUTHOR:
 		if (st->e.authors.n < MAX_LIST_RAW)
 			rc = list_push(&st->e.authors, buf_str(&st->item_text), st->item_text.len,
@@ -1306,7 +1467,10 @@ static int cap_end(struct state *st)
 			               st->cap_mode);
 		break;
 	case R_CHANNEL:
-		rc = feed_title_end(st);
+		if (st->cap_mode == M_BASE64)
+			rc = base64_end(st, &st->feed_title, &st->feed_title_mode);
+		if (!rc)
+			rc = feed_title_end(st);
 		break;
 	case R_RSS:
 		rc = feed_link_end(st);
@@ -1318,13 +1482,24 @@ static int cap_end(struct state *st)
 	return rc;
 }
 
+/* atom:author ends: its name, or its e-mail when it has none. */
+static int author_end(struct state *st)
+{
+	const struct buf *b = st->aname.len ? &st->aname : &st->aemail;
+
+	st->author_depth = -1;
+	if (b->len && st->e.authors.n < MAX_LIST_RAW)
+		return list_push(&st->e.authors, b->data, b->len, M_ESCAPE);
+	return HF_OK;
+}
+
 /*
- * An item starts after libxml2 recovered from a fatal error.  Its recovery
- * closes an unclosed element only at the next end tag, which then closes
- * the wrong one, and so on up: an unclosed <b> in a description leaves
- * every later item inside the first (or inside its description).  Whatever
- * the document meant to close before this item is closed here, so that
- * each item is an entry of its own.
+ * An item starts inside another (a missing </item>, or libxml2's recovery
+ * from a fatal error: it closes an unclosed element only at the next end
+ * tag, which then closes the wrong one, and so on up), or the item's own
+ * end tag came while a deeper element was open (mismatch()).  Whatever
+ * the document meant to close is closed here, so that each item is an
+ * entry of its own.
  */
 static int item_break(struct state *st)
 {
@@ -1332,6 +1507,9 @@ static int item_break(struct state *st)
 
 	if (st->cap)
 		rc = cap_end(st);
+	/* An atom:author the document never closed still names someone. */
+	if (!rc && st->author_depth >= 0 && st->item_depth >= 0)
+		rc = author_end(st);
 	st->skip_depth = st->author_depth = -1;
 	if (!rc && st->item_depth >= 0) {
 		st->item_depth = -1;
@@ -1348,7 +1526,10 @@ static int on_start(struct state *st, const xmlChar *name, const xmlChar *uri, i
 
 	if (st->info->format == FEED_FORMAT_UNKNOWN)
 		return on_root(st, name, uri);
-	if (st->broken && (st->cap || st->skip_depth >= 0 || st->item_depth >= 0) &&
+	/* Items never nest: one that starts inside another means the
+	 * other's end tag is missing (or libxml2 recovered as above). */
+	if ((st->broken || st->item_depth >= 0) &&
+	    (st->cap || st->skip_depth >= 0 || st->item_depth >= 0) &&
 	    (el = lookup(st, name, uri)) != NULL && el->role == R_ITEM && (rc = item_break(st)))
 		return rc;
 	if (st->cap) {
@@ -1363,8 +1544,11 @@ static int on_start(struct state *st, const xmlChar *name, const xmlChar *uri, i
 		return HF_OK;
 	if (st->item_depth >= 0)
 		return item_elem(st, el, depth, empty);
-	if (el->role == R_ITEM)
+	if (el->role == R_ITEM) {
+		st->item_name = name;
+		st->item_raw = st->raw_depth;
 		return item_start(st, depth);
+	}
 	if (el->role == R_CHANNEL && st->chan_depth < 0)
 		st->chan_depth = depth;
 	else if (st->chan_depth >= 0 && depth == st->chan_depth + 1)
@@ -1387,10 +1571,7 @@ static int on_end(struct state *st, const xmlChar *name, int depth)
 	if (depth == st->skip_depth) {
 		st->skip_depth = -1;
 	} else if (depth == st->author_depth) {
-		const struct buf *b = st->aname.len ? &st->aname : &st->aemail;
-		st->author_depth = -1;
-		if (b->len && st->e.authors.n < MAX_LIST_RAW)
-			rc = list_push(&st->e.authors, b->data, b->len, M_ESCAPE);
+		rc = author_end(st);
 	} else if (depth == st->item_depth) {
 		st->item_depth = -1;
 		rc = entry_end(st);
@@ -1442,6 +1623,49 @@ static int read_text(void *ctx, char *buf, int len)
 	return (int)n;
 }
 
+/*
+ * An end tag for `name` that libxml2 found while a deeper element was
+ * open (XML_ERR_TAG_NAME_MISMATCH): it ends only the innermost element.
+ * When `name` is the field being captured or the open item, the document
+ * meant to close that: it is closed here, and the levels libxml2 keeps
+ * open from it up become ghosts, so that an unclosed <b> in a title does
+ * not take the link and description with it.
+ */
+static int mismatch(struct state *st, const char *name)
+{
+	int cur = st->depth - 1, from, rc;
+
+	if (!name || cur > BASE_FRAMES)
+		return HF_OK;
+	if (st->cap && st->cap_name && cur > st->cap_raw &&
+	    strcmp(name, (const char *)st->cap_name) == 0) {
+		from = st->cap_raw;
+		rc = cap_end(st);
+	} else if (st->item_depth >= 0 && st->item_name && cur > st->item_raw &&
+	           strcmp(name, (const char *)st->item_name) == 0) {
+		/* The capture, if any, ends with it. */
+		from = st->item_raw;
+		rc = item_break(st);
+	} else {
+		return HF_OK;
+	}
+	for (int d = from; d <= cur; d++) {
+		st->nghosts += !st->ghost[d];
+		st->ghost[d] = 1;
+	}
+	return rc;
+}
+
+/* libxml2's depth `raw` without the ghosts below it. */
+static int unghosted(const struct state *st, int raw)
+{
+	int d = raw;
+
+	for (int i = 0; st->nghosts && i < raw && i <= BASE_FRAMES; i++)
+		d -= st->ghost[i];
+	return d;
+}
+
 static void sax_error(void *ud, xmlErrorPtr e)
 {
 	struct state *st = ud;
@@ -1466,6 +1690,11 @@ static void sax_error(void *ud, xmlErrorPtr e)
 	st->xml_errors++;
 	if (e->level == XML_ERR_FATAL)
 		st->broken = 1;
+	if (e->code == XML_ERR_TAG_NAME_MISMATCH) {
+		int rc = mismatch(st, e->str2);
+		if (rc)
+			fail(st, rc);
+	}
 	if (st->first_error.len == 0 && e->message) {
 		size_t n = strcspn(e->message, "\n");
 		if (buf_printf(&st->first_error, "line %d: %.*s", e->line, (int)(n > 120 ? 120 : n), e->message))
@@ -1619,7 +1848,7 @@ static void sax_start(void *ud, const xmlChar *name, const xmlChar *prefix, cons
 {
 	struct state *st = ud;
 	const xmlChar *cur = st->ctxt->input ? st->ctxt->input->cur : NULL;
-	int depth = st->depth++;
+	int raw = st->depth++, depth = unghosted(st, raw);
 	int rc = HF_OK;
 
 	(void)prefix;
@@ -1636,12 +1865,19 @@ static void sax_start(void *ud, const xmlChar *name, const xmlChar *prefix, cons
 	st->natts = natts - ndefaulted;  /* DTD defaults come last: not ours */
 	st->nsdecl = nsdecl;
 	st->nnsdecl = nnsdecl;
+	st->raw_depth = raw;
+	if (raw <= BASE_FRAMES)
+		st->pushed[raw] = depth;
 	if (st->natts)
 		rc = base_push(st, depth);
 	/* startElementNs comes before libxml2 reads the "/>" of an empty
 	 * element; its own xmlTextReader tells them apart the same way. */
 	if (!rc)
 		rc = on_start(st, name, uri, depth, cur && cur[0] == '/' && cur[1] == '>');
+	if (!rc && st->cap && st->cap_depth == depth) {
+		st->cap_name = name;
+		st->cap_raw = raw;
+	}
 	if (rc)
 		fail(st, rc);
 }
@@ -1649,7 +1885,7 @@ static void sax_start(void *ud, const xmlChar *name, const xmlChar *prefix, cons
 static void sax_end(void *ud, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri)
 {
 	struct state *st = ud;
-	int depth = --st->depth;
+	int raw = --st->depth, depth;
 	int rc;
 
 	(void)prefix;
@@ -1657,8 +1893,14 @@ static void sax_end(void *ud, const xmlChar *name, const xmlChar *prefix, const 
 	if (st->rc)
 		return;
 	st->ctxt->wellFormed = 1;
-	if ((rc = on_end(st, name, depth)))
+	depth = raw <= BASE_FRAMES ? st->pushed[raw] : unghosted(st, raw);
+	if (raw <= BASE_FRAMES && st->ghost[raw]) {
+		/* The document closed this one long ago. */
+		st->ghost[raw] = 0;
+		st->nghosts--;
+	} else if ((rc = on_end(st, name, depth))) {
 		fail(st, rc);
+	}
 	base_pop(st, depth);
 }
 

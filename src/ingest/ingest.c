@@ -11,6 +11,7 @@
 #include "helsefeed/ingest.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/log.h"
+#include "helsefeed/norm.h"
 #include "helsefeed/pipeline.h"
 
 /* A configured feed, in the session's table: at most one transfer each. */
@@ -589,7 +590,15 @@ static int start(struct ingest *I, int64_t now, int all, const char *const *name
 			for (size_t k = 0; k < nnames && !take; k++)
 				take = strcmp(names[k], v[i].name) == 0;
 		} else {
-			take = !v[i].gone && (all || due <= now);
+			int waits = v[i].retry_after > now && !(all & INGEST_FORCE);
+
+			take = !v[i].gone && (((all & INGEST_ALL) && !waits) || due <= now);
+			if (!take && !v[i].gone && (all & INGEST_ALL) && waits) {
+				char at[21];
+				norm_date_iso(v[i].retry_after, at);
+				log_info("%s: the server asked for no fetch before %s (Retry-After); "
+				         "skipped, --force fetches it", v[i].name, at);
+			}
 		}
 		if (take) {
 			if ((rc = queue(I, j, &v[i], now)))

@@ -42,6 +42,86 @@ uint32_t norm_cp1252(unsigned char b)
 	return b >= 0x80 && b < 0xA0 ? cp1252_c1[b - 0x80] : b;
 }
 
+/* --- double-encoded UTF-8 ------------------------------------------------ */
+
+/* The byte that code point cp stood for when UTF-8 was read as
+ * windows-1252 (or as Latin-1, which gives the C1 controls), or -1. */
+static int mojibake_byte(uint32_t cp)
+{
+	if (cp < 0x100)
+		return (int)cp;
+	for (int i = 0; i < 32; i++)
+		if (cp1252_c1[i] == cp)
+			return 0x80 + i;
+	return -1;
+}
+
+/*
+ * One pass over s: 1 when every character maps back to a byte
+ * (mojibake_byte) and those bytes are valid UTF-8 holding at least one
+ * multi-byte sequence; with `out`, the bytes are appended.  It stops at
+ * the first character that cannot be mojibake, so clean Norwegian text
+ * ("Første": 'ø' is the byte 0xF8, which starts no UTF-8 sequence) costs a
+ * few bytes of look.
+ */
+static int mojibake_scan(const unsigned char *s, size_t len, char *out, size_t *nout)
+{
+	unsigned char seq[4];
+	size_t need = 0, have = 0, multi = 0, o = 0;
+
+	for (size_t i = 0; i < len;) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t m = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
+		int b;
+
+		if (m <= 0 || (b = mojibake_byte((uint32_t)cp)) < 0)
+			return 0;
+		i += (size_t)m;
+		if (need == 0) {
+			if (b >= 0xC2 && b <= 0xF4) {
+				need = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1;
+				seq[0] = (unsigned char)b;
+				have = 1;
+			} else if (b >= 0x80) {
+				return 0;
+			}
+		} else {
+			if ((b & 0xC0) != 0x80)
+				return 0;
+			seq[have++] = (unsigned char)b;
+			if (--need == 0) {
+				/* overlong forms, surrogates, > U+10FFFF */
+				if (norm_utf8_seq(seq, have) != have)
+					return 0;
+				multi++;
+			}
+		}
+		if (out)
+			out[o] = (char)b;
+		o++;
+	}
+	*nout = o;
+	return need == 0 && multi > 0;
+}
+
+int norm_repair(const char *s, size_t len, struct buf *out)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n;
+	int rc;
+
+	/* Every double-encoded sequence starts with U+00C2..U+00F4, written
+	 * C3 82..C3 B4: without a C3 byte there is nothing to repair. */
+	if (len == 0 || !memchr(s, 0xC3, len) || !mojibake_scan(u, len, NULL, &n))
+		return 0;
+	if ((rc = buf_reserve(out, n)))
+		return rc;
+	mojibake_scan(u, len, out->data + out->len, &n);
+	out->len += n;
+	out->data[out->len] = '\0';
+	return 1;
+}
+
 /* Inline elements: stripping them must not split a word ("<b>H</b>else"),
  * every other tag separates words like the block it stands for. */
 static const char *const inline_tags[] = {
@@ -441,13 +521,23 @@ static int has_markup(const char *s, size_t len)
 int norm_text(const char *s, size_t len, int mode, size_t max,
               struct buf *out, int *truncated)
 {
-	int flags = NT_CTRL | NT_COLLAPSE;
+	struct buf fixed = BUF_INIT;
+	int flags = NT_CTRL | NT_COLLAPSE, rc;
 
+	if ((rc = norm_repair(s, len, &fixed)) < 0)
+		goto out;
+	if (rc == 1) {
+		s = fixed.data;
+		len = fixed.len;
+	}
 	if (mode == NORM_TEXT_HTML || (mode == NORM_TEXT_FIELD && has_markup(s, len)))
 		flags |= NT_ENT | NT_STRIP;
 	else if (mode == NORM_TEXT_ESCAPED)
 		flags |= NT_ENT;
-	return run(s, len, flags, max, out, truncated);
+	rc = run(s, len, flags, max, out, truncated);
+out:
+	buf_free(&fixed);
+	return rc;
 }
 
 int norm_nfc(const char *s, size_t len, struct buf *out)
