@@ -192,8 +192,9 @@ static void update_sets_categories_again(void **state)
 }
 
 /* A merged story stays in every category any of its sources gives it:
- * a merged source adds its feed's and its text's, and the ministry's
- * version, when it arrives later and becomes primary, keeps them. */
+ * a merged source adds its feed's (not those of the rules on its text),
+ * and the ministry's version, when it arrives later and becomes primary,
+ * keeps what the item had. */
 static void merged_source_adds_its_categories(void **state)
 {
 	struct fx *f = *state;

@@ -42,11 +42,12 @@
  * "feed"), the keyword rules over title, summary, content and the
  * entry's <category> texts (origin "rule"), and every category whose
  * name or title equals one of the entry's <category> texts, case and
- * punctuation aside (origin "entry").  A merged source adds its own,
- * found the same way from its feed and its text, and a source that
- * becomes primary keeps those of the others: a merged story stays in
- * every category any of its sources gives it.  Only the primary feed's
- * own new revision (levels 1 and 2, same feed) sets them afresh.
+ * punctuation aside (origin "entry").  A merged source adds those it
+ * gives (its feed's and its <category> texts'; the keyword rules read
+ * the primary text alone), and a source that becomes primary keeps
+ * those the item had: a merged story stays in every category any of its
+ * sources gives it.  Only the primary feed's own new revision (levels 1
+ * and 2, same feed) sets them afresh.
  */
 #ifndef HELSEFEED_PIPELINE_H
 #define HELSEFEED_PIPELINE_H

@@ -206,16 +206,27 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 	return store_item_set_categories(in, id, p->cats, p->ncats);
 }
 
-/* A merged source's categories join its item's (pipeline.h). */
+/* The categories a merged source gives its item (pipeline.h): its feed's
+ * and its entry's own.  The keyword rules read the primary text only: a
+ * relay that mentions a hospital in passing does not move the story. */
 static int add_categories(struct pipeline *p, struct store_ingest *in,
                           int64_t id, const struct config_feed *feed,
                           const struct feed_entry *e)
 {
+	size_t i, n = 0;
 	int rc;
 
 	if ((rc = categorise(p, feed, e)))
 		return rc;
-	return store_dedup_add_categories(p->sd, in, id, p->cats, p->ncats);
+	for (i = 0; i < p->ncats; i++) {
+		unsigned o = p->cats[i].origins & (STORE_CAT_FEED | STORE_CAT_ENTRY);
+
+		if (o) {
+			p->cats[n] = p->cats[i];
+			p->cats[n++].origins = o;
+		}
+	}
+	return n ? store_dedup_add_categories(p->sd, in, id, p->cats, n) : HF_OK;
 }
 
 /* Level 3: the best near-duplicate of the entry, 0 when none. */
