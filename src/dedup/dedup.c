@@ -62,7 +62,7 @@ static const struct fact_word {
 
 /* Words whose lemmas a struct dedup remembers: the vocabulary of a few
  * weeks of the sector's headlines and leads fits; when the table is
- * three quarters full it starts again (16 bytes x 2^15 = 768 KiB). */
+ * three quarters full it starts again (32 bytes x 2^15 = 1 MiB). */
 #define MEMO_BITS 15
 
 struct memo {
