@@ -362,6 +362,26 @@ static void timezones_are_checked_on_disk(void **state)
 	assert_false(config_timezone_valid(""));
 }
 
+/* same_url: a pattern with one {N}, checked with file:line. */
+static void same_url_patterns_are_checked(void **state)
+{
+	struct fx *f = *state;
+
+	load_ok(f, BASE "same_url = https://www.regjeringen.no/*/id{N}/\n" FEED);
+	assert_int_equal(f->cfg->nsame_url, 1);
+	assert_string_equal(f->cfg->same_url[0], "https://www.regjeringen.no/*/id{N}/");
+	expect_error(f, BASE "same_url = https://www.regjeringen.no/*/id/\n" FEED,
+	             "3: [helsefeed] same_url: 'https://www.regjeringen.no/*/id/' is not"
+	             " a URL pattern with one {N}, like https://www.example.no/*/id{N}/");
+	/* A star could take some of the id's digits. */
+	expect_error_prefix(f, BASE "same_url = https://www.regjeringen.no/*{N}/\n" FEED,
+	                    "3: [helsefeed] same_url: 'https://www.regjeringen.no/*{N}/' is not");
+	expect_error_prefix(f, BASE "same_url = ftp://x.no/id{N}/\n" FEED,
+	                    "3: [helsefeed] same_url: 'ftp://x.no/id{N}/' is not");
+	expect_error_prefix(f, BASE "same_url = https://x.no/{N}/id{N}/\n" FEED,
+	                    "3: [helsefeed] same_url: 'https://x.no/{N}/id{N}/' is not");
+}
+
 static void lists_split_on_commas_and_whitespace(void **state)
 {
 	struct fx *f = *state;
@@ -1148,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(check_prints_summary),
 		cmocka_unit_test(check_option_overrides_global_config),
 		cmocka_unit_test(check_reports_every_error),
+		cmocka_unit_test_setup_teardown(same_url_patterns_are_checked, setup, teardown),
 		cmocka_unit_test(check_missing_file_and_usage),
 		T(check_runs_the_classifier_compiler),
 	};

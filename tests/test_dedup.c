@@ -606,15 +606,17 @@ static size_t helseplan(struct store_dedup *sd, struct store_ingest *in,
 	uint64_t key = norm_fnv1a(NORM_FNV_INIT, "helseplan", 9);
 	size_t n = 99;
 
-	assert_int_equal(store_dedup_candidates(sd, in, "ny helseplan 5", &key, 1, t,
+	assert_int_equal(store_dedup_candidates(sd, in, "helseplan", 1,
+	                                        "ny helseplan 5", &key, 1, t,
 	                                        7 * DAY, ids, hits, max, &n), 0);
 	return n;
 }
 
 /*
- * Every item of the window that shares a word is a candidate, however
- * many share it (no bound but `max`), best first: the same title_norm,
- * then more shared words, then the newest.  Nothing outside the window;
+ * Every item of the window that shares a rare word (one of at most
+ * HF_DEDUP_RARE items) is a candidate, up to `max`, found through
+ * items_fts, best first:
+ * the same title_norm, then more shared title words, then the newest.  Nothing outside the window;
  * an item as the open transaction has it, and as it is again when that
  * rolls back.
  */
@@ -643,9 +645,10 @@ static void candidates_are_every_item_of_the_window_best_first(void **state)
 	n = helseplan(sd, in, T0, 64, ids, hits);
 	assert_int_equal(n, 40);
 	assert_int_equal(ids[0], item[5]);
-	assert_int_equal(hits[0], DEDUP_MAX_KEYS + 1 + 1);
+	/* Found (1), shares "helseplan" (1), same title (DEDUP_MAX_KEYS + 1). */
+	assert_int_equal(hits[0], DEDUP_MAX_KEYS + 1 + 2);
 	for (i = 1; i < n; i++) {
-		assert_int_equal(hits[i], 1);
+		assert_int_equal(hits[i], 2);
 		assert_true(i == 1 || ids[i] < ids[i - 1]);
 	}
 	assert_int_equal(ids[1], item[39]);
@@ -674,6 +677,81 @@ static void candidates_are_every_item_of_the_window_best_first(void **state)
 	assert_int_equal(ids[1], item[39]);
 	store_ingest_abort(in);
 	store_dedup_close(sd);
+}
+
+/* --- URL equivalence -------------------------------------------------- */
+
+#define REGJ "https://www.regjeringen.no/*/id{N}/"
+
+static void same_url_pattern_takes_the_id(void **state)
+{
+	const char *id = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_true(dedup_url_pattern_valid(REGJ, strlen(REGJ)));
+	assert_false(dedup_url_pattern_valid("https://x.no/*/id/", 18));
+	assert_false(dedup_url_pattern_valid("https://x.no/*{N}", 17));
+	assert_false(dedup_url_pattern_valid("https://x.no/id{N}*", 19));
+	assert_false(dedup_url_pattern_valid("https://x.no/id{N}9", 19));
+	assert_true(dedup_url_pattern_valid("https://x.no/id{N}", 18));
+	assert_true(dedup_url_match(REGJ, "https://www.regjeringen.no/nn/aktuelt/"
+	                            "oppnemning-av-utval/id2923615/", &id, &n));
+	assert_int_equal(n, 7);
+	assert_memory_equal(id, "2923615", 7);
+	assert_true(dedup_url_match(REGJ, "https://www.regjeringen.no/no/dokumenter/"
+	                            "meld.-st.-5-20232024/id3015842/", &id, &n));
+	assert_memory_equal(id, "3015842", 7);
+	/* Not the site, no id, more after the id. */
+	assert_false(dedup_url_match(REGJ, "https://www.example.no/no/x/id2923615/", &id, &n));
+	assert_false(dedup_url_match(REGJ, "https://www.regjeringen.no/no/x/idabc/", &id, &n));
+	assert_false(dedup_url_match(REGJ, "https://www.regjeringen.no/no/x/id29/?x=1", &id, &n));
+	assert_false(dedup_url_match(REGJ, NULL, &id, &n));
+}
+
+/* The /no/ and /nn/ versions of one release are one item, however
+ * unlike their words; another id is another item, and without the rule
+ * the two versions stay apart. */
+static void same_url_rule_joins_no_and_nn(void **state)
+{
+	struct fx *f = *state;
+	char *pat[] = {REGJ};
+	struct feed_entry e[6];
+	int64_t id[6];
+	int oc[1];
+
+	e[0] = entry("no", "Oppnevning av utvalg som skal gjennomgå tannhelsefeltet",
+	             "https://www.regjeringen.no/no/aktuelt/oppnevning/id2923615/",
+	             NULL, T0);
+	e[1] = entry("nn", "Nasjonalt utval ser på tannhelsa",
+	             "https://www.regjeringen.no/nn/aktuelt/utval/id2923615/",
+	             NULL, T0 + 3600);
+	e[2] = entry("nn2", "Nasjonalt utval ser på tannhelsa",
+	             "https://www.regjeringen.no/nn/aktuelt/utval/id2923616/",
+	             NULL, T0 + 3600);
+	e[3] = entry("no3", "Regjeringen legger fram ny plan for legevakt",
+	             "https://www.regjeringen.no/no/aktuelt/legevakt/id2923700/",
+	             NULL, T0);
+	e[4] = entry("nn3", "Ny plan for legevakta i heile landet",
+	             "https://www.regjeringen.no/nn/aktuelt/legevakt/id2923700/",
+	             NULL, T0 + 3600);
+	/* Without the rule: two items. */
+	ingest(f, 0, &e[3], 1, NULL, &id[3]);
+	ingest(f, 4, &e[4], 1, oc, &id[4]);
+	assert_int_equal(oc[0], STORE_NEW);
+	assert_int_not_equal(id[3], id[4]);
+	/* With it: one, and another id is another item. */
+	f->cfg.same_url = pat;
+	f->cfg.nsame_url = 1;
+	ingest(f, 0, &e[0], 1, NULL, &id[0]);
+	ingest(f, 4, &e[1], 1, oc, &id[1]);
+	assert_int_equal(oc[0], PIPELINE_MERGED);
+	assert_int_equal(id[1], id[0]);
+	ingest(f, 2, &e[2], 1, oc, &id[2]);
+	assert_int_equal(oc[0], STORE_NEW);
+	assert_int_not_equal(id[2], id[0]);
+	f->cfg.same_url = NULL;
+	f->cfg.nsame_url = 0;
 }
 
 /* --- labelled set ------------------------------------------------------- */
@@ -873,6 +951,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(labelled_set_precision_and_recall, setup, teardown),
 		cmocka_unit_test_setup_teardown(candidates_are_every_item_of_the_window_best_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(shared_keys_of_a_title_are_all_its_keys, setup, teardown),
+		cmocka_unit_test(same_url_pattern_takes_the_id),
+		cmocka_unit_test_setup_teardown(same_url_rule_joins_no_and_nn, setup, teardown),
 	};
 
 	log_set_level(LOG_LVL_WARN);

@@ -191,19 +191,34 @@ static void update_sets_categories_again(void **state)
 	}
 }
 
-static void merged_source_adds_no_categories(void **state)
+/* A merged story stays in every category any of its sources gives it:
+ * a merged source adds its feed's (not those of the rules on its text),
+ * and the ministry's version, when it arrives later and becomes primary,
+ * keeps what the item had. */
+static void merged_source_adds_its_categories(void **state)
 {
 	struct fx *f = *state;
 	struct feed_entry m = mk("m1", "Nytt sykehus i Stavanger", "https://regjeringen.no/s", NULL, 1);
 	struct feed_entry h = mk("h1", "Nyhet: Nytt sykehus i Stavanger – Ahus",
 	                         "https://ahus.no/s", NULL, 2);
+	struct feed_entry h2 = mk("h2", "Koronatiltak ved sykehuset i Bodø – Ahus",
+	                          "https://ahus.no/b", NULL, 3);
+	struct feed_entry m2 = mk("m2", "Koronatiltak ved sykehuset i Bodø",
+	                          "https://regjeringen.no/b", NULL, 4);
 	char got[256];
 
 	assert_int_equal(run(f, 0, &m), STORE_NEW);
 	assert_int_equal(run(f, 1, &h), PIPELINE_MERGED);
 	cats(f->path, got, sizeof got);
-	assert_string_equal(got, "hospitals/rule");
+	assert_string_equal(got, "hospitals/feed hospitals/rule");
 	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 1);
+	assert_int_equal(run(f, 1, &h2), STORE_NEW);
+	assert_int_equal(run(f, 0, &m2), PIPELINE_MERGED);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM items"), 2);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_categories c"
+	                 " JOIN items i ON i.id = c.item_id"
+	                 " WHERE i.link = 'https://regjeringen.no/b'"
+	                 " AND c.category = 'hospitals' AND c.origin = 'feed'"), 1);
 }
 
 static void authority_override_beats_kind(void **state)
@@ -443,7 +458,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(new_item_gets_feed_rule_and_entry_categories, setup, teardown),
 		cmocka_unit_test_setup_teardown(update_sets_categories_again, setup, teardown),
-		cmocka_unit_test_setup_teardown(merged_source_adds_no_categories, setup, teardown),
+		cmocka_unit_test_setup_teardown(merged_source_adds_its_categories, setup, teardown),
 		cmocka_unit_test_setup_teardown(authority_override_beats_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_rule_is_a_config_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_feeds_store_the_same_whatever_the_pipeline_saw, setup, teardown),

@@ -134,6 +134,10 @@ struct config {
 	int max_redirects, max_connections, max_per_host;
 	int stale_after;                          /* seconds */
 	int dedup_window;                         /* seconds */
+	/* URL patterns whose links with one id are one story (dedup.h, URL
+	 * equivalence), checked by config_load. */
+	char **same_url;
+	size_t nsame_url;
 	int max_entries;                          /* per published feed */
 	int silent_after;     /* a feed that answers but brought no new story
 	                         for this long is "silent" (status), seconds */

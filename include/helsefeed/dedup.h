@@ -53,9 +53,31 @@
  *                      DEDUP_SIMHASH_MAX_DIST: the text was copied;
  *   DEDUP_RULE_BODY    title >= DEDUP_TITLE_PCT and body >=
  *                      DEDUP_BODY_PCT: rewritten title and rewritten first
- *                      paragraph that still share half their words.
+ *                      paragraph that still share half their words;
+ *   DEDUP_RULE_WEIGHTED the titles share a number or date word, title >=
+ *                      DEDUP_WEIGHTED_TITLE_PCT, and the weighted Dice of
+ *                      the title and lead terms >= DEDUP_WEIGHTED_PCT:
+ *                      "Kjerkol: 720 millioner kroner til fastlege-
+ *                      ordningen" / "... til å styrke basistilskuddet til
+ *                      fastlegeordningen i år".
  *  Title similarity is required by every rule: two bodies alike under
  *  different headlines are a follow-up story, not the same release.
+ *
+ *  Terms: each word's nb and nn lemmas (dedup_sig_lemmas: hunspell-no
+ *  through src/classify/lex.c, Snowball for words it does not know) are
+ *  one term, so "regjeringa"/"regjeringen" and "fastlegeordninga"/
+ *  "fastlegeordningen" match; the bigram match above catches the rest
+ *  ("styrkjer"/"styrker").  Weights favour rare words: a number or date
+ *  word DEDUP_W_FACT, a word neither dictionary knows (names, places,
+ *  rare compounds) DEDUP_W_RARE, any other DEDUP_W_WORD.  They are
+ *  properties of the word, not counts of the store, so a decision never
+ *  depends on the order items arrived in; the store's counts choose the
+ *  candidates (store_dedup_candidates: a word of more than HF_DEDUP_RARE
+ *  items of the window finds none).
+ *
+ *  The veto also holds for the deciding body: a title naming the
+ *  government and one naming the Storting are two stories (proposal and
+ *  vote), "Regjeringen avvikler ..." / "Stortinget avvikler ...".
  *
  * Window and scope (pipeline.c): candidates are items whose published
  * time (else first_seen) lies within cfg->dedup_window of the entry's,
@@ -64,8 +86,9 @@
  * entries are a series: "Ukerapport uke 2", "uke 3").
  *
  * The thresholds were set on tests/data/classify/labelled.tsv (38
- * same-story groups, 13 look-alike groups): see tests/test_dedup.c for
- * the precision and recall they give.
+ * same-story groups, 13 look-alike groups; tests/test_dedup.c checks the
+ * precision and recall they give) and the dev part of tests/data/corpus
+ * (tests/corpus/evaluate.py --part dev).
  */
 #ifndef HELSEFEED_DEDUP_H
 #define HELSEFEED_DEDUP_H
@@ -106,6 +129,25 @@
 /* Simhash distance of copied text: 3 of 64 bits tolerates a changed
  * word or two in a 100-word text, while unrelated texts sit near 32. */
 #define DEDUP_SIMHASH_MAX_DIST 3
+/* Token weights of the weighted rule: a number or date word, a word no
+ * dictionary knows, any other content word.  A title token counts
+ * DEDUP_W_TITLE times: the headline says what the story is. */
+#define DEDUP_W_FACT 4
+#define DEDUP_W_RARE 3
+#define DEDUP_W_WORD 1
+#define DEDUP_W_TITLE 2
+/* Weighted Dice (percent) of title and lead terms that makes two items
+ * the same story (DEDUP_RULE_WEIGHTED), when their titles share a number
+ * or date word ("720 millioner", "6,2 milliarder") and are alike to
+ * DEDUP_WEIGHTED_TITLE_PCT.  Set on the dev part of tests/data/corpus
+ * and tests/data/classify/labelled.tsv: the hard negatives of both
+ * ("Fødeavdelingen i Kristiansund flyttes" / "Fødetilbodet i
+ * Kristiansund vert flytta til Molde", two daily case counts) score up
+ * to 54 without a shared figure, up to 44 with one. */
+#define DEDUP_WEIGHTED_PCT 55
+/* Title Jaccard (percent) the weighted rule needs beside: a lead alike
+ * under unrelated headlines is a follow-up story. */
+#define DEDUP_WEIGHTED_TITLE_PCT 35
 /* Index keys per item: its longest content tokens of the title (long
  * words are rare words, so they find few and good candidates). */
 #define DEDUP_MAX_KEYS 8
@@ -116,9 +158,10 @@ enum dedup_rule {
 	DEDUP_RULE_STRONG,
 	DEDUP_RULE_SIMHASH,
 	DEDUP_RULE_BODY,
+	DEDUP_RULE_WEIGHTED,
 };
 
-/* "none", "title", "strong", "simhash", "body". */
+/* "none", "title", "strong", "simhash", "body", "weighted". */
 const char *dedup_rule_name(int rule);
 
 /* --- text ------------------------------------------------------------ */
@@ -146,8 +189,11 @@ uint64_t dedup_simhash(const char *title_norm, const char *summary);
 
 struct dedup_tok {
 	uint64_t hash;         /* FNV-1a of the folded word */
+	uint64_t lemma[2];     /* FNV-1a of its nb and nn lemmas (0: none
+	                        * yet, dedup_sig_lemmas) */
 	uint16_t off, ncp;     /* letters in struct dedup_sig.cp */
 	uint8_t kind;          /* DEDUP_TOK_* */
+	uint8_t weight;        /* rarity, DEDUP_W_* (dedup_sig_lemmas) */
 };
 
 #define DEDUP_TOK_STOP 0
@@ -181,9 +227,31 @@ void dedup_sig_title(struct dedup_sig *s, const char *title_norm,
                      uint64_t simhash);
 void dedup_sig_body(struct dedup_sig *s, const char *summary);
 
+/*
+ * Lemmas and weights of every token of s (title and body): each word's
+ * nb and nn lemmas (hunspell with the configured dictionaries, else the
+ * Snowball stem), so that "regjeringa"/"regjeringen" and
+ * "fastlegeordninga"/"fastlegeordningen" are one term; and its weight:
+ * DEDUP_W_FACT for numbers and date words ("116117", "1,2"),
+ * DEDUP_W_RARE for a word no dictionary knows (names, places, rare
+ * compounds: "astrazeneca", "kjerkol"), DEDUP_W_WORD for the rest.
+ * Words are remembered per struct dedup (a pure function: what the
+ * memo holds changes the speed, never the answer).  Cannot fail: a word
+ * lex cannot take (out of memory) keeps its own hash as lemma.
+ */
+void dedup_sig_lemmas(struct dedup *d, struct dedup_sig *s);
+
 /* Index keys of a signature (distinct content tokens, longest first):
  * at most `max`, returns how many. */
 size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max);
+
+/*
+ * The words to look an entry's candidates up by (store_dedup_candidates):
+ * its headline's content words and its lead's numbers, as folded UTF-8,
+ * each followed by a NUL, appended to out; at most HF_DEDUP_MAX_TERMS.
+ * Returns how many, or HF_ENOMEM.
+ */
+int dedup_sig_terms(const struct dedup_sig *s, struct buf *out) HF_WUR;
 
 /* How many of keys[] (dedup_sig_keys, distinct) are words of title_norm:
  * the title words an item shares with an entry. */
@@ -195,6 +263,8 @@ struct dedup_score {
 	int title_pct, body_pct;
 	int matched;           /* title tokens matched */
 	int dist;              /* simhash Hamming distance */
+	int weighted_pct;      /* weighted Dice of title and lead terms */
+	int rare;              /* the titles share a number or date word */
 	int need_body;         /* undecided: load b's body and ask again */
 };
 
@@ -204,15 +274,44 @@ struct dedup_score {
 int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
                      struct dedup_score *sc);
 
+/* --- URL equivalence ------------------------------------------------ */
+
+/*
+ * feeds.conf's [helsefeed] same_url: a pattern is an http(s) URL in
+ * which "*" stands for any run of characters ("/" too, none too) and
+ * "{N}", once, for a run of digits: the publisher's own id of the page.
+ * Two links that match one pattern with the same digits are one story,
+ * whatever their words: regjeringen.no publishes a release under /no/
+ * and /nn/ with one id, and the shipped feeds.conf says so with the
+ * site's address, a "*" and "/id{N}/".
+ * {N} needs a fixed character before it and, unless it ends the pattern,
+ * after it (a "*" there could take some of its digits); at most 4 "*".
+ */
+
+/* 1 when p[0..n) is such a pattern, else 0 (config_load's check). */
+int dedup_url_pattern_valid(const char *p, size_t n);
+
+/* 1 when url matches pattern (dedup_url_pattern_valid), with the digits
+ * of {N} at *id (into url), *idlen of them; 0 when it does not. */
+int dedup_url_match(const char *pattern, const char *url, const char **id,
+                    size_t *idlen);
+
+/* The SQLite GLOB that matches the URLs of pattern with id[0..idlen) as
+ * {N}, appended to out (NUL-terminated).  Returns 0 or HF_ENOMEM. */
+int dedup_url_glob(const char *pattern, const char *id, size_t idlen,
+                   struct buf *out) HF_WUR;
+
 /* --- storage (src/store/dedup.c), on the store's own connection ------ */
 
 /*
- * The candidates of an entry are read from the items table by one query
- * (store_dedup_candidates) through the index items_t on COALESCE(
- * published, first_seen): every item of the window, matched by its
- * stored title_norm.  Nothing is held between queries: what an ingest
- * wrote, what it rolled back and what another process committed is what
- * the next query sees.  Its cost grows with the items of the window.
+ * The candidates of an entry are read by full-text queries on items_fts
+ * (store_dedup_candidates), one per word of the entry's headline (and
+ * number of its lead), each limited to the items first seen since the
+ * window opened and to HF_DEDUP_RARE + 1 rows.  Nothing is held between
+ * queries: what an ingest wrote, what it rolled back and what another
+ * process committed is what the next query sees.  The cost of an entry
+ * is bounded by HF_DEDUP_MAX_TERMS x (HF_DEDUP_RARE + 1) index rows,
+ * whatever the store holds.
  */
 struct store_dedup;
 
@@ -238,18 +337,38 @@ int64_t store_dedup_feed_id(const struct store_ingest *in);
 int64_t store_dedup_now(const struct store_ingest *in);
 
 /*
- * Candidates for entry time t: the items whose time (published, else
- * first_seen) lies in [t - window, t + window] and whose title_norm
- * equals `title_norm` (weight DEDUP_MAX_KEYS + 1) or has words among
- * `keys` (dedup_sig_keys; weight 1 each, dedup_shared_keys), best first:
- * by weight, then newest id.  Writes up to `max` ids and weights to
- * ids[], hits[] and their count to *n.  Returns 0, HF_EDB, HF_ENOMEM.
+ * Candidates for entry time t: the items that have a rare word among
+ * words[0..nwords) (dedup_sig_terms) in their title or summary, found
+ * through items_fts, and whose time (published, else first_seen) lies in
+ * [t - window, t + window].  A word is rare when at most HF_DEDUP_RARE
+ * items first seen since t - window - HF_DEDUP_AHEAD_S have it (ids grow
+ * with first_seen; an item dated further ahead of its first fetch than
+ * that is missed); the others find nothing.  Weight: 1 per rare word,
+ * plus 1 per word of `keys` (dedup_sig_keys, dedup_shared_keys) in its
+ * title_norm, plus DEDUP_MAX_KEYS + 1 when its title_norm equals
+ * `title_norm`.  Best first: by weight, then newest id.  Writes up to
+ * `max` ids and weights to ids[], hits[] and their count to *n.
+ * Nothing is held between calls: what the store holds is what is found.
+ * Returns 0, HF_EDB, HF_ENOMEM.
  */
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
+                           const char *words, size_t nwords,
                            const char *title_norm, const uint64_t *keys,
                            size_t nkeys, int64_t t, int64_t window,
                            int64_t *ids, int *hits, size_t max,
                            size_t *n) HF_WUR;
+
+/*
+ * The newest item of the window [t - window, t + window] whose link, or
+ * a merged source's, matches same_url `pattern` with id[0..idlen) as
+ * its {N} (dedup_url_match).  *out: its id, 0 when none.  The items of
+ * the window are read through items_t, so the cost is the window's;
+ * only an entry whose link matches a pattern asks.  Returns 0, HF_EDB,
+ * HF_ENOMEM.
+ */
+int store_dedup_same_url(struct store_dedup *sd, struct store_ingest *in,
+                         const char *pattern, const char *id, size_t idlen,
+                         int64_t t, int64_t window, int64_t *out) HF_WUR;
 
 /* One item as dedup sees it. */
 struct store_dedup_item {
@@ -275,16 +394,23 @@ int store_dedup_item_body(struct store_dedup *sd, int64_t id,
  * store_ingest_known), the entry's own merged row, if any, goes; the
  * item's feed, key, hash and fields (title, link, canonical URL, dates,
  * author, summary, content, entry categories) become the entry's,
- * revision is bumped, and the item's categories and fingerprint are
- * cleared for the caller to set again.  The item keeps its id and
- * atom:id; the former primary keeps its own title, summary and link as
- * a merged source.  `revision`: the entry is its own
+ * revision is bumped, and the item's fingerprint is cleared for the
+ * caller to set again; its categories too when `revision`, else they
+ * stay (a merged story keeps every category of its sources).  The item
+ * keeps its id and atom:id; the former primary keeps its own title,
+ * summary and link as a merged source.  `revision`: the entry is its own
  * feed's new revision of the story (counted as updated by the ingest).
  * store_ingest_item_id() is then `id`.  Returns 0, HF_EDB, HF_ENOMEM.
  */
 int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
                         int64_t id, const struct feed_entry *e,
                         int revision) HF_WUR;
+
+/* Add categories (as store_item_set_categories) to item `id`, keeping
+ * those it has.  Returns 0, HF_EDB, HF_ENOMEM. */
+int store_dedup_add_categories(struct store_dedup *sd, struct store_ingest *in,
+                               int64_t id, const struct store_category *cats,
+                               size_t n) HF_WUR;
 
 /* Name of feed `feed_id` into `out` (appended).  Returns 1, 0 when
  * unknown, HF_EDB, HF_ENOMEM. */

@@ -111,6 +111,21 @@
  * sector's feeds publish weekly at the least. */
 #define HF_SILENT_AFTER_S (30 * 24 * 3600)
 
+/* --- deduplication ------------------------------------------------------ */
+/* A word of more items of the dedup window than this finds no story:
+ * the sector publishes about 2,000 items a week, and a name, a place or
+ * a figure of one story is in a handful of them, while "sykehus" or
+ * "vaksine" is in hundreds.  Bounds the rows read per word. */
+#define HF_DEDUP_RARE 48
+/* Words of an entry put to that search: the content words of a headline
+ * (real ones have under 20) and the numbers and rare words of its lead. */
+#define HF_DEDUP_MAX_TERMS 8
+/* How far ahead of its first fetch an item's date may lie and the item
+ * still be found by the candidate search, which walks items newest
+ * first and stops at those first seen this long before the window: a
+ * feed that writes local time as UTC is 14 hours ahead at most. */
+#define HF_DEDUP_AHEAD_S (24 * 3600)
+
 /* --- publishing -------------------------------------------------------- */
 #define HF_PUBLISH_MAX_ENTRIES 100
 

@@ -19,6 +19,9 @@
  *          revision (fields replaced, revision bumped; STORE_UPDATED),
  *          the old key stays a source so it is skipped if it returns;
  *        another feed's item -> merged (PIPELINE_MERGED).
+ *   2b. Else an item of another feed within cfg->dedup_window whose link
+ *      (or a merged source's) is the entry's under one of cfg->same_url
+ *      (dedup.h, URL equivalence: one id, /no/ and /nn/) -> merged.
  *   3. Else a near-duplicate (dedup.h) among the items of other feeds
  *      within cfg->dedup_window of the entry's time -> merged
  *      (PIPELINE_MERGED).
@@ -34,13 +37,17 @@
  * other 4.  Lower ranks win; on a tie the first arrival stays primary.
  *
  * For every new or changed primary: fingerprint (title_norm and simhash,
- * written with the item's row: all that the candidate query of level 3
- * reads, dedup.h) and categories: the primary feed's own (origin
+ * written with the item's row; the candidate search of level 3 reads
+ * items_fts, dedup.h) and categories: the primary feed's own (origin
  * "feed"), the keyword rules over title, summary, content and the
  * entry's <category> texts (origin "rule"), and every category whose
  * name or title equals one of the entry's <category> texts, case and
- * punctuation aside (origin "entry").  A merged source adds none: an
- * item's categories describe its primary text.
+ * punctuation aside (origin "entry").  A merged source adds those it
+ * gives (its feed's and its <category> texts'; the keyword rules read
+ * the primary text alone), and a source that becomes primary keeps
+ * those the item had: a merged story stays in every category any of its
+ * sources gives it.  Only the primary feed's own new revision (levels 1
+ * and 2, same feed) sets them afresh.
  */
 #ifndef HELSEFEED_PIPELINE_H
 #define HELSEFEED_PIPELINE_H
@@ -58,19 +65,9 @@
 #define PIPELINE_OUTCOMES 4
 
 /* Near-duplicate candidates compared per entry: the best-ranked by shared
- * title words (store_dedup_candidates).  Bounds the comparisons of an
+ * rare words and title words (store_dedup_candidates).  Bounds the comparisons of an
  * entry whatever the window holds. */
 #define PIPELINE_MAX_CANDIDATES 8
-/* A candidate must share this many title words exactly with an entry
- * whose title has more than PIPELINE_FEW_KEYS content words: title
- * similarity >= 50 % needs most words matched, and of a rewritten
- * headline at least two survive verbatim (names, figures, the subject:
- * "bruk digitalt tilsyn" in the bokmål and nynorsk versions).  A short
- * title may share one word only ("Stavanger" beside "universitets-
- * sjukehus"/"-sykehus").  Spares reading the items that share only a
- * common word ("helse"). */
-#define PIPELINE_MIN_SHARED_KEYS 2
-#define PIPELINE_FEW_KEYS 3
 
 struct pipeline;
 

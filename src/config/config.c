@@ -27,6 +27,7 @@
 
 #include "helsefeed/classify.h"
 #include "helsefeed/config.h"
+#include "helsefeed/dedup.h"
 #include "helsefeed/fetch.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/tz.h"
@@ -65,6 +66,7 @@ enum ktype {
 	K_LIST,     /* names -> char ** + size_t */
 	K_ADDRS,    /* e-mail addresses -> char ** + size_t */
 	K_CIDRS,    /* networks "10.0.0.0/8 ::1" -> char ** + size_t */
+	K_SAMEURL,  /* URL patterns with one {N} (dedup.h) -> char ** + size_t */
 	K_FROM,     /* "Name <addr>" or "addr" */
 	K_MATCH,    /* rule text with [..] conditions */
 	K_EXCLUDE,  /* rule text without conditions */
@@ -129,6 +131,7 @@ static const struct key hf_keys[] = {
 	KN("max_per_host", K_INT, struct config, max_per_host, 1, 64, HF_FETCH_MAX_PER_HOST),
 	KN("stale_after", K_DUR, struct config, stale_after, 60, 365 * DAY, HF_STALE_AFTER_S),
 	KN("dedup_window", K_DUR, struct config, dedup_window, 3600, 365 * DAY, 7 * DAY),
+	KL("same_url", K_SAMEURL, struct config, same_url, nsame_url, 0),
 	KN("max_entries", K_INT, struct config, max_entries, 1, 10000, HF_PUBLISH_MAX_ENTRIES),
 	KS("gazetteer", K_PATHNONE, struct config, gazetteer, HF_GAZETTEER, 0),
 	KS("dictionaries", K_PATHNONE, struct config, dictionaries, HF_DICTIONARIES, 0),
@@ -1007,6 +1010,12 @@ static int set_cidrs(struct val *a)
 	return set_list_with(a, cidr_valid, "a network like 10.0.0.0/8 or ::1/128");
 }
 
+static int set_sameurl(struct val *a)
+{
+	return set_list_with(a, dedup_url_pattern_valid,
+	                     "a URL pattern with one {N}, like https://www.example.no/*/id{N}/");
+}
+
 static int set_addrs(struct val *a)
 {
 	return set_list_with(a, addr_valid, "an e-mail address like name@example.no");
@@ -1097,6 +1106,7 @@ static const struct ktype_info {
 	[K_LIST] = {set_list, ST_LIST, 1},
 	[K_ADDRS] = {set_addrs, ST_LIST, 0},
 	[K_CIDRS] = {set_cidrs, ST_LIST, 1},
+	[K_SAMEURL] = {set_sameurl, ST_LIST, 1},
 	[K_FROM] = {set_from, ST_STR, 0},
 	[K_MATCH] = {set_match, ST_STR, 1},
 	[K_EXCLUDE] = {set_exclude, ST_STR, 1},

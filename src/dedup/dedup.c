@@ -8,6 +8,7 @@
 #include "helsefeed/dedup.h"
 #include "helsefeed/limits.h"
 #include "helsefeed/norm.h"
+#include "../classify/lex.h"
 
 /* Words a republisher puts before the headline ("Nyhet: ..."), folded,
  * sorted by byte value for bsearch. */
@@ -59,9 +60,40 @@ static const struct fact_word {
 	{"september", FACT_MONTH | 9}, {"sjette", 6}, {"tredje", 3},
 };
 
+/* Words whose lemmas a struct dedup remembers: the vocabulary of a few
+ * weeks of the sector's headlines and leads fits; when the table is
+ * three quarters full it starts again (32 bytes x 2^15 = 1 MiB). */
+#define MEMO_BITS 15
+
+struct memo {
+	uint64_t word;         /* FNV of the folded word; 0: free slot */
+	uint64_t lemma[2];
+	uint8_t weight;
+};
+
+/* Who decided is a fact too: "Regjeringen avvikler fritt
+ * behandlingsvalg" (the proposal) and "Stortinget avvikler fritt
+ * behandlingsvalg" (the vote, weeks later) are two stories.  Title words
+ * naming the deciding body, folded, sorted for bsearch; the value is the
+ * body's. */
+#define FACT_ACTOR 0x4143544f52000000ULL
+static const struct fact_word actors[] = {
+	{"regjeringa", FACT_ACTOR | 1}, {"regjeringen", FACT_ACTOR | 1},
+	{"stortinget", FACT_ACTOR | 2},
+};
+
+static int cmp_fact(const void *a, const void *b)
+{
+	return strcmp((const char *)a, ((const struct fact_word *)b)->word);
+}
+
 struct dedup {
 	uint64_t *names;       /* FNV of source names, sorted */
 	size_t nnames;
+	struct lex *lex;       /* NULL: dedup_new without a configuration */
+	struct memo *memo;
+	size_t nmemo;
+	struct buf lem;
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -429,6 +461,11 @@ int dedup_new(const struct config *cfg, struct dedup **out)
 	for (i = 0; cfg && i < cfg->nfeeds && !rc; i++)
 		if (!(rc = add_name(d, &cap, cfg->feeds[i].title)))
 			rc = add_name(d, &cap, cfg->feeds[i].name);
+	if (!rc && cfg &&
+	    (rc = lex_open(cfg->dictionaries && strcmp(cfg->dictionaries, "none")
+	                   ? cfg->dictionaries : NULL, &d->lex, NULL)) == HF_OK &&
+	    !(d->memo = calloc((size_t)1 << MEMO_BITS, sizeof *d->memo)))
+		rc = HF_ENOMEM;
 	if (rc) {
 		dedup_free(d);
 		return rc;
@@ -444,6 +481,9 @@ void dedup_free(struct dedup *d)
 	if (!d)
 		return;
 	free(d->names);
+	lex_close(d->lex);
+	free(d->memo);
+	buf_free(&d->lem);
 	free(d);
 }
 
@@ -453,6 +493,7 @@ const char *dedup_rule_name(int rule)
 		[DEDUP_RULE_NONE] = "none", [DEDUP_RULE_TITLE] = "title",
 		[DEDUP_RULE_STRONG] = "strong", [DEDUP_RULE_SIMHASH] = "simhash",
 		[DEDUP_RULE_BODY] = "body",
+		[DEDUP_RULE_WEIGHTED] = "weighted",
 	};
 
 	if (rule < 0 || (size_t)rule >= sizeof names / sizeof names[0])
@@ -640,13 +681,29 @@ static int sig_word(void *ud, const struct word *w, int sep)
 	for (i = 0; i < *n; i++)
 		if (v[i].hash == w->hash)
 			return 0;
-	if (kind == DEDUP_TOK_FACT && !f->body && s->nfacts < DEDUP_MAX_FACTS) {
+	if (kind == DEDUP_TOK_WORD && !f->body && w->nkept == w->nb) {
+		const struct fact_word *a = bsearch(w->b, actors,
+		                                    sizeof actors / sizeof actors[0],
+		                                    sizeof actors[0], cmp_fact);
+		if (a) {
+			kind = DEDUP_TOK_FACT + 1;   /* a word with a fact */
+			fact = a->value;
+		}
+	}
+	if ((kind == DEDUP_TOK_FACT || kind == DEDUP_TOK_FACT + 1) &&
+	    !f->body && s->nfacts < DEDUP_MAX_FACTS) {
 		for (i = 0; i < s->nfacts && s->facts[i] != fact; i++)
 			;
 		if (i == s->nfacts)
 			s->facts[s->nfacts++] = fact;
+		if (kind != DEDUP_TOK_FACT)
+			kind = DEDUP_TOK_WORD;
 	}
+	if (kind != DEDUP_TOK_FACT && kind != DEDUP_TOK_STOP)
+		kind = DEDUP_TOK_WORD;
 	v[*n].hash = w->hash;
+	v[*n].lemma[0] = v[*n].lemma[1] = 0;
+	v[*n].weight = 0;
 	v[*n].kind = (uint8_t)kind;
 	v[*n].off = (uint16_t)s->ncp;
 	v[*n].ncp = (uint16_t)w->ncp;
@@ -719,6 +776,57 @@ size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max)
 	return n;
 }
 
+static int term_put(const struct dedup_sig *s, const struct dedup_tok *t,
+                    struct buf *out)
+{
+	unsigned char enc[4];
+	size_t i;
+
+	for (i = 0; i < t->ncp; i++)
+		if (buf_append(out, (const char *)enc, (size_t)utf8proc_encode_char(
+		                   (utf8proc_int32_t)s->cp[t->off + i], enc)))
+			return HF_ENOMEM;
+	return buf_putc(out, '\0') ? HF_ENOMEM : HF_OK;
+}
+
+int dedup_sig_terms(const struct dedup_sig *s, struct buf *out)
+{
+	const struct dedup_tok *pick[DEDUP_MAX_TOKENS + DEDUP_MAX_WORDS];
+	size_t n = 0, nt, i, j;
+
+	/* The headline's words, longest first (a long word is a rare word),
+	 * then the lead's figures; a word cut at DEDUP_MAX_WORD_CP letters
+	 * is no word of the index. */
+	for (i = 0; i < s->ntitle; i++) {
+		const struct dedup_tok *t = &s->title[i];
+
+		if (t->kind == DEDUP_TOK_STOP || t->ncp >= DEDUP_MAX_WORD_CP)
+			continue;
+		for (j = n; j > 0 && pick[j - 1]->ncp < t->ncp; j--)
+			pick[j] = pick[j - 1];
+		pick[j] = t;
+		n++;
+	}
+	nt = n;
+	for (i = 0; i < s->nbody; i++)
+		if (s->body[i].kind == DEDUP_TOK_FACT &&
+		    s->body[i].ncp < DEDUP_MAX_WORD_CP)
+			pick[n++] = &s->body[i];
+	/* Room for two of the lead's figures when the headline is long. */
+	if (n > HF_DEDUP_MAX_TERMS && nt > HF_DEDUP_MAX_TERMS - 2) {
+		size_t keep = HF_DEDUP_MAX_TERMS - 2;
+
+		memmove(pick + keep, pick + nt, (n - nt) * sizeof *pick);
+		n -= nt - keep;
+	}
+	if (n > HF_DEDUP_MAX_TERMS)
+		n = HF_DEDUP_MAX_TERMS;
+	for (i = 0; i < n; i++)
+		if (term_put(s, pick[i], out))
+			return HF_ENOMEM;
+	return (int)n;
+}
+
 size_t dedup_shared_keys(const char *title_norm, const uint64_t *keys,
                          size_t nkeys)
 {
@@ -745,6 +853,86 @@ size_t dedup_shared_keys(const char *title_norm, const uint64_t *keys,
 			}
 	}
 	return n;
+}
+
+/* --- lemmas and weights ---------------------------------------------- */
+
+/* Lemmas and weight of one token, from lex (d->lex set). */
+static void tok_lemmas(struct dedup *d, const struct dedup_sig *s,
+                       struct dedup_tok *t, struct memo *m)
+{
+	unsigned char w[4 * DEDUP_MAX_WORD_CP];
+	size_t n = 0, i, at = 0;
+	int cnt, known = 0;
+
+	m->lemma[0] = m->lemma[1] = t->hash;
+	m->weight = t->kind == DEDUP_TOK_FACT ? DEDUP_W_FACT : DEDUP_W_WORD;
+	if (t->kind != DEDUP_TOK_WORD)
+		return;
+	for (i = 0; i < t->ncp; i++)
+		n += (size_t)utf8proc_encode_char((utf8proc_int32_t)s->cp[t->off + i],
+		                                  w + n);
+	buf_clear(&d->lem);
+	cnt = lex_lemmas(d->lex, (const char *)w, n, &d->lem, &known);
+	for (i = 0; cnt > 0 && i < (size_t)cnt; i++) {
+		size_t len = strlen(d->lem.data + at);
+		uint64_t h = norm_fnv1a(NORM_FNV_INIT, d->lem.data + at, len);
+
+		/* The first lemma, and the last one that differs: hunspell
+		 * answers nb's analyses first, then nn's. */
+		if (i == 0)
+			m->lemma[0] = m->lemma[1] = h;
+		else if (h != m->lemma[0])
+			m->lemma[1] = h;
+		at += len + 1;
+	}
+	if (cnt > 0 && !known && t->ncp >= 4)
+		m->weight = DEDUP_W_RARE;
+}
+
+static void toks_lemmas(struct dedup *d, const struct dedup_sig *s,
+                        struct dedup_tok *v, size_t n)
+{
+	size_t mask = ((size_t)1 << MEMO_BITS) - 1, i, b;
+
+	for (i = 0; i < n; i++) {
+		struct dedup_tok *t = &v[i];
+		uint64_t key = t->hash ? t->hash : 1;
+		struct memo *m;
+
+		for (b = key & mask; d->memo[b].word && d->memo[b].word != key;
+		     b = (b + 1) & mask)
+			;
+		m = &d->memo[b];
+		if (!m->word) {
+			if (d->nmemo >= (3u << MEMO_BITS) / 4) {
+				memset(d->memo, 0, sizeof *d->memo << MEMO_BITS);
+				d->nmemo = 0;
+				m = &d->memo[key & mask];
+			}
+			tok_lemmas(d, s, t, m);
+			m->word = key;
+			d->nmemo++;
+		}
+		t->lemma[0] = m->lemma[0];
+		t->lemma[1] = m->lemma[1];
+		t->weight = m->weight;
+	}
+}
+
+void dedup_sig_lemmas(struct dedup *d, struct dedup_sig *s)
+{
+	size_t i;
+
+	if (!d->lex) {
+		for (i = 0; i < s->ntitle; i++)
+			s->title[i].lemma[0] = s->title[i].lemma[1] = s->title[i].hash;
+		for (i = 0; i < s->nbody; i++)
+			s->body[i].lemma[0] = s->body[i].lemma[1] = s->body[i].hash;
+		return;
+	}
+	toks_lemmas(d, s, s->title, s->ntitle);
+	toks_lemmas(d, s, s->body, s->nbody);
 }
 
 /* --- comparison ---------------------------------------------------------- */
@@ -780,6 +968,10 @@ static int tok_match(const struct dedup_sig *sa, const struct dedup_tok *a,
                      const struct dedup_sig *sb, const struct dedup_tok *b)
 {
 	if (a->hash == b->hash)
+		return 1;
+	/* One lemma: "regjeringa"/"regjeringen", "sjukehusa"/"sykehusene". */
+	if (a->lemma[0] && (a->lemma[0] == b->lemma[0] || a->lemma[0] == b->lemma[1] ||
+	                    a->lemma[1] == b->lemma[0] || a->lemma[1] == b->lemma[1]))
 		return 1;
 	/* Numbers match only themselves; short words have too few bigrams
 	 * to measure; a different first letter is a different word. */
@@ -865,6 +1057,80 @@ static int popcount64(uint64_t x)
 	return n;
 }
 
+/*
+ * The weighted rule: the title and lead terms of each side (title tokens
+ * DEDUP_W_TITLE times their weight, a term of both title and lead counted
+ * once, as a title term), weighted Dice in percent of the weight of the
+ * terms matched on each side.  *rare: the titles share a number or date
+ * word.
+ */
+struct wterm {
+	const struct dedup_tok *t;
+	int w;
+};
+
+static size_t wterms(const struct dedup_sig *s, struct wterm *out)
+{
+	size_t n = 0, i, j;
+
+	for (i = 0; i < s->ntitle; i++)
+		if (s->title[i].kind != DEDUP_TOK_STOP) {
+			out[n].t = &s->title[i];
+			out[n++].w = DEDUP_W_TITLE * (s->title[i].weight ? s->title[i].weight : 1);
+		}
+	for (i = 0; i < s->nbody; i++) {
+		if (s->body[i].kind == DEDUP_TOK_STOP)
+			continue;
+		for (j = 0; j < s->ntitle && s->title[j].hash != s->body[i].hash; j++)
+			;
+		if (j < s->ntitle)
+			continue;
+		out[n].t = &s->body[i];
+		out[n++].w = s->body[i].weight ? s->body[i].weight : 1;
+	}
+	return n;
+}
+
+static int weighted(const struct dedup_sig *a, const struct dedup_sig *b,
+                    int *rare)
+{
+	struct wterm ta[DEDUP_MAX_TOKENS + DEDUP_MAX_WORDS];
+	struct wterm tb[DEDUP_MAX_TOKENS + DEDUP_MAX_WORDS];
+	size_t na = wterms(a, ta), nb = wterms(b, tb), i, j;
+	long wa = 0, wb = 0, ma = 0, mb = 0;
+	unsigned char hb[DEDUP_MAX_TOKENS + DEDUP_MAX_WORDS];
+
+	*rare = 0;
+	memset(hb, 0, sizeof hb);
+	for (j = 0; j < nb; j++)
+		wb += tb[j].w;
+	for (i = 0; i < na; i++) {
+		int hit = 0;
+
+		wa += ta[i].w;
+		for (j = 0; j < nb; j++)
+			if (tok_match(a, ta[i].t, b, tb[j].t)) {
+				hit = 1;
+				if (!hb[j]) {
+					hb[j] = 1;
+					mb += tb[j].w;
+				}
+				if (ta[i].t < a->title + DEDUP_MAX_TOKENS &&
+				    ta[i].t >= a->title &&
+				    tb[j].t < b->title + DEDUP_MAX_TOKENS &&
+				    tb[j].t >= b->title &&
+				    ta[i].t->kind == DEDUP_TOK_FACT &&
+				    tb[j].t->kind == DEDUP_TOK_FACT)
+					*rare = 1;
+			}
+		if (hit)
+			ma += ta[i].w;
+	}
+	if (!wa || !wb)
+		return 0;
+	return (int)(100 * (ma + mb) / (wa + wb));
+}
+
 int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
                      struct dedup_score *sc)
 {
@@ -874,33 +1140,140 @@ int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
 	memset(&z, 0, sizeof z);
 	z.dist = popcount64(a->simhash ^ b->simhash);
 	z.veto = facts_conflict(a, b);
-	if (!z.veto)
-		z.title_pct = jaccard(a, a->title, a->ntitle, b, b->title, b->ntitle,
-		                      &z.matched, &all);
-	if (z.veto || z.title_pct < DEDUP_TITLE_PCT)
+	if (z.veto)
 		goto out;
-	if (all && z.matched >= 2) {
-		rule = DEDUP_RULE_TITLE;
-		goto out;
-	}
-	if (z.title_pct >= DEDUP_TITLE_STRONG_PCT && z.matched >= 4) {
-		rule = DEDUP_RULE_STRONG;
-		goto out;
-	}
-	if (z.dist <= DEDUP_SIMHASH_MAX_DIST && a->simhash && b->simhash) {
-		rule = DEDUP_RULE_SIMHASH;
-		goto out;
+	z.title_pct = jaccard(a, a->title, a->ntitle, b, b->title, b->ntitle,
+	                      &z.matched, &all);
+	if (z.title_pct >= DEDUP_TITLE_PCT) {
+		if (all && z.matched >= 2) {
+			rule = DEDUP_RULE_TITLE;
+			goto out;
+		}
+		if (z.title_pct >= DEDUP_TITLE_STRONG_PCT && z.matched >= 4) {
+			rule = DEDUP_RULE_STRONG;
+			goto out;
+		}
+		if (z.dist <= DEDUP_SIMHASH_MAX_DIST && a->simhash && b->simhash) {
+			rule = DEDUP_RULE_SIMHASH;
+			goto out;
+		}
 	}
 	if (!a->has_body || !b->has_body) {
 		z.need_body = 1;
 		goto out;
 	}
-	z.body_pct = jaccard(a, a->body, a->nbody, b, b->body, b->nbody, NULL,
-	                     NULL);
-	if (z.body_pct >= DEDUP_BODY_PCT)
-		rule = DEDUP_RULE_BODY;
+	z.weighted_pct = weighted(a, b, &z.rare);
+	if (z.title_pct >= DEDUP_TITLE_PCT) {
+		z.body_pct = jaccard(a, a->body, a->nbody, b, b->body, b->nbody,
+		                     NULL, NULL);
+		if (z.body_pct >= DEDUP_BODY_PCT) {
+			rule = DEDUP_RULE_BODY;
+			goto out;
+		}
+	}
+	if (z.rare && z.weighted_pct >= DEDUP_WEIGHTED_PCT &&
+	    z.title_pct >= DEDUP_WEIGHTED_TITLE_PCT)
+		rule = DEDUP_RULE_WEIGHTED;
 out:
 	if (sc)
 		*sc = z;
 	return rule;
+}
+
+/* --- URL equivalence (same_url) ----------------------------------------- */
+
+#define URL_CAPTURE "{N}"
+
+/* pattern p[0..pn) against u[0..un); the digits of {N} into *id, *idn. */
+static int url_match(const char *p, size_t pn, const char *u, size_t un,
+                     const char **id, size_t *idn, unsigned depth)
+{
+	size_t i;
+
+	/* "*" backtracks: a pattern of a few stars on a URL of HF_MAX_URL
+	 * bytes stays cheap, a pathological one is refused. */
+	if (depth > 8)
+		return 0;
+	while (pn) {
+		if (*p == '*') {
+			for (i = 0; i <= un; i++)
+				if (url_match(p + 1, pn - 1, u + i, un - i, id, idn, depth + 1))
+					return 1;
+			return 0;
+		}
+		if (pn >= 3 && !memcmp(p, URL_CAPTURE, 3)) {
+			for (i = 0; i < un && u[i] >= '0' && u[i] <= '9'; i++)
+				;
+			/* All the digits: the pattern goes on with no digit. */
+			if (!i || !url_match(p + 3, pn - 3, u + i, un - i, id, idn, depth + 1))
+				return 0;
+			*id = u;
+			*idn = i;
+			return 1;
+		}
+		if (!un || *p != *u)
+			return 0;
+		p++, pn--, u++, un--;
+	}
+	return un == 0;
+}
+
+int dedup_url_pattern_valid(const char *p, size_t n)
+{
+	const char *cap = NULL;
+	size_t i, stars = 0;
+
+	if (n > HF_MAX_URL || !((n > 7 && !memcmp(p, "http://", 7)) ||
+	                        (n > 8 && !memcmp(p, "https://", 8))))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] == ' ' || p[i] == '\t' || (unsigned char)p[i] < 0x20)
+			return 0;
+		if (p[i] == '*')
+			stars++;
+		if (i + 3 <= n && !memcmp(p + i, URL_CAPTURE, 3)) {
+			if (cap)
+				return 0;
+			cap = p + i;
+		}
+	}
+	/* One id, with a fixed character on either side (or the end) so
+	 * that no "*" can take some of its digits. */
+	return cap && stars <= 4 && cap > p && cap[-1] != '*' &&
+	       (cap + 3 == p + n || (cap[3] != '*' && !(cap[3] >= '0' && cap[3] <= '9')));
+}
+
+int dedup_url_match(const char *pattern, const char *url, const char **id,
+                    size_t *idlen)
+{
+	const char *d = NULL;
+	size_t dn = 0;
+
+	if (!url || !url_match(pattern, strlen(pattern), url, strlen(url), &d, &dn, 0))
+		return 0;
+	*id = d;
+	*idlen = dn;
+	return 1;
+}
+
+int dedup_url_glob(const char *pattern, const char *id, size_t idlen,
+                   struct buf *out)
+{
+	const char *p;
+
+	for (p = pattern; *p; p++) {
+		int rc;
+
+		if (!strncmp(p, URL_CAPTURE, 3)) {
+			rc = buf_append(out, id, idlen);
+			p += 2;
+		} else if (*p == '?' || *p == '[') {
+			rc = buf_putc(out, '[') || buf_putc(out, *p) || buf_putc(out, ']');
+		} else {
+			rc = buf_putc(out, *p);
+		}
+		if (rc)
+			return HF_ENOMEM;
+	}
+	return buf_reserve(out, 1) ? HF_ENOMEM : (out->data[out->len] = '\0', HF_OK);
 }

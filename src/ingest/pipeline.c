@@ -192,7 +192,8 @@ static const char *title_norm(const struct pipeline *p)
  * which cleared them): its fingerprint and categories.  p->tn and p->sig
  * are the entry's. */
 static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
-                  const struct config_feed *feed, const struct feed_entry *e)
+                  const struct config_feed *feed, const struct feed_entry *e,
+                  int revision)
 {
 	int rc;
 
@@ -200,7 +201,32 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 	                                     p->sig->simhash)) ||
 	    (rc = categorise(p, feed, e)))
 		return rc;
+	if (!revision)
+		return store_dedup_add_categories(p->sd, in, id, p->cats, p->ncats);
 	return store_item_set_categories(in, id, p->cats, p->ncats);
+}
+
+/* The categories a merged source gives its item (pipeline.h): its feed's
+ * and its entry's own.  The keyword rules read the primary text only: a
+ * relay that mentions a hospital in passing does not move the story. */
+static int add_categories(struct pipeline *p, struct store_ingest *in,
+                          int64_t id, const struct config_feed *feed,
+                          const struct feed_entry *e)
+{
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = categorise(p, feed, e)))
+		return rc;
+	for (i = 0; i < p->ncats; i++) {
+		unsigned o = p->cats[i].origins & (STORE_CAT_FEED | STORE_CAT_ENTRY);
+
+		if (o) {
+			p->cats[n] = p->cats[i];
+			p->cats[n++].origins = o;
+		}
+	}
+	return n ? store_dedup_add_categories(p->sd, in, id, p->cats, n) : HF_OK;
 }
 
 /* Level 3: the best near-duplicate of the entry, 0 when none. */
@@ -213,30 +239,34 @@ static int near_dup(struct pipeline *p, struct store_ingest *in,
 	struct store_dedup_item it;
 	struct dedup_score sc;
 	size_t nkeys, n = 0, i, tried = 0;
-	int best = -1, rc, rule;
+	int best = -1, rc, rule, nw;
 	int64_t t = dedup_entry_time(e, store_dedup_now(in));
 
 	*out = 0;
 	nkeys = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
-	if (!nkeys)
+	buf_clear(&p->tmp);
+	if ((nw = dedup_sig_terms(p->sig, &p->tmp)) < 0)
+		return nw;
+	if (!nw)
 		return HF_OK;
-	if ((rc = store_dedup_candidates(p->sd, in, p->tn.data, keys, nkeys, t,
+	if ((rc = store_dedup_candidates(p->sd, in, p->tmp.data, (size_t)nw,
+	                                 p->tn.data, keys, nkeys, t,
 	                                 p->window, ids, hits,
 	                                 sizeof ids / sizeof ids[0], &n)))
 		return rc;
 	for (i = 0; i < n && tried < PIPELINE_MAX_CANDIDATES; i++) {
-		if (nkeys > PIPELINE_FEW_KEYS && hits[i] < PIPELINE_MIN_SHARED_KEYS)
-			break;            /* sorted by hits: the rest share fewer */
 		if ((rc = store_dedup_item(p->sd, in, ids[i], &it, p->other)) < 0)
 			return rc;
 		/* The entry's own feed never duplicates itself (dedup.h). */
 		if (!rc || it.carried)
 			continue;
 		tried++;
+		dedup_sig_lemmas(p->dd, p->other);
 		rule = dedup_same_story(p->sig, p->other, &sc);
 		if (sc.need_body) {
 			if ((rc = store_dedup_item_body(p->sd, ids[i], p->other)))
 				return rc;
+			dedup_sig_lemmas(p->dd, p->other);
 			rule = dedup_same_story(p->sig, p->other, &sc);
 		}
 		if (rule && sc.title_pct > best) {
@@ -265,11 +295,13 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 			return rc;
 		if (pipeline_rank(feed) >= rank) {
 			*outcome = PIPELINE_MERGED;
-			return store_ingest_add_source(in, id, e);
+			if ((rc = store_ingest_add_source(in, id, e)))
+				return rc;
+			return add_categories(p, in, id, feed, e);
 		}
 	}
 	if ((rc = store_dedup_promote(p->sd, in, id, e, same)) ||
-	    (rc = finish(p, in, id, feed, e)))
+	    (rc = finish(p, in, id, feed, e, same)))
 		return rc;
 	*outcome = same ? STORE_UPDATED : PIPELINE_MERGED;
 	return HF_OK;
@@ -286,6 +318,7 @@ static int sign(struct pipeline *p, const struct feed_entry *e)
 		return rc;
 	p->tn.data[p->tn.len] = '\0';
 	dedup_sig_make(p->sig, p->tn.data, e->summary);
+	dedup_sig_lemmas(p->dd, p->sig);
 	return HF_OK;
 }
 
@@ -299,6 +332,39 @@ static int canon_item(struct store_ingest *in, const char *link, int64_t *out)
 		return rc;
 	rc = store_ingest_find_canon(in, canon, out);
 	return rc < 0 ? rc : HF_OK;
+}
+
+/* Level 2b: an item whose link is the entry's under a same_url pattern
+ * of the configuration (dedup.h), 0 when none.  An item the entry's own
+ * feed carries is no twin (as for near_dup). */
+static int same_url(struct pipeline *p, struct store_ingest *in,
+                    const struct feed_entry *e, int64_t *out)
+{
+	struct store_dedup_item it;
+	const char *id;
+	size_t i, idlen;
+	int64_t found = 0;
+	int rc;
+
+	*out = 0;
+	for (i = 0; i < p->cfg->nsame_url; i++) {
+		if (!dedup_url_match(p->cfg->same_url[i], e->link, &id, &idlen))
+			continue;
+		if ((rc = store_dedup_same_url(p->sd, in, p->cfg->same_url[i], id,
+		                               idlen, dedup_entry_time(e,
+		                               store_dedup_now(in)), p->window,
+		                               &found)))
+			return rc;
+		if (!found)
+			continue;
+		if ((rc = store_dedup_item(p->sd, in, found, &it, p->other)) < 0)
+			return rc;
+		if (rc && !it.carried) {
+			*out = found;
+			return HF_OK;
+		}
+	}
+	return HF_OK;
 }
 
 int pipeline_entry(struct pipeline *p, struct store_ingest *in,
@@ -318,7 +384,8 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 		goto out;
 	if (src.item_id && !src.primary) {
 		/* A merged source's revision: the item follows its primary. */
-		rc = store_ingest_add_source(in, src.item_id, e);
+		if (!(rc = store_ingest_add_source(in, src.item_id, e)))
+			rc = add_categories(p, in, src.item_id, feed, e);
 		oc = PIPELINE_MERGED;
 		goto out;
 	}
@@ -337,6 +404,8 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 		goto out;
 	}
 	if ((rc = canon_item(in, e->link, &id)))
+		goto out;
+	if (!id && (rc = same_url(p, in, e, &id)))
 		goto out;
 	if (!id && (rc = near_dup(p, in, e, &id)))
 		goto out;

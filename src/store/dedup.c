@@ -4,12 +4,16 @@
 #include <string.h>
 
 #include "helsefeed/dedup.h"
+#include "helsefeed/limits.h"
 #include "store_int.h"
 
 
 enum sd_id {
 	SD_SOURCE,
+	SD_WINDOW_ID,
 	SD_CANDIDATES,
+	SD_TITLE_NORM,
+	SD_SAME_URL,
 	SD_ITEM,
 	SD_BODY,
 	SD_DEMOTE,
@@ -33,12 +37,29 @@ static const char *const sd_sql[SD__COUNT] = {
 	" SELECT item_id, 0, raw_hash FROM item_sources"
 	" WHERE feed_id = ?1 AND key = ?2 AND key IS NOT NULL"
 	" LIMIT 1",
-	/* Through items_t: every item of the window, for dedup_shared_keys
-	 * to weigh (store_dedup_candidates). */
+	/* The first item first seen at or after ?1: ids grow with
+	 * first_seen, so its id bounds the window's from below. */
+	[SD_WINDOW_ID] =
+	"SELECT id FROM items WHERE first_seen >= ?1 ORDER BY first_seen, id"
+	" LIMIT 1",
+	/* One word's items from id ?2 on, newest first, one more than a rare
+	 * word has (store_dedup_candidates). */
 	[SD_CANDIDATES] =
-	"SELECT id, title_norm FROM items"
-	" WHERE COALESCE(published, first_seen) BETWEEN ?1 AND ?2"
-	" AND title_norm IS NOT NULL",
+	"SELECT rowid FROM items_fts WHERE items_fts MATCH ?1 AND rowid >= ?2"
+	" ORDER BY rowid DESC LIMIT ?3",
+	/* Links of the window's items and of their merged sources that
+	 * match a same_url GLOB, newest item first; through items_t, so
+	 * the cost is the window's (only links of a same_url pattern ask). */
+	[SD_SAME_URL] =
+	"SELECT id, link FROM items"
+	" WHERE COALESCE(published, first_seen) BETWEEN ?2 AND ?3 AND link GLOB ?1"
+	" UNION ALL SELECT i.id, s.link FROM items i CROSS JOIN item_sources s"
+	" ON s.item_id = i.id"
+	" WHERE COALESCE(i.published, i.first_seen) BETWEEN ?2 AND ?3"
+	" AND s.link GLOB ?1 ORDER BY 1 DESC",
+	[SD_TITLE_NORM] =
+	"SELECT title_norm, COALESCE(published, first_seen) FROM items"
+	" WHERE id = ?1",
 	[SD_ITEM] =
 	"SELECT feed_id, COALESCE(published, first_seen), title_norm, simhash,"
 	" feed_id = ?2 OR EXISTS (SELECT 1 FROM item_sources s"
@@ -163,56 +184,153 @@ int store_dedup_source(struct store_dedup *sd, struct store_ingest *in,
 	return failed(in, rc);
 }
 
+/* One word as an FTS5 query: a quoted string, so that no word is read
+ * as an operator ("og", "NOT"); quotes inside doubled. */
+static int fts_word(const char *w, struct buf *out)
+{
+	buf_clear(out);
+	if (buf_putc(out, '"'))
+		return HF_ENOMEM;
+	for (; *w; w++)
+		if ((*w == '"' && buf_putc(out, '"')) || buf_putc(out, *w))
+			return HF_ENOMEM;
+	if (buf_putc(out, '"') || buf_reserve(out, 1))
+		return HF_ENOMEM;
+	out->data[out->len] = '\0';
+	return HF_OK;
+}
+
+/* Step s to its one row: 1 (row), 0 (none), or the failure. */
+static int step_id(struct store_dedup *sd, sqlite3_stmt *s, int64_t *id)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = store__fail(sd->st, "cannot find dedup candidates");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* Add id with weight h to the best-first list ids/hits of k (max). */
+static void rank_put(int64_t *ids, int *hits, size_t *k, size_t max,
+                     int64_t id, int h)
+{
+	size_t i;
+
+	for (i = *k < max ? (*k)++ : max;
+	     i > 0 && (hits[i - 1] < h || (hits[i - 1] == h && ids[i - 1] < id));
+	     i--)
+		if (i < max) {
+			ids[i] = ids[i - 1];
+			hits[i] = hits[i - 1];
+		}
+	if (i < max) {
+		ids[i] = id;
+		hits[i] = h;
+	}
+}
+
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
+                           const char *words, size_t nwords,
                            const char *title_norm, const uint64_t *keys,
                            size_t nkeys, int64_t t, int64_t window,
                            int64_t *ids, int *hits, size_t max, size_t *n)
 {
 	sqlite3_stmt *s = sd->s[SD_CANDIDATES];
-	size_t k = 0, i;
-	int rc = SQLITE_DONE;
+	struct buf q = BUF_INIT;
+	int64_t lo = 0, found[HF_DEDUP_MAX_TERMS * HF_DEDUP_RARE], id;
+	size_t nfound = 0, k = 0, i, j;
+	const char *w = words;
+	int rc;
 
 	if (in->failed)
 		return in->failed;
-	if ((sqlite3_bind_int64(s, 1, t - window) |
-	     sqlite3_bind_int64(s, 2, t + window)) != SQLITE_OK) {
-		rc = SQLITE_ERROR;
+	if (nwords > HF_DEDUP_MAX_TERMS)
+		nwords = HF_DEDUP_MAX_TERMS;
+	rc = HF_OK;
+	if (!nwords || !max)
+		goto out;
+	if (sqlite3_bind_int64(sd->s[SD_WINDOW_ID], 1,
+	                       t - window - HF_DEDUP_AHEAD_S) != SQLITE_OK) {
+		rc = store__fail(sd->st, "cannot find dedup candidates");
 		goto out;
 	}
-	while (max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *tn = (const char *)sqlite3_column_text(s, 1);
-		int64_t id = sqlite3_column_int64(s, 0);
-		int h;
+	/* No item first seen since the window opened: none is in it. */
+	if ((rc = step_id(sd, sd->s[SD_WINDOW_ID], &lo)) <= 0)
+		goto out;
+	for (i = 0; i < nwords; i++, w += strlen(w) + 1) {
+		size_t got = 0;
 
-		if (!tn)
-			continue;
-		h = (int)dedup_shared_keys(tn, keys, nkeys);
-		if (title_norm && strcmp(tn, title_norm) == 0)
-			h += TITLE_WEIGHT;
-		if (!h)
-			continue;
-		/* Kept sorted, best first: more hits, then the newer id. */
-		for (i = k < max ? k++ : max;
-		     i > 0 && (hits[i - 1] < h || (hits[i - 1] == h && ids[i - 1] < id));
-		     i--)
-			if (i < max) {
-				ids[i] = ids[i - 1];
-				hits[i] = hits[i - 1];
-			}
-		if (i < max) {
-			ids[i] = id;
-			hits[i] = h;
+		if ((rc = fts_word(w, &q)))
+			goto out;
+		if ((sqlite3_bind_text(s, 1, q.data, (int)q.len, SQLITE_STATIC) |
+		     sqlite3_bind_int64(s, 2, lo) |
+		     sqlite3_bind_int(s, 3, HF_DEDUP_RARE + 1)) != SQLITE_OK) {
+			rc = store__fail(sd->st, "cannot find dedup candidates");
+			goto out;
 		}
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW && got <= HF_DEDUP_RARE) {
+			if (got < HF_DEDUP_RARE)
+				found[nfound + got] = sqlite3_column_int64(s, 0);
+			got++;
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			rc = store__fail(sd->st, "cannot find dedup candidates of feed '%s'",
+			                 in->name);
+			goto out;
+		}
+		/* A word of more items of the window than that finds no
+		 * story: a rare one (a name, a place, a figure) does. */
+		if (got <= HF_DEDUP_RARE)
+			nfound += got;
 	}
+	/* Each item once, weighed by the rare words it has. */
+	for (i = 0; i < nfound; i++) {
+		const char *tn;
+		int h = 1;
+
+		if (!found[i])
+			continue;
+		id = found[i];
+		for (j = i + 1; j < nfound; j++)
+			if (found[j] == id) {
+				found[j] = 0;
+				h++;
+			}
+		s = sd->s[SD_TITLE_NORM];
+		if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+		    ((rc = sqlite3_step(s)) != SQLITE_ROW && rc != SQLITE_DONE)) {
+			sqlite3_reset(s);
+			rc = store__fail(sd->st, "cannot read item %lld", (long long)id);
+			goto out;
+		}
+		tn = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+		if (tn && (sqlite3_column_int64(s, 1) < t - window ||
+		           sqlite3_column_int64(s, 1) > t + window)) {
+			sqlite3_reset(s);
+			continue;
+		}
+		if (tn) {
+			h += (int)dedup_shared_keys(tn, keys, nkeys);
+			if (title_norm && strcmp(tn, title_norm) == 0)
+				h += TITLE_WEIGHT;
+		}
+		sqlite3_reset(s);
+		rank_put(ids, hits, &k, max, id, h);
+	}
+	rc = HF_OK;
 out:
-	if (!max || rc == SQLITE_DONE) {
+	sqlite3_clear_bindings(sd->s[SD_CANDIDATES]);
+	buf_free(&q);
+	if (!rc)
 		*n = k;
-		rc = HF_OK;
-	} else {
-		rc = store__fail(sd->st, "cannot read dedup candidates of feed '%s'",
-		                 in->name);
-	}
-	sqlite3_reset(s);
 	return failed(in, rc);
 }
 
@@ -308,7 +426,9 @@ int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,
 	         sqlite3_bind_int64(s, 16, sig) |
 	         sqlite3_bind_int(s, 17, revision != 0),
 	         "cannot make source primary");
-	if (!rc)
+	/* A new revision of the primary's own text is classified afresh;
+	 * another source keeps the story in the categories it had. */
+	if (!rc && revision)
 		rc = store__categories_put(st, id, NULL, 0, 1);
 	if (rc)
 		return failed(in, rc);
@@ -349,4 +469,57 @@ int store_dedup_feed_name(struct store_dedup *sd, int64_t feed_id,
 		                 (long long)feed_id);
 	sqlite3_reset(s);
 	return rc;
+}
+
+int store_dedup_same_url(struct store_dedup *sd, struct store_ingest *in,
+                         const char *pattern, const char *id, size_t idlen,
+                         int64_t t, int64_t window, int64_t *out)
+{
+	sqlite3_stmt *s = sd->s[SD_SAME_URL];
+	struct buf glob = BUF_INIT;
+	int64_t found = 0;
+	int rc;
+
+	if (in->failed)
+		return in->failed;
+	if ((rc = dedup_url_glob(pattern, id, idlen, &glob)))
+		return failed(in, rc);
+	if ((sqlite3_bind_text(s, 1, glob.data, (int)glob.len, SQLITE_STATIC) |
+	     sqlite3_bind_int64(s, 2, t - window) |
+	     sqlite3_bind_int64(s, 3, t + window)) != SQLITE_OK)
+		rc = SQLITE_ERROR;
+	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *link = (const char *)sqlite3_column_text(s, 1);
+		const char *d;
+		size_t dn;
+
+		rc = HF_OK;
+		/* GLOB's "*" may take more than the pattern's does: the id
+		 * decides. */
+		if (dedup_url_match(pattern, link, &d, &dn) && dn == idlen &&
+		    !memcmp(d, id, dn)) {
+			found = sqlite3_column_int64(s, 0);
+			rc = SQLITE_DONE;
+		}
+	}
+	if (rc == SQLITE_DONE) {
+		rc = HF_OK;
+		*out = found;
+	} else {
+		rc = store__fail(sd->st, "cannot look up same_url links of feed '%s'",
+		                 in->name);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	buf_free(&glob);
+	return failed(in, rc);
+}
+
+int store_dedup_add_categories(struct store_dedup *sd, struct store_ingest *in,
+                               int64_t id, const struct store_category *cats,
+                               size_t n)
+{
+	if (in->failed)
+		return in->failed;
+	return failed(in, store__categories_put(sd->st, id, cats, n, 0));
 }
