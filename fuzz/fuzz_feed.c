@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "helsefeed/feed.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

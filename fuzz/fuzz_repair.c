@@ -8,8 +8,8 @@
 
 #include <utf8proc.h>
 
-#include "helsefeed/buf.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,8 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "helsefeed/norm.h"
-#include "helsefeed/sanitize.h"
+#include "helsefeed/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "helsefeed/cli.h"
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 
 struct command {
 	const char *name;

@@ -15,9 +15,9 @@
 #include <sqlite3.h>
 
 #include "helsefeed/dedup.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/pipeline.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
+#include "helsefeed/ingest.h"
 #include "helsefeed/store.h"
 
 #define DAY (24 * 3600)

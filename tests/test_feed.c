@@ -18,9 +18,9 @@
 #include <cmocka.h>
 
 #include "helsefeed/feed.h"
-#include "helsefeed/json.h"
+#include "helsefeed/util.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 
 #define FIXTURES "data/feeds/"
 /* "Now" for every parse: 2024-06-01T00:00:00Z, so clamping is stable. */

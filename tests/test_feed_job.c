@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/feed.h"
 #include "helsefeed/limits.h"
 

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/config.h"
 #include "helsefeed/fetch.h"
 #include "helsefeed/ingest.h"

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "helsefeed/buf.h"
-#include "helsefeed/mail.h"
+#include "helsefeed/util.h"
+#include "helsefeed/digest.h"
 
 /* --- decoders, written independently of the encoders ------------------- */
 

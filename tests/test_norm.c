@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <iconv.h>
 
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 
 struct date_case {
 	const char *in;
@@ -566,7 +566,7 @@ static void test_url_resolve_feeds(void **state)
 	check_resolve("https://a.no/x/", "https://b.no/\nlang/lenke\t",
 	              "https://b.no/lang/lenke");
 	check_resolve("https://a.no/x/", "side med mellomrom", "https://a.no/x/side%20med%20mellomrom");
-	/* an empty link is no link, not the base (see norm.h) */
+	/* an empty link is no link, not the base (see text.h) */
 	{
 		static const char *const empty[] = {NULL, "", "  \n\t "};
 		for (size_t i = 0; i < 3; i++) {

@@ -15,8 +15,8 @@
 #include <sqlite3.h>
 
 #include "helsefeed/dedup.h"
-#include "helsefeed/log.h"
-#include "helsefeed/pipeline.h"
+#include "helsefeed/util.h"
+#include "helsefeed/ingest.h"
 #include "helsefeed/store.h"
 
 #define T0 1709280000

@@ -17,9 +17,9 @@
 #include <libxml/xpathInternals.h>
 #include <sqlite3.h>
 
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 #include "helsefeed/publish.h"
-#include "helsefeed/sanitize.h"
+#include "helsefeed/text.h"
 #include "helsefeed/store.h"
 /* White box: the query plans (pubdb_explain). */
 #include "../src/publish/publish_int.h"

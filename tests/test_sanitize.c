@@ -14,8 +14,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "helsefeed/norm.h"
-#include "helsefeed/sanitize.h"
+#include "helsefeed/text.h"
 
 #define BASE "https://www.helsedirektoratet.no/nyheter/"
 

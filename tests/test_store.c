@@ -16,7 +16,7 @@
 #include "testdb.h"
 #include <sqlite3.h>
 
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
 

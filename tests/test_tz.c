@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "helsefeed/limits.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 #define T_20260329_0100Z 1774746000   /* Oslo: 02:00 CET -> 03:00 CEST */
 #define T_20261025_0100Z 1792890000   /* Oslo: 03:00 CEST -> 02:00 CET */

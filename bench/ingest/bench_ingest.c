@@ -29,9 +29,9 @@
 #include <time.h>
 
 #include "helsefeed/config.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/pipeline.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
+#include "helsefeed/ingest.h"
 #include "helsefeed/store.h"
 
 #define T0 1577869200  /* 2020-01-01T09:00:00Z */

@@ -82,7 +82,7 @@
 
 #include <stddef.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/config.h"
 #include "helsefeed/err.h"
 

@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/err.h"
 
 enum feed_kind {

@@ -73,7 +73,7 @@
 
 #include "helsefeed/cli.h"
 #include "helsefeed/err.h"
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 
 /* Longest sleep between two looks at the schedule: a feed or digest
  * changed behind our back (another `fetch` process, a clock step) is

@@ -2,7 +2,7 @@
  * dedup.h - is this entry a story we already hold?  The text side of
  * levels 2 and 3 of DESIGN.md "Deduplication, in order" (level 1, same
  * feed and key, is the store's), and the SQL side that finds
- * candidates (src/store/dedup.c).  pipeline.h puts the levels together.
+ * candidates (src/store/dedup.c).  ingest.h puts the levels together.
  *
  * Fingerprint of an item:
  *   title_norm  the title case-folded per code point (utf8proc), with the
@@ -96,7 +96,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/config.h"
 #include "helsefeed/err.h"
 #include "helsefeed/feed.h"

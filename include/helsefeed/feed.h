@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/err.h"
 
 /* No date known. */

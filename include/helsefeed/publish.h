@@ -73,7 +73,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
 #include "helsefeed/err.h"

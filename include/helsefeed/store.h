@@ -21,7 +21,7 @@
  *
  * Errors: functions return 0 or a negative HF_* code.  HF_EDB carries a
  * message naming the database file, what failed and SQLite's own text; it
- * is logged (log.h) and kept until the next failure (store_errmsg).
+ * is logged (util.h) and kept until the next failure (store_errmsg).
  */
 #ifndef HELSEFEED_STORE_H
 #define HELSEFEED_STORE_H
@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/config.h"
 #include "helsefeed/err.h"
 #include "helsefeed/feed.h"

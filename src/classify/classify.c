@@ -18,7 +18,7 @@
 
 #include "helsefeed/classify.h"
 #include "gaz.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 
 /* Per-item state lives on the stack, one slot per atom: the bound keeps it
  * a few kilobytes.  The production rules have about 60 patterns. */

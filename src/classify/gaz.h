@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/config.h"
 
 /* Distinct terms an item can hold evidence of: beyond that, evidence is

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/err.h"
 
 struct lex;

@@ -19,7 +19,7 @@
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
 #include "helsefeed/dedup.h"
-#include "helsefeed/pipeline.h"
+#include "helsefeed/ingest.h"
 
 static void classify_usage(FILE *f, const char *prog)
 {

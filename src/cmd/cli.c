@@ -1,7 +1,7 @@
 /* cli.c - what the commands share; see cli.h. */
 #include <stdio.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/cli.h"
 
 int cli_load_config(const struct cli *cli, struct config **out)

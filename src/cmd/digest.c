@@ -18,12 +18,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
 #include "helsefeed/digest.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 #include "helsefeed/store.h"
 
 static void usage(FILE *f)

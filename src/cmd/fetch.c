@@ -19,16 +19,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
 #include "helsefeed/digest.h"
-#include "helsefeed/fsutil.h"
 #include "helsefeed/ingest.h"
-#include "helsefeed/log.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 /* The database directory holds item text from the feeds; no reason for
  * other users to read it. */

@@ -26,15 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
-#include "helsefeed/json.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
-#include "helsefeed/tz.h"
 
 /* Items listed when --limit is not given: a screenful and more. */
 #define ITEMS_DEFAULT_LIMIT 50

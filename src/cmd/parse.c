@@ -18,9 +18,9 @@
 
 #include "helsefeed/cli.h"
 #include "helsefeed/feed.h"
-#include "helsefeed/json.h"
+#include "helsefeed/util.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 
 /* `parse` is a tool for files on disk, not for fetched bodies: allow far
  * more than HF_FETCH_MAX_BODY so benchmarks can use large files. */

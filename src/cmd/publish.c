@@ -11,7 +11,7 @@
 
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
 

@@ -11,7 +11,7 @@
 
 #include "helsefeed/cli.h"
 #include "helsefeed/daemon.h"
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 
 static void run_usage(FILE *f)
 {

@@ -13,14 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
 #include "helsefeed/digest.h"
-#include "helsefeed/json.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 /* "2024-05-01 07:00:00Z" (sep ' ') or ISO 8601 (sep 'T'); `none` for 0. */
 /* --- status ---------------------------------------------------------------

@@ -30,7 +30,7 @@
 #include "helsefeed/dedup.h"
 #include "helsefeed/fetch.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 /* A configuration is typed by people: a file bigger than this is a wrong
  * path (a database, a log), not a configuration. */

@@ -20,14 +20,11 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/config.h"
 #include "helsefeed/daemon.h"
-#include "helsefeed/fsutil.h"
 #include "helsefeed/digest.h"
-#include "helsefeed/mail.h"
 #include "helsefeed/ingest.h"
-#include "helsefeed/log.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
 

@@ -7,7 +7,7 @@
 
 #include "helsefeed/dedup.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 #include "../classify/lex.h"
 
 /* Words a republisher puts before the headline ("Nyhet: ..."), folded,

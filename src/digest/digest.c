@@ -13,13 +13,9 @@
 #include <unistd.h>
 
 #include "helsefeed/digest.h"
-#include "helsefeed/json.h"
+#include "helsefeed/util.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/log.h"
-#include "helsefeed/mail.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/sanitize.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 /* Plain-text lines are wrapped here, leaving room for the indent inside
  * RFC 5322's 78 (quoted-printable keeps them short on the wire too). */

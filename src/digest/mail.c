@@ -16,9 +16,9 @@
 
 #include <curl/curl.h>
 
-#include "helsefeed/log.h"
-#include "helsefeed/mail.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/util.h"
+#include "helsefeed/digest.h"
+#include "helsefeed/text.h"
 
 /* libcurl 7.86-8.1 spell the option with three Ls; 8.2 fixed the name
  * and kept the old one as an alias. */

@@ -1,5 +1,5 @@
 /*
- * date.c - dates as feeds write them; see norm.h.
+ * date.c - dates as feeds write them; see text.h.
  *
  * One small hand-written scanner instead of curl_getdate(): curl_getdate
  * reads a date without zone as GMT, does not know CEST and accepts
@@ -14,8 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "helsefeed/norm.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 #define DAY 86400
 
@@ -35,7 +34,7 @@ static int mdays(int y, int m)
 }
 
 /* Wall-clock time in zone `name` (NULL: Europe/Oslo) -> UTC, with the
- * gap and overlap rules of tz_from_local, which norm.h promises. */
+ * gap and overlap rules of tz_from_local, which text.h promises. */
 static int local_to_utc(const char *name, const struct dt *t, int64_t *out)
 {
 	struct tm tm = {.tm_year = t->y - 1900, .tm_mon = t->mon - 1, .tm_mday = t->d,

@@ -15,7 +15,7 @@
 #include <utf8proc.h>
 
 #include "helsefeed/feed.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 
 enum charset { CS_UTF8, CS_1252, CS_LATIN9, CS_UTF16, CS_UTF16LE, CS_UTF16BE, CS_OTHER };
 

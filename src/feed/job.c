@@ -16,7 +16,7 @@
 
 #include <utf8proc.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/feed.h"
 #include "helsefeed/limits.h"
 

@@ -29,9 +29,8 @@
 
 #include "helsefeed/feed.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/sanitize.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
 
 /* A raw field longer than this stops growing: no bound of limits.h is
  * near it, and it keeps a hostile document from holding gigabytes. */

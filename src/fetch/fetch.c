@@ -10,10 +10,9 @@
 
 #include <curl/curl.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/fetch.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/log.h"
 
 /* A body buffer larger than this is released after its transfer instead
  * of being kept for the next one: the pool should not pin 16 MiB each. */

@@ -5,14 +5,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/feed.h"
 #include "helsefeed/fetch.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/pipeline.h"
+#include "helsefeed/text.h"
 
 /* A configured feed, in the session's table: at most one transfer each. */
 struct job {
@@ -26,7 +24,7 @@ struct job {
 struct ingest {
 	const struct config *cfg;
 	struct store *st;
-	struct pipeline *pipe; /* dedup, fingerprint, classify (pipeline.h) */
+	struct pipeline *pipe; /* dedup, fingerprint, classify (ingest.h) */
 	struct fetch_engine *e;
 	struct job *jobs;      /* one per cfg->feeds[i], same order */
 	const struct config_feed **by_name;  /* cfg->feeds sorted, for bsearch */

@@ -1,12 +1,12 @@
 /* pipeline.c - dedup, store, fingerprint and classify one entry; see
- * pipeline.h. */
+ * ingest.h. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "helsefeed/classify.h"
 #include "helsefeed/dedup.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/pipeline.h"
+#include "helsefeed/text.h"
+#include "helsefeed/ingest.h"
 
 _Static_assert(PIPELINE_MERGED != STORE_UNCHANGED &&
                PIPELINE_MERGED != STORE_NEW &&
@@ -138,7 +138,7 @@ static int rank_of(struct pipeline *p, int64_t feed_id, int *out)
 	return HF_OK;
 }
 
-/* Categories of a new or changed primary (pipeline.h) into p->cats. */
+/* Categories of a new or changed primary (ingest.h) into p->cats. */
 static int categorise(struct pipeline *p, const struct config_feed *feed,
                       const struct feed_entry *e)
 {
@@ -206,7 +206,7 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 	return store_item_set_categories(in, id, p->cats, p->ncats);
 }
 
-/* The categories a merged source gives its item (pipeline.h): its feed's
+/* The categories a merged source gives its item (ingest.h): its feed's
  * and its entry's own.  The keyword rules read the primary text only: a
  * relay that mentions a hospital in passing does not move the story. */
 static int add_categories(struct pipeline *p, struct store_ingest *in,

@@ -11,9 +11,8 @@
 #include <libxml/xmlwriter.h>
 
 #include "helsefeed/limits.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
 #include "publish_int.h"
 
 #define ATOM_NS "http://www.w3.org/2005/Atom"

@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helsefeed/norm.h"
-#include "helsefeed/sanitize.h"
+#include "helsefeed/text.h"
 #include "publish_int.h"
 
 /* Small, inline, system fonts: nothing to fetch.  The menu wraps on a

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 #include "publish_int.h"
 
 /* A label value: backslash, double quote and newline escaped. */

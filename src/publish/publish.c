@@ -9,11 +9,9 @@
 #include <time.h>
 
 #include "helsefeed/digest.h"
-#include "helsefeed/fsutil.h"
+#include "helsefeed/util.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 #include "publish_int.h"
 
 /* Titles of the per-kind feeds, in enum feed_kind order. */

@@ -10,12 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/config.h"
 #include "helsefeed/err.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 /* --- store_publish.c: read queries on the store's connection ----------- */
 

@@ -13,10 +13,9 @@
 #include <libxml/xmlwriter.h>
 
 #include "helsefeed/digest.h"
-#include "helsefeed/json.h"
+#include "helsefeed/util.h"
 #include "helsefeed/limits.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 #include "publish_int.h"
 
 #define X(s) ((const xmlChar *)(s))

@@ -15,10 +15,8 @@
 
 #include <utf8proc.h>
 
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
-#include "helsefeed/sanitize.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
 #include "publish_int.h"
 
 /* --- files ------------------------------------------------------------- */

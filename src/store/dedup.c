@@ -68,7 +68,7 @@ static const char *const sd_sql[SD__COUNT] = {
 	/* Promotion, in this order: the old primary becomes a merged source
 	 * (so its key stays known), the new primary's merged row goes, the
 	 * item takes its fields.
-	 * Primary fields follow the primary source (pipeline.h). */
+	 * Primary fields follow the primary source (ingest.h). */
 	[SD_DEMOTE] =
 	"INSERT INTO item_sources (item_id, feed_id, key, raw_hash, link, guid,"
 	" first_seen, title, summary, updated)"

@@ -9,8 +9,8 @@
 #include <sys/random.h>
 
 #include "helsefeed/limits.h"
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
 #include "store_int.h"
 
 int store__new_atom_id(char out[STORE_ATOM_ID_SIZE])

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 #include "store_int.h"
 
 /* --- ingest ------------------------------------------------------------ */

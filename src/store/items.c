@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 #include "store_int.h"
 
 /* An item's time, as items_t indexes it. */

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
 #include "../publish/publish_int.h"
 #include "store_int.h"
 

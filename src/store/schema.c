@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 #include "store_int.h"
 
 /*

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helsefeed/log.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
 #include "store_int.h"
 
 /* Another helsefeed process (`fetch` by hand, `digest`) may hold the write

@@ -9,7 +9,7 @@
 
 #include <sqlite3.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 #include "helsefeed/err.h"
 #include "helsefeed/feed.h"
 #include "helsefeed/store.h"

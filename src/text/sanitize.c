@@ -1,5 +1,5 @@
 /*
- * sanitize.c - rebuild untrusted HTML from an allowlist; see sanitize.h.
+ * sanitize.c - rebuild untrusted HTML from an allowlist; see text.h.
  *
  * libxml2's HTML parser tokenises the input the way a browser would
  * recover it (entities decoded, implied end tags, broken markup), and
@@ -22,8 +22,7 @@
 #include <libxml/parser.h>
 #include <utf8proc.h>
 
-#include "helsefeed/norm.h"
-#include "helsefeed/sanitize.h"
+#include "helsefeed/text.h"
 
 /* Deeper nesting than this is unwrapped: no real article needs it and
  * the stack stays fixed. */

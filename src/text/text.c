@@ -1,7 +1,7 @@
 /*
  * text.c - text fields: entities, tags, controls, whitespace, UTF-8 and
  * NFC in one pass; the one decoder of character references and the one
- * windows-1252 table; see norm.h.
+ * windows-1252 table; see text.h.
  *
  * This runs for every title and summary of every feed, so the decoder is
  * one loop writing straight into the output buffer (reserved once, at the
@@ -16,7 +16,7 @@
 #include <libxml/HTMLparser.h>
 #include <utf8proc.h>
 
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 
 enum {
 	NT_ENT = 1,      /* decode character references */
@@ -29,7 +29,7 @@ enum {
 
 /* windows-1252 bytes 0x80-0x9F: index-windows-1252 of the WHATWG Encoding
  * Standard, which maps the five bytes Microsoft left undefined to the C1
- * controls of the same value.  The one table of helsefeed (norm.h). */
+ * controls of the same value.  The one table of helsefeed (text.h). */
 static const uint16_t cp1252_c1[32] = {
 	0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
 	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,

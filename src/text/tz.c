@@ -1,5 +1,5 @@
 /*
- * tz.c - time zones from TZif files (RFC 8536); see tz.h.
+ * tz.c - time zones from TZif files (RFC 8536); see text.h.
  *
  * The reader takes the 64-bit (version 2+) data block, or the 32-bit one
  * of a version 1 file, and the footer's POSIX TZ rule (POSIX.1-2017 8.3,
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "helsefeed/limits.h"
-#include "helsefeed/tz.h"
+#include "helsefeed/text.h"
 
 #define DAY 86400
 /* The footer's rule is evaluated within +-2^59 s (18 billion years): no
@@ -619,7 +619,7 @@ int tz_format(const struct tz *tz, int64_t t, const char *fmt, char *out, size_t
 
 	if (tz_to_local(tz, t, &tm) || n == 0)
 		return HF_EINVAL;
-	/* The callers' formats are checked at their call (tz.h declares
+	/* The callers' formats are checked at their call (text.h declares
 	 * tz_format strftime-like); gcc does not pass that on to here. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"

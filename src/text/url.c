@@ -1,6 +1,6 @@
 /*
  * url.c - URL resolution and canonical form through libcurl's URL API;
- * see norm.h.  Taking a URL apart is curl's job alone: no scheme test or
+ * see text.h.  Taking a URL apart is curl's job alone: no scheme test or
  * fast path of our own in front of it.
  */
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include <curl/curl.h>
 
-#include "helsefeed/norm.h"
+#include "helsefeed/text.h"
 
 static int is_http(const char *scheme)
 {

@@ -1,10 +1,10 @@
-/* buf.c - growable byte buffer; see buf.h. */
+/* buf.c - growable byte buffer; see util.h. */
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "helsefeed/buf.h"
+#include "helsefeed/util.h"
 
 int buf_reserve(struct buf *b, size_t extra)
 {

@@ -1,11 +1,10 @@
-/* fsutil.c - shared file system chores; see fsutil.h. */
+/* fsutil.c - shared file system chores; see util.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "helsefeed/fsutil.h"
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 
 int fs_mkdir_p(const char *dir, mode_t mode)
 {

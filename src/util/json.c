@@ -1,10 +1,10 @@
-/* json.c - streaming JSON writer; see json.h. */
+/* json.c - streaming JSON writer; see util.h. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "helsefeed/json.h"
-#include "helsefeed/norm.h"
+#include "helsefeed/util.h"
+#include "helsefeed/text.h"
 
 #define ST_COMMA 0x1
 #define ST_OBJECT 0x2

@@ -1,4 +1,4 @@
-/* log.c - error texts and the stderr log; see err.h and log.h. */
+/* log.c - error texts and the stderr log; see err.h and util.h. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "helsefeed/err.h"
-#include "helsefeed/log.h"
+#include "helsefeed/util.h"
 
 /* Set and read by the one thread of the process: a SIGHUP is read from
  * the daemon's signalfd, never handled asynchronously (daemon.h). */
