@@ -234,7 +234,7 @@ static int sh_enc(void *ud, const char *url, const char *type, int64_t len)
 static void test_item_get_with_enclosures(void **state)
 {
 	struct fx *f = *state;
-	struct store_item_visitor v = {sh_item, sh_source, NULL, sh_enc};
+	struct store_item_visitor v = {sh_item, sh_source, NULL, sh_enc, NULL};
 	struct shown s;
 
 	memset(&s, 0, sizeof s);

@@ -70,6 +70,14 @@ int store_open(const char *path, struct store **out, struct buf *err) HF_WUR;
  * NULL is allowed. */
 void store_close(struct store *st);
 
+/*
+ * The same database for reading only, beside a running service (WAL):
+ * nothing is created, upgraded or written.  A database of another
+ * schema version is refused (HF_EVERSION: the message says which).  Its
+ * connection is the process's one, as with store_open.
+ */
+int store_open_readonly(const char *path, struct store **out, struct buf *err) HF_WUR;
+
 /* The message of the last failure of this store, "" when none.  Borrowed,
  * valid until the next call on `st`. */
 const char *store_errmsg(const struct store *st);
@@ -395,6 +403,7 @@ struct store_item_row {
 	int64_t published, updated, first_seen, last_changed, t;
 	int64_t revision;
 	int hidden;
+	const char *title_norm;   /* the dedup fingerprint's title */
 };
 
 /*
@@ -410,7 +419,7 @@ int store_items_list(struct store *st, const struct store_items_query *q,
  * Item `id` with everything an admin asks about: cb_item once, then
  * cb_source for each source (the primary one first: primary = 1), then
  * cb_category for each category and origin ("entry", "feed", "rule"),
- * then cb_enclosure.  Any callback may be NULL.  Returns 0, HF_EINVAL
+ * then cb_enclosure, then cb_entry_category.  Any callback may be NULL.  Returns 0, HF_EINVAL
  * (no such item), HF_EDB, or a callback's negative code.
  */
 struct store_item_visitor {
@@ -420,6 +429,8 @@ struct store_item_visitor {
 	int (*category)(void *ud, const char *name, const char *origin);
 	int (*enclosure)(void *ud, const char *url, const char *type,
 	                 int64_t length);
+	/* the entry's own <category> texts, as the feed wrote them */
+	int (*entry_category)(void *ud, const char *term);
 };
 int store_item_get(struct store *st, int64_t id,
                    const struct store_item_visitor *v, void *ud) HF_WUR;

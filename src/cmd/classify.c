@@ -3,9 +3,9 @@
  * keyword rules of feeds.conf over one stored item and show why it has
  * the categories it has, and which sources carried it.
  *
- * The database is opened read-only through a connection of its own: WAL
- * lets this run beside the daemon without blocking it, and nothing can
- * be written by mistake.
+ * The database is opened read-only (store_open_readonly): WAL lets this
+ * run beside the daemon without blocking it, nothing is upgraded and
+ * nothing can be written by mistake.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,12 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "helsefeed/classify.h"
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
 #include "helsefeed/dedup.h"
+#include "helsefeed/store.h"
 #include "helsefeed/ingest.h"
 
 static void classify_usage(FILE *f, const char *prog)
@@ -34,10 +33,14 @@ static void classify_usage(FILE *f, const char *prog)
 	        prog);
 }
 
+/* What the store says of the item: its texts for the rules, and the
+ * stored categories and sources as lines to print. */
 struct item_text {
 	char *title, *summary, *content, *title_norm;
 	char **cats;
 	size_t ncats;
+	struct buf stored, sources;
+	int rc;
 };
 
 static void item_text_clear(struct item_text *t)
@@ -49,104 +52,54 @@ static void item_text_clear(struct item_text *t)
 	for (size_t i = 0; i < t->ncats; i++)
 		free(t->cats[i]);
 	free(t->cats);
+	buf_free(&t->stored);
+	buf_free(&t->sources);
 }
 
-static char *col_dup(sqlite3_stmt *s, int i)
+static int dup_to(const char *v, char **out)
 {
-	const char *v = (const char *)sqlite3_column_text(s, i);
-
-	return v ? strdup(v) : NULL;
+	return v && !(*out = strdup(v)) ? HF_ENOMEM : HF_OK;
 }
 
-/* PRAGMA user_version, or -1. */
-static int schema_version(sqlite3 *db)
+static int on_item(void *ud, const struct store_item_row *r)
 {
-	sqlite3_stmt *s = NULL;
-	int v = -1;
+	struct item_text *t = ud;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return v;
+	if (dup_to(r->title, &t->title) || dup_to(r->summary, &t->summary) ||
+	    dup_to(r->content, &t->content) || dup_to(r->title_norm, &t->title_norm))
+		return HF_ENOMEM;
+	return HF_OK;
 }
 
-/* Read the item's texts.  1 found, 0 none, negative on error. */
-static int read_item(sqlite3 *db, int64_t id, struct item_text *t)
+static int on_source(void *ud, const char *feed, const char *link, int64_t first_seen,
+                     int primary)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = HF_EDB;
+	struct item_text *t = ud;
 
-	if (sqlite3_prepare_v2(db, "SELECT title, summary, content, title_norm"
-	                       " FROM items WHERE id = ?1", -1, &s, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		rc = 0;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		rc = HF_EDB;
-		goto out;
-	}
-	t->title = col_dup(s, 0);
-	t->summary = col_dup(s, 1);
-	t->content = col_dup(s, 2);
-	t->title_norm = col_dup(s, 3);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT term FROM item_entry_categories"
-	                       " WHERE item_id = ?1 ORDER BY term", -1, &s, NULL)
-	    != SQLITE_OK || sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
-		rc = HF_EDB;
-		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char **v = realloc(t->cats, (t->ncats + 1) * sizeof *v);
-
-		if (!v) {
-			rc = HF_ENOMEM;
-			goto out;
-		}
-		t->cats = v;
-		if (!(t->cats[t->ncats] = col_dup(s, 0))) {
-			rc = HF_ENOMEM;
-			goto out;
-		}
-		t->ncats++;
-	}
-	rc = rc == SQLITE_DONE ? 1 : HF_EDB;
-out:
-	sqlite3_finalize(s);
-	return rc;
+	(void)first_seen;
+	return buf_printf(&t->sources, "  %s %s %s\n", feed, primary ? "primary" : "merged",
+	                  link ? link : "-") ? HF_ENOMEM : HF_OK;
 }
 
-/* Print every row of a query bound to the item id, columns joined by
- * `sep`.  0 or HF_EDB. */
-static int print_rows(sqlite3 *db, const char *sql, int64_t id,
-                      const char *head)
+static int on_category(void *ud, const char *name, const char *origin)
 {
-	sqlite3_stmt *s = NULL;
-	int rc, n, i;
+	struct item_text *t = ud;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		return HF_EDB;
-	}
-	printf("%s\n", head);
-	n = sqlite3_column_count(s);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		printf(" ");
-		for (i = 0; i < n; i++) {
-			const char *v = (const char *)sqlite3_column_text(s, i);
-			printf(" %s", v ? v : "-");
-		}
-		printf("\n");
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? HF_OK : HF_EDB;
+	return buf_printf(&t->stored, "  %s %s\n", name, origin) ? HF_ENOMEM : HF_OK;
+}
+
+static int on_entry_category(void *ud, const char *term)
+{
+	struct item_text *t = ud;
+	char **v = realloc(t->cats, (t->ncats + 1) * sizeof *v);
+
+	if (!v)
+		return HF_ENOMEM;
+	t->cats = v;
+	if (!(t->cats[t->ncats] = strdup(term)))
+		return HF_ENOMEM;
+	t->ncats++;
+	return HF_OK;
 }
 
 static int parse_id(const char *s, int64_t *out)
@@ -165,13 +118,16 @@ static int parse_id(const char *s, int64_t *out)
 int cmd_classify(const struct cli *cli, int argc, char **argv)
 {
 	struct buf errors = BUF_INIT, explain = BUF_INIT;
-	struct item_text t = {0};
+	struct item_text t = {NULL, NULL, NULL, NULL, NULL, 0, BUF_INIT, BUF_INIT, 0};
 	struct config *cfg = NULL;
 	struct classify *cls = NULL;
 	struct classify_input ci;
 	unsigned char *hits = NULL;
 	const char *id_arg = NULL;
-	sqlite3 *db = NULL;
+	static const struct store_item_visitor visit = {
+		on_item, on_source, on_category, NULL, on_entry_category,
+	};
+	struct store *st = NULL;
 	int64_t id = 0;
 	int want_explain = 0, i, rc, code = HF_EXIT_USAGE;
 
@@ -202,33 +158,18 @@ int cmd_classify(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	code = HF_EXIT_FAIL;
-	if (sqlite3_open_v2(cfg->database, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		fprintf(stderr, "%s: %s\n", cfg->database, sqlite3_errmsg(db));
-		goto out;
-	}
 	/* Read-only, beside a running daemon: never upgrade here. */
-	if ((rc = schema_version(db)) != STORE_SCHEMA_VERSION) {
-		if (rc < 0)
-			fprintf(stderr, "%s: cannot read the schema version: %s\n",
-			        cfg->database, sqlite3_errmsg(db));
-		else
-			fprintf(stderr, "%s: schema version %d, this program reads %d;"
-			        " %s\n", cfg->database, rc, STORE_SCHEMA_VERSION,
-			        rc > STORE_SCHEMA_VERSION ? "use a newer helsefeed" :
-			        rc >= STORE_SCHEMA_OLDEST ? "the next fetch or daemon"
-			        " start of this version upgrades it" :
-			        "older than this program upgrades: open it once with"
-			        " helsefeed 0.1.0, then a fetch of this version"
-			        " upgrades it");
+	if (store_open_readonly(cfg->database, &st, &errors)) {
+		fprintf(stderr, "%s\n", buf_str(&errors));
 		goto out;
 	}
-	rc = read_item(db, id, &t);
-	if (rc <= 0) {
-		if (rc == 0)
-			fprintf(stderr, "%s: no item %" PRId64 "\n", cfg->database, id);
-		else
-			fprintf(stderr, "%s: cannot read item %" PRId64 ": %s\n",
-			        cfg->database, id, sqlite3_errmsg(db));
+	rc = store_item_get(st, id, &visit, &t);
+	if (rc == HF_EINVAL) {
+		fprintf(stderr, "%s: no item %" PRId64 "\n", cfg->database, id);
+		goto out;
+	}
+	if (rc) {
+		fprintf(stderr, "%s\n", rc == HF_ENOMEM ? hf_strerror(rc) : store_errmsg(st));
 		goto out;
 	}
 	if (!(hits = calloc(classify_count(cls) + 1, 1)))
@@ -249,23 +190,12 @@ int cmd_classify(const struct cli *cli, int argc, char **argv)
 	printf("\n");
 	if (want_explain)
 		printf("%s", buf_str(&explain));
-	if (print_rows(db, "SELECT category, origin FROM item_categories"
-	               " WHERE item_id = ?1 ORDER BY category, origin", id,
-	               "stored categories:") ||
-	    print_rows(db, "SELECT f.name, 'primary', i.link FROM items i"
-	               " JOIN feeds f ON f.id = i.feed_id WHERE i.id = ?1"
-	               " UNION ALL"
-	               " SELECT * FROM (SELECT f.name, 'merged', s.link"
-	               " FROM item_sources s JOIN feeds f ON f.id = s.feed_id"
-	               " WHERE s.item_id = ?1 ORDER BY s.id)", id, "sources:")) {
-		fprintf(stderr, "%s: %s\n", cfg->database, sqlite3_errmsg(db));
-		goto out;
-	}
+	printf("stored categories:\n%ssources:\n%s", buf_str(&t.stored), buf_str(&t.sources));
 	code = HF_EXIT_OK;
 out:
 	item_text_clear(&t);
 	free(hits);
-	sqlite3_close(db);
+	store_close(st);
 	classify_free(cls);
 	config_free(cfg);
 	buf_free(&errors);

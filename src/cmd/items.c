@@ -349,7 +349,7 @@ static int items_show(const struct config *cfg, struct store *st,
                       const struct tz *tz, int argc, char **argv)
 {
 	static const struct store_item_visitor v = {
-		show_item, show_source, show_category, show_enclosure,
+		show_item, show_source, show_category, show_enclosure, NULL,
 	};
 	struct shower s = {tz, NULL, 0};
 	struct json j;

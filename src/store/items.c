@@ -17,7 +17,7 @@
 	" i.content, (SELECT group_concat(category, ' ') FROM (SELECT"      \
 	" DISTINCT category FROM item_categories c WHERE c.item_id = i.id"  \
 	" ORDER BY category)), i.published, i.updated, i.first_seen,"       \
-	" i.last_changed, " ITEM_T ", i.revision, i.hidden"                 \
+	" i.last_changed, " ITEM_T ", i.revision, i.hidden, i.title_norm"   \
 	" FROM items i JOIN feeds f ON f.id = i.feed_id"
 
 /* Optional filters as bound parameters: NULL leaves one out. */
@@ -63,6 +63,7 @@ static void row_of(sqlite3_stmt *s, struct store_item_row *r)
 	r->t = sqlite3_column_int64(s, 13);
 	r->revision = sqlite3_column_int64(s, 14);
 	r->hidden = sqlite3_column_int(s, 15) != 0;
+	r->title_norm = col_text(s, 16);
 }
 
 /*
@@ -143,6 +144,7 @@ static const char *const get_sql[] = {
 	" ORDER BY category, origin",
 	"SELECT url, type, length FROM item_enclosures WHERE item_id = ?1"
 	" ORDER BY pos",
+	"SELECT term FROM item_entry_categories WHERE item_id = ?1 ORDER BY term",
 };
 
 int store_item_get(struct store *st, int64_t id,
@@ -173,6 +175,8 @@ int store_item_get(struct store *st, int64_t id,
 				rc = v->enclosure(ud, col_text(s, 0), col_text(s, 1),
 				                  sqlite3_column_type(s, 2) == SQLITE_NULL ?
 				                  -1 : sqlite3_column_int64(s, 2));
+			} else if (q == 4 && v->entry_category) {
+				rc = v->entry_category(ud, col_text(s, 0));
 			}
 		}
 		if (!rc && src != SQLITE_DONE)

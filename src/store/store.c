@@ -156,7 +156,7 @@ static void sql_fnv1a(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	                     (size_t)sqlite3_value_bytes(argv[0])));
 }
 
-static int open_db(struct store *st)
+static int open_db(struct store *st, int readonly)
 {
 	const char *jmode;
 	sqlite3_stmt *s = NULL;
@@ -164,7 +164,8 @@ static int open_db(struct store *st)
 	int version = 0, rc;
 
 	if (sqlite3_open_v2(st->path, &st->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                    (readonly ? SQLITE_OPEN_READONLY :
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 	                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
 	                    NULL) != SQLITE_OK)
 		goto dberr;
@@ -181,6 +182,20 @@ static int open_db(struct store *st)
 		goto dberr;
 	if ((rc = store__schema_check(st, version)))
 		return rc;
+	/* A reader beside the daemon: never upgrades, never writes. */
+	if (readonly && version != STORE_SCHEMA_VERSION) {
+		buf_clear(&st->err);
+		if (buf_printf(&st->err, "%s: schema version %d; the next fetch or "
+		               "start of the service upgrades it to %d", st->path,
+		               version, STORE_SCHEMA_VERSION))
+			buf_clear(&st->err);
+		return HF_EVERSION;
+	}
+	if (readonly) {
+		st->readonly = 1;
+		return sqlite3_exec(st->db, "PRAGMA foreign_keys = ON;", NULL, NULL, NULL)
+		       == SQLITE_OK ? HF_OK : HF_EDB;
+	}
 	what = "cannot set up database";
 	/* WAL: readers never block the writer, and a crash cannot corrupt
 	 * the file.  synchronous=NORMAL syncs the WAL at checkpoints only: a
@@ -214,7 +229,8 @@ dberr:
 	return rc;
 }
 
-int store_open(const char *path, struct store **out, struct buf *err)
+static int open_store(const char *path, int readonly, struct store **out,
+                      struct buf *err)
 {
 	struct store *st;
 	const char *text = NULL;
@@ -223,7 +239,7 @@ int store_open(const char *path, struct store **out, struct buf *err)
 	st = calloc(1, sizeof *st);
 	if (!st || !(st->path = strdup(path)))
 		goto fail;
-	if ((rc = open_db(st)))
+	if ((rc = open_db(st, readonly)))
 		goto fail;
 	*out = st;
 	return HF_OK;
@@ -243,6 +259,16 @@ fail:
 	return rc;
 }
 
+int store_open(const char *path, struct store **out, struct buf *err)
+{
+	return open_store(path, 0, out, err);
+}
+
+int store_open_readonly(const char *path, struct store **out, struct buf *err)
+{
+	return open_store(path, 1, out, err);
+}
+
 void store_close(struct store *st)
 {
 	size_t i;
@@ -253,15 +279,15 @@ void store_close(struct store *st)
 		store_ingest_abort(st->ingest);
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
-	if (st->db) {
+	if (st->db && !st->readonly) {
 		/* SQLite's advice for long-lived connections: refresh the
 		 * planner's statistics where they went stale.  analysis_limit
 		 * bounds the ANALYZE it may run: a full one over a million
 		 * items takes over a second on every close. */
 		sqlite3_exec(st->db, "PRAGMA analysis_limit = 400; PRAGMA optimize",
 		             NULL, NULL, NULL);
-		sqlite3_close(st->db);
 	}
+	sqlite3_close(st->db);
 	buf_free(&st->err);
 	free(st->path);
 	free(st);

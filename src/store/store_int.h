@@ -66,6 +66,7 @@ struct store {
 	sqlite3_stmt *stmt[S__COUNT];
 	struct store_ingest *ingest;  /* the open one, or NULL */
 	struct buf err;               /* last failure */
+	int readonly;                 /* store_open_readonly */
 };
 
 /* One open ingest (store_ingest.c). */
