@@ -19,7 +19,9 @@ Each document is parsed in a child process with a CPU budget
 Then the unsafe-link fixtures (RSS and Atom: javascript:, vbscript:,
 data:, file:, split by tab or newline, as link, guid permalink and
 enclosure), fetched beside a feed that tells one of their stories with a
-good link: no published file carries any URL but http(s).
+good link: no published file carries any URL but http(s).  Last, the
+bounds of limits.h: 1,000 of 1,200 entries stored, huge summaries and
+contents cut, all.atom bounded by them.
 """
 import os
 import re
@@ -161,11 +163,61 @@ def test_only_web_links_go_out(d):
     ET.parse(os.path.join(out, "all.atom"))
 
 
+MAX_ENTRIES = 1000          # HF_MAX_ENTRIES
+MAX_CONTENT = 128 * 1024    # HF_MAX_CONTENT
+MAX_SUMMARY = 16 * 1024     # HF_MAX_SUMMARY
+PUBLISH_ENTRIES = 100       # HF_PUBLISH_MAX_ENTRIES
+
+
+def rss(path, n, summary, content):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"'
+                ' xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+                "<title>Stor</title><link>https://stor.example/</link>")
+        for i in range(n):
+            f.write("<item><title>Sak %d om noko heilt eige %d</title>"
+                    "<link>https://stor.example/%s/%d</link><description><![CDATA[%s]]>"
+                    "</description><content:encoded><![CDATA[%s]]></content:encoded>"
+                    "</item>" % (i, i * 7919, os.path.basename(path), i, summary, content))
+        f.write("</channel></rss>")
+
+
+def test_output_is_bounded(d):
+    """Finding 6: a feed of 1,200 entries stores 1,000; a feed of 60
+    entries with 200 kB of content and 30 kB of summary each (13 MB,
+    under the body bound) has them cut to the bounds; all.atom stays
+    within its entries' bounds."""
+    import json
+    many, huge = os.path.join(d, "many.xml"), os.path.join(d, "huge.xml")
+    para = "<p>" + "Sjukehuset held fram med arbeidet. " * 30 + "</p>"
+    rss(many, 1200, "Kort.", "")
+    rss(huge, 60, para * (30 * 1024 // len(para)), para * (200 * 1024 // len(para)))
+    r = subprocess.run([BIN, "parse", many], capture_output=True, text=True, timeout=WAIT * 3)
+    check(r.returncode == 0, "parse: exit %d: %s" % (r.returncode, r.stderr[-300:]))
+    check(len(json.loads(r.stdout)["entries"]) == MAX_ENTRIES, "entries over the bound parsed")
+    r = subprocess.run([BIN, "parse", huge], capture_output=True, text=True, timeout=WAIT * 3)
+    doc = json.loads(r.stdout)
+    check(all(len((e["content"] or "").encode()) <= MAX_CONTENT for e in doc["entries"]),
+          "a content over %d bytes" % MAX_CONTENT)
+    check(all(len((e["summary"] or "").encode()) <= MAX_SUMMARY for e in doc["entries"]),
+          "a summary over %d bytes" % MAX_SUMMARY)
+    cfg = conf(d, {"many": ("file://" + many, "other"), "huge": ("file://" + huge, "other")})
+    r = subprocess.run([BIN, "-c", cfg, "run", "--once"], capture_output=True, text=True,
+                       timeout=WAIT * 6)
+    check(r.returncode == 0, "run --once: exit %d: %s" % (r.returncode, r.stderr[-300:]))
+    check(re.search(r"feed many: .*1000 new", r.stderr) is not None,
+          "1,000 of the 1,200 entries stored:\n" + r.stderr[-800:])
+    size = os.path.getsize(os.path.join(d, "out", "public", "all.atom"))
+    bound = PUBLISH_ENTRIES * (MAX_CONTENT + MAX_SUMMARY + 8192)
+    check(size <= bound, "all.atom is %d bytes, over %d" % (size, bound))
+
+
 def main():
     if not BIN or not os.path.exists(BIN):
         print("skip: $HELSEFEED is not set")
         return 77
-    for name, fn in (("budget", test_daemon_goes_on), ("links", test_only_web_links_go_out)):
+    for name, fn in (("budget", test_daemon_goes_on), ("links", test_only_web_links_go_out),
+                     ("bounds", test_output_is_bounded)):
         d = os.path.join(TMP, name)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)

@@ -1,0 +1,70 @@
+/* fuzz_dedup.c - the same-story signature of untrusted text (dedup.h):
+ * input "title\nsummary\nother title\nother summary".  Whatever the
+ * bytes, the signature is made, the comparison is symmetric in its
+ * verdict, an item is always the same story as itself when it has
+ * words, and the candidate terms are NUL-separated words. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helsefeed/dedup.h"
+#include "helsefeed/text.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct dedup *dd;
+
+static void sig(struct dedup_sig *s, const char *title, const char *summary,
+                struct buf *norm)
+{
+	buf_clear(norm);
+	if (dedup_title_norm(dd, title, norm))
+		abort();
+	dedup_sig_make(s, buf_str(norm), summary);
+	dedup_sig_lemmas(dd, s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct dedup_sig a, b;
+	struct buf in = BUF_INIT, clean = BUF_INIT, na = BUF_INIT, nb = BUF_INIT;
+	struct buf terms = BUF_INIT;
+	char *f[4] = {NULL, NULL, NULL, NULL}, *p;
+	int n;
+
+	if (!dd && dedup_new(NULL, &dd))
+		abort();
+	/* The store holds only valid UTF-8 in NFC (the normaliser's job). */
+	if (norm_nfc((const char *)data, size, &clean))
+		goto out;
+	if (buf_puts(&in, buf_str(&clean)))
+		goto out;
+	p = in.data ? in.data : (char *)"";
+	for (int i = 0; i < 4 && p; i++) {
+		f[i] = p;
+		p = strchr(p, '\n');
+		if (p)
+			*p++ = '\0';
+	}
+	sig(&a, f[0], f[1], &na);
+	sig(&b, f[2], f[3], &nb);
+	if ((dedup_same_story(&a, &b, NULL) != 0) != (dedup_same_story(&b, &a, NULL) != 0))
+		abort();
+	n = dedup_sig_terms(&a, &terms);
+	if (n < 0 && n != HF_ENOMEM)
+		abort();
+	for (size_t i = 0, k = 0; n > 0 && i < terms.len; k++) {
+		size_t len = strlen(terms.data + i);
+
+		if (!len || k >= (size_t)n)
+			abort();
+		i += len + 1;
+	}
+out:
+	buf_free(&in);
+	buf_free(&clean);
+	buf_free(&na);
+	buf_free(&nb);
+	buf_free(&terms);
+	return 0;
+}
