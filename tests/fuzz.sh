@@ -1,9 +1,10 @@
 #!/bin/sh
 # Every fuzz target of fuzz/ under libFuzzer (clang, ASan + UBSan) for a
 # short, fixed number of runs, starting from its corpus in fuzz/corpus/
-# (copied: the runs add nothing to the repository).  ctest already
-# replays each corpus in every build (fuzz_replay_*); this explores
-# beyond it.  Exits non-zero when a target crashes.
+# (copied: the runs add nothing to the repository), with a fixed seed so
+# that a run is repeatable.  ctest already replays each corpus in every
+# build (fuzz_replay_*); this explores beyond it.  Exits non-zero when a
+# target crashes.
 #
 #   sh tests/fuzz.sh [RUNS]        default 20000 runs per target
 set -eu
@@ -21,7 +22,7 @@ for bin in "$out"/fuzz/fuzz_*; do
 	mkdir -p "$work/$short"
 	cp -r "$src/fuzz/corpus/$short/." "$work/$short/" 2>/dev/null || true
 	echo "== $name: $runs runs"
-	(cd "$work" && "$bin" -runs="$runs" -max_total_time=120 -rss_limit_mb=2048 \
+	(cd "$work" && "$bin" -seed=1 -runs="$runs" -max_total_time=120 -rss_limit_mb=2048 \
 		-print_final_stats=0 "$work/$short" >"$work/$short.log" 2>&1) || {
 		tail -40 "$work/$short.log"
 		echo "fuzz: $name failed" >&2
