@@ -369,7 +369,7 @@ def failure_scenarios(base, srv, titles, now, first):
     check(g.get("state") == "rejected" and "554" in (g.get("last_error") or ""),
           "status --json shows the rejected window: %r" % g)
     r = hf(root, "status")
-    check(re.search(rb"^test .*rejected.*554", r.stdout, re.M),
+    check(re.search(rb"^test .*avvist.*554", r.stdout, re.M),
           "status shows the rejected window:\n%s" % r.stdout.decode()[-600:])
     r = hf(root, "publish")
     page = read_out(root, "status.html")
@@ -490,8 +490,8 @@ def status_scenarios(base, srv, now):
     check(g.get("overdue") is True and g.get("state") == "overdue" and g.get("last_success") is None,
           "status flags a group overdue: %r" % g)
     r = hf(root, "status")
-    check(re.search(rb"^test +daily +overdue .*OVERDUE", r.stdout, re.M),
-          "status shows OVERDUE:\n%s" % r.stdout.decode()[-400:])
+    check(re.search(rb"^test +daglig +forsinket .*FORSINKET", r.stdout, re.M),
+          "status shows the group late:\n%s" % r.stdout.decode()[-400:])
 
 
 def two_processes(base, srv, now):

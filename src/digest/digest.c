@@ -1799,22 +1799,36 @@ void digest_status_json(struct json *j, const struct digest_group_status *v, siz
 	json_end_array(j);
 }
 
+/* The table's words, in the language of the rest of `status`. */
+static const char *const freq_words_nb[] = {"daglig", "ukentlig", "straks"};
+static const struct {
+	const char *word, *nb;
+} state_words_nb[] = {
+	{"overdue", "forsinket"}, {"new", "ny"}, {"rejected", "avvist"},
+	{"failing", "feiler"}, {"recipients", "mottaker-avvist"}, {"ok", "OK"},
+};
+
 void digest_status_print(FILE *f, const struct digest_group_status *v, size_t n)
 {
 	if (!n)
 		return;
-	fprintf(f, "\n%-16s %-9s %-10s %-20s %-20s %s\n", "DIGEST", "FREQUENCY", "STATE",
-	        "LAST SUCCESS", "NEXT DUE", "NOTE");
+	fprintf(f, "\n%-16s %-9s %-16s %-20s %-20s %s\n", "E-POSTLISTE", "HYPPIGHET",
+	        "TILSTAND", "SIST SENDT", "NESTE", "MERKNAD");
 	for (size_t i = 0; i < n; i++) {
 		const struct digest_group_status *s = &v[i];
-		char a[21] = "never", b[21] = "-";
+		const char *w = group_word(s);
+		char a[21] = "aldri", b[21] = "-";
+
+		for (size_t k = 0; k < sizeof state_words_nb / sizeof *state_words_nb; k++)
+			if (!strcmp(state_words_nb[k].word, w))
+				w = state_words_nb[k].nb;
 		if (s->last_success)
 			norm_date_iso(s->last_success, a);
 		if (s->next_due)
 			norm_date_iso(s->next_due, b);
-		fprintf(f, "%-16s %-9s %-10s %-20s %-20s %s%s\n", s->group->name,
-		        freq_words[s->group->frequency], group_word(s), a, b,
-		        s->overdue ? "OVERDUE " : "", s->last_error ? s->last_error : "");
+		fprintf(f, "%-16s %-9s %-16s %-20s %-20s %s%s\n", s->group->name,
+		        freq_words_nb[s->group->frequency], w, a, b,
+		        s->overdue ? "FORSINKET: " : "", s->last_error ? s->last_error : "");
 		for (const char *p = s->recipients; p && *p;) {
 			size_t len = strcspn(p, "\n");
 			fprintf(f, "%-16s   %.*s\n", "", (int)len, p);
