@@ -1817,15 +1817,23 @@ void digest_status_print(FILE *f, const struct digest_group_status *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct digest_group_status *s = &v[i];
 		const char *w = group_word(s);
-		char a[21] = "aldri", b[21] = "-";
+		char a[32] = "aldri", b[32] = "-";
+		struct tz *tz = NULL;
 
 		for (size_t k = 0; k < sizeof state_words_nb / sizeof *state_words_nb; k++)
 			if (!strcmp(state_words_nb[k].word, w))
 				w = state_words_nb[k].nb;
-		if (s->last_success)
+		/* The group's own zone, as its send times are read; config_load
+		 * checked it, so a failure here leaves UTC. */
+		if (!s->group->timezone || tz_open(s->group->timezone, &tz, NULL))
+			tz = NULL;
+		if (s->last_success && (!tz || tz_format(tz, s->last_success, "%Y-%m-%d %H:%M",
+		                                         a, sizeof a)))
 			norm_date_iso(s->last_success, a);
-		if (s->next_due)
+		if (s->next_due && (!tz || tz_format(tz, s->next_due, "%Y-%m-%d %H:%M", b,
+		                                     sizeof b)))
 			norm_date_iso(s->next_due, b);
+		tz_free(tz);
 		fprintf(f, "%-16s %-9s %-16s %-20s %-20s %s%s\n", s->group->name,
 		        freq_words_nb[s->group->frequency], w, a, b,
 		        s->overdue ? "FORSINKET: " : "", s->last_error ? s->last_error : "");
