@@ -98,6 +98,9 @@ int json_key(struct json *j, const char *key);
 int json_string(struct json *j, const char *s, size_t len);
 /* A NUL-terminated string, or null when s is NULL. */
 int json_str(struct json *j, const char *s);
+/* `key` and the time t (UTC seconds) as "YYYY-MM-DDTHH:MM:SSZ", or
+ * null when t == none (the caller's "no time": 0 or HF_NOTIME). */
+void json_time(struct json *j, const char *key, int64_t t, int64_t none);
 int json_int(struct json *j, int64_t v);
 int json_bool(struct json *j, int v);
 int json_null(struct json *j);

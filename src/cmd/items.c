@@ -102,19 +102,6 @@ static void put_clean(const char *s)
 		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
-static void jtime(struct json *j, const char *key, int64_t t)
-{
-	char iso[21];
-
-	json_key(j, key);
-	if (t == HF_NOTIME) {
-		json_null(j);
-		return;
-	}
-	norm_date_iso(t, iso);
-	json_str(j, iso);
-}
-
 /* "covid hospitals" as a JSON array. */
 static void jcats(struct json *j, const char *cats)
 {
@@ -150,9 +137,9 @@ static int list_row(void *ud, const struct store_item_row *r)
 		json_str(l->j, r->title);
 		json_key(l->j, "link");
 		json_str(l->j, r->link);
-		jtime(l->j, "time", r->t);
-		jtime(l->j, "published", r->published);
-		jtime(l->j, "first_seen", r->first_seen);
+		json_time(l->j, "time", r->t, HF_NOTIME);
+		json_time(l->j, "published", r->published, HF_NOTIME);
+		json_time(l->j, "first_seen", r->first_seen, HF_NOTIME);
 		jcats(l->j, r->categories);
 		json_key(l->j, "hidden");
 		json_bool(l->j, r->hidden);
@@ -218,10 +205,10 @@ static int show_item(void *ud, const struct store_item_row *r)
 		json_str(s->j, r->guid);
 		json_key(s->j, "author");
 		json_str(s->j, r->author);
-		jtime(s->j, "published", r->published);
-		jtime(s->j, "updated", r->updated);
-		jtime(s->j, "first_seen", r->first_seen);
-		jtime(s->j, "last_changed", r->last_changed);
+		json_time(s->j, "published", r->published, HF_NOTIME);
+		json_time(s->j, "updated", r->updated, HF_NOTIME);
+		json_time(s->j, "first_seen", r->first_seen, HF_NOTIME);
+		json_time(s->j, "last_changed", r->last_changed, HF_NOTIME);
 		json_key(s->j, "revision");
 		json_int(s->j, r->revision);
 		json_key(s->j, "hidden");
@@ -272,7 +259,7 @@ static int show_source(void *ud, const char *feed, const char *link,
 		json_str(s->j, feed);
 		json_key(s->j, "link");
 		json_str(s->j, link);
-		jtime(s->j, "first_seen", first_seen);
+		json_time(s->j, "first_seen", first_seen, HF_NOTIME);
 		json_key(s->j, "primary");
 		json_bool(s->j, primary);
 		json_end_object(s->j);

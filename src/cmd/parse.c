@@ -115,19 +115,6 @@ static int start_doc(struct printer *p)
 	return json_begin_array(&p->j);
 }
 
-static void put_date(struct json *j, const char *key, int64_t t)
-{
-	char iso[21];
-
-	json_key(j, key);
-	if (t == HF_NOTIME) {
-		json_null(j);
-		return;
-	}
-	norm_date_iso(t, iso);
-	json_str(j, iso);
-}
-
 static int print_entry(void *ud, const struct feed_info *info, const struct feed_entry *e)
 {
 	struct printer *p = ud;
@@ -139,8 +126,8 @@ static int print_entry(void *ud, const struct feed_info *info, const struct feed
 	json_key(j, "id"), json_str(j, e->id);
 	json_key(j, "title"), json_str(j, e->title);
 	json_key(j, "link"), json_str(j, e->link);
-	put_date(j, "published", e->published);
-	put_date(j, "updated", e->updated);
+	json_time(j, "published", e->published, HF_NOTIME);
+	json_time(j, "updated", e->updated, HF_NOTIME);
 	json_key(j, "author"), json_str(j, e->author);
 	json_key(j, "summary"), json_str(j, e->summary);
 	json_key(j, "content"), json_str(j, e->content);

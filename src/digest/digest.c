@@ -1750,19 +1750,6 @@ const char *digest_status_word(const struct digest_group_status *s)
 	return group_word(s);
 }
 
-static void json_time(struct json *j, const char *key, int64_t t)
-{
-	char iso[21];
-
-	json_key(j, key);
-	if (!t) {
-		json_null(j);
-		return;
-	}
-	norm_date_iso(t, iso);
-	json_str(j, iso);
-}
-
 void digest_status_json(struct json *j, const struct digest_group_status *v, size_t n)
 {
 	json_key(j, "digests");
@@ -1780,8 +1767,8 @@ void digest_status_json(struct json *j, const struct digest_group_status *v, siz
 		json_str(j, group_word(s));
 		json_key(j, "last_window");
 		json_str(j, s->has_window ? store_digest_state_name(s->state) : NULL);
-		json_time(j, "last_success", s->last_success);
-		json_time(j, "next_due", s->next_due);
+		json_time(j, "last_success", s->last_success, 0);
+		json_time(j, "next_due", s->next_due, 0);
 		json_key(j, "overdue");
 		json_bool(j, s->overdue);
 		json_key(j, "last_error");

@@ -220,19 +220,6 @@ static const char *const severity_names[] = {"ok", "warning", "critical"};
 
 /* --- status.json ------------------------------------------------------- */
 
-static void jtime(struct json *j, const char *key, int64_t t)
-{
-	char iso[21];
-
-	json_key(j, key);
-	if (!t) {
-		json_null(j);
-		return;
-	}
-	norm_date_iso(t, iso);
-	json_str(j, iso);
-}
-
 static const char *cfg_title(const struct config *cfg,
                              const struct store_feed_state *s)
 {
@@ -303,7 +290,7 @@ int publish_status_json(const struct config *cfg,
 	json_int(&j, 1);
 	json_key(&j, "title");
 	json_str(&j, cfg->title);
-	jtime(&j, "generated", now);
+	json_time(&j, "generated", now, 0);
 	json_key(&j, "summary");
 	json_begin_object(&j);
 	json_key(&j, "text");
@@ -347,11 +334,11 @@ int publish_status_json(const struct config *cfg,
 		json_bool(&j, s->gone);
 		json_key(&j, "moved_to");
 		json_str(&j, pub_web_url(s->moved_to) ? s->moved_to : NULL);
-		jtime(&j, "last_attempt", s->last_attempt);
-		jtime(&j, "last_success", s->last_success);
-		jtime(&j, "last_new", s->last_new);
-		jtime(&j, "next_attempt", s->gone ? 0 : s->next_fetch ? s->next_fetch : now);
-		jtime(&j, "retry_after", s->retry_after > now ? s->retry_after : 0);
+		json_time(&j, "last_attempt", s->last_attempt, 0);
+		json_time(&j, "last_success", s->last_success, 0);
+		json_time(&j, "last_new", s->last_new, 0);
+		json_time(&j, "next_attempt", s->gone ? 0 : s->next_fetch ? s->next_fetch : now, 0);
+		json_time(&j, "retry_after", s->retry_after > now ? s->retry_after : 0, 0);
 		json_key(&j, "last_status");
 		if (s->last_status)
 			json_int(&j, s->last_status);
@@ -365,7 +352,7 @@ int publish_status_json(const struct config *cfg,
 		json_str(&j, s->last_error ? buf_str(&text) : NULL);
 		json_key(&j, "failures");
 		json_int(&j, s->failures);
-		jtime(&j, "failing_since", s->failing_since);
+		json_time(&j, "failing_since", s->failing_since, 0);
 		buf_clear(&text);
 		if ((rc = advice(cfg, tz, s, now, &text))) {
 			json_finish(&j);

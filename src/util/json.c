@@ -245,3 +245,16 @@ static int put_word(struct json *j, const char *w)
 
 int json_bool(struct json *j, int v) { return put_word(j, v ? "true" : "false"); }
 int json_null(struct json *j) { return put_word(j, "null"); }
+
+void json_time(struct json *j, const char *key, int64_t t, int64_t none)
+{
+	char iso[21];
+
+	json_key(j, key);
+	if (t == none) {
+		json_null(j);
+		return;
+	}
+	norm_date_iso(t, iso);
+	json_str(j, iso);
+}
