@@ -709,13 +709,13 @@ static void test_scores_say_where_a_story_belongs(void **state)
 	config_free(cfg);
 }
 
-static void test_snowball_alone_without_dictionaries(void **state)
+static void test_snowball_alone_without_lexicon(void **state)
 {
 	struct config *cfg;
 	struct classify *c;
 
 	(void)state;
-	c = gcompile("gazetteer = " GAZETTEER "\ndictionaries = none\n", NULL, NULL, NULL, &cfg);
+	c = gcompile("gazetteer = " GAZETTEER "\nlexicon = none\n", NULL, NULL, NULL, &cfg);
 	assert_int_equal(cats_of(c, "Akuttmottaket er fullt", NULL, NULL, NULL), HOSP);
 	assert_int_equal(cats_of(c, "Sjukeheimen", NULL, NULL, NULL), MUNI);
 	assert_int_equal(cats_of(c, "Unn deg ein tur", NULL, NULL, NULL), 0);
@@ -989,7 +989,7 @@ int main(void)
 		cmocka_unit_test(test_admin_terms_and_threshold),
 		cmocka_unit_test(test_match_and_exclude_still_win),
 		cmocka_unit_test(test_scores_say_where_a_story_belongs),
-		cmocka_unit_test(test_snowball_alone_without_dictionaries),
+		cmocka_unit_test(test_snowball_alone_without_lexicon),
 		cmocka_unit_test(test_gazetteer_errors_name_file_and_line),
 		cmocka_unit_test(test_labelled_precision_recall),
 	};

@@ -38,9 +38,12 @@ NGX
 nginx -p "$dir" -c nginx.conf
 sleep 0.3
 
-# newsboat: same concurrency as helsefeed's max_connections.
-mkdir -p "$dir/nb"
-printf 'reload-threads 16\nshow-read-feeds yes\n' > "$dir/nb/config"
+# newsboat at its defaults (one reload thread: the floors of the
+# simplification issue are quoted against it), and with the concurrency
+# of helsefeed's max_connections.
+mkdir -p "$dir/nb" "$dir/nb16"
+printf 'show-read-feeds yes\n' > "$dir/nb/config"
+printf 'reload-threads 16\nshow-read-feeds yes\n' > "$dir/nb16/config"
 
 measure() { # label, command...
 	label=$1; shift
@@ -58,6 +61,8 @@ measure "helsefeed pass 1 (new)" "$hf" -q -c "$dir/feeds.conf" fetch --all
 measure "helsefeed pass 2 (304)" "$hf" -q -c "$dir/feeds.conf" fetch --all
 measure "newsboat pass 1 (new)" newsboat -u "$dir/urls" -c "$dir/nb/cache.db" -C "$dir/nb/config" -x reload
 measure "newsboat pass 2 (304)" newsboat -u "$dir/urls" -c "$dir/nb/cache.db" -C "$dir/nb/config" -x reload
+measure "newsboat-16 pass 1 (new)" newsboat -u "$dir/urls" -c "$dir/nb16/cache.db" -C "$dir/nb16/config" -x reload
+measure "newsboat-16 pass 2 (304)" newsboat -u "$dir/urls" -c "$dir/nb16/cache.db" -C "$dir/nb16/config" -x reload
 python3 - "$dir" <<PY
 import sqlite3, sys
 d = sys.argv[1]

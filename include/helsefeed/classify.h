@@ -21,7 +21,8 @@
  * form, bokmål or nynorsk; an item's word reaches it by (the first that
  * finds any term):
  *   1. the same folded word, or it with a genitive s ("Haukelands");
- *   2. a lemma of the word from hunspell's nb_NO and nn_NO dictionaries
+ *   2. a lemma of the word from the lexicon (hunspell-no's nb_NO and nn_NO
+ *      as a table, src/classify/lex.h)
  *      ("sjukehusa", "sykehuset" -> sykehus), or its Snowball stem when
  *      neither knows the word ("koronavaksinen" -> koronavaksin);
  *   3. the parts of a compound the dictionaries know: a term then a word
@@ -88,9 +89,6 @@
 
 #ifndef HF_GAZETTEER
 #define HF_GAZETTEER "/usr/share/helsefeed/gazetteer.conf"
-#endif
-#ifndef HF_DICTIONARIES
-#define HF_DICTIONARIES "/usr/share/hunspell"
 #endif
 
 /* The longest word (bytes of UTF-8) tested against the rules.  The longest

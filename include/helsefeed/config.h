@@ -120,8 +120,9 @@ struct config {
 	char *gazetteer;      /* the shipped knowledge of the sector (classify.h):
 	                         a file, or "none"; default HF_GAZETTEER */
 	int gazetteer_line;   /* line of the key, 0 when it is the default */
-	char *dictionaries;   /* directory of hunspell's nb_NO and nn_NO, or
-	                         "none" (Snowball alone); default HF_DICTIONARIES */
+	char *lexicon;        /* the word table (src/classify/lex.h), or "none"
+	                         (Snowball alone); default HF_LEXICON */
+	int lexicon_line;     /* line of the key, 0 when it is the default */
 	int interval;         /* default per feed, seconds */
 	int allow_file_urls;
 	/* Networks a redirect may lead into (fetch.h, Addresses): CIDRs as

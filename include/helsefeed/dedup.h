@@ -63,8 +63,8 @@
  *  Title similarity is required by every rule: two bodies alike under
  *  different headlines are a follow-up story, not the same release.
  *
- *  Terms: each word's nb and nn lemmas (dedup_sig_lemmas: hunspell-no
- *  through src/classify/lex.c, Snowball for words it does not know) are
+ *  Terms: each word's nb and nn lemmas (dedup_sig_lemmas: the lexicon
+ *  of src/classify/lex.h, built from hunspell-no; Snowball for words it does not know) are
  *  one term, so "regjeringa"/"regjeringen" and "fastlegeordninga"/
  *  "fastlegeordningen" match; the bigram match above catches the rest
  *  ("styrkjer"/"styrker").  Weights favour rare words: a number or date
@@ -229,8 +229,7 @@ void dedup_sig_body(struct dedup_sig *s, const char *summary);
 
 /*
  * Lemmas and weights of every token of s (title and body): each word's
- * nb and nn lemmas (hunspell with the configured dictionaries, else the
- * Snowball stem), so that "regjeringa"/"regjeringen" and
+ * nb and nn lemmas (the configured lexicon, else the Snowball stem), so that "regjeringa"/"regjeringen" and
  * "fastlegeordninga"/"fastlegeordningen" are one term; and its weight:
  * DEDUP_W_FACT for numbers and date words ("116117", "1,2"),
  * DEDUP_W_RARE for a word no dictionary knows (names, places, rare

@@ -782,8 +782,7 @@ int gaz_compile(const struct config *cfg, struct gaz **out, struct buf *err)
 		rc = HF_OK;
 		goto done;
 	}
-	if ((rc = lex_open(cfg->dictionaries && strcmp(cfg->dictionaries, "none")
-	                   ? cfg->dictionaries : NULL, &g->lex, err)))
+	if ((rc = lex_open_config(cfg, &g->lex, err)))
 		goto fail;
 	if ((rc = index_keys(&k)))
 		goto fail;

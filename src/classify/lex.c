@@ -1,86 +1,150 @@
-/* lex.c - hunspell nb/nn lemmas with a Snowball fallback; see lex.h. */
-#include <stdio.h>
+/* lex.c - the lexicon table with a Snowball fallback; see lex.h and the
+ * file format in tools/mklexicon.py. */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <hunspell/hunspell.h>
 #include <libstemmer.h>
 
 #include "lex.h"
 
-/* Hunspell's own bound on a word (MAXWORDLEN in hunspell.hxx is 100). */
-#define LEX_MAX_WORD 100
+/* A longer word is no word of the lexicon (its longest form has 50). */
+#define LEX_MAX_WORD 128
+/* The dictionaries' COMPOUNDMIN: a part of a compound has 4 letters. */
+#define LEX_PART_MIN 4
+
+#define LEX_HEADER 32
+#define V_LAST  0x80000000u
+#define V_FIRST 0x40000000u
+#define V_LIST  0x20000000u
+#define V_OFF   0x1fffffffu
 
 struct lex {
-	Hunhandle *h[2];        /* nb, nn; NULL without dictionaries */
+	void *map;                  /* the file, NULL: Snowball alone */
+	size_t size;
+	const unsigned char *bucket, *key, *val, *lists;
+	const char *pool;
+	uint32_t nforms, bits, nlists, npool;
 	struct sb_stemmer *sb;
-	char *dir;
+	char *path;
 	int refs;
 };
 
-/* One struct lex per directory and process: tests and `check` compile
- * the rules many times, and each load reads 7 MB of dictionaries. */
+/* One struct lex per file and process: tests and `check` compile the
+ * rules many times. */
 static struct lex *shared[4];
+
+static uint32_t rd32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static uint64_t fnv1a64(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
 
 static void lex_destroy(struct lex *lx)
 {
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (lx->h[i])
-			Hunspell_destroy(lx->h[i]);
+	if (lx->map)
+		munmap(lx->map, lx->size);
 	if (lx->sb)
 		sb_stemmer_delete(lx->sb);
-	free(lx->dir);
+	free(lx->path);
 	free(lx);
 }
 
-static int same_dir(const struct lex *lx, const char *dir)
+static int bad(struct buf *err, const char *path, const char *what)
 {
-	return lx && (lx->dir ? dir && !strcmp(lx->dir, dir) : !dir);
+	if (err)
+		buf_printf(err, "%s: %s (rebuild it with tools/mklexicon.py, or set"
+		           " lexicon = none)\n", path, what);
+	return HF_EIO;
 }
 
-static int load(struct lex *lx, const char *dir, struct buf *err)
+static int load(struct lex *lx, const char *path, struct buf *err)
 {
-	static const char *const lang[2] = {"nb_NO", "nn_NO"};
-	char aff[4096], dic[4096];
-	int i;
+	const unsigned char *m;
+	struct stat sb;
+	uint64_t need;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	for (i = 0; i < 2; i++) {
-		snprintf(aff, sizeof aff, "%s/%s.aff", dir, lang[i]);
-		snprintf(dic, sizeof dic, "%s/%s.dic", dir, lang[i]);
-		if (access(aff, R_OK) || access(dic, R_OK)) {
-			if (err)
-				buf_printf(err, "%s: cannot read the hunspell dictionary"
-				           " (Debian: hunspell-no)\n", access(aff, R_OK) ? aff : dic);
-			return HF_EIO;
-		}
-		if (!(lx->h[i] = Hunspell_create(aff, dic)))
-			return HF_ENOMEM;
+	if (fd < 0) {
+		if (err)
+			buf_printf(err, "%s: cannot open the lexicon: %s\n", path, strerror(errno));
+		return HF_EIO;
 	}
+	if (fstat(fd, &sb) || sb.st_size < LEX_HEADER) {
+		close(fd);
+		return bad(err, path, "not a lexicon (too short)");
+	}
+	lx->size = (size_t)sb.st_size;
+	lx->map = mmap(NULL, lx->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (lx->map == MAP_FAILED) {
+		lx->map = NULL;
+		if (err)
+			buf_printf(err, "%s: cannot map the lexicon: %s\n", path, strerror(errno));
+		return HF_EIO;
+	}
+	m = lx->map;
+	if (memcmp(m, "HFLEX\0\0\1", 8))
+		return bad(err, path, "not a lexicon of this version");
+	lx->nforms = rd32(m + 8);
+	lx->bits = rd32(m + 12);
+	lx->nlists = rd32(m + 16);
+	lx->npool = rd32(m + 20);
+	if (lx->bits < 1 || lx->bits > 24)
+		return bad(err, path, "damaged lexicon (bucket bits)");
+	need = LEX_HEADER + 4 * (((uint64_t)1 << lx->bits) + 1) + 8 * (uint64_t)lx->nforms +
+	       lx->nlists + lx->npool;
+	if (need != lx->size || (lx->npool && m[lx->size - 1] != '\0'))
+		return bad(err, path, "damaged lexicon (sizes)");
+	lx->bucket = m + LEX_HEADER;
+	lx->key = lx->bucket + 4 * (((size_t)1 << lx->bits) + 1);
+	lx->val = lx->key + 4 * (size_t)lx->nforms;
+	lx->lists = lx->val + 4 * (size_t)lx->nforms;
+	lx->pool = (const char *)lx->lists + lx->nlists;
+	if (rd32(lx->bucket + 4 * ((size_t)1 << lx->bits)) != lx->nforms)
+		return bad(err, path, "damaged lexicon (buckets)");
 	return HF_OK;
 }
 
-int lex_open(const char *dir, struct lex **out, struct buf *err)
+int lex_open(const char *path, struct lex **out, struct buf *err)
 {
 	struct lex *lx = NULL;
 	size_t i;
 	int rc = HF_ENOMEM;
 
 	for (i = 0; i < sizeof shared / sizeof shared[0]; i++)
-		if (same_dir(shared[i], dir)) {
+		if (shared[i] && (shared[i]->path ? path && !strcmp(shared[i]->path, path) : !path)) {
 			shared[i]->refs++;
 			*out = shared[i];
 			return HF_OK;
 		}
 	if (!(lx = calloc(1, sizeof *lx)))
 		goto fail;
-	if (dir && !(lx->dir = strdup(dir)))
+	if (path && !(lx->path = strdup(path)))
 		goto fail;
 	if (!(lx->sb = sb_stemmer_new("norwegian", "UTF_8")))
 		goto fail;
-	if (dir && (rc = load(lx, dir, err)))
+	if (path && (rc = load(lx, path, err)))
 		goto fail;
 	lx->refs = 1;
 	for (i = 0; i < sizeof shared / sizeof shared[0]; i++)
@@ -96,157 +160,165 @@ fail:
 	return rc;
 }
 
+int lex_open_config(const struct config *cfg, struct lex **out, struct buf *err)
+{
+	const char *path = cfg ? cfg->lexicon : NULL;
+	struct stat sb;
+
+	if (path && !strcmp(path, "none"))
+		path = NULL;
+	if (path && !cfg->lexicon_line && stat(path, &sb) != 0) {
+#ifdef HF_LEXICON_BUILD
+		path = stat(HF_LEXICON_BUILD, &sb) == 0 ? HF_LEXICON_BUILD : NULL;
+#else
+		path = NULL;
+#endif
+	}
+	return lex_open(path, out, err);
+}
+
 void lex_close(struct lex *lx)
 {
 	size_t i;
-	int last;
 
-	if (!lx)
+	if (!lx || --lx->refs > 0)
 		return;
-	last = --lx->refs == 0;
-	for (i = 0; last && i < sizeof shared / sizeof shared[0]; i++)
+	for (i = 0; i < sizeof shared / sizeof shared[0]; i++)
 		if (shared[i] == lx)
 			shared[i] = NULL;
-	if (last)
-		lex_destroy(lx);
+	lex_destroy(lx);
 }
 
-/* Folded UTF-8 to ISO-8859-1 (the dictionaries' SET); 0 when some code
- * point does not fit or the word is too long. */
-static int to_latin1(const char *w, size_t n, char *dst)
+/* The value of form w[0..n): 1 and *v, or 0 when the table lacks it. */
+static int find(const struct lex *lx, const char *w, size_t n, uint32_t *v)
 {
-	size_t i, o = 0;
+	uint64_t h;
+	uint32_t b, lo, hi, k;
 
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)w[i];
+	if (!lx->map || !n || n > LEX_MAX_WORD)
+		return 0;
+	h = fnv1a64(w, n);
+	b = (uint32_t)(h >> (64 - lx->bits));
+	lo = rd32(lx->bucket + 4 * (size_t)b);
+	hi = rd32(lx->bucket + 4 * ((size_t)b + 1));
+	if (hi > lx->nforms || lo > hi)
+		return 0;
+	k = (uint32_t)h;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2, km = rd32(lx->key + 4 * (size_t)mid);
 
-		if (o >= LEX_MAX_WORD)
+		if (km == k) {
+			*v = rd32(lx->val + 4 * (size_t)mid);
+			return 1;
+		}
+		if (km < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* The lemma at pool offset o, or NULL when the file is damaged there. */
+static const char *pool_at(const struct lex *lx, uint32_t o)
+{
+	return o < lx->npool ? lx->pool + o : NULL;
+}
+
+/* Append prefix p[0..pn) + each lemma of value v to out; the number. */
+static int put_lemmas(const struct lex *lx, uint32_t v, const char *p, size_t pn,
+                      struct buf *out)
+{
+	uint32_t off = v & V_OFF, cnt = 1, i;
+	const char *l;
+	int n = 0;
+
+	if (v & V_LIST) {
+		if ((uint64_t)off + 4 > lx->nlists)
 			return 0;
-		if (ch < 0x80) {
-			dst[o++] = (char)ch;
-		} else if ((ch == 0xc2 || ch == 0xc3) && i + 1 < n &&
-		           ((unsigned char)w[i + 1] & 0xc0) == 0x80) {
-			dst[o++] = (char)((ch & 0x03) << 6 | ((unsigned char)w[++i] & 0x3f));
-		} else {
+		cnt = rd32(lx->lists + off);
+		if ((uint64_t)off + 4 + 4 * (uint64_t)cnt > lx->nlists)
 			return 0;
-		}
 	}
-	dst[o] = '\0';
-	return o > 0;
+	for (i = 0; i < cnt; i++) {
+		l = pool_at(lx, v & V_LIST ? rd32(lx->lists + off + 4 + 4 * (size_t)i) : off);
+		if (!l)
+			continue;
+		if (buf_append(out, p, pn) || buf_append(out, l, strlen(l) + 1))
+			return HF_ENOMEM;
+		n++;
+	}
+	return n;
 }
 
-/* A Latin-1 lemma back to folded UTF-8, appended with its NUL. */
-static int put_lemma(struct buf *out, const char *l)
+/* Not inside a code point, and at least LEX_PART_MIN letters each side. */
+static int split_ok(const char *w, size_t n, size_t i)
 {
-	char u[2 * LEX_MAX_WORD + 2];
-	size_t o = 0;
+	size_t a = 0, b = 0, j;
 
-	for (; *l && o + 2 < sizeof u; l++) {
-		unsigned char ch = (unsigned char)*l;
-
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (unsigned char)(ch + 32);
-		else if (ch >= 0xc0 && ch <= 0xde && ch != 0xd7)
-			ch = (unsigned char)(ch + 32);  /* Latin-1 capitals */
-		if (ch < 0x80) {
-			u[o++] = (char)ch;
-		} else {
-			u[o++] = (char)(0xc0 | ch >> 6);
-			u[o++] = (char)(0x80 | (ch & 0x3f));
+	if (((unsigned char)w[i] & 0xc0) == 0x80)
+		return 0;
+	for (j = 0; j < n; j++)
+		if (((unsigned char)w[j] & 0xc0) != 0x80) {
+			if (j < i)
+				a++;
+			else
+				b++;
 		}
-	}
-	return buf_append(out, u, o) ? HF_ENOMEM : buf_putc(out, '\0');
+	/* Three equal letters at the joint are no compound
+	 * (CHECKCOMPOUNDTRIPLE): "trafikk|kork" is written trafikkork. */
+	if (i >= 2 && w[i - 2] == w[i - 1] && w[i - 1] == w[i])
+		return 0;
+	if (i + 1 < n && i >= 1 && w[i - 1] == w[i] && w[i] == w[i + 1])
+		return 0;
+	return a >= LEX_PART_MIN && b >= LEX_PART_MIN;
 }
 
-/*
- * The lemma of one analysis of hunspell: " st:sjukehus fl:C" gives
- * sjukehus.  A compound is analysed part by part, " pa:helse st:helse
- * pa:foretaket st:foretak": its lemma is the parts as written and the
- * last one's lemma, helseforetak (Hunspell_stem would give its first
- * part, helse).  Written into dst (Latin-1), "" when there is none.
- */
-static void analysis_lemma(const char *a, char *dst, size_t cap)
+/* A compound of two words of the lexicon: the first split (longest last
+ * part) whose parts qualify; its position, 0 when none. */
+static size_t compound(const struct lex *lx, const char *w, size_t n, uint32_t *vlast)
 {
-	size_t o = 0, last = 0, n;
-	int parts = 0, in_last = 0;
+	uint32_t va;
+	size_t i;
 
-	dst[0] = '\0';
-	while (*a) {
-		while (*a == ' ' || *a == '\t')
-			a++;
-		n = strcspn(a, " \t");
-		if (n > 3 && !memcmp(a, "pa:", 3)) {
-			if (o + n - 3 >= cap)
-				return;
-			last = o;
-			memcpy(dst + o, a + 3, n - 3);
-			o += n - 3;
-			parts++;
-			in_last = 1;
-		} else if (n > 3 && !memcmp(a, "st:", 3) && (!parts || in_last)) {
-			/* The lemma replaces the last part as written (or is the
-			 * word's lemma when it is no compound). */
-			if (last + n - 3 >= cap)
-				return;
-			o = last;
-			memcpy(dst + o, a + 3, n - 3);
-			o += n - 3;
-			in_last = 0;
-			if (!parts)
-				break;
-		}
-		a += n;
-	}
-	dst[o] = '\0';
+	if (!lx->map || n < 2 * LEX_PART_MIN || n > LEX_MAX_WORD)
+		return 0;
+	for (i = LEX_PART_MIN; i + LEX_PART_MIN <= n; i++)
+		if (split_ok(w, n, i) && find(lx, w + i, n - i, vlast) && (*vlast & V_LAST) &&
+		    find(lx, w, i, &va) && (va & V_FIRST))
+			return i;
+	return 0;
 }
 
 int lex_lemmas(struct lex *lx, const char *w, size_t n, struct buf *out, int *known)
 {
-	char l1[LEX_MAX_WORD + 1], lem[4 * LEX_MAX_WORD];
 	const sb_symbol *st;
-	int i, j, cnt = 0, rc = HF_OK;
+	uint32_t v;
+	size_t i;
+	int cnt = 0;
 
 	*known = 0;
-	if (lx->h[0] && to_latin1(w, n, l1)) {
-		for (i = 0; i < 2; i++) {
-			char **list = NULL;
-			int m = Hunspell_analyze(lx->h[i], &list, l1);
-
-			for (j = 0; j < m && !rc; j++) {
-				analysis_lemma(list[j], lem, sizeof lem);
-				if (lem[0]) {
-					rc = put_lemma(out, lem);
-					cnt++;
-				}
-			}
-			if (m > 0)
-				Hunspell_free_list(lx->h[i], &list, m);
-		}
-		/* A word the dictionary accepts without an analysis still
-		 * counts as known, as itself. */
-		if (!cnt && !rc && (Hunspell_spell(lx->h[0], l1) || Hunspell_spell(lx->h[1], l1))) {
-			rc = buf_append(out, w, n) ? HF_ENOMEM : buf_putc(out, '\0');
-			cnt = 1;
-		}
-		*known = cnt > 0;
+	if (find(lx, w, n, &v))
+		cnt = put_lemmas(lx, v, "", 0, out);
+	else if ((i = compound(lx, w, n, &v)))
+		cnt = put_lemmas(lx, v, w, i, out);
+	if (cnt < 0)
+		return cnt;
+	if (cnt) {
+		*known = 1;
+		return cnt;
 	}
-	if (!cnt && !rc) {
-		if (!(st = sb_stemmer_stem(lx->sb, (const sb_symbol *)w, (int)n)))
-			rc = HF_ENOMEM;
-		else if (!(rc = buf_append(out, (const char *)st, (size_t)sb_stemmer_length(lx->sb))))
-			rc = buf_putc(out, '\0');
-		cnt = 1;
-	}
-	return rc ? rc : cnt;
+	if (!(st = sb_stemmer_stem(lx->sb, (const sb_symbol *)w, (int)n)))
+		return HF_ENOMEM;
+	if (buf_append(out, (const char *)st, (size_t)sb_stemmer_length(lx->sb)) ||
+	    buf_putc(out, '\0'))
+		return HF_ENOMEM;
+	return 1;
 }
 
 int lex_known(struct lex *lx, const char *w, size_t n)
 {
-	char l1[LEX_MAX_WORD + 1];
-	int ok = 0;
+	uint32_t v;
 
-	if (!lx->h[0] || !to_latin1(w, n, l1))
-		return 0;
-	ok = Hunspell_spell(lx->h[0], l1) || Hunspell_spell(lx->h[1], l1);
-	return ok;
+	return find(lx, w, n, &v) || compound(lx, w, n, &v) > 0;
 }

@@ -1,18 +1,26 @@
 /*
- * lex.h - words to their lemmas, for the gazetteer of classify.c.
+ * lex.h - words to their lemmas, for the gazetteer (classify) and the
+ * same-story terms (dedup).
  *
- * Hunspell with the nb_NO and nn_NO dictionaries of hunspell-no gives the
- * lemmas of a word it knows, in either written standard ("sjukehusa" ->
- * "sjukehus", "kommunane" -> "kommune"); the Snowball "norwegian" stemmer
- * (libstemmer) stems a word neither dictionary knows ("koronavaksinen" ->
- * "koronavaksin").  Words are folded UTF-8 (classify.c's fold) and so are
- * the lemmas returned.  The dictionaries are ISO-8859-1: a word with a
- * code point above U+00FF goes to Snowball alone.
+ * The lexicon is a table built from hunspell's nb_NO and nn_NO
+ * dictionaries of hunspell-no at build time (tools/mklexicon.py, which
+ * has hunspell's unmunch expand every entry): 1.3 million forms of both
+ * written standards, each with the roots of the entries that yield it
+ * ("sjukehusa" -> sjukehus, "sykehusene" -> sykehus, "kommunane" ->
+ * kommune).  It is read with mmap: opening costs nothing, a lookup is a
+ * hash probe, and only the pages lookups touch are read.  Hunspell itself
+ * takes a few microseconds a word, tens for a word it does not know, and
+ * 50 MiB and 0.3 s to load in every process (bench/fetch/README.md).
  *
- * Hunspell and Snowball keep state per handle, so a struct lex serialises
- * its callers with a mutex of its own: one may be used from any thread.
- * Loading the two dictionaries takes about 0.6 s; lex_open shares one
- * struct lex per dictionary directory within a process (counted).
+ * A word the table does not hold is tried as a compound of two of its
+ * words, the first an entry that may begin a compound and the second a
+ * form of one that may end it (the dictionaries' compound flag):
+ * "helseforetaket" -> helseforetak.  Else the Snowball "norwegian"
+ * stemmer (libstemmer) stems it ("koronavaksinen" -> koronavaksin).
+ * Words and lemmas are folded UTF-8 (classify.c's fold).
+ *
+ * One struct lex per file and process, shared and counted (lex_open);
+ * helsefeed is single-threaded and so is a struct lex.
  */
 #ifndef HELSEFEED_CLASSIFY_LEX_H
 #define HELSEFEED_CLASSIFY_LEX_H
@@ -20,28 +28,41 @@
 #include <stddef.h>
 
 #include "helsefeed/util.h"
+#include "helsefeed/config.h"
 #include "helsefeed/err.h"
+
+#ifndef HF_LEXICON
+#define HF_LEXICON "/usr/share/helsefeed/lexicon.tab"
+#endif
 
 struct lex;
 
 /*
- * Open (or share) the dictionaries nb_NO.{aff,dic} and nn_NO.{aff,dic}
- * under `dir`; dir NULL: Snowball alone.  On success *out is the caller's
- * (lex_close).  HF_EIO with a line in err naming the missing file;
- * HF_ENOMEM.
+ * Open (or share) the lexicon file `path`; NULL: Snowball alone.  On
+ * success *out is the caller's (lex_close).  HF_EIO with a line in err
+ * naming the file when it cannot be read or is no lexicon; HF_ENOMEM.
  */
-int lex_open(const char *dir, struct lex **out, struct buf *err) HF_WUR;
+int lex_open(const char *path, struct lex **out, struct buf *err) HF_WUR;
 void lex_close(struct lex *lx);
 
 /*
+ * lex_open with the configuration's lexicon: the file the admin names
+ * (it must be there), "none" (Snowball alone), or by default the installed
+ * one, else (a build run from its tree: tests, the offline sample) the
+ * build tree's, else Snowball alone.
+ */
+int lex_open_config(const struct config *cfg, struct lex **out, struct buf *err) HF_WUR;
+
+/*
  * The lemmas of w[0..n): appended to `out` each followed by a NUL.  From
- * hunspell when either dictionary knows the word (*known = 1), else the
- * Snowball stem (*known = 0).  Returns the number appended, or HF_ENOMEM.
+ * the lexicon when it knows the word or the compound (*known = 1), else
+ * the Snowball stem (*known = 0).  Returns the number appended, or
+ * HF_ENOMEM.
  */
 int lex_lemmas(struct lex *lx, const char *w, size_t n, struct buf *out,
                int *known) HF_WUR;
 
-/* 1 when either dictionary knows w[0..n) as a word, in any form. */
+/* 1 when the lexicon knows w[0..n) as a word or a compound of two. */
 int lex_known(struct lex *lx, const char *w, size_t n);
 
 #endif

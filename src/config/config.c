@@ -134,7 +134,7 @@ static const struct key hf_keys[] = {
 	KL("same_url", K_SAMEURL, struct config, same_url, nsame_url, 0),
 	KN("max_entries", K_INT, struct config, max_entries, 1, 10000, HF_PUBLISH_MAX_ENTRIES),
 	KS("gazetteer", K_PATHNONE, struct config, gazetteer, HF_GAZETTEER, 0),
-	KS("dictionaries", K_PATHNONE, struct config, dictionaries, HF_DICTIONARIES, 0),
+	KS("lexicon", K_PATHNONE, struct config, lexicon, HF_LEXICON, 0),
 	KN("silent_after", K_DUR, struct config, silent_after, 3600, 10 * 365 * DAY, HF_SILENT_AFTER_S),
 	KN("keep", K_DUR, struct config, keep, 30 * DAY, 50 * 365 * DAY, 0),
 	KS("metrics_file", K_PATH, struct config, metrics_file, NULL, 0),
@@ -1574,6 +1574,7 @@ static int finish(struct ctx *c)
 		if (c->sects[i].kind == SK_HELSEFEED)
 			hfs = &c->sects[i];
 	cfg->gazetteer_line = hfs->keyline[find_key(SK_HELSEFEED, "gazetteer")];
+	cfg->lexicon_line = hfs->keyline[find_key(SK_HELSEFEED, "lexicon")];
 
 	/* Required keys, from the tables. */
 	for (i = 0; i <= c->nsects; i++) {

@@ -462,8 +462,7 @@ int dedup_new(const struct config *cfg, struct dedup **out)
 		if (!(rc = add_name(d, &cap, cfg->feeds[i].title)))
 			rc = add_name(d, &cap, cfg->feeds[i].name);
 	if (!rc && cfg &&
-	    (rc = lex_open(cfg->dictionaries && strcmp(cfg->dictionaries, "none")
-	                   ? cfg->dictionaries : NULL, &d->lex, NULL)) == HF_OK &&
+	    (rc = lex_open_config(cfg, &d->lex, NULL)) == HF_OK &&
 	    !(d->memo = calloc((size_t)1 << MEMO_BITS, sizeof *d->memo)))
 		rc = HF_ENOMEM;
 	if (rc) {
@@ -1131,6 +1130,21 @@ static int weighted(const struct dedup_sig *a, const struct dedup_sig *b,
 	return (int)(100 * (ma + mb) / (wa + wb));
 }
 
+/* A number or date word of a's title matches one of b's title: the rare
+ * of weighted(), without the rest of its work. */
+static int titles_share_fact(const struct dedup_sig *a, const struct dedup_sig *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->ntitle; i++)
+		if (a->title[i].kind == DEDUP_TOK_FACT)
+			for (j = 0; j < b->ntitle; j++)
+				if (b->title[j].kind == DEDUP_TOK_FACT &&
+				    tok_match(a, &a->title[i], b, &b->title[j]))
+					return 1;
+	return 0;
+}
+
 int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
                      struct dedup_score *sc)
 {
@@ -1158,6 +1172,12 @@ int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
 			goto out;
 		}
 	}
+	/* Below here every rule wants the body, and either a title half
+	 * shared, or a third of it with a number or date of both titles
+	 * (weighted()'s rare): without that, no body can make a story. */
+	if (z.title_pct < DEDUP_TITLE_PCT &&
+	    (z.title_pct < DEDUP_WEIGHTED_TITLE_PCT || !titles_share_fact(a, b)))
+		goto out;
 	if (!a->has_body || !b->has_body) {
 		z.need_body = 1;
 		goto out;
