@@ -1,7 +1,7 @@
 /* fuzz_dedup.c - the same-story signature of untrusted text (dedup.h):
  * input "title\nsummary\nother title\nother summary".  Whatever the
  * bytes, the signatures are made and compared both ways without a fault,
- * and the candidate terms are NUL-separated words.  (The verdict is not
+ * and the index terms are distinct and at most DEDUP_MAX_INDEX.  (The verdict is not
  * yet the same both ways for every input: the pipeline always compares
  * the new entry with the stored candidate, and this target does not
  * require it.) */
@@ -30,9 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dedup_sig a, b;
 	struct buf in = BUF_INIT, clean = BUF_INIT, na = BUF_INIT, nb = BUF_INIT;
-	struct buf terms = BUF_INIT;
 	char *f[4] = {NULL, NULL, NULL, NULL}, *p;
-	int n;
 
 	if (!dd && dedup_new(NULL, &dd))
 		abort();
@@ -52,21 +50,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sig(&b, f[2], f[3], &nb);
 	(void)dedup_same_story(&a, &b, NULL);
 	(void)dedup_same_story(&b, &a, NULL);
-	n = dedup_sig_terms(&a, &terms);
-	if (n < 0 && n != HF_ENOMEM)
-		abort();
-	for (size_t i = 0, k = 0; n > 0 && i < terms.len; k++) {
-		size_t len = strlen(terms.data + i);
+	{
+		int64_t t[DEDUP_MAX_INDEX];
+		size_t m = dedup_sig_index(&a, t);
 
-		if (!len || k >= (size_t)n)
+		if (m > DEDUP_MAX_INDEX)
 			abort();
-		i += len + 1;
+		for (size_t i = 0; i < m; i++)
+			for (size_t k = i + 1; k < m; k++)
+				if (t[i] == t[k])
+					abort();
 	}
 out:
 	buf_free(&in);
 	buf_free(&clean);
 	buf_free(&na);
 	buf_free(&nb);
-	buf_free(&terms);
 	return 0;
 }

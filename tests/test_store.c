@@ -436,7 +436,7 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 
 	assert_int_equal(open_logged(path, &st, &err, &log), 0);
 	assert_int_equal(err.len, 0);
-	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	assert_text(path, CATS_V9, NULL, before);
 	assert_int_equal(q_int(path, "SELECT count(*) FROM sqlite_schema WHERE"
 	                       " name IN ('category_sets', 'items_catset')", NULL), 0);
@@ -449,7 +449,7 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	want = strstr(log, bak);
 	assert_non_null(want);
 	assert_non_null(strstr(log, path));
-	assert_non_null(strstr(want, "upgraded from version 8 to 9"));
+	assert_non_null(strstr(want, "upgraded from version 8 to 10"));
 
 	/* Every row kept, compared with the fixture itself. */
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
@@ -493,7 +493,7 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	assert_int_equal(open_logged(path, &st, &err, &log), 0);
 	assert_null(strstr(log, "bak-v8"));
 	assert_null(strstr(log, "upgrade"));
-	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	assert_int_equal(stat(bak, &sb2), 0);
 	assert_int_equal(sb.st_size, sb2.st_size);
 	assert_int_equal(sb.st_mtime, sb2.st_mtime);
@@ -634,6 +634,59 @@ static void test_upgraded_schema_is_the_new_schema(void **state)
 	fixture_remove(path, bak);
 }
 
+/* Made by helsefeed at schema 9 on the offline sample (data/db/README). */
+#define V9_FIXTURE "data/db/helsefeed-v9.db"
+
+/*
+ * A database at schema 9 is copied to PATH.bak-v9 and upgraded in place:
+ * every item and source kept, the same-story index there (empty: the
+ * pipeline fills in the window's terms, test_dedup.c), the full-text
+ * index rebuilt as a new database has it and searchable; the schema is
+ * the new one.
+ */
+static void test_upgrade_from_v9(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = NULL;
+	char path[160], bak[176], buf[8192], *fresh;
+	FILE *in, *out;
+	size_t n;
+	int64_t items, sources;
+
+	snprintf(path, sizeof path, "%s/v9.db", f->dir);
+	snprintf(bak, sizeof bak, "%s.bak-v9", path);
+	assert_non_null(in = fopen(V9_FIXTURE, "rb"));
+	assert_non_null(out = fopen(path, "wb"));
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	items = q_int(path, "SELECT count(*) FROM items", NULL);
+	sources = q_int(path, "SELECT count(*) FROM item_sources", NULL);
+	assert_true(items > 10);
+
+	assert_int_equal(store_open(path, &st, NULL), 0);
+	store_close(st);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+	assert_int_equal(q_int(bak, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM items", NULL), items);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM item_sources", NULL), sources);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM item_terms", NULL), 0);
+	assert_text(path, "PRAGMA integrity_check", NULL, "ok");
+	assert_int_equal(q_int(path, "SELECT count(*) FROM items_fts"
+	                       " WHERE items_fts MATCH 'sykehus*'", NULL) > 0, 1);
+	assert_non_null(fresh = q_text(f->path, SCHEMA_SHAPE, NULL));
+	assert_text(path, SCHEMA_SHAPE, NULL, fresh);
+	free(fresh);
+	assert_non_null(fresh = q_text(f->path, "SELECT sql FROM sqlite_schema"
+	                               " WHERE name = 'items_fts'", NULL));
+	assert_text(path, "SELECT sql FROM sqlite_schema WHERE name = 'items_fts'",
+	            NULL, fresh);
+	free(fresh);
+	fixture_remove(path, bak);
+}
+
 /* A file where the copy would go is never replaced: the upgrade waits,
  * the database stays at version 8, the error names the file.  Once it
  * is moved away, the upgrade runs. */
@@ -666,7 +719,7 @@ static void test_upgrade_refused_while_a_copy_exists(void **state)
 	assert_int_equal(unlink(bak), 0);
 	buf_clear(&err);
 	assert_int_equal(store_open(path, &st, &err), 0);
-	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	assert_int_equal(q_int(bak, "PRAGMA user_version", NULL), 8);
 	store_close(st);
 	buf_free(&err);
@@ -706,7 +759,7 @@ static void test_upgrade_without_room_for_the_copy_changes_nothing(void **state)
 
 	/* With room again, the upgrade runs. */
 	assert_int_equal(store_open(path, &st, NULL), 0);
-	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	store_close(st);
 	buf_free(&err);
 	fixture_remove(path, bak);
@@ -1087,7 +1140,8 @@ static void test_categories_kept_and_cleared_on_update(void **state)
 	                 &(struct store_category){"covid", STORE_CAT_RULE}, 1),
 	                 HF_EINVAL);
 	assert_int_equal(store_item_set_fingerprint(in, id, "covid 19 nye råd",
-	                                            0x8000000000000001ULL), 0);
+	                                            0x8000000000000001ULL,
+	                                            (int64_t[]){7, -3, 7}, 3), 0);
 	assert_int_equal(store_ingest_commit(in, &ok200), 0);
 
 	assert_text(f->path, "SELECT group_concat(term, '|') FROM (SELECT term"
@@ -1103,6 +1157,9 @@ static void test_categories_kept_and_cleared_on_update(void **state)
 	                 (int64_t)0x8000000000000001ULL);
 	assert_text(f->path, "SELECT title_norm FROM items", NULL,
 	            "covid 19 nye råd");
+	/* Its same-story terms, each once. */
+	assert_text(f->path, "SELECT group_concat(term) FROM (SELECT term"
+	            " FROM item_terms ORDER BY term)", NULL, "-3,7");
 
 	/* An update replaces the entry's terms and clears what was derived. */
 	e.raw_hash = 2;
@@ -1651,6 +1708,7 @@ int main(void)
 		T(test_failed_schema_creation_rolls_back),
 		T(test_upgrade_from_v8_keeps_everything),
 		T(test_upgraded_schema_is_the_new_schema),
+		T(test_upgrade_from_v9),
 		T(test_upgrade_keeps_published_atom_ids),
 		T(test_merged_source_keeps_its_text_and_revisions),
 		T(test_correction_only_when_the_words_change),

@@ -64,7 +64,8 @@
  *  different headlines are a follow-up story, not the same release.
  *
  *  Terms: each word's nb and nn lemmas (dedup_sig_lemmas: the lexicon
- *  of src/classify/lex.h, built from hunspell-no; Snowball for words it does not know) are
+ *  of src/classify/lex.h, built from hunspell-no; Snowball for words it
+ *  does not know) are
  *  one term, so "regjeringa"/"regjeringen" and "fastlegeordninga"/
  *  "fastlegeordningen" match; the bigram match above catches the rest
  *  ("styrkjer"/"styrker").  Weights favour rare words: a number or date
@@ -99,6 +100,7 @@
 #include "helsefeed/util.h"
 #include "helsefeed/config.h"
 #include "helsefeed/err.h"
+#include "helsefeed/limits.h"
 #include "helsefeed/feed.h"
 #include "helsefeed/store.h"
 
@@ -229,7 +231,8 @@ void dedup_sig_body(struct dedup_sig *s, const char *summary);
 
 /*
  * Lemmas and weights of every token of s (title and body): each word's
- * nb and nn lemmas (the configured lexicon, else the Snowball stem), so that "regjeringa"/"regjeringen" and
+ * nb and nn lemmas (the configured lexicon, else the Snowball stem), so
+ * that "regjeringa"/"regjeringen" and
  * "fastlegeordninga"/"fastlegeordningen" are one term; and its weight:
  * DEDUP_W_FACT for numbers and date words ("116117", "1,2"),
  * DEDUP_W_RARE for a word no dictionary knows (names, places, rare
@@ -245,12 +248,17 @@ void dedup_sig_lemmas(struct dedup *d, struct dedup_sig *s);
 size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max);
 
 /*
- * The words to look an entry's candidates up by (store_dedup_candidates):
- * its headline's content words and its lead's numbers, as folded UTF-8,
- * each followed by a NUL, appended to out; at most HF_DEDUP_MAX_TERMS.
- * Returns how many, or HF_ENOMEM.
+ * The same-story index terms of a signature (after dedup_sig_lemmas): an
+ * item is stored with them (item_terms) and an entry's candidates are
+ * the items that share one (store_dedup_candidates).  Its headline's
+ * content words, longest first (a long word is a rare word), and its
+ * lead's numbers, room for two of them: HF_DEDUP_MAX_TERMS words in all;
+ * of each, its lemma hashes (lemma[0], and lemma[1] when it differs), so
+ * that "regjeringa" finds "regjeringen".  Distinct, into out; returns
+ * how many, at most DEDUP_MAX_INDEX.
  */
-int dedup_sig_terms(const struct dedup_sig *s, struct buf *out) HF_WUR;
+#define DEDUP_MAX_INDEX (2 * HF_DEDUP_MAX_TERMS)
+size_t dedup_sig_index(const struct dedup_sig *s, int64_t *out);
 
 /* How many of keys[] (dedup_sig_keys, distinct) are words of title_norm:
  * the title words an item shares with an entry. */
@@ -303,14 +311,14 @@ int dedup_url_glob(const char *pattern, const char *id, size_t idlen,
 /* --- storage (src/store/dedup.c), on the store's own connection ------ */
 
 /*
- * The candidates of an entry are read by full-text queries on items_fts
- * (store_dedup_candidates), one per word of the entry's headline (and
- * number of its lead), each limited to the items first seen since the
- * window opened and to HF_DEDUP_RARE + 1 rows.  Nothing is held between
- * queries: what an ingest wrote, what it rolled back and what another
- * process committed is what the next query sees.  The cost of an entry
- * is bounded by HF_DEDUP_MAX_TERMS x (HF_DEDUP_RARE + 1) index rows,
- * whatever the store holds.
+ * The candidates of an entry are read from the same-story index
+ * (item_terms: each item's dedup_sig_index terms, written with its
+ * fingerprint), one seek per term of the entry, each limited to the items
+ * first seen since the window opened and to HF_DEDUP_RARE + 1 rows.
+ * Nothing is held between queries: what an ingest wrote, what it rolled
+ * back and what another process committed is what the next query sees.
+ * The cost of an entry is bounded by DEDUP_MAX_INDEX x (HF_DEDUP_RARE +
+ * 1) index rows, whatever the store holds.
  */
 struct store_dedup;
 
@@ -336,13 +344,13 @@ int64_t store_dedup_feed_id(const struct store_ingest *in);
 int64_t store_dedup_now(const struct store_ingest *in);
 
 /*
- * Candidates for entry time t: the items that have a rare word among
- * words[0..nwords) (dedup_sig_terms) in their title or summary, found
- * through items_fts, and whose time (published, else first_seen) lies in
- * [t - window, t + window].  A word is rare when at most HF_DEDUP_RARE
- * items first seen since t - window - HF_DEDUP_AHEAD_S have it (ids grow
- * with first_seen; an item dated further ahead of its first fetch than
- * that is missed); the others find nothing.  Weight: 1 per rare word,
+ * Candidates for entry time t: the items that have a rare term among
+ * terms[0..nterms) (dedup_sig_index) in the same-story index, and whose
+ * time (published, else first_seen) lies in [t - window, t + window].  A
+ * term is rare when at most HF_DEDUP_RARE items first seen since t -
+ * window - HF_DEDUP_AHEAD_S have it (ids grow with first_seen; an item
+ * dated further ahead of its first fetch than that is missed); the
+ * others find nothing.  Weight: 1 per rare term,
  * plus 1 per word of `keys` (dedup_sig_keys, dedup_shared_keys) in its
  * title_norm, plus DEDUP_MAX_KEYS + 1 when its title_norm equals
  * `title_norm`.  Best first: by weight, then newest id.  Writes up to
@@ -351,7 +359,7 @@ int64_t store_dedup_now(const struct store_ingest *in);
  * Returns 0, HF_EDB, HF_ENOMEM.
  */
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
-                           const char *words, size_t nwords,
+                           const int64_t *terms, size_t nterms,
                            const char *title_norm, const uint64_t *keys,
                            size_t nkeys, int64_t t, int64_t window,
                            int64_t *ids, int *hits, size_t max,
@@ -381,6 +389,13 @@ struct store_dedup_item {
 int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
                      int64_t id, struct store_dedup_item *out,
                      struct dedup_sig *sig) HF_WUR;
+
+/* The items first seen since `since` that have a fingerprint and no
+ * same-story terms (a database upgraded from version 9), oldest first:
+ * *ids (the caller frees it) and their number.  Returns 0, HF_EDB,
+ * HF_ENOMEM. */
+int store_dedup_unindexed(struct store_dedup *sd, struct store_ingest *in,
+                          int64_t since, int64_t **ids, size_t *n) HF_WUR;
 
 /* Add the body half of item `id`'s signature (dedup_sig_body).
  * Returns 0, HF_EDB. */

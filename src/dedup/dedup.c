@@ -775,27 +775,12 @@ size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max)
 	return n;
 }
 
-static int term_put(const struct dedup_sig *s, const struct dedup_tok *t,
-                    struct buf *out)
-{
-	unsigned char enc[4];
-	size_t i;
-
-	for (i = 0; i < t->ncp; i++)
-		if (buf_append(out, (const char *)enc, (size_t)utf8proc_encode_char(
-		                   (utf8proc_int32_t)s->cp[t->off + i], enc)))
-			return HF_ENOMEM;
-	return buf_putc(out, '\0') ? HF_ENOMEM : HF_OK;
-}
-
-int dedup_sig_terms(const struct dedup_sig *s, struct buf *out)
+size_t dedup_sig_index(const struct dedup_sig *s, int64_t *out)
 {
 	const struct dedup_tok *pick[DEDUP_MAX_TOKENS + DEDUP_MAX_WORDS];
-	size_t n = 0, nt, i, j;
+	size_t n = 0, nt, i, j, k, m = 0;
 
-	/* The headline's words, longest first (a long word is a rare word),
-	 * then the lead's figures; a word cut at DEDUP_MAX_WORD_CP letters
-	 * is no word of the index. */
+	/* A word cut at DEDUP_MAX_WORD_CP letters is no word of the index. */
 	for (i = 0; i < s->ntitle; i++) {
 		const struct dedup_tok *t = &s->title[i];
 
@@ -820,10 +805,19 @@ int dedup_sig_terms(const struct dedup_sig *s, struct buf *out)
 	}
 	if (n > HF_DEDUP_MAX_TERMS)
 		n = HF_DEDUP_MAX_TERMS;
-	for (i = 0; i < n; i++)
-		if (term_put(s, pick[i], out))
-			return HF_ENOMEM;
-	return (int)n;
+	for (i = 0; i < n; i++) {
+		uint64_t h[2] = {pick[i]->lemma[0], pick[i]->lemma[1]};
+
+		if (!h[0])
+			h[0] = h[1] = pick[i]->hash;
+		for (k = 0; k < 2; k++) {
+			for (j = 0; j < m && out[j] != (int64_t)h[k]; j++)
+				;
+			if (j == m)
+				out[m++] = (int64_t)h[k];
+		}
+	}
+	return m;
 }
 
 size_t dedup_shared_keys(const char *title_norm, const uint64_t *keys,

@@ -29,6 +29,9 @@ struct pipeline {
 	unsigned char *hits;          /* classify_item's, one per category */
 	struct dedup_sig *sig;        /* of the entry */
 	struct dedup_sig *other;      /* of a candidate or the old revision */
+	int64_t terms[DEDUP_MAX_INDEX];  /* dedup_sig_index of sig */
+	size_t nterms;
+	int indexed;                  /* the window's items have their terms */
 	struct buf tn;                /* title_norm of the entry, NUL-terminated */
 	struct buf tmp;
 	int64_t window;
@@ -198,7 +201,8 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 	int rc;
 
 	if ((rc = store_item_set_fingerprint(in, id, title_norm(p),
-	                                     p->sig->simhash)) ||
+	                                     p->sig->simhash, p->terms,
+	                                     p->nterms)) ||
 	    (rc = categorise(p, feed, e)))
 		return rc;
 	if (!revision)
@@ -229,6 +233,35 @@ static int add_categories(struct pipeline *p, struct store_ingest *in,
 	return n ? store_dedup_add_categories(p->sd, in, id, p->cats, n) : HF_OK;
 }
 
+/*
+ * The items of the window that the same-story index lacks get their
+ * terms, from their stored fingerprint and summary: a database upgraded
+ * from version 9 has none.  Once per pipeline, in its first ingest.
+ */
+static int index_window(struct pipeline *p, struct store_ingest *in)
+{
+	struct store_dedup_item it;
+	int64_t *ids, terms[DEDUP_MAX_INDEX];
+	size_t n, i;
+	int rc;
+
+	if ((rc = store_dedup_unindexed(p->sd, in, store_dedup_now(in) - p->window -
+	                                HF_DEDUP_AHEAD_S, &ids, &n)))
+		return rc;
+	for (i = 0; i < n && !rc; i++) {
+		if ((rc = store_dedup_item(p->sd, in, ids[i], &it, p->other)) <= 0 ||
+		    (rc = store_dedup_item_body(p->sd, ids[i], p->other)))
+			continue;
+		dedup_sig_lemmas(p->dd, p->other);
+		rc = store_item_set_terms(in, ids[i], terms,
+		                          dedup_sig_index(p->other, terms));
+	}
+	free(ids);
+	if (!rc)
+		p->indexed = 1;
+	return rc < 0 ? rc : HF_OK;
+}
+
 /* Level 3: the best near-duplicate of the entry, 0 when none. */
 static int near_dup(struct pipeline *p, struct store_ingest *in,
                     const struct feed_entry *e, int64_t *out)
@@ -239,17 +272,16 @@ static int near_dup(struct pipeline *p, struct store_ingest *in,
 	struct store_dedup_item it;
 	struct dedup_score sc;
 	size_t nkeys, n = 0, i, tried = 0;
-	int best = -1, rc, rule, nw;
+	int best = -1, rc, rule;
 	int64_t t = dedup_entry_time(e, store_dedup_now(in));
 
 	*out = 0;
+	if (!p->indexed && (rc = index_window(p, in)))
+		return rc;
 	nkeys = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
-	buf_clear(&p->tmp);
-	if ((nw = dedup_sig_terms(p->sig, &p->tmp)) < 0)
-		return nw;
-	if (!nw)
+	if (!p->nterms)
 		return HF_OK;
-	if ((rc = store_dedup_candidates(p->sd, in, p->tmp.data, (size_t)nw,
+	if ((rc = store_dedup_candidates(p->sd, in, p->terms, p->nterms,
 	                                 p->tn.data, keys, nkeys, t,
 	                                 p->window, ids, hits,
 	                                 sizeof ids / sizeof ids[0], &n)))
@@ -319,6 +351,7 @@ static int sign(struct pipeline *p, const struct feed_entry *e)
 	p->tn.data[p->tn.len] = '\0';
 	dedup_sig_make(p->sig, p->tn.data, e->summary);
 	dedup_sig_lemmas(p->dd, p->sig);
+	p->nterms = dedup_sig_index(p->sig, p->terms);
 	return HF_OK;
 }
 
@@ -395,6 +428,8 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 	hint.raw_hash = src.raw_hash;
 	hint.title_norm = title_norm(p);
 	hint.simhash = p->sig->simhash;
+	hint.terms = p->terms;
+	hint.nterms = p->nterms;
 	hint.cats = p->cats;
 	if (src.item_id) {
 		if ((rc = categorise(p, feed, e)))

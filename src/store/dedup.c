@@ -22,6 +22,7 @@ enum sd_id {
 	SD_ECATS_CLEAR,
 	SD_ECAT_ADD,
 	SD_FEED_NAME,
+	SD_UNINDEXED,
 	SD__COUNT
 };
 
@@ -42,11 +43,11 @@ static const char *const sd_sql[SD__COUNT] = {
 	[SD_WINDOW_ID] =
 	"SELECT id FROM items WHERE first_seen >= ?1 ORDER BY first_seen, id"
 	" LIMIT 1",
-	/* One word's items from id ?2 on, newest first, one more than a rare
-	 * word has (store_dedup_candidates). */
+	/* One term's items from id ?2 on, newest first, one more than a rare
+	 * term has (store_dedup_candidates): a seek in item_terms_term. */
 	[SD_CANDIDATES] =
-	"SELECT rowid FROM items_fts WHERE items_fts MATCH ?1 AND rowid >= ?2"
-	" ORDER BY rowid DESC LIMIT ?3",
+	"SELECT item_id FROM item_terms WHERE term = ?1 AND item_id >= ?2"
+	" ORDER BY item_id DESC LIMIT ?3",
 	/* Links of the window's items and of their merged sources that
 	 * match a same_url GLOB, newest item first; through items_t, so
 	 * the cost is the window's (only links of a same_url pattern ask). */
@@ -97,6 +98,12 @@ static const char *const sd_sql[SD__COUNT] = {
 	"INSERT OR IGNORE INTO item_entry_categories (item_id, term)"
 	" VALUES (?1, ?2)",
 	[SD_FEED_NAME] = "SELECT name FROM feeds WHERE id = ?1",
+	/* Items first seen since ?1 with a fingerprint and no same-story
+	 * terms (store_dedup_unindexed). */
+	[SD_UNINDEXED] =
+	"SELECT id FROM items WHERE first_seen >= ?1 AND title_norm IS NOT NULL"
+	" AND NOT EXISTS (SELECT 1 FROM item_terms t WHERE t.item_id = items.id)"
+	" ORDER BY id",
 };
 
 struct store_dedup {
@@ -184,22 +191,6 @@ int store_dedup_source(struct store_dedup *sd, struct store_ingest *in,
 	return failed(in, rc);
 }
 
-/* One word as an FTS5 query: a quoted string, so that no word is read
- * as an operator ("og", "NOT"); quotes inside doubled. */
-static int fts_word(const char *w, struct buf *out)
-{
-	buf_clear(out);
-	if (buf_putc(out, '"'))
-		return HF_ENOMEM;
-	for (; *w; w++)
-		if ((*w == '"' && buf_putc(out, '"')) || buf_putc(out, *w))
-			return HF_ENOMEM;
-	if (buf_putc(out, '"') || buf_reserve(out, 1))
-		return HF_ENOMEM;
-	out->data[out->len] = '\0';
-	return HF_OK;
-}
-
 /* Step s to its one row: 1 (row), 0 (none), or the failure. */
 static int step_id(struct store_dedup *sd, sqlite3_stmt *s, int64_t *id)
 {
@@ -237,24 +228,22 @@ static void rank_put(int64_t *ids, int *hits, size_t *k, size_t max,
 }
 
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
-                           const char *words, size_t nwords,
+                           const int64_t *terms, size_t nterms,
                            const char *title_norm, const uint64_t *keys,
                            size_t nkeys, int64_t t, int64_t window,
                            int64_t *ids, int *hits, size_t max, size_t *n)
 {
 	sqlite3_stmt *s = sd->s[SD_CANDIDATES];
-	struct buf q = BUF_INIT;
-	int64_t lo = 0, found[HF_DEDUP_MAX_TERMS * HF_DEDUP_RARE], id;
+	int64_t lo = 0, found[DEDUP_MAX_INDEX * HF_DEDUP_RARE], id;
 	size_t nfound = 0, k = 0, i, j;
-	const char *w = words;
 	int rc;
 
 	if (in->failed)
 		return in->failed;
-	if (nwords > HF_DEDUP_MAX_TERMS)
-		nwords = HF_DEDUP_MAX_TERMS;
+	if (nterms > DEDUP_MAX_INDEX)
+		nterms = DEDUP_MAX_INDEX;
 	rc = HF_OK;
-	if (!nwords || !max)
+	if (!nterms || !max)
 		goto out;
 	if (sqlite3_bind_int64(sd->s[SD_WINDOW_ID], 1,
 	                       t - window - HF_DEDUP_AHEAD_S) != SQLITE_OK) {
@@ -264,12 +253,10 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 	/* No item first seen since the window opened: none is in it. */
 	if ((rc = step_id(sd, sd->s[SD_WINDOW_ID], &lo)) <= 0)
 		goto out;
-	for (i = 0; i < nwords; i++, w += strlen(w) + 1) {
+	for (i = 0; i < nterms; i++) {
 		size_t got = 0;
 
-		if ((rc = fts_word(w, &q)))
-			goto out;
-		if ((sqlite3_bind_text(s, 1, q.data, (int)q.len, SQLITE_STATIC) |
+		if ((sqlite3_bind_int64(s, 1, terms[i]) |
 		     sqlite3_bind_int64(s, 2, lo) |
 		     sqlite3_bind_int(s, 3, HF_DEDUP_RARE + 1)) != SQLITE_OK) {
 			rc = store__fail(sd->st, "cannot find dedup candidates");
@@ -286,12 +273,12 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 			                 in->name);
 			goto out;
 		}
-		/* A word of more items of the window than that finds no
+		/* A term of more items of the window than that finds no
 		 * story: a rare one (a name, a place, a figure) does. */
 		if (got <= HF_DEDUP_RARE)
 			nfound += got;
 	}
-	/* Each item once, weighed by the rare words it has. */
+	/* Each item once, weighed by the rare terms it has. */
 	for (i = 0; i < nfound; i++) {
 		const char *tn;
 		int h = 1;
@@ -328,7 +315,6 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 	rc = HF_OK;
 out:
 	sqlite3_clear_bindings(sd->s[SD_CANDIDATES]);
-	buf_free(&q);
 	if (!rc)
 		*n = k;
 	return failed(in, rc);
@@ -382,6 +368,46 @@ int store_dedup_item_body(struct store_dedup *sd, int64_t id,
 	}
 	sqlite3_reset(s);
 	return rc;
+}
+
+int store_dedup_unindexed(struct store_dedup *sd, struct store_ingest *in,
+                          int64_t since, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *s = sd->s[SD_UNINDEXED];
+	int64_t *v = NULL, *nv;
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (in->failed)
+		return in->failed;
+	if (sqlite3_bind_int64(s, 1, since) != SQLITE_OK) {
+		rc = store__fail(sd->st, "cannot list items without same-story terms");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if (!(nv = realloc(v, cap * sizeof *v))) {
+				rc = HF_ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		v[(*n)++] = sqlite3_column_int64(s, 0);
+	}
+	rc = rc == SQLITE_DONE ? HF_OK
+	                       : store__fail(sd->st, "cannot list items without same-story terms");
+out:
+	sqlite3_reset(s);
+	if (rc) {
+		free(v);
+		*n = 0;
+		return failed(in, rc);
+	}
+	*ids = v;
+	return HF_OK;
 }
 
 int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,

@@ -244,6 +244,32 @@ static int find_item(struct store_ingest *in, const struct feed_entry *e,
 	return rc;
 }
 
+/* The same-story terms of item id, replacing its old ones (none when
+ * it is new). */
+static int put_terms(struct store *st, int64_t id, const int64_t *terms, size_t n,
+                     int replace)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc = HF_OK;
+
+	if (replace) {
+		if (!(s = store__stmt(st, S_TERMS_CLEAR)))
+			return HF_EDB;
+		if ((rc = store__run(st, s, sqlite3_bind_int64(s, 1, id),
+		                     "cannot clear same-story terms")))
+			return rc;
+	}
+	for (i = 0; i < n && !rc; i++) {
+		if (!(s = store__stmt(st, S_TERM_ADD)))
+			return HF_EDB;
+		rc = store__run(st, s, sqlite3_bind_int64(s, 1, id) |
+		                sqlite3_bind_int64(s, 2, terms[i]),
+		                "cannot store same-story terms");
+	}
+	return rc;
+}
+
 int store_ingest_entry(struct store_ingest *in, const struct feed_entry *e,
                        int *outcome)
 {
@@ -332,6 +358,7 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 			goto out;
 	}
 	if ((!found && !h && (rc = drop_merged(in, e))) ||
+	    (h && (rc = put_terms(st, id, h->terms, h->nterms, found))) ||
 	    (rc = put_categories(in, id, e, found)) ||
 	    (rc = put_enclosures(in, id, e, found)) ||
 	    (rc = store__categories_put(st, id, h ? h->cats : NULL,
@@ -386,8 +413,21 @@ int store_ingest_add_source(struct store_ingest *in, int64_t item_id,
 	return rc;
 }
 
+int store_item_set_terms(struct store_ingest *in, int64_t item_id,
+                         const int64_t *terms, size_t nterms)
+{
+	int rc;
+
+	if (in->failed)
+		return in->failed;
+	if ((rc = put_terms(in->st, item_id, terms, nterms, 1)))
+		in->failed = rc;
+	return rc;
+}
+
 int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,
-                               const char *title_norm, uint64_t simhash)
+                               const char *title_norm, uint64_t simhash,
+                               const int64_t *terms, size_t nterms)
 {
 	struct store *st = in->st;
 	sqlite3_stmt *s;
@@ -397,12 +437,12 @@ int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,
 		return in->failed;
 	if (!(s = store__stmt(st, S_FINGERPRINT)))
 		rc = HF_EDB;
-	else
-		rc = store__run(st, s,
-		         sqlite3_bind_int64(s, 1, item_id) |
-		         bind_text(s, 2, title_norm) |
-		         sqlite3_bind_int64(s, 3, (int64_t)simhash),
-		         "cannot store dedup fingerprint");
+	else if (!(rc = store__run(st, s,
+	                      sqlite3_bind_int64(s, 1, item_id) |
+	                      bind_text(s, 2, title_norm) |
+	                      sqlite3_bind_int64(s, 3, (int64_t)simhash),
+	                      "cannot store dedup fingerprint")))
+		rc = put_terms(st, item_id, terms, nterms, 1);
 	if (rc)
 		in->failed = rc;
 	return rc;

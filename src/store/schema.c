@@ -37,9 +37,9 @@
  * content: the text stays in items, rowid = items.id), kept by triggers,
  * so that every writer, the sqlite3 shell too, keeps it current.  The
  * tokenizer keeps æ, ø and å as letters of their own (remove_diacritics
- * 0: "gå" is not "ga"); prefix indexes of 2 and 3 characters make
- * "sjuke*" cheap.  `items --search` reads it; same-story candidate
- * search may too.
+ * 0: "gå" is not "ga").  `items --search` reads it ("sjuke*" walks the
+ * terms that begin so: no prefix index, which would triple the cost of
+ * every insert for a look-up an admin makes by hand).
  *
  * items_first_seen: the items of one month of first publication, for
  * the RFC 5005 archives (publish).
@@ -47,10 +47,25 @@
  * item_enclosures: an entry's enclosures (podcasts, PDFs), republished
  * as rel="enclosure" links.
  */
-#define ITEMS_FTS                                                           \
+/*
+ * What version 10 added: item_terms, the same-story index (dedup.h,
+ * store_dedup_candidates): the lemma hashes of an item's headline words
+ * and of its lead's numbers (dedup_sig_index), written with its
+ * fingerprint.  Keyed by item, so that an item's rows are replaced and
+ * pruned together; indexed by term for the look-up, a seek per term.
+ */
+#define ITEM_TERMS                                                          \
+	"CREATE TABLE item_terms ("                                         \
+	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
+	" term INTEGER NOT NULL,"                                           \
+	" PRIMARY KEY (item_id, term)"                                      \
+	") STRICT, WITHOUT ROWID;"                                          \
+	"CREATE INDEX item_terms_term ON item_terms(term, item_id);"
+
+#define FTS_ONLY                                                            \
 	"CREATE VIRTUAL TABLE items_fts USING fts5(title, summary,"         \
 	" content='items', content_rowid='id',"                             \
-	" tokenize='unicode61 remove_diacritics 0', prefix='2 3');"         \
+	" tokenize='unicode61 remove_diacritics 0');"                       \
 	"CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN"       \
 	" INSERT INTO items_fts (rowid, title, summary)"                    \
 	" VALUES (new.id, new.title, new.summary); END;"                    \
@@ -62,7 +77,10 @@
 	" INSERT INTO items_fts (items_fts, rowid, title, summary)"         \
 	" VALUES ('delete', old.id, old.title, old.summary);"               \
 	" INSERT INTO items_fts (rowid, title, summary)"                    \
-	" VALUES (new.id, new.title, new.summary); END;"                    \
+	" VALUES (new.id, new.title, new.summary); END;"
+
+#define ITEMS_FTS                                                           \
+	FTS_ONLY                                                            \
 	"CREATE INDEX items_first_seen ON items(first_seen);"              \
 	"CREATE TABLE item_enclosures ("                                    \
 	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
@@ -259,7 +277,8 @@ static const char schema_sql[] =
 	" PRIMARY KEY (item_id, term)"
 	") STRICT, WITHOUT ROWID;"
 	DIGEST_TABLES
-	ITEMS_FTS;
+	ITEMS_FTS
+	ITEM_TERMS;
 
 /*
  * 8 -> 9: the digest tables of DIGEST_TABLES; an item's categories are
@@ -314,9 +333,24 @@ static const char upgrade_8_sql[] =
 	"DROP VIEW item_sources_all;"
 	SOURCES_VIEW;
 
+/*
+ * 9 -> 10: the same-story index (ITEM_TERMS), empty: the pipeline fills
+ * in the terms of the items of the dedup window (pipeline_new); and the
+ * full-text index again without its prefix indexes.
+ */
+static const char upgrade_9_sql[] =
+	ITEM_TERMS
+	"DROP TRIGGER items_fts_insert;"
+	"DROP TRIGGER items_fts_delete;"
+	"DROP TRIGGER items_fts_update;"
+	"DROP TABLE items_fts;"
+	FTS_ONLY
+	"INSERT INTO items_fts (items_fts) VALUES ('rebuild');";
+
 /* upgrades[v - STORE_SCHEMA_OLDEST] takes version v to v + 1. */
 static const char *const upgrades[] = {
 	upgrade_8_sql,
+	upgrade_9_sql,
 };
 
 _Static_assert(sizeof upgrades / sizeof upgrades[0] ==
@@ -596,6 +630,9 @@ const char *const store__stmt_sql[S__COUNT] = {
 	" VALUES (?1, ?2, ?3)",
 	[S_FINGERPRINT] =
 	"UPDATE items SET title_norm = ?2, simhash = ?3 WHERE id = ?1",
+	[S_TERMS_CLEAR] = "DELETE FROM item_terms WHERE item_id = ?1",
+	[S_TERM_ADD] =
+	"INSERT OR IGNORE INTO item_terms (item_id, term) VALUES (?1, ?2)",
 	[S_FIND_CANON] =
 	"SELECT id FROM items WHERE canon_hash = helsefeed_fnv1a(?1)"
 	" AND canon_url = ?1 ORDER BY id LIMIT 1",
