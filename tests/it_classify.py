@@ -70,9 +70,44 @@ def main():
         check(any(l.startswith(c + ": ") and "\u2190 '" in l for l in lines),
               "explain: a line of %s's matched words in %r" % (c, out))
     r = run("-c", conf, "classify", str(item))
+    plain = [l for l in lines if "\u2190" not in l]
+    if any(l.startswith("same story: ") for l in plain):
+        plain = plain[:[l.startswith("same story: ") for l in plain].index(True)]
     check(r.returncode == 0 and "\u2190" not in r.stdout and
-          r.stdout.splitlines() == [l for l in lines if "\u2190" not in l],
+          r.stdout.splitlines() == plain,
           "without --explain, the same without the matches: %r" % r.stdout)
+
+    # Why a story was merged: per merged source, the link or the rule
+    # with its scores and the headline words both have.
+    merged = db.execute("SELECT s.item_id, f.name, s.link, i.link FROM item_sources s"
+                        " JOIN feeds f ON f.id = s.feed_id JOIN items i"
+                        " ON i.id = s.item_id ORDER BY s.item_id").fetchall()
+    check(len(merged) >= 2, "the sample has merged stories: %r" % merged)
+    kinds = set()
+    for mid, mfeed, mlink, plink in merged:
+        r = run("-c", conf, "classify", "--explain", str(mid))
+        out = r.stdout.splitlines()
+        heads = [i for i, l in enumerate(out) if l.startswith("same story: %s with " % mfeed)]
+        if not check(r.returncode == 0 and len(heads) == 1,
+                     "explain %d: a same-story line for %s: %r" % (mid, mfeed, r.stdout)):
+            continue
+        why = out[heads[0] + 1]
+        if why == "  the same link":
+            kinds.add("link")
+            check(mlink.split("?")[0] == plink.split("?")[0],
+                  "item %d: 'the same link' for %s and %s" % (mid, mlink, plink))
+        else:
+            kinds.add("rule")
+            check(why.startswith("  rule ") and not why.startswith("  rule none") and
+                  "title " in why,
+                  "item %d: the rule and its scores: %r" % (mid, why))
+            shared = out[heads[0] + 2]
+            check(shared.startswith("  shared: ") and " = " in shared and
+                  ("(same word)" in shared or "(lemma)" in shared),
+                  "item %d: the shared headline words: %r" % (mid, shared))
+    check(kinds == {"link", "rule"}, "merges by link and by rule explained: %r" % kinds)
+    r = run("-c", conf, "classify", str(merged[0][0]))
+    check("same story:" not in r.stdout, "without --explain, no merge explanation")
 
     # An item without categories says so.
     row = db.execute("SELECT id FROM items WHERE id NOT IN"

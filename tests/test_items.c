@@ -208,14 +208,12 @@ static int sh_item(void *ud, const struct store_item_row *r)
 	return 0;
 }
 
-static int sh_source(void *ud, const char *feed, const char *link,
-                     int64_t first_seen, int primary)
+static int sh_source(void *ud, const struct store_source_row *r)
 {
 	struct shown *s = ud;
 
-	(void)feed, (void)link, (void)first_seen;
 	s->sources++;
-	s->primary += primary;
+	s->primary += r->primary;
 	return 0;
 }
 

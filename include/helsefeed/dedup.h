@@ -275,6 +275,21 @@ struct dedup_score {
 	int need_body;         /* undecided: load b's body and ask again */
 };
 
+/*
+ * Why a and b are one story or not, for people (`classify --explain`):
+ * one line of the rule and its figures, then the headline words of a
+ * with the word of b each matched and how (the same word, one lemma, a
+ * spelling), and how many of a's lead words found a partner:
+ *   "rule weighted: title 58 %, weighted 66 %, body 21 %, simhash
+ *    distance 19\n"
+ *   "shared: regjeringa = regjeringen (lemma); 1,2 = 1,2 (same word);
+ *    fastlegeordninga = fastlegeordningen (lemma)\n"
+ *   "lead: 9 of 31 words found in the other\n"
+ * Both signatures with their bodies and lemmas.  Returns the rule, or
+ * HF_ENOMEM.
+ */
+int dedup_explain(const struct dedup_sig *a, const struct dedup_sig *b, struct buf *out) HF_WUR;
+
 /* DEDUP_RULE_* that makes a and b the same story, or DEDUP_RULE_NONE.
  * `sc` (may be NULL) gets the figures; with sc->need_body set, only the
  * summaries can decide and one side has none loaded yet. */

@@ -432,10 +432,16 @@ int store_items_list(struct store *st, const struct store_items_query *q,
  * then cb_enclosure, then cb_entry_category.  Any callback may be NULL.  Returns 0, HF_EINVAL
  * (no such item), HF_EDB, or a callback's negative code.
  */
+/* One source of an item, with its own text (the primary one first). */
+struct store_source_row {
+	const char *feed, *link, *title, *summary;
+	int64_t first_seen;
+	int primary;
+};
+
 struct store_item_visitor {
 	int (*item)(void *ud, const struct store_item_row *r);
-	int (*source)(void *ud, const char *feed, const char *link,
-	              int64_t first_seen, int primary);
+	int (*source)(void *ud, const struct store_source_row *r);
 	int (*category)(void *ud, const char *name, const char *origin);
 	int (*enclosure)(void *ud, const char *url, const char *type,
 	                 int64_t length);

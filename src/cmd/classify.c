@@ -19,6 +19,7 @@
 #include "helsefeed/dedup.h"
 #include "helsefeed/store.h"
 #include "helsefeed/ingest.h"
+#include "helsefeed/text.h"
 
 static void classify_usage(FILE *f, const char *prog)
 {
@@ -29,9 +30,18 @@ static void classify_usage(FILE *f, const char *prog)
 	           "found with their weights, words, fields and FILE:LINE, their sum\n"
 	           "and the threshold it had to reach.  Then the categories stored for\n"
 	           "the item (with their origin: feed, rule, entry) and every feed that\n"
-	           "carried it.\n",
+	           "carried it; with --explain, why each merged source is the same\n"
+	           "story as the primary one: the same link, one release under a\n"
+	           "same_url pattern, or the same-story rule with its scores and the\n"
+	           "headline words the two share (the same word, a lemma, a spelling).\n",
 	        prog);
 }
+
+/* A source as stored, for the same-story explanation. */
+struct source {
+	char *feed, *link, *title, *summary;
+	int primary;
+};
 
 /* What the store says of the item: its texts for the rules, and the
  * stored categories and sources as lines to print. */
@@ -39,6 +49,8 @@ struct item_text {
 	char *title, *summary, *content, *title_norm;
 	char **cats;
 	size_t ncats;
+	struct source *src;
+	size_t nsrc;
 	struct buf stored, sources;
 	int rc;
 };
@@ -52,6 +64,13 @@ static void item_text_clear(struct item_text *t)
 	for (size_t i = 0; i < t->ncats; i++)
 		free(t->cats[i]);
 	free(t->cats);
+	for (size_t i = 0; i < t->nsrc; i++) {
+		free(t->src[i].feed);
+		free(t->src[i].link);
+		free(t->src[i].title);
+		free(t->src[i].summary);
+	}
+	free(t->src);
 	buf_free(&t->stored);
 	buf_free(&t->sources);
 }
@@ -71,14 +90,113 @@ static int on_item(void *ud, const struct store_item_row *r)
 	return HF_OK;
 }
 
-static int on_source(void *ud, const char *feed, const char *link, int64_t first_seen,
-                     int primary)
+static int on_source(void *ud, const struct store_source_row *r)
 {
 	struct item_text *t = ud;
+	struct source *v = realloc(t->src, (t->nsrc + 1) * sizeof *v), *s;
 
-	(void)first_seen;
-	return buf_printf(&t->sources, "  %s %s %s\n", feed, primary ? "primary" : "merged",
-	                  link ? link : "-") ? HF_ENOMEM : HF_OK;
+	if (!v)
+		return HF_ENOMEM;
+	t->src = v;
+	s = memset(&v[t->nsrc++], 0, sizeof *v);
+	s->primary = r->primary;
+	if (dup_to(r->feed, &s->feed) || dup_to(r->link, &s->link) ||
+	    dup_to(r->title, &s->title) || dup_to(r->summary, &s->summary))
+		return HF_ENOMEM;
+	return buf_printf(&t->sources, "  %s %s %s\n", r->feed, r->primary ? "primary" : "merged",
+	                  r->link ? r->link : "-") ? HF_ENOMEM : HF_OK;
+}
+
+/* The signature of a source's title and summary, with lemmas. */
+static int source_sig(struct dedup *dd, const struct source *s, struct dedup_sig *sig)
+{
+	struct buf tn = BUF_INIT;
+	int rc = dedup_title_norm(dd, s->title, &tn);
+
+	if (!rc) {
+		dedup_sig_make(sig, buf_str(&tn), s->summary);
+		dedup_sig_lemmas(dd, sig);
+	}
+	buf_free(&tn);
+	return rc;
+}
+
+/* Two links that are one by their canonical form. */
+static int same_canon(const char *a, const char *b)
+{
+	struct buf x = BUF_INIT, y = BUF_INIT;
+	int same = a && b && !norm_url_canon(a, &x) && !norm_url_canon(b, &y) &&
+	           x.len == y.len && !memcmp(x.data, y.data, x.len);
+
+	buf_free(&x);
+	buf_free(&y);
+	return same;
+}
+
+/*
+ * Why each merged source is the primary's story: the link (one canonical
+ * URL, or one id under a same_url pattern), else the same-story rule
+ * with its figures and the words the headlines share (dedup_explain).
+ * The verdict is the one the rules give today, between the texts the
+ * store holds now.
+ */
+static int explain_merges(const struct config *cfg, const struct item_text *t,
+                          struct buf *out)
+{
+	static struct dedup_sig a, b;
+	const struct source *p = NULL;
+	struct dedup *dd = NULL;
+	size_t i, k;
+	int rc = HF_OK;
+
+	for (i = 0; i < t->nsrc && !p; i++)
+		if (t->src[i].primary)
+			p = &t->src[i];
+	if (!p || t->nsrc < 2)
+		return HF_OK;
+	if ((rc = dedup_new(cfg, &dd)) || (rc = source_sig(dd, p, &b)))
+		goto out;
+	for (i = 0; i < t->nsrc && rc >= 0; i++) {
+		const struct source *s = &t->src[i];
+		const char *ida, *idb;
+		size_t na, nb;
+
+		if (s == p)
+			continue;
+		if ((rc = buf_printf(out, "same story: %s with %s (primary)\n", s->feed, p->feed)))
+			break;
+		if (same_canon(s->link, p->link)) {
+			rc = buf_puts(out, "  the same link\n");
+			continue;
+		}
+		for (k = 0; k < cfg->nsame_url; k++)
+			if (dedup_url_match(cfg->same_url[k], s->link, &ida, &na) &&
+			    dedup_url_match(cfg->same_url[k], p->link, &idb, &nb) &&
+			    na == nb && !memcmp(ida, idb, na))
+				break;
+		if (k < cfg->nsame_url) {
+			rc = buf_printf(out, "  one release under same_url = %s\n", cfg->same_url[k]);
+			continue;
+		}
+		if ((rc = source_sig(dd, s, &a)))
+			break;
+		{
+			struct buf ex = BUF_INIT;
+			const char *l, *e;
+
+			if ((rc = dedup_explain(&a, &b, &ex)) >= 0)
+				for (l = buf_str(&ex); *l && rc >= 0; l = *e ? e + 1 : e) {
+					e = strchr(l, '\n');
+					if (!e)
+						e = l + strlen(l);
+					rc = buf_printf(out, "  %.*s\n", (int)(e - l), l) ? HF_ENOMEM : HF_OK;
+				}
+			buf_free(&ex);
+		}
+	}
+out:
+	dedup_free(dd);
+	return rc < 0 ? rc : HF_OK;
 }
 
 static int on_category(void *ud, const char *name, const char *origin)
@@ -118,7 +236,7 @@ static int parse_id(const char *s, int64_t *out)
 int cmd_classify(const struct cli *cli, int argc, char **argv)
 {
 	struct buf errors = BUF_INIT, explain = BUF_INIT;
-	struct item_text t = {NULL, NULL, NULL, NULL, NULL, 0, BUF_INIT, BUF_INIT, 0};
+	struct item_text t = {NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, BUF_INIT, BUF_INIT, 0};
 	struct config *cfg = NULL;
 	struct classify *cls = NULL;
 	struct classify_input ci;
@@ -191,6 +309,12 @@ int cmd_classify(const struct cli *cli, int argc, char **argv)
 	if (want_explain)
 		printf("%s", buf_str(&explain));
 	printf("stored categories:\n%ssources:\n%s", buf_str(&t.stored), buf_str(&t.sources));
+	if (want_explain) {
+		buf_clear(&explain);
+		if (explain_merges(cfg, &t, &explain))
+			goto out;
+		printf("%s", buf_str(&explain));
+	}
 	code = HF_EXIT_OK;
 out:
 	item_text_clear(&t);

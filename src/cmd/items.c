@@ -246,10 +246,12 @@ static int show_item(void *ud, const struct store_item_row *r)
 	return 0;
 }
 
-static int show_source(void *ud, const char *feed, const char *link,
-                       int64_t first_seen, int primary)
+static int show_source(void *ud, const struct store_source_row *r)
 {
 	struct shower *s = ud;
+	const char *feed = r->feed, *link = r->link;
+	int64_t first_seen = r->first_seen;
+	int primary = r->primary;
 	char t[32];
 
 	open_section(s, 1, "sources", "sources");

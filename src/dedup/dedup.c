@@ -1194,6 +1194,74 @@ out:
 	return rule;
 }
 
+/* --- explain ------------------------------------------------------------ */
+
+static int put_tok(const struct dedup_sig *s, const struct dedup_tok *t, struct buf *out)
+{
+	unsigned char enc[4];
+	size_t i;
+
+	for (i = 0; i < t->ncp; i++)
+		if (buf_append(out, (const char *)enc, (size_t)utf8proc_encode_char(
+		                   (utf8proc_int32_t)s->cp[t->off + i], enc)))
+			return HF_ENOMEM;
+	return HF_OK;
+}
+
+int dedup_explain(const struct dedup_sig *a, const struct dedup_sig *b, struct buf *out)
+{
+	struct dedup_score sc;
+	size_t i, j, n = 0, lead = 0, found = 0;
+	int rule = dedup_same_story(a, b, &sc);
+
+	if (sc.veto) {
+		if (buf_puts(out, "rule none: the numbers or dates contradict each other\n"))
+			return HF_ENOMEM;
+	} else if (buf_printf(out, "rule %s: title %d %%", dedup_rule_name(rule), sc.title_pct) ||
+	           /* The figures a rule of the titles alone did not need. */
+	           (sc.weighted_pct && buf_printf(out, ", weighted %d %%", sc.weighted_pct)) ||
+	           (sc.body_pct && buf_printf(out, ", body %d %%", sc.body_pct)) ||
+	           buf_printf(out, ", simhash distance %d\n", sc.dist)) {
+		return HF_ENOMEM;
+	}
+	if (buf_puts(out, "shared:"))
+		return HF_ENOMEM;
+	for (i = 0; i < a->ntitle; i++) {
+		const struct dedup_tok *x = &a->title[i], *y = NULL;
+		const char *how;
+
+		if (x->kind == DEDUP_TOK_STOP)
+			continue;
+		for (j = 0; j < b->ntitle && !y; j++)
+			if (b->title[j].kind != DEDUP_TOK_STOP && tok_match(a, x, b, &b->title[j]))
+				y = &b->title[j];
+		if (!y)
+			continue;
+		how = x->hash == y->hash ? "same word" :
+		      x->lemma[0] && (x->lemma[0] == y->lemma[0] || x->lemma[0] == y->lemma[1] ||
+		                      x->lemma[1] == y->lemma[0] || x->lemma[1] == y->lemma[1])
+		      ? "lemma" : "spelling";
+		if (buf_puts(out, n++ ? "; " : " ") || put_tok(a, x, out) ||
+		    buf_puts(out, " = ") || put_tok(b, y, out) || buf_printf(out, " (%s)", how))
+			return HF_ENOMEM;
+	}
+	for (i = 0; i < a->nbody; i++) {
+		if (a->body[i].kind == DEDUP_TOK_STOP)
+			continue;
+		lead++;
+		for (j = 0; j < b->nbody; j++)
+			if (b->body[j].kind != DEDUP_TOK_STOP &&
+			    tok_match(a, &a->body[i], b, &b->body[j])) {
+				found++;
+				break;
+			}
+	}
+	if (buf_puts(out, n ? "\n" : " none\n") ||
+	    buf_printf(out, "lead: %zu of %zu words found in the other\n", found, lead))
+		return HF_ENOMEM;
+	return rule;
+}
+
 /* --- URL equivalence (same_url) ----------------------------------------- */
 
 #define URL_CAPTURE "{N}"

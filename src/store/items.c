@@ -137,7 +137,7 @@ out:
 static const char *const get_sql[] = {
 	ITEM_COLS " WHERE i.id = ?1",
 	/* The primary source first, then the merged ones as they came. */
-	"SELECT f.name, s.link, s.first_seen, s.key IS NULL FROM"
+	"SELECT f.name, s.link, s.first_seen, s.key IS NULL, s.title, s.summary FROM"
 	" item_sources_all s JOIN feeds f ON f.id = s.feed_id"
 	" WHERE s.item_id = ?1 ORDER BY s.key IS NOT NULL, s.first_seen, f.name",
 	"SELECT category, origin FROM item_categories WHERE item_id = ?1"
@@ -166,9 +166,12 @@ int store_item_get(struct store *st, int64_t id,
 				row_of(s, &r);
 				rc = v->item ? v->item(ud, &r) : 0;
 			} else if (q == 1 && v->source) {
-				rc = v->source(ud, col_text(s, 0), col_text(s, 1),
-				               sqlite3_column_int64(s, 2),
-				               sqlite3_column_int(s, 3));
+				struct store_source_row r = {
+					col_text(s, 0), col_text(s, 1), col_text(s, 4),
+					col_text(s, 5), sqlite3_column_int64(s, 2),
+					sqlite3_column_int(s, 3),
+				};
+				rc = v->source(ud, &r);
 			} else if (q == 2 && v->category) {
 				rc = v->category(ud, col_text(s, 0), col_text(s, 1));
 			} else if (q == 3 && v->enclosure) {
