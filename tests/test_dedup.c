@@ -607,6 +607,57 @@ static void q_exec(const char *path, const char *sql)
 }
 
 /*
+ * Credit: the publisher on whose site the story is wins over a higher
+ * kind that relays its link; the kind decides when neither (or both)
+ * publish on their own site.
+ */
+static void the_site_owner_is_credited(void **state)
+{
+	struct fx *f = *state;
+	const char *link = "https://bergen.kommune.no/nyheter/ny-legevakt";
+	struct feed_entry own = entry("kom-1", "Ny legevakt i Bergen", link,
+	                              "Bergen kommune opnar ny legevakt.", T0);
+	struct feed_entry relay = entry("hod-9", "Ny legevakt i Bergen",
+	                                "https://www.bergen.kommune.no/nyheter/ny-legevakt?utm_source=hod",
+	                                "Departementet viser til kommunen.", T0 + 600);
+	int oc[1];
+	int64_t a[1], b[1];
+
+	f->feeds[0].url = "https://www.regjeringen.no/no/rss/";
+	f->feeds[3].url = "https://www.bergen.kommune.no/rss";
+	/* The owner first: the ministry's relay of its link stays merged. */
+	ingest(f, 3, &own, 1, oc, a);
+	ingest(f, 0, &relay, 1, oc, b);
+	assert_int_equal(oc[0], PIPELINE_MERGED);
+	assert_int_equal(a[0], b[0]);
+	assert_int_equal(q_int(f->path, "SELECT f.name = 'kommune' FROM items i"
+	                       " JOIN feeds f ON f.id = i.feed_id"), 1);
+	/* The relay first: the owner's own entry takes the credit. */
+	q_exec(f->path, "PRAGMA foreign_keys = ON; DELETE FROM items");
+	own.key = own.id = "kom-2";
+	relay.key = relay.id = "hod-10";
+	ingest(f, 0, &relay, 1, oc, a);
+	assert_int_equal(oc[0], STORE_NEW);
+	ingest(f, 3, &own, 1, oc, b);
+	assert_int_equal(oc[0], PIPELINE_MERGED);
+	assert_int_equal(a[0], b[0]);
+	assert_int_equal(q_int(f->path, "SELECT f.name = 'kommune' FROM items i"
+	                       " JOIN feeds f ON f.id = i.feed_id"), 1);
+	assert_int_equal(q_int(f->path, "SELECT count(*) FROM item_sources_all"), 2);
+	/* Neither on its own site: the kind decides, the ministry. */
+	f->feeds[3].url = "https://rss.example.no/bergen";
+	q_exec(f->path, "PRAGMA foreign_keys = ON; DELETE FROM items");
+	own.key = own.id = "kom-3";
+	relay.key = relay.id = "hod-11";
+	ingest(f, 3, &own, 1, oc, a);
+	ingest(f, 0, &relay, 1, oc, b);
+	assert_int_equal(a[0], b[0]);
+	assert_int_equal(q_int(f->path, "SELECT f.name = 'hod' FROM items i"
+	                       " JOIN feeds f ON f.id = i.feed_id"), 1);
+}
+
+
+/*
  * An item is stored with its same-story terms; a database upgraded from
  * version 9 has none, and the first ingest of a pipeline gives the
  * window's items theirs, so that a twin arriving after the upgrade still
@@ -996,6 +1047,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(shared_keys_of_a_title_are_all_its_keys, setup, teardown),
 		cmocka_unit_test(same_url_pattern_takes_the_id),
 		cmocka_unit_test_setup_teardown(window_items_get_their_terms_after_upgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_site_owner_is_credited, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_url_rule_joins_no_and_nn, setup, teardown),
 	};
 

@@ -396,6 +396,8 @@ int store_dedup_same_url(struct store_dedup *sd, struct store_ingest *in,
 struct store_dedup_item {
 	int64_t id, feed_id, t;
 	int carried;           /* the ingest's feed is one of its sources */
+	const char *link;      /* its link, NULL none; the store_dedup's
+	                        * until its next store_dedup_item */
 };
 
 /* Read item `id` and the title half of its signature into *sig

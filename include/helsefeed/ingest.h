@@ -205,18 +205,22 @@ int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
  *      (PIPELINE_MERGED).
  *   4. Else a new item (STORE_NEW).
  * Merging records the entry in item_sources.  When the entry's feed is
- * more authoritative than the item's primary feed, the entry becomes the
- * primary source: the item's feed, key, title, link, dates, summary and
- * content become the entry's (primary fields follow the primary source,
- * so what is published is the ministry's wording, never a mix).
+ * to be credited before the item's primary feed (Credit), the entry
+ * becomes the primary source: the item's feed, key, title, link, dates,
+ * summary and content become the entry's (primary fields follow the
+ * primary source, so what is published is the ministry's wording, never
+ * a mix); every source keeps its own text (item_sources).
  *
- * Authority: the rank of a feed is config_feed.authority when set (>= 0),
+ * Credit: first the publisher on whose site the story is, a source whose
+ * link is on its own feed's host (norm_url_same_site: the ministry's
+ * release on regjeringen.no, not a trust's relay that links there); then
+ * authority: the rank of a feed is config_feed.authority when set (>= 0),
  * else its kind: ministry 0, directorate 1, hospital 2, municipal 3,
  * other 4.  Lower ranks win; on a tie the first arrival stays primary.
  *
  * For every new or changed primary: fingerprint (title_norm and simhash,
- * written with the item's row; the candidate search of level 3 reads
- * items_fts, dedup.h) and categories: the primary feed's own (origin
+ * written with the item's row, with its same-story terms that the
+ * candidate search of level 3 reads, dedup.h) and categories: the primary feed's own (origin
  * "feed"), the keyword rules over title, summary, content and the
  * entry's <category> texts (origin "rule"), and every category whose
  * name or title equals one of the entry's <category> texts, case and

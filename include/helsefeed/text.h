@@ -141,6 +141,13 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out) HF_WUR;
 int norm_url_web(const char *url);
 
 /*
+ * Whether two http(s) URLs are on one site: the same host, lower-cased,
+ * a leading "www." aside ("https://www.regjeringen.no/no/..." and
+ * "https://regjeringen.no/rss" are).  0 when either is no URL.
+ */
+int norm_url_same_site(const char *a, const char *b);
+
+/*
  * Canonical form of an absolute http(s) URL, for deduplication, through
  * libcurl's URL API: scheme and host lower-cased, default port dropped,
  * fragment dropped, tracking parameters (utm_*, fbclid, gclid, ...)

@@ -125,9 +125,11 @@ fail:
 	return rc;
 }
 
-/* Rank of the feed with store id `feed_id`: a configuration of a few
- * dozen feeds is searched in order. */
-static int rank_of(struct pipeline *p, int64_t feed_id, int *out)
+/* Rank of the feed with store id `feed_id`, and its configuration (NULL
+ * when it left feeds.conf): a configuration of a few dozen feeds is
+ * searched in order. */
+static int rank_of(struct pipeline *p, int64_t feed_id, int *out,
+                   const struct config_feed **cfp)
 {
 	const struct config_feed *cf = NULL;
 	int rc;
@@ -138,7 +140,15 @@ static int rank_of(struct pipeline *p, int64_t feed_id, int *out)
 	if (rc)
 		cf = config_feed_find(p->cfg, buf_str(&p->tmp));
 	*out = cf ? pipeline_rank(cf) : RANK_UNKNOWN;
+	*cfp = cf;
 	return HF_OK;
+}
+
+/* The feed publishes the story on its own site: the link is on the
+ * feed's host (ingest.h, Credit). */
+static int owns(const struct config_feed *cf, const char *link)
+{
+	return cf && link && norm_url_same_site(link, cf->url);
 }
 
 /* Categories of a new or changed primary (ingest.h) into p->cats. */
@@ -316,16 +326,20 @@ static int merge(struct pipeline *p, struct store_ingest *in,
                  const struct config_feed *feed, const struct feed_entry *e,
                  int64_t id, int *outcome)
 {
+	const struct config_feed *cf;
 	struct store_dedup_item it;
-	int rc, rank, same;
+	int rc, rank, same, mine, theirs;
 
 	if ((rc = store_dedup_item(p->sd, in, id, &it, p->other)) < 0)
 		return rc;
 	same = it.feed_id == store_dedup_feed_id(in);
 	if (!same) {
-		if ((rc = rank_of(p, it.feed_id, &rank)))
+		if ((rc = rank_of(p, it.feed_id, &rank, &cf)))
 			return rc;
-		if (pipeline_rank(feed) >= rank) {
+		/* The publisher on whose site the story is, then the rank. */
+		mine = owns(feed, e->link);
+		theirs = owns(cf, it.link);
+		if (theirs > mine || (theirs == mine && pipeline_rank(feed) >= rank)) {
 			*outcome = PIPELINE_MERGED;
 			if ((rc = store_ingest_add_source(in, id, e)))
 				return rc;

@@ -64,7 +64,7 @@ static const char *const sd_sql[SD__COUNT] = {
 	[SD_ITEM] =
 	"SELECT feed_id, COALESCE(published, first_seen), title_norm, simhash,"
 	" feed_id = ?2 OR EXISTS (SELECT 1 FROM item_sources s"
-	" WHERE s.item_id = items.id AND s.feed_id = ?2) FROM items WHERE id = ?1",
+	" WHERE s.item_id = items.id AND s.feed_id = ?2), link FROM items WHERE id = ?1",
 	[SD_BODY] = "SELECT summary FROM items WHERE id = ?1",
 	/* Promotion, in this order: the old primary becomes a merged source
 	 * (so its key stays known), the new primary's merged row goes, the
@@ -109,6 +109,7 @@ static const char *const sd_sql[SD__COUNT] = {
 struct store_dedup {
 	struct store *st;
 	sqlite3_stmt *s[SD__COUNT];
+	struct buf link;        /* store_dedup_item's out->link */
 };
 
 int store_dedup_open(struct store *st, struct store_dedup **out)
@@ -139,6 +140,7 @@ void store_dedup_close(struct store_dedup *sd)
 		return;
 	for (int i = 0; i < SD__COUNT; i++)
 		sqlite3_finalize(sd->s[i]);
+	buf_free(&sd->link);
 	free(sd);
 }
 
@@ -337,6 +339,17 @@ int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
 		out->feed_id = sqlite3_column_int64(s, 0);
 		out->t = sqlite3_column_int64(s, 1);
 		out->carried = sqlite3_column_int(s, 4);
+		out->link = NULL;
+		buf_clear(&sd->link);
+		if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
+			if (buf_puts(&sd->link, (const char *)sqlite3_column_text(s, 5)) ||
+			    buf_reserve(&sd->link, 1)) {
+				sqlite3_reset(s);
+				return failed(in, HF_ENOMEM);
+			}
+			sd->link.data[sd->link.len] = '\0';
+			out->link = sd->link.data;
+		}
 		dedup_sig_title(sig, (const char *)sqlite3_column_text(s, 2),
 		                (uint64_t)sqlite3_column_int64(s, 3));
 		rc = 1;

@@ -297,6 +297,41 @@ out:
 	return rc;
 }
 
+/* The host of an http(s) URL, lower-cased, without "www.": into out. */
+static int site_of(const char *url, struct buf *out)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	const char *h;
+	int rc = HF_EINVAL;
+
+	if (!u)
+		return HF_ENOMEM;
+	if (parse_alone(u, url) == URL_HTTP &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host) {
+		h = host;
+		if (!strncasecmp(h, "www.", 4) && h[4])
+			h += 4;
+		rc = HF_OK;
+		for (; *h && !rc; h++)
+			rc = buf_putc(out, (char)(*h >= 'A' && *h <= 'Z' ? *h + 32 : *h));
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int norm_url_same_site(const char *a, const char *b)
+{
+	struct buf x = BUF_INIT, y = BUF_INIT;
+	int same = a && b && !site_of(a, &x) && !site_of(b, &y) &&
+	           x.len == y.len && !memcmp(x.data, y.data, x.len);
+
+	buf_free(&x);
+	buf_free(&y);
+	return same;
+}
+
 int norm_url_canon(const char *url, struct buf *out)
 {
 	struct buf r = BUF_INIT;
