@@ -17,7 +17,11 @@ feedparser reads it.
   - correction: a change of markup or white space is none; a new
     source moves nothing; a changed word shows "Oppdatert" with the
     local time before the text, the category "oppdatert", and moves
-    atom:updated.
+    atom:updated;
+  - repeated guid: a feed that gives one guid to two entries keeps two
+    items, told apart by their links, in either order, reports no update
+    on the fetches after, and says so once; a third entry with the guid
+    and link of one of them is left out.
 """
 import os
 import re
@@ -235,11 +239,33 @@ def test_correction():
     check(e.id == first[0].id, "correction: the id changed")
 
 
+def test_repeated_guid():
+    s = Site("guid", {"kom": ("municipal", "Bergen kommune")})
+    a = {"title": "Ny legevakt i Bergen", "link": "https://www.bergen.kommune.no/a",
+         "guid": "nyhet", "text": "<p>Legevakta flyttar.</p>"}
+    b = {"title": "Vaksinasjon mot influensa", "link": "https://www.bergen.kommune.no/b",
+         "guid": "nyhet", "text": "<p>Timebestilling er open.</p>"}
+    s.put("kom", [a, b])
+    r = s.hf("-v", "fetch", "--all")
+    check("1 updated" not in r.stderr and "2 new" in r.stderr,
+          "guid: two new items the first time: %s" % r.stderr)
+    check(r.stderr.count("share a guid") == 1, "guid: said once: %s" % r.stderr)
+    for order in ([a, b], [b, a], [b, a, dict(b, text="<p>Kopi.</p>")]):
+        s.put("kom", order)
+        r = s.hf("-v", "fetch", "--all")
+        check(" 0 new, 0 updated" in r.stderr,
+              "guid: nothing new or updated when the feed is the same (%d entries): %s"
+              % (len(order), r.stderr))
+    titles = sorted(t for (t,) in s.q("SELECT title FROM items"))
+    check(titles == sorted([a["title"], b["title"]]), "guid: both items kept: %r" % titles)
+
+
 def main():
     if not BIN or not os.access(BIN, os.X_OK):
         print("no binary in $HELSEFEED")
         return 77
-    for t in (test_collision, test_primary_change, test_takeover, test_correction):
+    for t in (test_collision, test_primary_change, test_takeover, test_correction,
+              test_repeated_guid):
         print("--", t.__name__, flush=True)
         t()
     return 1 if FAILS else 0

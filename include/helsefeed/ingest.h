@@ -204,6 +204,12 @@ int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
  *      within cfg->dedup_window of the entry's time -> merged
  *      (PIPELINE_MERGED).
  *   4. Else a new item (STORE_NEW).
+ * Keys: a feed that gives one guid to two entries of a document would
+ * have them overwrite one item in turn, an update on every fetch; such
+ * entries are keyed by guid and link (one space between), which tells
+ * them apart in any order, and one whose guid and link both repeat an
+ * earlier one's is left out.  Logged once per feed and process.
+ *
  * Merging records the entry in item_sources.  When the entry's feed is
  * to be credited before the item's primary feed (Credit), the entry
  * becomes the primary source: the item's feed, key, title, link, dates,

@@ -1,6 +1,7 @@
 /* ingest.c - fetch -> parse -> store, each feed as soon as its transfer
  * completes; see ingest.h. */
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,7 @@ struct job {
 	int64_t started;       /* the `now` it was started with */
 	int failures;          /* consecutive failures before this attempt */
 	int busy;              /* queued or running */
+	int warned_guid;       /* a repeated guid was logged (unique_keys) */
 };
 
 struct ingest {
@@ -171,6 +173,84 @@ static void count_ok(struct ingest *I, struct job *j, const struct fetch_result 
 	         j->cf->name, r->url, r->moved_to, r->moved_to);
 }
 
+/* Entry order by key, then by position. */
+static const struct feed_doc *sort_doc;
+
+static int by_key(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(sort_doc->entries[x].key, sort_doc->entries[y].key);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * A feed that gives one guid to two entries would have them overwrite one
+ * item in turn, an "update" on every fetch (the key is the guid, feed.h).
+ * Such entries are keyed by guid and link instead, which tells them apart
+ * whatever their order; an entry whose guid and link both repeat an
+ * earlier one's is left out.  keys[i]: entry i's key, NULL to leave it
+ * out (strings in *tmp or the doc's); *rekeyed and *dropped count them.
+ */
+static int unique_keys(const struct feed_doc *doc, const char **keys, struct buf *tmp,
+                       size_t *rekeyed, size_t *dropped)
+{
+	size_t n = doc->nentries, *idx, *off, i, j, k;
+	int rc = HF_OK;
+
+	*rekeyed = *dropped = 0;
+	for (i = 0; i < n; i++)
+		keys[i] = doc->entries[i].key;
+	if (n < 2)
+		return HF_OK;
+	if (!(idx = malloc(n * sizeof *idx)) || !(off = malloc(n * sizeof *off))) {
+		free(idx);
+		return HF_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		idx[i] = i;
+		off[i] = SIZE_MAX;
+	}
+	sort_doc = doc;
+	qsort(idx, n, sizeof *idx, by_key);
+	for (i = 0; i < n && !rc; i = j) {
+		for (j = i + 1; j < n && !strcmp(doc->entries[idx[j]].key,
+		                                 doc->entries[idx[i]].key); j++)
+			;
+		if (j - i < 2)
+			continue;
+		for (k = i; k < j && !rc; k++) {
+			const struct feed_entry *e = &doc->entries[idx[k]];
+			size_t m;
+
+			/* Same guid and link as one before it: the same entry. */
+			for (m = i; m < k && !same_str(doc->entries[idx[m]].link, e->link); m++)
+				;
+			if (m < k) {
+				keys[idx[k]] = NULL;
+				(*dropped)++;
+				continue;
+			}
+			off[idx[k]] = tmp->len;
+			rc = buf_puts(tmp, e->key) || buf_putc(tmp, ' ') ||
+			     buf_puts(tmp, e->link ? e->link : "") || buf_putc(tmp, '\0')
+			     ? HF_ENOMEM : HF_OK;
+			(*rekeyed)++;
+		}
+	}
+	for (i = 0; i < n && !rc; i++)
+		if (off[i] != SIZE_MAX)
+			keys[i] = tmp->data + off[i];
+	free(idx);
+	free(off);
+	return rc;
+}
+
 /* Store the entries of a parsed document in one transaction, the
  * attempt and its validators with them. */
 static void store_doc(struct ingest *I, struct parse *p, const struct feed_doc *doc)
@@ -179,18 +259,35 @@ static void store_doc(struct ingest *I, struct parse *p, const struct feed_doc *
 	const struct fetch_result *r = &p->r;
 	struct store_fetch_result *res = &p->res;
 	struct store_ingest *in = NULL;
-	size_t counts[PIPELINE_OUTCOMES] = {0}, unsafe = 0;
+	size_t counts[PIPELINE_OUTCOMES] = {0}, unsafe = 0, rekeyed, dropped;
 	/* Not j->started: a digest window may have closed since (ingest.h). */
 	int64_t now = (int64_t)time(NULL);
+	const char **keys = calloc(doc->nentries + 1, sizeof *keys);
+	struct buf kbuf = BUF_INIT;
 	int rc;
 
+	if (!keys || (rc = unique_keys(doc, keys, &kbuf, &rekeyed, &dropped))) {
+		store_failed(I, HF_ENOMEM);
+		goto done;
+	}
+	if ((rekeyed || dropped) && !j->warned_guid) {
+		log_warn("feed %s: %zu entries share a guid with another; they are told apart"
+		         " by their links%s", j->cf->name, rekeyed + dropped,
+		         dropped ? ", and those with the same link too are left out" : "");
+		j->warned_guid = 1;
+	}
 	if ((rc = store_ingest_begin(I->st, j->cf->name, now, &in))) {
 		store_failed(I, rc);
-		return;
+		goto done;
 	}
 	for (size_t i = 0; i < doc->nentries; i++) {
-		const struct feed_entry *e = &doc->entries[i];
+		struct feed_entry ent = doc->entries[i];
+		const struct feed_entry *e = &ent;
 		int oc;
+
+		if (!keys[i])
+			continue;
+		ent.key = keys[i];
 
 		if (e->flags & FEED_ENTRY_UNSAFE_URL)
 			unsafe++;
@@ -201,7 +298,7 @@ static void store_doc(struct ingest *I, struct parse *p, const struct feed_doc *
 		if (rc < 0 || (rc = pipeline_entry(I->pipe, in, j->cf, e, &oc))) {
 			store_ingest_abort(in);
 			store_failed(I, rc);
-			return;
+			goto done;
 		}
 		counts[oc]++;
 	}
@@ -212,7 +309,7 @@ static void store_doc(struct ingest *I, struct parse *p, const struct feed_doc *
 	                                    seed_of(j));
 	if ((rc = store_ingest_commit(in, res))) {
 		store_failed(I, rc);
-		return;
+		goto done;
 	}
 	I->stats.items_new += (int)counts[STORE_NEW];
 	I->stats.items_updated += (int)counts[STORE_UPDATED];
@@ -226,6 +323,9 @@ static void store_doc(struct ingest *I, struct parse *p, const struct feed_doc *
 	         (long long)(r->duration_ms + mono_ms() - p->t0),
 	         doc->info.recovered ? " (malformed XML recovered)" : "");
 	count_ok(I, j, r);
+done:
+	free(keys);
+	buf_free(&kbuf);
 }
 
 static void parse_free(struct parse *p)
