@@ -536,9 +536,10 @@ def test_offline_file_feeds_second_run_changes_nothing():
     c.healthy(2)
 
 
-def test_repeated_guid_in_one_document_keeps_the_last():
-    # Three entries of one guid in one document: stored in document order,
-    # the last one wins, on every fetch of the same document.
+def test_repeated_guid_in_one_document_keeps_each_by_link():
+    # Three entries of one guid in one document, each with its own link:
+    # three items, told apart by their links, on every fetch of the same
+    # document, and none of them updated by another (revision 1).
     off = os.path.join(TMP, "dupguid-feed")
     os.makedirs(off, exist_ok=True)
     path = os.path.join(off, "dup.xml")
@@ -553,9 +554,10 @@ def test_repeated_guid_in_one_document_keeps_the_last():
     c = Case("dupguid", {"dup": "file://" + path}, extra="allow_file_urls = yes")
     for n in range(3):
         c.fetch()
-        rows = c.q("SELECT i.title FROM items i JOIN feeds f ON f.id = i.feed_id"
-                   " WHERE f.name = 'dup'")
-        assert [r[0] for r in rows] == ["Gamma om sykehus"], (n, [tuple(r) for r in rows])
+        rows = c.q("SELECT i.title, i.revision FROM items i JOIN feeds f"
+                   " ON f.id = i.feed_id WHERE f.name = 'dup' ORDER BY i.title")
+        assert [tuple(r) for r in rows] == [("Alfa om sykehus", 1), ("Beta om sykehus", 1),
+                                            ("Gamma om sykehus", 1)], (n, [tuple(r) for r in rows])
     c.healthy(3)
 
 
