@@ -742,6 +742,29 @@ static void expect_conf_error(const char *conf, const char *msg)
 	buf_free(&err);
 }
 
+/* A lexicon the admin names must be there and be one: the error names
+ * the file (`check` prints it). */
+static void test_lexicon_errors_name_the_file(void **state)
+{
+	char path[] = "/tmp/hf-lexicon-XXXXXX";
+	char conf[256];
+	int fd;
+
+	(void)state;
+	snprintf(conf, sizeof conf, "[helsefeed]\nbase_url = https://example.no/\n"
+	         "gazetteer = " GAZETTEER "\nlexicon = /nonexistent/lexicon.tab\n"
+	         "[category covid]\n[feed x]\nurl = https://example.no/f\n");
+	expect_conf_error(conf, "/nonexistent/lexicon.tab: cannot open the lexicon");
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, "HFLEX\0\0\1 and then nothing of a table....", 40), 40);
+	close(fd);
+	snprintf(conf, sizeof conf, "[helsefeed]\nbase_url = https://example.no/\n"
+	         "gazetteer = " GAZETTEER "\nlexicon = %s\n"
+	         "[category covid]\n[feed x]\nurl = https://example.no/f\n", path);
+	expect_conf_error(conf, "damaged lexicon");
+	unlink(path);
+}
+
 static void test_gazetteer_errors_name_file_and_line(void **state)
 {
 	const char *head = "[helsefeed]\nbase_url = https://example.no/\n";
@@ -990,6 +1013,7 @@ int main(void)
 		cmocka_unit_test(test_match_and_exclude_still_win),
 		cmocka_unit_test(test_scores_say_where_a_story_belongs),
 		cmocka_unit_test(test_snowball_alone_without_lexicon),
+		cmocka_unit_test(test_lexicon_errors_name_the_file),
 		cmocka_unit_test(test_gazetteer_errors_name_file_and_line),
 		cmocka_unit_test(test_labelled_precision_recall),
 	};
