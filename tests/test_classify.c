@@ -5,6 +5,7 @@
  * file:line; and precision/recall of the shipped configuration
  * (data/classify/rules.conf) on the labelled headlines
  * (data/classify/labelled.tsv).  Runs with tests/ as working directory. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -756,12 +757,16 @@ static void test_lexicon_errors_name_the_file(void **state)
 	         "[category covid]\n[feed x]\nurl = https://example.no/f\n");
 	expect_conf_error(conf, "/nonexistent/lexicon.tab: cannot open the lexicon");
 	assert_true((fd = mkstemp(path)) >= 0);
-	assert_int_equal(write(fd, "HFLEX\0\0\1 and then nothing of a table....", 40), 40);
+	assert_int_equal(write(fd, "HFLEX\0\0\2 and then nothing of a table....", 40), 40);
 	close(fd);
 	snprintf(conf, sizeof conf, "[helsefeed]\nbase_url = https://example.no/\n"
 	         "gazetteer = " GAZETTEER "\nlexicon = %s\n"
 	         "[category covid]\n[feed x]\nurl = https://example.no/f\n", path);
 	expect_conf_error(conf, "damaged lexicon");
+	/* A table of an older format is named as such. */
+	assert_int_equal(pwrite(fd = open(path, O_WRONLY), "HFLEX\0\0\1", 8, 0), 8);
+	close(fd);
+	expect_conf_error(conf, "not a lexicon of this version");
 	unlink(path);
 }
 

@@ -26,7 +26,7 @@ only at the edges of a compound).
 
 File format (all integers little-endian):
 
-    0   8   magic "HFLEX\\0\\0\\1"
+    0   8   magic "HFLEX\\0\\0\\2"
     8   4   number of forms N
     12  4   bucket bits B (forms are bucketed by the top B bits of the
             64-bit FNV-1a hash of the folded UTF-8 form)
@@ -38,9 +38,15 @@ File format (all integers little-endian):
                      its bucket
             N x u32: the form's value: bit 31 last part of a compound,
                      bit 30 first part, bit 29 the rest is a byte offset
-                     into the lists area (else into the pool: one lemma)
-            L bytes: lists: u32 count, then count u32 pool offsets
-            P bytes: NUL-terminated folded UTF-8 lemmas
+                     into the lists area, else it is one lemma code
+            L bytes: lists: u32 count, then count u32 lemma codes
+            P bytes: NUL-terminated folded UTF-8 strings
+
+A lemma code (29 bits): with bit 28 set, the lemma is the first K bytes
+of the form (bits 0-5) followed by the string at pool offset S (bits
+6-27): "sykehusene" -> 7, "" is sykehus; so that most look-ups read no
+pool page at all and the pool holds the few endings and the lemmas that
+are no such thing ("gikk" -> gå), at offset bits 0-27.
 
 Folding: Latin-1 to UTF-8, letters to lower case (as helsefeed folds
 words: utf8proc's simple lower case, which is Latin-1's for these).
@@ -51,9 +57,9 @@ import subprocess
 import sys
 import tempfile
 
-MAGIC = b"HFLEX\0\0\1"
+MAGIC = b"HFLEX\0\0\2"
 BUCKET_BITS = 18
-FIRST, LAST, LIST = 1 << 30, 1 << 31, 1 << 29
+FIRST, LAST, LIST, DERIVED = 1 << 30, 1 << 31, 1 << 29, 1 << 28
 SENTINEL = b"%%%%"
 FNV_OFFSET, FNV_PRIME = 0xcbf29ce484222325, 0x100000001b3
 
@@ -188,23 +194,49 @@ def main():
             pool.extend(s + b"\0")
         return o
 
+    def split(form, lem):
+        """(K, ending) when the lemma is the form's first K bytes and an
+        ending, else None."""
+        k = 0
+        while k < len(form) and k < len(lem) and form[k] == lem[k]:
+            k += 1
+        return (k, lem[k:]) if 2 <= k < 64 else None
+
+    # The endings first: their offsets must fit in 22 bits.
+    for fw, lst in lemmas.items():
+        for l in lst:
+            d = split(fw, l)
+            if d:
+                intern(d[1])
+    if len(pool) >= 1 << 22:
+        sys.exit("mklexicon: too many endings")
+
+    def code(fw, l):
+        d = split(fw, l)
+        if d:
+            return DERIVED | intern(d[1]) << 6 | d[0]
+        o = intern(l)
+        if o >= DERIVED:
+            sys.exit("mklexicon: the pool is too large")
+        return o
+
     lists, list_off = bytearray(), {}
     rows = []
     for fw, lst in lemmas.items():
         h = fnv1a(fw)
         if len(lst) == 1:
-            v = intern(lst[0])
+            v = code(fw, lst[0])
         else:
-            key = tuple(lst)
+            key = tuple(code(fw, l) for l in lst)
             o = list_off.get(key)
             if o is None:
                 o = list_off[key] = len(lists)
-                lists.extend(struct.pack("<I", len(lst)))
-                for l in lst:
-                    lists.extend(struct.pack("<I", intern(l)))
+                lists.extend(struct.pack("<I", len(key)))
+                for c in key:
+                    lists.extend(struct.pack("<I", c))
+            if o >= LIST:
+                sys.exit("mklexicon: the lists are too large")
             v = o | LIST
-        if v >= LIST and not v & LIST:
-            sys.exit("mklexicon: the pool is too large")
         rows.append((h, v | flags.get(fw, 0)))
     # By bucket, then by the low 32 bits that the file keeps.
     rows.sort(key=lambda r: (r[0] >> (64 - BUCKET_BITS), r[0] & 0xffffffff))
@@ -227,7 +259,7 @@ def main():
         f.write(lists)
         f.write(pool)
     os.replace(tmp, out)
-    print("mklexicon: %s: %d forms, %d lemmas, %d bytes"
+    print("mklexicon: %s: %d forms, %d strings, %d bytes"
           % (out, len(rows), len(pool_off), os.path.getsize(out)))
 
 

@@ -24,6 +24,12 @@
 #define V_FIRST 0x40000000u
 #define V_LIST  0x20000000u
 #define V_OFF   0x1fffffffu
+/* A lemma code (tools/mklexicon.py): the form's first K bytes and an
+ * ending, or a lemma of the pool. */
+#define L_DERIVED 0x10000000u
+#define L_K(c)    ((c) & 0x3fu)
+#define L_END(c)  (((c) >> 6) & 0x3fffffu)
+#define L_OFF(c)  ((c) & 0x0fffffffu)
 
 struct lex {
 	void *map;                  /* the file, NULL: Snowball alone */
@@ -104,7 +110,7 @@ static int load(struct lex *lx, const char *path, struct buf *err)
 		return HF_EIO;
 	}
 	m = lx->map;
-	if (memcmp(m, "HFLEX\0\0\1", 8))
+	if (memcmp(m, "HFLEX\0\0\2", 8))
 		return bad(err, path, "not a lexicon of this version");
 	lx->nforms = rd32(m + 8);
 	lx->bits = rd32(m + 12);
@@ -225,28 +231,42 @@ static const char *pool_at(const struct lex *lx, uint32_t o)
 	return o < lx->npool ? lx->pool + o : NULL;
 }
 
-/* Append prefix p[0..pn) + each lemma of value v to out; the number. */
-static int put_lemmas(const struct lex *lx, uint32_t v, const char *p, size_t pn,
-                      struct buf *out)
+/* Append p[0..pn), then the lemma of code c of form f[0..fn), to out:
+ * 1, 0 when the file is damaged there, HF_ENOMEM. */
+static int put_lemma(const struct lex *lx, uint32_t c, const char *f, size_t fn,
+                     const char *p, size_t pn, struct buf *out)
 {
-	uint32_t off = v & V_OFF, cnt = 1, i;
-	const char *l;
-	int n = 0;
+	const char *s = pool_at(lx, c & L_DERIVED ? L_END(c) : L_OFF(c));
 
-	if (v & V_LIST) {
-		if ((uint64_t)off + 4 > lx->nlists)
-			return 0;
-		cnt = rd32(lx->lists + off);
-		if ((uint64_t)off + 4 + 4 * (uint64_t)cnt > lx->nlists)
-			return 0;
-	}
+	if (!s || (c & L_DERIVED && L_K(c) > fn))
+		return 0;
+	if (buf_append(out, p, pn) ||
+	    (c & L_DERIVED && buf_append(out, f, L_K(c))) ||
+	    buf_append(out, s, strlen(s) + 1))
+		return HF_ENOMEM;
+	return 1;
+}
+
+/* Append prefix p[0..pn) + each lemma of value v of form f[0..fn) to
+ * out; the number, or HF_ENOMEM. */
+static int put_lemmas(const struct lex *lx, uint32_t v, const char *f, size_t fn,
+                      const char *p, size_t pn, struct buf *out)
+{
+	uint32_t off = v & V_OFF, cnt, i;
+	int n = 0, rc;
+
+	if (!(v & V_LIST))
+		return put_lemma(lx, off, f, fn, p, pn, out);
+	if ((uint64_t)off + 4 > lx->nlists)
+		return 0;
+	cnt = rd32(lx->lists + off);
+	if ((uint64_t)off + 4 + 4 * (uint64_t)cnt > lx->nlists)
+		return 0;
 	for (i = 0; i < cnt; i++) {
-		l = pool_at(lx, v & V_LIST ? rd32(lx->lists + off + 4 + 4 * (size_t)i) : off);
-		if (!l)
-			continue;
-		if (buf_append(out, p, pn) || buf_append(out, l, strlen(l) + 1))
-			return HF_ENOMEM;
-		n++;
+		if ((rc = put_lemma(lx, rd32(lx->lists + off + 4 + 4 * (size_t)i), f, fn,
+		                    p, pn, out)) < 0)
+			return rc;
+		n += rc;
 	}
 	return n;
 }
@@ -299,9 +319,9 @@ int lex_lemmas(struct lex *lx, const char *w, size_t n, struct buf *out, int *kn
 
 	*known = 0;
 	if (find(lx, w, n, &v))
-		cnt = put_lemmas(lx, v, "", 0, out);
+		cnt = put_lemmas(lx, v, w, n, "", 0, out);
 	else if ((i = compound(lx, w, n, &v)))
-		cnt = put_lemmas(lx, v, w, i, out);
+		cnt = put_lemmas(lx, v, w + i, n - i, w, i, out);
 	if (cnt < 0)
 		return cnt;
 	if (cnt) {
