@@ -12,10 +12,11 @@
  * lock for one feed's transaction, which takes milliseconds; five seconds
  * of waiting only runs out when something is truly stuck. */
 #define STORE_BUSY_TIMEOUT_MS 5000
-/* 16 MiB of page cache keeps the hot pages of the item indices (key,
- * canonical URL, title, date) in memory as the database grows, so that
- * ingest cost stays flat; SQLite's default is 2 MiB. */
-#define STORE_CACHE_KIB 16384
+/* 4 MiB of page cache (SQLite's default is 2 MiB) holds the hot pages
+ * of the item indices for the few hundred items a day of the sector; 16
+ * MiB made a first pass of 20,000 items 5-10 % quicker, and the daemon's
+ * memory 12 MiB larger for good (bench/soak/README.md). */
+#define STORE_CACHE_KIB 4096
 /* After a transaction of tens of megabytes (a first fetch of a big
  * archive) the WAL file is cut back to 64 MiB at the next checkpoint,
  * not left at its largest.  The checkpoints themselves are SQLite's
