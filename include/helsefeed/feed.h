@@ -110,6 +110,11 @@ struct feed_parse_opts {
 	int (*on_entry)(void *ud, const struct feed_info *info,
 	                const struct feed_entry *entry);
 	void *ud;
+
+	/* Entries handed out at most; those after are read past and logged
+	 * once.  0 means HF_MAX_ENTRIES, a fetch's bound; `helsefeed parse`
+	 * of a local file asks for all (SIZE_MAX). */
+	size_t max_entries;
 };
 
 /*

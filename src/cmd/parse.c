@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: helsefeed parse FILE [--content-type TYPE] [--base URL]\n\n"
 	           "Parse one RSS or Atom file (FILE '-' is standard input) and print it\n"
 	           "as JSON.  TYPE is an HTTP Content-Type whose charset applies when the\n"
-	           "document declares none; URL is the base for relative links.\n");
+	           "document declares none; URL is the base for relative links.  Every\n"
+	           "entry is printed (a fetch stores the first 1,000).\n");
 }
 
 static void set_err(struct buf *err, const char *msg)
@@ -209,6 +211,8 @@ int cmd_parse(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	json_init_file(&p.j, stdout);
+	/* A local file is read whole; a fetch stores HF_MAX_ENTRIES. */
+	opts.max_entries = SIZE_MAX;
 	opts.on_entry = print_entry;
 	opts.ud = &p;
 	rc = map ? feed_parse(map, maplen, &opts, &info, &err)

@@ -1049,9 +1049,10 @@ static int entry_end(struct state *st)
 
 	if (!e->any)
 		return HF_OK;
-	if (st->info->nentries >= HF_MAX_ENTRIES) {
+	if (st->info->nentries >= (st->opts->max_entries ? st->opts->max_entries : HF_MAX_ENTRIES)) {
 		if (!st->entries_capped)
-			log_warn("feed has more than %d entries; the rest are ignored", HF_MAX_ENTRIES);
+			log_warn("feed has more than %zu entries; the rest are ignored",
+			         st->opts->max_entries ? st->opts->max_entries : (size_t)HF_MAX_ENTRIES);
 		st->entries_capped = 1;
 		return HF_OK;
 	}
