@@ -3,6 +3,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -410,6 +413,12 @@ static void publish(struct daemon *d)
 		/* A failure is logged; the next publish or SQLite's automatic
 		 * checkpoint copies what this one could not. */
 		(void)store_checkpoint(d->st);
+#ifdef __GLIBC__
+		/* A publish builds its pages in memory, a month's archive page
+		 * of megabytes among them; glibc keeps what was freed in its
+		 * heap unless asked to give it back. */
+		malloc_trim(0);
+#endif
 		log_info("published %d files (%d changed); since the last: %d feeds fetched "
 		         "(%d ok, %d not modified, %d failed), %d new, %d updated, %d merged; "
 		         "%zu in flight; %" PRId64 " ms",
