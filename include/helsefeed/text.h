@@ -147,6 +147,10 @@ int norm_url_web(const char *url);
  */
 int norm_url_same_site(const char *a, const char *b);
 
+/* Whether two URLs have one canonical form (norm_url_canon); 0 when
+ * either is no URL. */
+int norm_url_same_canon(const char *a, const char *b);
+
 /*
  * Canonical form of an absolute http(s) URL, for deduplication, through
  * libcurl's URL API: scheme and host lower-cased, default port dropped,

@@ -271,42 +271,35 @@ static int put_lemmas(const struct lex *lx, uint32_t v, const char *f, size_t fn
 	return n;
 }
 
-/* Not inside a code point, and at least LEX_PART_MIN letters each side. */
-static int split_ok(const char *w, size_t n, size_t i)
-{
-	size_t a = 0, b = 0, j;
-
-	if (((unsigned char)w[i] & 0xc0) == 0x80)
-		return 0;
-	for (j = 0; j < n; j++)
-		if (((unsigned char)w[j] & 0xc0) != 0x80) {
-			if (j < i)
-				a++;
-			else
-				b++;
-		}
-	/* Three equal letters at the joint are no compound
-	 * (CHECKCOMPOUNDTRIPLE): "trafikk|kork" is written trafikkork. */
-	if (i >= 2 && w[i - 2] == w[i - 1] && w[i - 1] == w[i])
-		return 0;
-	if (i + 1 < n && i >= 1 && w[i - 1] == w[i] && w[i] == w[i + 1])
-		return 0;
-	return a >= LEX_PART_MIN && b >= LEX_PART_MIN;
-}
-
 /* A compound of two words of the lexicon: the first split (longest last
- * part) whose parts qualify; its position, 0 when none. */
+ * part) with LEX_PART_MIN letters each side, not inside a code point,
+ * whose parts qualify; its position, 0 when none.  Three equal letters
+ * at the joint are no compound (CHECKCOMPOUNDTRIPLE): "trafikk|kork" is
+ * written trafikkork. */
 static size_t compound(const struct lex *lx, const char *w, size_t n, uint32_t *vlast)
 {
+	size_t i, letters = 0, before[LEX_MAX_WORD + 1];
 	uint32_t va;
-	size_t i;
 
 	if (!lx->map || n < 2 * LEX_PART_MIN || n > LEX_MAX_WORD)
 		return 0;
-	for (i = LEX_PART_MIN; i + LEX_PART_MIN <= n; i++)
-		if (split_ok(w, n, i) && find(lx, w + i, n - i, vlast) && (*vlast & V_LAST) &&
+	/* before[i]: the letters (code points) in w[0..i). */
+	for (i = 0; i < n; i++) {
+		before[i] = letters;
+		letters += ((unsigned char)w[i] & 0xc0) != 0x80;
+	}
+	before[n] = letters;
+	for (i = LEX_PART_MIN; i + LEX_PART_MIN <= n; i++) {
+		if (((unsigned char)w[i] & 0xc0) == 0x80 || before[i] < LEX_PART_MIN ||
+		    letters - before[i] < LEX_PART_MIN)
+			continue;
+		if ((i >= 2 && w[i - 2] == w[i - 1] && w[i - 1] == w[i]) ||
+		    (i + 1 < n && w[i - 1] == w[i] && w[i] == w[i + 1]))
+			continue;
+		if (find(lx, w + i, n - i, vlast) && (*vlast & V_LAST) &&
 		    find(lx, w, i, &va) && (va & V_FIRST))
 			return i;
+	}
 	return 0;
 }
 

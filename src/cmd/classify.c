@@ -121,18 +121,6 @@ static int source_sig(struct dedup *dd, const struct source *s, struct dedup_sig
 	return rc;
 }
 
-/* Two links that are one by their canonical form. */
-static int same_canon(const char *a, const char *b)
-{
-	struct buf x = BUF_INIT, y = BUF_INIT;
-	int same = a && b && !norm_url_canon(a, &x) && !norm_url_canon(b, &y) &&
-	           x.len == y.len && !memcmp(x.data, y.data, x.len);
-
-	buf_free(&x);
-	buf_free(&y);
-	return same;
-}
-
 /*
  * Why each merged source is the primary's story: the link (one canonical
  * URL, or one id under a same_url pattern), else the same-story rule
@@ -165,7 +153,7 @@ static int explain_merges(const struct config *cfg, const struct item_text *t,
 			continue;
 		if ((rc = buf_printf(out, "same story: %s with %s (primary)\n", s->feed, p->feed)))
 			break;
-		if (same_canon(s->link, p->link)) {
+		if (norm_url_same_canon(s->link, p->link)) {
 			rc = buf_puts(out, "  the same link\n");
 			continue;
 		}

@@ -321,15 +321,26 @@ static int site_of(const char *url, struct buf *out)
 	return rc;
 }
 
-int norm_url_same_site(const char *a, const char *b)
+/* a and b through f into two buffers, the same bytes? */
+static int same_by(int (*f)(const char *, struct buf *), const char *a, const char *b)
 {
 	struct buf x = BUF_INIT, y = BUF_INIT;
-	int same = a && b && !site_of(a, &x) && !site_of(b, &y) &&
+	int same = a && b && !f(a, &x) && !f(b, &y) &&
 	           x.len == y.len && !memcmp(x.data, y.data, x.len);
 
 	buf_free(&x);
 	buf_free(&y);
 	return same;
+}
+
+int norm_url_same_site(const char *a, const char *b)
+{
+	return same_by(site_of, a, b);
+}
+
+int norm_url_same_canon(const char *a, const char *b)
+{
+	return same_by(norm_url_canon, a, b);
 }
 
 int norm_url_canon(const char *url, struct buf *out)
