@@ -692,17 +692,20 @@ static void window_items_get_their_terms_after_upgrade(void **state)
 /* --- the candidate query (src/store/dedup.c) ----------------------------- */
 
 /* Candidates of an entry titled "ny helseplan 5" at time t, by its word
- * "helseplan": ids and hits out, their number returned. */
+ * "helseplan" and its headline: ids and hits out, their number returned. */
 static size_t helseplan(struct store_dedup *sd, struct store_ingest *in,
                         int64_t t, size_t max, int64_t *ids, int *hits)
 {
-	uint64_t key = norm_fnv1a(NORM_FNV_INIT, "helseplan", 9);
-	int64_t term = (int64_t)key;   /* its lemma is itself */
+	static struct dedup_sig sig;
+	int64_t terms[2];
 	size_t n = 99;
 
-	assert_int_equal(store_dedup_candidates(sd, in, &term, 1,
-	                                        "ny helseplan 5", &key, 1, t,
-	                                        7 * DAY, ids, hits, max, &n), 0);
+	dedup_sig_make(&sig, "ny helseplan 5", NULL);
+	/* Its lemma is itself. */
+	terms[0] = (int64_t)norm_fnv1a(NORM_FNV_INIT, "helseplan", 9);
+	terms[1] = sig.title_term;
+	assert_int_equal(store_dedup_candidates(sd, in, terms, 2, sig.title_term,
+	                                        t, 7 * DAY, ids, hits, max, &n), 0);
 	return n;
 }
 
@@ -710,7 +713,8 @@ static size_t helseplan(struct store_dedup *sd, struct store_ingest *in,
  * Every item of the window that shares a rare word (one of at most
  * HF_DEDUP_RARE items) is a candidate, up to `max`, found through
  * item_terms, best first:
- * the same title_norm, then more shared title words, then the newest.  Nothing outside the window;
+ * the same headline, then more shared terms, then the newest.  Nothing
+ * outside the window;
  * an item as the open transaction has it, and as it is again when that
  * rolls back.
  */
@@ -739,10 +743,10 @@ static void candidates_are_every_item_of_the_window_best_first(void **state)
 	n = helseplan(sd, in, T0, 64, ids, hits);
 	assert_int_equal(n, 40);
 	assert_int_equal(ids[0], item[5]);
-	/* Found (1), shares "helseplan" (1), same title (DEDUP_MAX_KEYS + 1). */
-	assert_int_equal(hits[0], DEDUP_MAX_KEYS + 1 + 2);
+	/* Shares "helseplan" (1) and the headline (1 + DEDUP_MAX_INDEX). */
+	assert_int_equal(hits[0], DEDUP_MAX_INDEX + 2);
 	for (i = 1; i < n; i++) {
-		assert_int_equal(hits[i], 2);
+		assert_int_equal(hits[i], 1);
 		assert_true(i == 1 || ids[i] < ids[i - 1]);
 	}
 	assert_int_equal(ids[1], item[39]);
@@ -987,42 +991,38 @@ static void labelled_set_precision_and_recall(void **state)
 	free_rows(rows, n);
 }
 
-/* The keys of a title are words of its title_norm, every one of them
- * found by dedup_shared_keys: checked on the labelled set. */
-static void shared_keys_of_a_title_are_all_its_keys(void **state)
+/* The headline's term is the last of an item's index terms, the same for
+ * the same title_norm only, and no word's term. */
+static void headline_term_is_the_last_index_term(void **state)
 {
 	struct fx *f = *state;
-	struct row *rows = calloc(MAX_ROWS, sizeof *rows);
 	struct dedup *d = NULL;
-	struct buf tn = BUF_INIT;
-	static struct dedup_sig sig;
-	uint64_t keys[DEDUP_MAX_KEYS + 1];
-	size_t n, i, nk, total = 0;
+	static struct dedup_sig a, b;
+	int64_t ta[DEDUP_MAX_INDEX], tb[DEDUP_MAX_INDEX];
+	size_t na, nb, i;
 
-	assert_non_null(rows);
 	assert_int_equal(dedup_new(&f->cfg, &d), 0);
-	n = read_labelled(rows);
-	for (i = 0; i < n; i++) {
-		buf_clear(&tn);
-		assert_int_equal(dedup_title_norm(d, rows[i].title, &tn), 0);
-		dedup_sig_make(&sig, buf_str(&tn), rows[i].summary);
-		nk = dedup_sig_keys(&sig, keys, DEDUP_MAX_KEYS);
-		assert_int_equal(dedup_shared_keys(buf_str(&tn), keys, nk), nk);
-		total += nk;
-	}
-	assert_true(total > n);
-	/* A key that is no word of the title, a word given twice, a word
-	 * only part of one of the title's. */
-	buf_clear(&tn);
-	assert_int_equal(dedup_title_norm(d, "Nytt sykehus i Bodø, sykehus", &tn), 0);
-	keys[0] = norm_fnv1a(NORM_FNV_INIT, "sykehus", 7);
-	keys[1] = norm_fnv1a(NORM_FNV_INIT, "bodø", strlen("bodø"));
-	keys[2] = norm_fnv1a(NORM_FNV_INIT, "tromsø", strlen("tromsø"));
-	keys[3] = norm_fnv1a(NORM_FNV_INIT, "syke", 4);
-	assert_int_equal(dedup_shared_keys(buf_str(&tn), keys, 4), 2);
-	buf_free(&tn);
+	dedup_sig_make(&a, "ny helseplan 5", "Helse Vest vedtok planen.");
+	dedup_sig_lemmas(d, &a);
+	na = dedup_sig_index(&a, ta);
+	assert_true(na >= 3 && na <= DEDUP_MAX_INDEX);
+	assert_true(a.title_term != 0);
+	assert_int_equal(ta[na - 1], a.title_term);
+	for (i = 0; i + 1 < na; i++)
+		assert_true(ta[i] != a.title_term);
+	dedup_sig_title(&b, "ny helseplan 5", 0);
+	assert_int_equal(b.title_term, a.title_term);
+	dedup_sig_make(&b, "ny helseplan 6", NULL);
+	assert_true(b.title_term != a.title_term);
+	dedup_sig_make(&b, "helseplan", NULL);
+	dedup_sig_lemmas(d, &b);
+	nb = dedup_sig_index(&b, tb);
+	assert_int_equal(nb, 2);
+	assert_true(tb[0] != tb[1]);
+	/* No headline, no headline term. */
+	dedup_sig_make(&b, "", "Helse Vest vedtok planen.");
+	assert_int_equal(b.title_term, 0);
 	dedup_free(d);
-	free_rows(rows, n);
 }
 
 int main(void)
@@ -1044,7 +1044,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(refetch_of_everything_is_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(labelled_set_precision_and_recall, setup, teardown),
 		cmocka_unit_test_setup_teardown(candidates_are_every_item_of_the_window_best_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(shared_keys_of_a_title_are_all_its_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(headline_term_is_the_last_index_term, setup, teardown),
 		cmocka_unit_test(same_url_pattern_takes_the_id),
 		cmocka_unit_test_setup_teardown(window_items_get_their_terms_after_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_site_owner_is_credited, setup, teardown),

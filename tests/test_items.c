@@ -314,6 +314,79 @@ static void test_prune_removes_old_items_and_their_index(void **state)
 	assert_int_equal(store_open(f->path, &f->st, NULL), 0);
 }
 
+/* FTS5's own check of the full-text index against the items. */
+static void fts_intact(struct fx *f)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO items_fts (items_fts)"
+	                              " VALUES ('integrity-check')", NULL, NULL,
+	                              NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM"
+	                                    " items_fts_pending", -1, &s, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/*
+ * The full-text index is written when an ingest commits (store_schema.c,
+ * FTS_TRIGGERS): an item new and changed in one transaction is found by
+ * its last words only, a change in a later one replaces its words, a
+ * rolled-back ingest leaves nothing, and the index stays exact.
+ */
+static void test_search_index_follows_each_commit(void **state)
+{
+	struct fx *f = *state;
+	struct store_ingest *in = NULL;
+	struct store_fetch_result r = {.started = T0, .http_status = 200};
+	struct feed_entry e;
+	struct got g;
+
+	memset(&e, 0, sizeof e);
+	e.key = "k9";
+	e.title = "Ambulansefly til Kirkenes";
+	e.link = "https://www.fhi.no/k9";
+	e.published = T0;
+	e.updated = HF_NOTIME;
+	e.raw_hash = 1;
+	assert_int_equal(store_ingest_begin(f->st, "fhi", T0, &in), 0);
+	assert_int_equal(store_ingest_entry(in, &e, NULL), 0);
+	e.title = "Ambulansehelikopter til Vardø";
+	e.raw_hash = 2;
+	assert_int_equal(store_ingest_entry(in, &e, NULL), 0);
+	assert_int_equal(store_ingest_commit(in, &r), 0);
+	g = list(f, (struct store_items_query){.search = "vardø"});
+	assert_int_equal(g.n, 1);
+	g = list(f, (struct store_items_query){.search = "kirkenes"});
+	assert_int_equal(g.n, 0);
+	fts_intact(f);
+
+	e.title = "Ambulansehelikopter til Hammerfest";
+	e.raw_hash = 3;
+	assert_int_equal(store_ingest_begin(f->st, "fhi", T0, &in), 0);
+	assert_int_equal(store_ingest_entry(in, &e, NULL), 0);
+	assert_int_equal(store_ingest_commit(in, &r), 0);
+	g = list(f, (struct store_items_query){.search = "hammerfest"});
+	assert_int_equal(g.n, 1);
+	g = list(f, (struct store_items_query){.search = "vardø"});
+	assert_int_equal(g.n, 0);
+	fts_intact(f);
+
+	e.key = "k10";
+	e.title = "Fødestue i Alta";
+	assert_int_equal(store_ingest_begin(f->st, "fhi", T0, &in), 0);
+	assert_int_equal(store_ingest_entry(in, &e, NULL), 0);
+	store_ingest_abort(in);
+	g = list(f, (struct store_items_query){.search = "alta"});
+	assert_int_equal(g.n, 0);
+	fts_intact(f);
+}
+
 /* A database upgraded from schema 8 finds its old items by their words. */
 static void test_upgraded_database_is_searchable(void **state)
 {
@@ -354,6 +427,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_item_get_with_enclosures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hidden_items_leave_the_list_and_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_removes_old_items_and_their_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_index_follows_each_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgraded_database_is_searchable, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

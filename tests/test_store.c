@@ -414,6 +414,7 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	struct store *st = NULL;
 	struct store_ingest *in = NULL;
 	char path[160], bak[176], *log = NULL, *before, *want, *feed, *key;
+	char upgraded[64];
 	struct stat sb, sb2;
 	sqlite3 *db = NULL;
 	int64_t items, hash;
@@ -449,7 +450,9 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	want = strstr(log, bak);
 	assert_non_null(want);
 	assert_non_null(strstr(log, path));
-	assert_non_null(strstr(want, "upgraded from version 8 to 10"));
+	snprintf(upgraded, sizeof upgraded, "upgraded from version 8 to %d",
+	         STORE_SCHEMA_VERSION);
+	assert_non_null(strstr(want, upgraded));
 
 	/* Every row kept, compared with the fixture itself. */
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
@@ -532,7 +535,8 @@ static void test_upgrade_from_v8_keeps_everything(void **state)
 	"  WHERE t.schema = 'main' AND t.type = 'table'"                    \
 	"  AND t.name NOT LIKE 'sqlite_%'"                                  \
 	" UNION ALL SELECT type || ' sql ' || name || ' ' || sql"           \
-	"  FROM sqlite_schema WHERE type IN ('index', 'view') AND sql NOT NULL"\
+	"  FROM sqlite_schema WHERE type IN ('index', 'view', 'trigger')"   \
+	"  AND sql NOT NULL"                                                \
 	") ORDER BY x)"
 
 static int legacy_id(void *ud, const char *feed, const char *key,
@@ -635,33 +639,32 @@ static void test_upgraded_schema_is_the_new_schema(void **state)
 }
 
 /* Made by helsefeed at schema 9 on the offline sample (data/db/README). */
-#define V9_FIXTURE "data/db/helsefeed-v9.db"
-
 /*
- * A database at schema 9 is copied to PATH.bak-v9 and upgraded in place:
- * every item and source kept, the same-story index there (empty: the
+ * A database at schema 9 or 10 (made by the helsefeed of its day, see
+ * data/db/README) is copied to PATH.bak-vN and upgraded in place: every
+ * item and source kept, the same-story index there and empty (the
  * pipeline fills in the window's terms, test_dedup.c), the full-text
- * index rebuilt as a new database has it and searchable; the schema is
- * the new one.
+ * index as a new database has it, searchable and exact, its triggers
+ * the new ones; the schema is the new one.
  */
-static void test_upgrade_from_v9(void **state)
+static void upgrade_from(struct fx *f, int version)
 {
-	struct fx *f = *state;
 	struct store *st = NULL;
-	char path[160], bak[176], buf[8192], *fresh;
+	char fixture[64], path[160], bak[176], buf[8192], *fresh;
 	FILE *in, *out;
 	size_t n;
 	int64_t items, sources;
 
-	snprintf(path, sizeof path, "%s/v9.db", f->dir);
-	snprintf(bak, sizeof bak, "%s.bak-v9", path);
-	assert_non_null(in = fopen(V9_FIXTURE, "rb"));
+	snprintf(fixture, sizeof fixture, "data/db/helsefeed-v%d.db", version);
+	snprintf(path, sizeof path, "%s/v%d.db", f->dir, version);
+	snprintf(bak, sizeof bak, "%s.bak-v%d", path, version);
+	assert_non_null(in = fopen(fixture, "rb"));
 	assert_non_null(out = fopen(path, "wb"));
 	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
 		assert_int_equal(fwrite(buf, 1, n, out), n);
 	fclose(in);
 	assert_int_equal(fclose(out), 0);
-	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), version);
 	items = q_int(path, "SELECT count(*) FROM items", NULL);
 	sources = q_int(path, "SELECT count(*) FROM item_sources", NULL);
 	assert_true(items > 10);
@@ -669,14 +672,17 @@ static void test_upgrade_from_v9(void **state)
 	assert_int_equal(store_open(path, &st, NULL), 0);
 	store_close(st);
 	assert_int_equal(q_int(path, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
-	assert_int_equal(q_int(bak, "PRAGMA user_version", NULL), 9);
+	assert_int_equal(q_int(bak, "PRAGMA user_version", NULL), version);
 	assert_int_equal(q_int(path, "SELECT count(*) FROM items", NULL), items);
 	assert_int_equal(q_int(path, "SELECT count(*) FROM item_sources", NULL), sources);
 	assert_int_equal(q_int(path, "SELECT count(*) FROM item_terms", NULL), 0);
 	assert_text(path, "PRAGMA integrity_check", NULL, "ok");
 	assert_int_equal(q_int(path, "SELECT count(*) FROM items_fts"
 	                       " WHERE items_fts MATCH 'sykehus*'", NULL) > 0, 1);
+	assert_int_equal(q_int(path, "SELECT count(*) FROM items_fts_pending",
+	                       NULL), 0);
 	assert_non_null(fresh = q_text(f->path, SCHEMA_SHAPE, NULL));
+	assert_non_null(strstr(fresh, "trigger sql items_fts_insert"));
 	assert_text(path, SCHEMA_SHAPE, NULL, fresh);
 	free(fresh);
 	assert_non_null(fresh = q_text(f->path, "SELECT sql FROM sqlite_schema"
@@ -685,6 +691,16 @@ static void test_upgrade_from_v9(void **state)
 	            NULL, fresh);
 	free(fresh);
 	fixture_remove(path, bak);
+}
+
+static void test_upgrade_from_v9(void **state)
+{
+	upgrade_from(*state, 9);
+}
+
+static void test_upgrade_from_v10(void **state)
+{
+	upgrade_from(*state, 10);
 }
 
 /* A file where the copy would go is never replaced: the upgrade waits,
@@ -1709,6 +1725,7 @@ int main(void)
 		T(test_upgrade_from_v8_keeps_everything),
 		T(test_upgraded_schema_is_the_new_schema),
 		T(test_upgrade_from_v9),
+		T(test_upgrade_from_v10),
 		T(test_upgrade_keeps_published_atom_ids),
 		T(test_merged_source_keeps_its_text_and_revisions),
 		T(test_correction_only_when_the_words_change),

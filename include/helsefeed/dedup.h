@@ -150,9 +150,6 @@
 /* Title Jaccard (percent) the weighted rule needs beside: a lead alike
  * under unrelated headlines is a follow-up story. */
 #define DEDUP_WEIGHTED_TITLE_PCT 35
-/* Index keys per item: its longest content tokens of the title (long
- * words are rare words, so they find few and good candidates). */
-#define DEDUP_MAX_KEYS 8
 
 enum dedup_rule {
 	DEDUP_RULE_NONE = 0,
@@ -212,6 +209,7 @@ struct dedup_sig {
 	uint64_t facts[DEDUP_MAX_FACTS];
 	size_t nfacts;
 	uint64_t simhash;
+	int64_t title_term;    /* of the whole title_norm, 0 for none */
 	int has_body;          /* body[] was filled (dedup_sig_body) */
 	uint32_t cp[(DEDUP_MAX_TOKENS + DEDUP_MAX_WORDS) * DEDUP_MAX_WORD_CP];
 	size_t ncp;
@@ -243,10 +241,6 @@ void dedup_sig_body(struct dedup_sig *s, const char *summary);
  */
 void dedup_sig_lemmas(struct dedup *d, struct dedup_sig *s);
 
-/* Index keys of a signature (distinct content tokens, longest first):
- * at most `max`, returns how many. */
-size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max);
-
 /*
  * The same-story index terms of a signature (after dedup_sig_lemmas): an
  * item is stored with them (item_terms) and an entry's candidates are
@@ -254,16 +248,12 @@ size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max);
  * content words, longest first (a long word is a rare word), and its
  * lead's numbers, room for two of them: HF_DEDUP_MAX_TERMS words in all;
  * of each, its lemma hashes (lemma[0], and lemma[1] when it differs), so
- * that "regjeringa" finds "regjeringen".  Distinct, into out; returns
- * how many, at most DEDUP_MAX_INDEX.
+ * that "regjeringa" finds "regjeringen"; and last the term of the whole
+ * title (dedup_sig.title_term), which finds an item of the same headline
+ * first.  Distinct, into out; returns how many, at most DEDUP_MAX_INDEX.
  */
-#define DEDUP_MAX_INDEX (2 * HF_DEDUP_MAX_TERMS)
+#define DEDUP_MAX_INDEX (2 * HF_DEDUP_MAX_TERMS + 1)
 size_t dedup_sig_index(const struct dedup_sig *s, int64_t *out);
-
-/* How many of keys[] (dedup_sig_keys, distinct) are words of title_norm:
- * the title words an item shares with an entry. */
-size_t dedup_shared_keys(const char *title_norm, const uint64_t *keys,
-                         size_t nkeys);
 
 struct dedup_score {
 	int veto;              /* the numbers/date words contradict */
@@ -361,22 +351,20 @@ int64_t store_dedup_now(const struct store_ingest *in);
 /*
  * Candidates for entry time t: the items that have a rare term among
  * terms[0..nterms) (dedup_sig_index) in the same-story index, and whose
- * time (published, else first_seen) lies in [t - window, t + window].  A
- * term is rare when at most HF_DEDUP_RARE items first seen since t -
- * window - HF_DEDUP_AHEAD_S have it (ids grow with first_seen; an item
- * dated further ahead of its first fetch than that is missed); the
- * others find nothing.  Weight: 1 per rare term,
- * plus 1 per word of `keys` (dedup_sig_keys, dedup_shared_keys) in its
- * title_norm, plus DEDUP_MAX_KEYS + 1 when its title_norm equals
- * `title_norm`.  Best first: by weight, then newest id.  Writes up to
- * `max` ids and weights to ids[], hits[] and their count to *n.
- * Nothing is held between calls: what the store holds is what is found.
- * Returns 0, HF_EDB, HF_ENOMEM.
+ * time (published, else first_seen, as item_terms holds it) lies in
+ * [t - window, t + window].  A term is rare when at most HF_DEDUP_RARE
+ * items first seen since t - window - HF_DEDUP_AHEAD_S have it (ids grow
+ * with first_seen; an item dated further ahead of its first fetch than
+ * that is missed); the others find nothing.  Weight: 1 per rare term
+ * shared, plus DEDUP_MAX_INDEX when it is title_term (the same
+ * headline).  Best first: by weight, then newest id.  Writes up to `max`
+ * ids and weights to ids[], hits[] and their count to *n.  Reads the
+ * index only.  Nothing is held between calls: what the store holds is
+ * what is found.  Returns 0, HF_EDB, HF_ENOMEM.
  */
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
                            const int64_t *terms, size_t nterms,
-                           const char *title_norm, const uint64_t *keys,
-                           size_t nkeys, int64_t t, int64_t window,
+                           int64_t title_term, int64_t t, int64_t window,
                            int64_t *ids, int *hits, size_t max,
                            size_t *n) HF_WUR;
 

@@ -36,7 +36,7 @@
 
 /* The schema version this program writes (PRAGMA user_version), and
  * the oldest one store_open upgrades. */
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 #define STORE_SCHEMA_OLDEST 8
 
 struct store;

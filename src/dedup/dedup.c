@@ -712,6 +712,16 @@ static int sig_word(void *ud, const struct word *w, int sep)
 	return 0;
 }
 
+/* The index term of a whole title_norm: FNV-1a of its bytes after a
+ * byte no word has, so that it is no word's term. */
+static int64_t title_term(const char *title_norm)
+{
+	if (!title_norm || !*title_norm)
+		return 0;
+	return (int64_t)norm_fnv1a(norm_fnv1a(NORM_FNV_INIT, "\n", 1),
+	                           title_norm, strlen(title_norm));
+}
+
 void dedup_sig_make(struct dedup_sig *s, const char *title_norm,
                     const char *summary)
 {
@@ -721,6 +731,7 @@ void dedup_sig_make(struct dedup_sig *s, const char *title_norm,
 	s->ntitle = s->nbody = s->nfacts = s->ncp = 0;
 	f.s = s;
 	each_word(title_norm, 0, sig_word, &f);
+	s->title_term = title_term(title_norm);
 	f.body = 1;
 	each_word(summary, 1, sig_word, &f);
 	s->simhash = shingles_hash(&f.sh);
@@ -737,6 +748,7 @@ void dedup_sig_title(struct dedup_sig *s, const char *title_norm,
 	f.s = s;
 	f.noshingle = 1;
 	each_word(title_norm, 0, sig_word, &f);
+	s->title_term = title_term(title_norm);
 	s->simhash = simhash;
 	s->has_body = 0;
 }
@@ -752,27 +764,6 @@ void dedup_sig_body(struct dedup_sig *s, const char *summary)
 	f.noshingle = 1;
 	each_word(summary, 1, sig_word, &f);
 	s->has_body = 1;
-}
-
-size_t dedup_sig_keys(const struct dedup_sig *s, uint64_t *keys, size_t max)
-{
-	const struct dedup_tok *pick[DEDUP_MAX_TOKENS];
-	size_t n = 0, i, j;
-
-	for (i = 0; i < s->ntitle; i++) {
-		if (s->title[i].kind == DEDUP_TOK_STOP)
-			continue;
-		/* insertion by length, longest first; stable for equal */
-		for (j = n; j > 0 && pick[j - 1]->ncp < s->title[i].ncp; j--)
-			pick[j] = pick[j - 1];
-		pick[j] = &s->title[i];
-		n++;
-	}
-	if (n > max)
-		n = max;
-	for (i = 0; i < n; i++)
-		keys[i] = pick[i]->hash;
-	return n;
 }
 
 size_t dedup_sig_index(const struct dedup_sig *s, int64_t *out)
@@ -817,35 +808,9 @@ size_t dedup_sig_index(const struct dedup_sig *s, int64_t *out)
 				out[m++] = (int64_t)h[k];
 		}
 	}
+	if (s->title_term)
+		out[m++] = s->title_term;
 	return m;
-}
-
-size_t dedup_shared_keys(const char *title_norm, const uint64_t *keys,
-                         size_t nkeys)
-{
-	const char *w, *end;
-	uint64_t seen = 0;
-	size_t n = 0, k;
-
-	if (nkeys > 64)
-		nkeys = 64;
-	for (w = title_norm; w && *w; w = *end ? end + 1 : end) {
-		uint64_t h;
-
-		end = strchr(w, ' ');
-		if (!end)
-			end = w + strlen(w);
-		/* A title_norm word is folded already: its signature token
-		 * hashes the same bytes (word_add). */
-		h = norm_fnv1a(NORM_FNV_INIT, w, (size_t)(end - w));
-		for (k = 0; k < nkeys; k++)
-			if (keys[k] == h && !(seen >> k & 1)) {
-				seen |= UINT64_C(1) << k;
-				n++;
-				break;
-			}
-	}
-	return n;
 }
 
 /* --- lemmas and weights ---------------------------------------------- */

@@ -278,21 +278,19 @@ static int near_dup(struct pipeline *p, struct store_ingest *in,
 {
 	int64_t ids[2 * PIPELINE_MAX_CANDIDATES];
 	int hits[2 * PIPELINE_MAX_CANDIDATES];
-	uint64_t keys[DEDUP_MAX_KEYS];
 	struct store_dedup_item it;
 	struct dedup_score sc;
-	size_t nkeys, n = 0, i, tried = 0;
+	size_t n = 0, i, tried = 0;
 	int best = -1, rc, rule;
 	int64_t t = dedup_entry_time(e, store_dedup_now(in));
 
 	*out = 0;
 	if (!p->indexed && (rc = index_window(p, in)))
 		return rc;
-	nkeys = dedup_sig_keys(p->sig, keys, DEDUP_MAX_KEYS);
 	if (!p->nterms)
 		return HF_OK;
 	if ((rc = store_dedup_candidates(p->sd, in, p->terms, p->nterms,
-	                                 p->tn.data, keys, nkeys, t,
+	                                 p->sig->title_term, t,
 	                                 p->window, ids, hits,
 	                                 sizeof ids / sizeof ids[0], &n)))
 		return rc;

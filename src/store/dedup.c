@@ -12,7 +12,6 @@ enum sd_id {
 	SD_SOURCE,
 	SD_WINDOW_ID,
 	SD_CANDIDATES,
-	SD_TITLE_NORM,
 	SD_SAME_URL,
 	SD_ITEM,
 	SD_BODY,
@@ -26,8 +25,8 @@ enum sd_id {
 	SD__COUNT
 };
 
-/* An entry with the same title_norm outranks any number of shared words. */
-#define TITLE_WEIGHT (DEDUP_MAX_KEYS + 1)
+/* An item of the same headline outranks any number of shared words. */
+#define TITLE_WEIGHT DEDUP_MAX_INDEX
 
 static const char *const sd_sql[SD__COUNT] = {
 	/* The item holds its primary source's key; a merged source has a
@@ -44,9 +43,9 @@ static const char *const sd_sql[SD__COUNT] = {
 	"SELECT id FROM items WHERE first_seen >= ?1 ORDER BY first_seen, id"
 	" LIMIT 1",
 	/* One term's items from id ?2 on, newest first, one more than a rare
-	 * term has (store_dedup_candidates): a seek in item_terms_term. */
+	 * term has (store_dedup_candidates): a seek in its primary key. */
 	[SD_CANDIDATES] =
-	"SELECT item_id FROM item_terms WHERE term = ?1 AND item_id >= ?2"
+	"SELECT item_id, t FROM item_terms WHERE term = ?1 AND item_id >= ?2"
 	" ORDER BY item_id DESC LIMIT ?3",
 	/* Links of the window's items and of their merged sources that
 	 * match a same_url GLOB, newest item first; through items_t, so
@@ -58,9 +57,6 @@ static const char *const sd_sql[SD__COUNT] = {
 	" ON s.item_id = i.id"
 	" WHERE COALESCE(i.published, i.first_seen) BETWEEN ?2 AND ?3"
 	" AND s.link GLOB ?1 ORDER BY 1 DESC",
-	[SD_TITLE_NORM] =
-	"SELECT title_norm, COALESCE(published, first_seen) FROM items"
-	" WHERE id = ?1",
 	[SD_ITEM] =
 	"SELECT feed_id, COALESCE(published, first_seen), title_norm, simhash,"
 	" feed_id = ?2 OR EXISTS (SELECT 1 FROM item_sources s"
@@ -102,7 +98,7 @@ static const char *const sd_sql[SD__COUNT] = {
 	 * terms (store_dedup_unindexed). */
 	[SD_UNINDEXED] =
 	"SELECT id FROM items WHERE first_seen >= ?1 AND title_norm IS NOT NULL"
-	" AND NOT EXISTS (SELECT 1 FROM item_terms t WHERE t.item_id = items.id)"
+	" AND NOT EXISTS (SELECT 1 FROM item_terms x WHERE x.item_id = items.id)"
 	" ORDER BY id",
 };
 
@@ -229,15 +225,29 @@ static void rank_put(int64_t *ids, int *hits, size_t *k, size_t max,
 	}
 }
 
+/* An item found by a term, and the weight of that term. */
+struct found {
+	int64_t id;
+	int w;
+};
+
+static int id_desc(const void *a, const void *b)
+{
+	int64_t x = ((const struct found *)a)->id;
+	int64_t y = ((const struct found *)b)->id;
+
+	return (x < y) - (x > y);
+}
+
 int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
                            const int64_t *terms, size_t nterms,
-                           const char *title_norm, const uint64_t *keys,
-                           size_t nkeys, int64_t t, int64_t window,
+                           int64_t title_term, int64_t t, int64_t window,
                            int64_t *ids, int *hits, size_t max, size_t *n)
 {
 	sqlite3_stmt *s = sd->s[SD_CANDIDATES];
-	int64_t lo = 0, found[DEDUP_MAX_INDEX * HF_DEDUP_RARE], id;
-	size_t nfound = 0, k = 0, i, j;
+	struct found found[DEDUP_MAX_INDEX * HF_DEDUP_RARE];
+	int64_t lo = 0, it;
+	size_t nfound = 0, k = 0, i, u;
 	int rc;
 
 	if (in->failed)
@@ -256,7 +266,8 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 	if ((rc = step_id(sd, sd->s[SD_WINDOW_ID], &lo)) <= 0)
 		goto out;
 	for (i = 0; i < nterms; i++) {
-		size_t got = 0;
+		size_t got = 0, kept = 0;
+		int w = terms[i] == title_term ? 1 + TITLE_WEIGHT : 1;
 
 		if ((sqlite3_bind_int64(s, 1, terms[i]) |
 		     sqlite3_bind_int64(s, 2, lo) |
@@ -264,10 +275,13 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 			rc = store__fail(sd->st, "cannot find dedup candidates");
 			goto out;
 		}
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW && got <= HF_DEDUP_RARE) {
-			if (got < HF_DEDUP_RARE)
-				found[nfound + got] = sqlite3_column_int64(s, 0);
-			got++;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+		       ++got <= HF_DEDUP_RARE) {
+			it = sqlite3_column_int64(s, 1);
+			if (it < t - window || it > t + window)
+				continue;
+			found[nfound + kept].id = sqlite3_column_int64(s, 0);
+			found[nfound + kept++].w = w;
 		}
 		sqlite3_reset(s);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -278,41 +292,16 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 		/* A term of more items of the window than that finds no
 		 * story: a rare one (a name, a place, a figure) does. */
 		if (got <= HF_DEDUP_RARE)
-			nfound += got;
+			nfound += kept;
 	}
 	/* Each item once, weighed by the rare terms it has. */
-	for (i = 0; i < nfound; i++) {
-		const char *tn;
-		int h = 1;
+	qsort(found, nfound, sizeof *found, id_desc);
+	for (i = 0; i < nfound; i = u) {
+		int h = 0;
 
-		if (!found[i])
-			continue;
-		id = found[i];
-		for (j = i + 1; j < nfound; j++)
-			if (found[j] == id) {
-				found[j] = 0;
-				h++;
-			}
-		s = sd->s[SD_TITLE_NORM];
-		if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-		    ((rc = sqlite3_step(s)) != SQLITE_ROW && rc != SQLITE_DONE)) {
-			sqlite3_reset(s);
-			rc = store__fail(sd->st, "cannot read item %lld", (long long)id);
-			goto out;
-		}
-		tn = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
-		if (tn && (sqlite3_column_int64(s, 1) < t - window ||
-		           sqlite3_column_int64(s, 1) > t + window)) {
-			sqlite3_reset(s);
-			continue;
-		}
-		if (tn) {
-			h += (int)dedup_shared_keys(tn, keys, nkeys);
-			if (title_norm && strcmp(tn, title_norm) == 0)
-				h += TITLE_WEIGHT;
-		}
-		sqlite3_reset(s);
-		rank_put(ids, hits, &k, max, id, h);
+		for (u = i; u < nfound && found[u].id == found[i].id; u++)
+			h += found[u].w;
+		rank_put(ids, hits, &k, max, found[i].id, h);
 	}
 	rc = HF_OK;
 out:

@@ -250,6 +250,7 @@ static int put_terms(struct store *st, int64_t id, const int64_t *terms, size_t 
                      int replace)
 {
 	sqlite3_stmt *s;
+	int64_t t = 0;
 	size_t i;
 	int rc = HF_OK;
 
@@ -260,11 +261,23 @@ static int put_terms(struct store *st, int64_t id, const int64_t *terms, size_t 
 		                     "cannot clear same-story terms")))
 			return rc;
 	}
+	if (!n)
+		return HF_OK;
+	/* The item's time as the look-up filters on it (store_schema.c). */
+	if (!(s = store__stmt(st, S_ITEM_T)))
+		return HF_EDB;
+	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		rc = store__fail(st, "cannot read item %lld", (long long)id);
+	else
+		t = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
 	for (i = 0; i < n && !rc; i++) {
 		if (!(s = store__stmt(st, S_TERM_ADD)))
 			return HF_EDB;
 		rc = store__run(st, s, sqlite3_bind_int64(s, 1, id) |
-		                sqlite3_bind_int64(s, 2, terms[i]),
+		                sqlite3_bind_int64(s, 2, terms[i]) |
+		                sqlite3_bind_int64(s, 3, t),
 		                "cannot store same-story terms");
 	}
 	return rc;
@@ -457,6 +470,12 @@ int store_ingest_commit(struct store_ingest *in,
 	if (!rc)
 		rc = store__apply_fetch(st, in->feed_id, in->name, res, in->items_new,
 		                 in->items_updated);
+	/* The full-text index of the items the transaction wrote, at once
+	 * (store_schema.c, FTS_TRIGGERS). */
+	if (!rc && !(rc = store__run_id(st, S_FTS_FLUSH,
+	                                "cannot update the full-text index")))
+		rc = store__run_id(st, S_FTS_FLUSHED,
+		                   "cannot update the full-text index");
 	if (!rc && sqlite3_get_autocommit(st->db))
 		/* SQLite rolls back by itself on some errors (SQLITE_FULL,
 		 * SQLITE_IOERR); committing then would be a lie. */

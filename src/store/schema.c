@@ -48,39 +48,57 @@
  * as rel="enclosure" links.
  */
 /*
- * What version 10 added: item_terms, the same-story index (dedup.h,
- * store_dedup_candidates): the lemma hashes of an item's headline words
- * and of its lead's numbers (dedup_sig_index), written with its
- * fingerprint.  Keyed by item, so that an item's rows are replaced and
- * pruned together; indexed by term for the look-up, a seek per term.
+ * item_terms, the same-story index (dedup.h, store_dedup_candidates): the
+ * terms of an item (dedup_sig_index: lemma hashes of its headline words
+ * and of its lead's numbers, and its whole headline's), written with its
+ * fingerprint, each with the item's time t (published, else first_seen)
+ * so that a look-up reads the index and nothing else: keyed by term, one
+ * seek per term; by item for replacing and pruning an item's rows.
+ * Version 10 had it without t and the headline's term; version 11 made
+ * it anew.
  */
 #define ITEM_TERMS                                                          \
 	"CREATE TABLE item_terms ("                                         \
-	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
 	" term INTEGER NOT NULL,"                                           \
-	" PRIMARY KEY (item_id, term)"                                      \
+	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
+	" t INTEGER NOT NULL,"                                              \
+	" PRIMARY KEY (term, item_id)"                                      \
 	") STRICT, WITHOUT ROWID;"                                          \
-	"CREATE INDEX item_terms_term ON item_terms(term, item_id);"
+	"CREATE INDEX item_terms_item ON item_terms(item_id);"
 
-#define FTS_ONLY                                                            \
+#define FTS_TABLE                                                           \
 	"CREATE VIRTUAL TABLE items_fts USING fts5(title, summary,"         \
 	" content='items', content_rowid='id',"                             \
-	" tokenize='unicode61 remove_diacritics 0');"                       \
+	" tokenize='unicode61 remove_diacritics 0');"
+
+/*
+ * What version 11 changed: the full-text index of a new or changed item
+ * is written when its transaction ends (store__fts_flush), from the ids
+ * the triggers queue in items_fts_pending, not row by row.  FTS5 writes
+ * its pending terms to disk at the end of every statement of a
+ * transaction once it has been written to: row by row, every item made
+ * an index segment of its own, merged again and again, and cost as much
+ * as the rest of its ingest.  An item still queued has no index row yet:
+ * its update and its deletion only drop it from the queue.
+ */
+#define FTS_TRIGGERS                                                        \
+	"CREATE TABLE items_fts_pending (id INTEGER PRIMARY KEY) STRICT;"   \
 	"CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN"       \
-	" INSERT INTO items_fts (rowid, title, summary)"                    \
-	" VALUES (new.id, new.title, new.summary); END;"                    \
+	" INSERT OR IGNORE INTO items_fts_pending (id) VALUES (new.id); END;"\
 	"CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN"       \
 	" INSERT INTO items_fts (items_fts, rowid, title, summary)"         \
-	" VALUES ('delete', old.id, old.title, old.summary); END;"          \
+	" SELECT 'delete', old.id, old.title, old.summary WHERE NOT EXISTS" \
+	" (SELECT 1 FROM items_fts_pending WHERE id = old.id);"             \
+	" DELETE FROM items_fts_pending WHERE id = old.id; END;"            \
 	"CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary"    \
 	" ON items BEGIN"                                                   \
 	" INSERT INTO items_fts (items_fts, rowid, title, summary)"         \
-	" VALUES ('delete', old.id, old.title, old.summary);"               \
-	" INSERT INTO items_fts (rowid, title, summary)"                    \
-	" VALUES (new.id, new.title, new.summary); END;"
+	" SELECT 'delete', old.id, old.title, old.summary WHERE NOT EXISTS" \
+	" (SELECT 1 FROM items_fts_pending WHERE id = old.id);"             \
+	" INSERT OR IGNORE INTO items_fts_pending (id) VALUES (new.id); END;"
 
 #define ITEMS_FTS                                                           \
-	FTS_ONLY                                                            \
+	FTS_TABLE                                                           \
 	"CREATE INDEX items_first_seen ON items(first_seen);"              \
 	"CREATE TABLE item_enclosures ("                                    \
 	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
@@ -278,6 +296,7 @@ static const char schema_sql[] =
 	") STRICT, WITHOUT ROWID;"
 	DIGEST_TABLES
 	ITEMS_FTS
+	FTS_TRIGGERS
 	ITEM_TERMS;
 
 /*
@@ -340,17 +359,31 @@ static const char upgrade_8_sql[] =
  */
 static const char upgrade_9_sql[] =
 	ITEM_TERMS
-	"DROP TRIGGER items_fts_insert;"
-	"DROP TRIGGER items_fts_delete;"
-	"DROP TRIGGER items_fts_update;"
+	"DROP TRIGGER IF EXISTS items_fts_insert;"
+	"DROP TRIGGER IF EXISTS items_fts_delete;"
+	"DROP TRIGGER IF EXISTS items_fts_update;"
 	"DROP TABLE items_fts;"
-	FTS_ONLY
+	FTS_TABLE
 	"INSERT INTO items_fts (items_fts) VALUES ('rebuild');";
+
+/*
+ * 10 -> 11: the full-text index written at the end of a transaction
+ * (FTS_TRIGGERS), what it holds kept; the same-story index anew and
+ * empty, the pipeline fills in the window's terms as from version 9.
+ */
+static const char upgrade_10_sql[] =
+	"DROP TRIGGER IF EXISTS items_fts_insert;"
+	"DROP TRIGGER IF EXISTS items_fts_delete;"
+	"DROP TRIGGER IF EXISTS items_fts_update;"
+	FTS_TRIGGERS
+	"DROP TABLE item_terms;"
+	ITEM_TERMS;
 
 /* upgrades[v - STORE_SCHEMA_OLDEST] takes version v to v + 1. */
 static const char *const upgrades[] = {
 	upgrade_8_sql,
 	upgrade_9_sql,
+	upgrade_10_sql,
 };
 
 _Static_assert(sizeof upgrades / sizeof upgrades[0] ==
@@ -630,9 +663,18 @@ const char *const store__stmt_sql[S__COUNT] = {
 	" VALUES (?1, ?2, ?3)",
 	[S_FINGERPRINT] =
 	"UPDATE items SET title_norm = ?2, simhash = ?3 WHERE id = ?1",
+	/* store__fts_flush: the queued items into the full-text index in
+	 * one statement, which FTS5 writes as one segment. */
+	[S_FTS_FLUSH] =
+	"INSERT INTO items_fts (rowid, title, summary)"
+	" SELECT i.id, i.title, i.summary FROM items_fts_pending p"
+	" JOIN items i ON i.id = p.id",
+	[S_FTS_FLUSHED] = "DELETE FROM items_fts_pending",
 	[S_TERMS_CLEAR] = "DELETE FROM item_terms WHERE item_id = ?1",
 	[S_TERM_ADD] =
-	"INSERT OR IGNORE INTO item_terms (item_id, term) VALUES (?1, ?2)",
+	"INSERT OR IGNORE INTO item_terms (term, item_id, t) VALUES (?2, ?1, ?3)",
+	[S_ITEM_T] =
+	"SELECT COALESCE(published, first_seen) FROM items WHERE id = ?1",
 	[S_FIND_CANON] =
 	"SELECT id FROM items WHERE canon_hash = helsefeed_fnv1a(?1)"
 	" AND canon_url = ?1 ORDER BY id LIMIT 1",
