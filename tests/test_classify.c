@@ -757,7 +757,7 @@ static void test_lexicon_errors_name_the_file(void **state)
 	         "[category covid]\n[feed x]\nurl = https://example.no/f\n");
 	expect_conf_error(conf, "/nonexistent/lexicon.tab: cannot open the lexicon");
 	assert_true((fd = mkstemp(path)) >= 0);
-	assert_int_equal(write(fd, "HFLEX\0\0\2 and then nothing of a table....", 40), 40);
+	assert_int_equal(write(fd, "HFLEX\0\0\3 and then nothing of a table....", 40), 40);
 	close(fd);
 	snprintf(conf, sizeof conf, "[helsefeed]\nbase_url = https://example.no/\n"
 	         "gazetteer = " GAZETTEER "\nlexicon = %s\n"

@@ -670,7 +670,7 @@ static int index_keys(struct gcomp *k)
 		if (kk->caps)
 			continue;
 		buf_clear(&k->lem);
-		if ((m = lex_lemmas(g->lex, form, kk->len, &k->lem, &known)) < 0) {
+		if ((m = lex_lemmas(g->lex, form, kk->len, 1, &k->lem, &known)) < 0) {
 			rc = m;
 			goto out;
 		}
@@ -918,7 +918,7 @@ static size_t lemma_keys(const struct gaz *g, const char *s, size_t n, struct wk
 	size_t found = 0, j;
 
 	*known = 0;
-	if (lex_lemmas(g->lex, s, n, &lem, known) > 0)
+	if (lex_lemmas(g->lex, s, n, 1, &lem, known) > 0)
 		for (j = 0; j < lem.len; j += strlen(lem.data + j) + 1)
 			found += lookup(g, lem.data + j, strlen(lem.data + j), E_LEMMA, 0, wk, how);
 	buf_free(&lem);

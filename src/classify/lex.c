@@ -30,6 +30,9 @@
 #define L_K(c)    ((c) & 0x3fu)
 #define L_END(c)  (((c) >> 6) & 0x3fffffu)
 #define L_OFF(c)  ((c) & 0x0fffffffu)
+/* In a list: the bokmål lemma of a nynorsk one (Apertium), which only a
+ * caller that asks for it gets (lex_lemmas). */
+#define L_NB      0x80000000u
 
 struct lex {
 	void *map;                  /* the file, NULL: Snowball alone */
@@ -110,7 +113,7 @@ static int load(struct lex *lx, const char *path, struct buf *err)
 		return HF_EIO;
 	}
 	m = lx->map;
-	if (memcmp(m, "HFLEX\0\0\2", 8))
+	if (memcmp(m, "HFLEX\0\0\3", 8))
 		return bad(err, path, "not a lexicon of this version");
 	lx->nforms = rd32(m + 8);
 	lx->bits = rd32(m + 12);
@@ -250,7 +253,7 @@ static int put_lemma(const struct lex *lx, uint32_t c, const char *f, size_t fn,
 /* Append prefix p[0..pn) + each lemma of value v of form f[0..fn) to
  * out; the number, or HF_ENOMEM. */
 static int put_lemmas(const struct lex *lx, uint32_t v, const char *f, size_t fn,
-                      const char *p, size_t pn, struct buf *out)
+                      const char *p, size_t pn, int nb, struct buf *out)
 {
 	uint32_t off = v & V_OFF, cnt, i;
 	int n = 0, rc;
@@ -263,8 +266,11 @@ static int put_lemmas(const struct lex *lx, uint32_t v, const char *f, size_t fn
 	if ((uint64_t)off + 4 + 4 * (uint64_t)cnt > lx->nlists)
 		return 0;
 	for (i = 0; i < cnt; i++) {
-		if ((rc = put_lemma(lx, rd32(lx->lists + off + 4 + 4 * (size_t)i), f, fn,
-		                    p, pn, out)) < 0)
+		uint32_t c = rd32(lx->lists + off + 4 + 4 * (size_t)i);
+
+		if (c & L_NB && !nb)
+			continue;
+		if ((rc = put_lemma(lx, c & ~L_NB, f, fn, p, pn, out)) < 0)
 			return rc;
 		n += rc;
 	}
@@ -303,7 +309,8 @@ static size_t compound(const struct lex *lx, const char *w, size_t n, uint32_t *
 	return 0;
 }
 
-int lex_lemmas(struct lex *lx, const char *w, size_t n, struct buf *out, int *known)
+int lex_lemmas(struct lex *lx, const char *w, size_t n, int nb, struct buf *out,
+               int *known)
 {
 	const sb_symbol *st;
 	uint32_t v;
@@ -312,9 +319,9 @@ int lex_lemmas(struct lex *lx, const char *w, size_t n, struct buf *out, int *kn
 
 	*known = 0;
 	if (find(lx, w, n, &v))
-		cnt = put_lemmas(lx, v, w, n, "", 0, out);
+		cnt = put_lemmas(lx, v, w, n, "", 0, nb, out);
 	else if ((i = compound(lx, w, n, &v)))
-		cnt = put_lemmas(lx, v, w + i, n - i, w, i, out);
+		cnt = put_lemmas(lx, v, w + i, n - i, w, i, nb, out);
 	if (cnt < 0)
 		return cnt;
 	if (cnt) {

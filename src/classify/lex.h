@@ -56,10 +56,12 @@ int lex_open_config(const struct config *cfg, struct lex **out, struct buf *err)
 /*
  * The lemmas of w[0..n): appended to `out` each followed by a NUL.  From
  * the lexicon when it knows the word or the compound (*known = 1), else
- * the Snowball stem (*known = 0).  Returns the number appended, or
- * HF_ENOMEM.
+ * the Snowball stem (*known = 0).  With nb, a nynorsk word's lemmas are
+ * followed by the bokmål lemma Apertium gives the first ("teikn": teikn,
+ * tegn; tools/mklexicon.py): the classifier's terms are bokmål and
+ * nynorsk alike.  Returns the number appended, or HF_ENOMEM.
  */
-int lex_lemmas(struct lex *lx, const char *w, size_t n, struct buf *out,
+int lex_lemmas(struct lex *lx, const char *w, size_t n, int nb, struct buf *out,
                int *known) HF_WUR;
 
 /* 1 when the lexicon knows w[0..n) as a word or a compound of two. */

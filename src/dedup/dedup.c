@@ -831,7 +831,7 @@ static void tok_lemmas(struct dedup *d, const struct dedup_sig *s,
 		n += (size_t)utf8proc_encode_char((utf8proc_int32_t)s->cp[t->off + i],
 		                                  w + n);
 	buf_clear(&d->lem);
-	cnt = lex_lemmas(d->lex, (const char *)w, n, &d->lem, &known);
+	cnt = lex_lemmas(d->lex, (const char *)w, n, 0, &d->lem, &known);
 	for (i = 0; cnt > 0 && i < (size_t)cnt; i++) {
 		size_t len = strlen(d->lem.data + at);
 		uint64_t h = norm_fnv1a(NORM_FNV_INIT, d->lem.data + at, len);
