@@ -230,6 +230,7 @@ struct decl {
 struct state {
 	xmlParserCtxtPtr ctxt;
 	const struct feed_parse_opts *opts;
+	int base_web;                  /* opts->base_url is a web URL */
 	struct feed_info *info;
 	struct buf *err;
 	int64_t now;
@@ -412,11 +413,9 @@ static const char *attr(const struct state *st, enum attr a)
  */
 static const char *doc_base(const struct state *st)
 {
-	const char *b = st->opts->base_url;
-
-	if ((!b || !norm_url_web(b)) && st->info->link)
+	if (!st->base_web && st->info->link)
 		return st->info->link;
-	return b;
+	return st->opts->base_url;
 }
 
 /*
@@ -1969,6 +1968,7 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
 		goto out;
 	}
 	st->opts = opts;
+	st->base_web = opts->base_url && norm_url_web(opts->base_url);
 	st->info = info;
 	st->err = err;
 	st->now = opts->now ? opts->now : (int64_t)time(NULL);
