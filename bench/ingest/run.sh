@@ -19,6 +19,6 @@ trap 'rm -rf "$dir"' EXIT
 
 cc -std=c11 -D_GNU_SOURCE -O2 -I "$here/../../include" \
    -o "$dir/bench_ingest" "$here/bench_ingest.c" "$build/libhelsefeed_core.a" \
-   $(pkg-config --libs libcurl libxml-2.0 sqlite3 libutf8proc hunspell) -lstemmer -lm
+   $(pkg-config --libs libcurl libxml-2.0 sqlite3 libutf8proc) -lstemmer -lm
 "$dir/bench_ingest" "$dir/bench.db" "$n" "$m" "$here/../../feeds.conf"
 ls -l "$dir/bench.db" | awk '{printf "database: %.0f MB\n", $5 / 1048576}'
