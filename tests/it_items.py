@@ -195,7 +195,41 @@ def main():
           "all well is OK, 0: %d %r" % (r.returncode, r.stdout))
     r = run("-c", os.path.join(ex, "missing.conf"), "status", "--check")
     check(r.returncode == 2 and "CRITICAL" in r.stdout, "no configuration: CRITICAL")
+
+    # --- status only reads: an admin who may not write ------------------
+    # Beside the service (here: this open connection keeps the database's
+    # -wal and -shm), another user reads it; without them, the error says
+    # what reading needs.
+    if os.geteuid() == 0 and not reachable_by_others(ex):
+        print("skip: %s is not readable by other users" % ex)
+    elif os.geteuid() == 0:
+        dbfile = os.path.join(ex, "out", "helsefeed.db")
+        r = subprocess.run((BIN, "-c", conf, "status"), capture_output=True,
+                           text=True, timeout=120, user="nobody")
+        check(r.returncode == 0 and "hod" in r.stdout,
+              "status as another user beside the service: %d %r" % (r.returncode, r.stderr))
+        db.close()
+        r = subprocess.run((BIN, "-c", conf, "status"), capture_output=True,
+                           text=True, timeout=120, user="nobody")
+        check(r.returncode != 0 and dbfile in r.stderr and
+              "write access to the database's directory" in r.stderr,
+              "status as another user, service stopped: %d %r" % (r.returncode, r.stderr))
+        before = open(dbfile, "rb").read()
+        r = run("-c", conf, "status")
+        check(r.returncode == 0 and open(dbfile, "rb").read() == before,
+              "status leaves the database as it was")
     return 1 if FAILS else 0
+
+
+def reachable_by_others(path):
+    """Every directory up to path lets other users in."""
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
 
 
 if __name__ == "__main__":

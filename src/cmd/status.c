@@ -217,7 +217,10 @@ int cmd_status(const struct cli *cli, int argc, char **argv)
 		}
 		goto out;
 	}
-	if (store_open(cfg->database, &st, NULL) || store_feed_states(st, &v, &n) ||
+	/* Only read: an admin may ask who cannot write the service's files,
+	 * and asking never upgrades or writes the database. */
+	if (store_open_readonly(cfg->database, &st, NULL) ||
+	    store_feed_states(st, &v, &n) ||
 	    digest_status_all(cfg, st, now, &dg, &ndg)) {
 		if (check) {
 			printf("HELSEFEED CRITICAL - %s: cannot read the database\n",

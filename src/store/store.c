@@ -235,8 +235,17 @@ static int open_db(struct store *st, int readonly)
 	return store__schema_ensure(st, version);
 dberr:
 	rc = st->db ? code_of(sqlite3_errcode(st->db)) : HF_ENOMEM;
-	set_err(st, "%s: %s", what,
-	        st->db ? sqlite3_errmsg(st->db) : "out of memory");
+	/* A reader of a WAL database needs its -wal and -shm files: the
+	 * service keeps them while it runs; else they are made beside the
+	 * database, which a reader who may not write there cannot. */
+	if (readonly && st->db &&
+	    (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_READONLY)
+		set_err(st, "%s: %s (reading needs the service running, or "
+		        "write access to the database's directory)", what,
+		        sqlite3_errmsg(st->db));
+	else
+		set_err(st, "%s: %s", what,
+		        st->db ? sqlite3_errmsg(st->db) : "out of memory");
 	sqlite3_finalize(s);
 	return rc;
 }
