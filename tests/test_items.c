@@ -333,6 +333,18 @@ static void fts_intact(struct fx *f)
 	sqlite3_close(db);
 }
 
+/* One item has the word `yes`, none the word `no`, the index exact. */
+static void found_by(struct fx *f, const char *yes, const char *no)
+{
+	struct got g;
+
+	g = list(f, (struct store_items_query){.search = yes});
+	assert_int_equal(g.n, 1);
+	g = list(f, (struct store_items_query){.search = no});
+	assert_int_equal(g.n, 0);
+	fts_intact(f);
+}
+
 /*
  * The full-text index is written when an ingest commits (store_schema.c,
  * FTS_TRIGGERS): an item new and changed in one transaction is found by
@@ -360,22 +372,14 @@ static void test_search_index_follows_each_commit(void **state)
 	e.raw_hash = 2;
 	assert_int_equal(store_ingest_entry(in, &e, NULL), 0);
 	assert_int_equal(store_ingest_commit(in, &r), 0);
-	g = list(f, (struct store_items_query){.search = "vardø"});
-	assert_int_equal(g.n, 1);
-	g = list(f, (struct store_items_query){.search = "kirkenes"});
-	assert_int_equal(g.n, 0);
-	fts_intact(f);
+	found_by(f, "vardø", "kirkenes");
 
 	e.title = "Ambulansehelikopter til Hammerfest";
 	e.raw_hash = 3;
 	assert_int_equal(store_ingest_begin(f->st, "fhi", T0, &in), 0);
 	assert_int_equal(store_ingest_entry(in, &e, NULL), 0);
 	assert_int_equal(store_ingest_commit(in, &r), 0);
-	g = list(f, (struct store_items_query){.search = "hammerfest"});
-	assert_int_equal(g.n, 1);
-	g = list(f, (struct store_items_query){.search = "vardø"});
-	assert_int_equal(g.n, 0);
-	fts_intact(f);
+	found_by(f, "hammerfest", "vardø");
 
 	e.key = "k10";
 	e.title = "Fødestue i Alta";
