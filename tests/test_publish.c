@@ -1208,6 +1208,55 @@ static void test_no_file_url_in_public_files(void **state)
 	buf_free(&err);
 }
 
+/* A month of hundreds of stories: its page is written as it is made, in
+ * pieces of PUB_STREAM_CHUNK bytes, and is one whole page with every
+ * story, no temporary file left beside it. */
+static void test_month_page_written_in_pieces(void **state)
+{
+	struct fx *f = *state;
+	struct publish_stats s;
+	char key[32], title[64], *v, *at, dir[256];
+	struct ent e = {"fhi", NULL, NULL, NULL, "https://www.fhi.no/m",
+	                "<p>Rapport om legevakt og sykehjem i kommunen, med tall for"
+	                " hver region og en lang oppsummering av funnene.</p>",
+	                0, NULL};
+	size_t n = 0, before;
+	DIR *d;
+	struct dirent *de;
+
+	run(f, &s);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	for (at = v; (at = strstr(at, "data-id=")); at++)
+		n++;
+	free(v);
+	before = n;
+	for (int i = 0; i < 400; i++) {
+		snprintf(key, sizeof key, "m%d", i);
+		snprintf(title, sizeof title, "Månedsrapport nummer %d fra FHI", i);
+		e.key = key;
+		e.title = title;
+		e.published = T0 - 20 * HOUR - i * 60;
+		add(f->st, &e, T0 + 1, 7000 + (uint64_t)i);
+	}
+	assert_int_equal(publish_run(f->cfg, f->st, T0 + 100, &s), 0);
+	v = slurp(f->out, "arkiv/2024-04.html", NULL);
+	assert_true(strlen(v) > 2 * PUB_STREAM_CHUNK);
+	assert_true(!strncmp(v, "<!DOCTYPE html>\n" PUB_SIG, 16 + strlen(PUB_SIG)));
+	assert_non_null(strstr(v, "Månedsrapport nummer 0 fra FHI"));
+	assert_non_null(strstr(v, "Månedsrapport nummer 399 fra FHI"));
+	for (n = 0, at = v; (at = strstr(at, "data-id=")); at++)
+		n++;
+	assert_int_equal(n, before + 400);
+	assert_non_null(strstr(v, "</html>\n"));
+	assert_int_equal(strlen(strstr(v, "</html>\n")), 8);
+	free(v);
+	snprintf(dir, sizeof dir, "%s/arkiv", f->out);
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)))
+		assert_false(de->d_name[0] == '.' && strlen(de->d_name) > 2);
+	closedir(d);
+}
+
 /* RFC 5005 archives of complete months, which never change; the monthly
  * pages reach every story. */
 static void test_archives(void **state)
@@ -1483,6 +1532,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_silent_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_never_depend_on_collisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_month_pages_render_only_when_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_month_page_written_in_pieces, setup, teardown),
 		cmocka_unit_test(test_write_file_replaces_atomically),
 		cmocka_unit_test(test_entry_id_forms),
 		cmocka_unit_test(test_url_host),

@@ -159,6 +159,7 @@ int pub_page_end(const struct pub_site *site, struct buf *out,
 struct page {
 	const struct pub_site *site;
 	struct buf *out;
+	struct pub_stream *sink;   /* where out goes as it fills, or NULL */
 	struct buf also;       /* the other sources of one item, linked */
 	struct buf cats;       /* the titles of its categories */
 };
@@ -284,6 +285,11 @@ static int items(struct page *p, const int64_t *ids, size_t n, int cats)
 		if ((rc = pubdb_item(p->site->db, ids[i], &it)) ||
 		    (rc = item(p, &it, cats)))
 			return rc;
+		if (p->sink && p->out->len >= PUB_STREAM_CHUNK) {
+			if ((rc = pub_stream_write(p->sink, p->out->data, p->out->len)))
+				return rc;
+			buf_clear(p->out);
+		}
 	}
 	return 0;
 }
@@ -324,7 +330,7 @@ static int section(struct page *p, const struct pub_feed *feed, const char *id)
 
 int pub_index_html(const struct pub_site *site, struct buf *out)
 {
-	struct page p = {site, out, BUF_INIT, BUF_INIT};
+	struct page p = {site, out, NULL, BUF_INIT, BUF_INIT};
 	const char *title = site->cfg->title ? site->cfg->title : "helsefeed";
 	int rc;
 
@@ -351,7 +357,7 @@ out:
 int pub_list_html(const struct pub_site *site, const struct pub_feed *feed,
                   struct buf *out)
 {
-	struct page p = {site, out, BUF_INIT, BUF_INIT};
+	struct page p = {site, out, NULL, BUF_INIT, BUF_INIT};
 	int64_t ids[PUBLISH_PAGE_ITEMS];
 	size_t n = 0;
 	int rc;
@@ -378,9 +384,10 @@ out:
 
 int pub_month_html(const struct pub_site *site, const struct pub_month *months,
                    size_t nmonths, size_t which, const int64_t *ids,
-                   size_t nids, uint64_t sig, struct buf *out)
+                   size_t nids, uint64_t sig, struct pub_stream *sink,
+                   struct buf *out)
 {
-	struct page p = {site, out, BUF_INIT, BUF_INIT};
+	struct page p = {site, out, sink, BUF_INIT, BUF_INIT};
 	char name[32], file[16], title[64];
 	int rc;
 

@@ -184,15 +184,16 @@ struct out {
 	struct buf dir;
 };
 
-/* Write `rel` ("all.atom", "tema/covid.html") in the output; `page`: an
- * HTML page with a made stamp. */
-static int put(struct out *o, const char *rel, const struct buf *b, int page)
+/* The directory of `rel` ("all.atom", "tema/covid.html") in the output
+ * into o->dir, made if it is a subdirectory; its bit of o->dirty and the
+ * file's name in it. */
+static int out_dir(struct out *o, const char *rel, const char **name,
+                   unsigned *bit)
 {
 	const char *slash = strchr(rel, '/');
-	const char *name = slash ? slash + 1 : rel;
-	unsigned bit = 1;
-	int changed = 0, rc;
 
+	*name = slash ? slash + 1 : rel;
+	*bit = 1;
 	buf_clear(&o->dir);
 	if (buf_puts(&o->dir, o->cfg->output) ||
 	    (slash && (buf_putc(&o->dir, '/') ||
@@ -201,20 +202,37 @@ static int put(struct out *o, const char *rel, const struct buf *b, int page)
 	for (size_t i = 0; slash && i < NSUBDIRS; i++)
 		if (strlen(subdirs[i]) == (size_t)(slash - rel) &&
 		    !strncmp(subdirs[i], rel, (size_t)(slash - rel)))
-			bit = 2u << i;
-	if (bit != 1 && (rc = fs_mkdir_p(o->dir.data, PUBLISH_DIR_MODE)))
+			*bit = 2u << i;
+	return *bit != 1 ? fs_mkdir_p(o->dir.data, PUBLISH_DIR_MODE) : HF_OK;
+}
+
+/* A file of the output written (changed) or found as it was. */
+static void out_count(struct out *o, const char *rel, unsigned bit,
+                      int changed, size_t len)
+{
+	o->s.files++;
+	o->s.changed += changed;
+	if (changed)
+		o->dirty |= bit;
+	log_debug("%s/%s: %s (%zu bytes)", o->cfg->output, rel,
+	          changed ? "written" : "unchanged", len);
+}
+
+/* Write `rel` in the output; `page`: an HTML page with a made stamp. */
+static int put(struct out *o, const char *rel, const struct buf *b, int page)
+{
+	const char *name;
+	unsigned bit;
+	int changed = 0, rc;
+
+	if ((rc = out_dir(o, rel, &name, &bit)))
 		return rc;
 	rc = page ? pub_write_page(o->dir.data, name, buf_str(b), b->len, &changed)
 	          : publish_write_file(o->dir.data, name, buf_str(b), b->len,
 	                               &changed);
 	if (rc)
 		return rc;
-	o->s.files++;
-	o->s.changed += changed;
-	if (changed)
-		o->dirty |= bit;
-	log_debug("%s/%s: %s (%zu bytes)", o->cfg->output, rel,
-	          changed ? "written" : "unchanged", b->len);
+	out_count(o, rel, bit, changed, b->len);
 	return 0;
 }
 
@@ -374,6 +392,34 @@ static int page_current(const struct config *cfg, const char *rel, uint64_t sig)
 	return strstr(head, want) != NULL;
 }
 
+/* A month's page of the archive, written as it is made: it holds every
+ * story of the month, megabytes by its end, and its signature line
+ * differs from the page there (nothing to compare). */
+static int put_month(struct out *o, const struct pub_site *site,
+                     const struct pub_month *months, size_t nm, size_t i,
+                     const int64_t *ids, size_t n, uint64_t sig,
+                     const char *rel, struct buf *b)
+{
+	struct pub_stream w;
+	const char *name;
+	unsigned bit;
+	int rc;
+
+	buf_clear(b);
+	if ((rc = out_dir(o, rel, &name, &bit)) ||
+	    (rc = pub_stream_open(&w, o->dir.data, name)))
+		return rc;
+	if ((rc = pub_month_html(site, months, nm, i, ids, n, sig, &w, b)) ||
+	    (rc = pub_stream_write(&w, b->data, b->len))) {
+		pub_stream_abort(&w);
+		return rc;
+	}
+	if ((rc = pub_stream_commit(&w, name)))
+		return rc;
+	out_count(o, rel, bit, 1, b->len);
+	return HF_OK;
+}
+
 /* arkiv/index.html and arkiv/YYYY-MM.html: every visible item in the
  * month of its time in the configured zone.  A month page whose
  * signature (its items, their changes, sources and categories, its
@@ -430,10 +476,7 @@ static int html_archives(struct out *o, const struct pub_site *site)
 		if ((rc = pubdb_range(site->db, pub_month_start(site->tz, months[i].ym),
 		                      pub_month_start(site->tz, months[i].ym + 1), 0,
 		                      &ids, &n)) ||
-		    (rc = pub_month_html(site, months, nm, i, ids, n, sig, &b)) ||
-		    /* Its signature line differs from the page there: nothing
-		     * to compare, and a month's page is megabytes to read. */
-		    (rc = put(o, rel.data, &b, 0)))
+		    (rc = put_month(o, site, months, nm, i, ids, n, sig, rel.data, &b)))
 			goto out;
 	}
 	if ((rc = pub_archive_index_html(site, months, nm, &b)) ||

@@ -67,64 +67,121 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int publish_write_file(const char *dir, const char *name, const char *data,
-                       size_t len, int *changed)
+void pub_stream_abort(struct pub_stream *w)
 {
-	struct buf tmp = BUF_INIT;
-	int dirfd = -1, fd = -1, rc = HF_OK;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp.len)
+		unlink(w->tmp.data);
+	if (w->dirfd >= 0)
+		close(w->dirfd);
+	buf_free(&w->tmp);
+	w->fd = w->dirfd = -1;
+}
 
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
+/* The directory of w, opened: 0 or HF_EIO (logged). */
+static int stream_dir(struct pub_stream *w, const char *dir)
+{
+	w->fd = -1;
+	w->tmp = (struct buf)BUF_INIT;
+	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dirfd < 0) {
 		log_error("%s: cannot open directory: %s", dir, strerror(errno));
+		return HF_EIO;
+	}
+	return HF_OK;
+}
+
+/* The temporary file of w, beside `name` in its directory. */
+static int stream_tmp(struct pub_stream *w, const char *dir, const char *name)
+{
+	/* A dot name in the same directory: rename(2) is atomic only within
+	 * one file system, and web servers do not list dot files. */
+	if (buf_printf(&w->tmp, "%s/.%s.XXXXXX", dir, name))
+		return HF_ENOMEM;
+	w->fd = mkostemp(w->tmp.data, O_CLOEXEC);
+	if (w->fd < 0) {
+		log_error("%s: cannot create a temporary file: %s", w->tmp.data,
+		          strerror(errno));
+		buf_clear(&w->tmp);
+		return HF_EIO;
+	}
+	/* mkstemp makes 0600; the web server must read the file. */
+	if (fchmod(w->fd, PUBLISH_FILE_MODE) != 0) {
+		log_error("%s: cannot write: %s", w->tmp.data, strerror(errno));
+		return HF_EIO;
+	}
+	return HF_OK;
+}
+
+int pub_stream_open(struct pub_stream *w, const char *dir, const char *name)
+{
+	int rc;
+
+	if ((rc = stream_dir(w, dir)) || (rc = stream_tmp(w, dir, name)))
+		pub_stream_abort(w);
+	return rc;
+}
+
+int pub_stream_write(struct pub_stream *w, const char *data, size_t len)
+{
+	if (write_all(w->fd, data, len) != 0) {
+		log_error("%s: cannot write: %s", w->tmp.data, strerror(errno));
+		return HF_EIO;
+	}
+	return HF_OK;
+}
+
+int pub_stream_commit(struct pub_stream *w, const char *name)
+{
+	int rc = HF_EIO;
+
+	if (fsync(w->fd) != 0) {
+		log_error("%s: cannot write: %s", w->tmp.data, strerror(errno));
+		goto out;
+	}
+	rc = close(w->fd);
+	w->fd = -1;
+	if (rc != 0) {
+		log_error("%s: cannot write: %s", w->tmp.data, strerror(errno));
 		rc = HF_EIO;
 		goto out;
 	}
-	if (same_content(dirfd, name, data, len)) {
-		*changed = 0;
-		goto out;
-	}
-	/* A dot name in the same directory: rename(2) is atomic only within
-	 * one file system, and web servers do not list dot files. */
-	if (buf_printf(&tmp, "%s/.%s.XXXXXX", dir, name)) {
-		rc = HF_ENOMEM;
-		goto out;
-	}
-	fd = mkostemp(tmp.data, O_CLOEXEC);
-	if (fd < 0) {
-		log_error("%s: cannot create a temporary file: %s", tmp.data,
+	if (renameat(w->dirfd, strrchr(w->tmp.data, '/') + 1, w->dirfd, name) != 0) {
+		log_error("%s: cannot replace %s: %s", w->tmp.data, name,
 		          strerror(errno));
 		rc = HF_EIO;
 		goto out;
 	}
-	/* mkstemp makes 0600; the web server must read the file. */
-	if (fchmod(fd, PUBLISH_FILE_MODE) != 0 || write_all(fd, data, len) != 0 ||
-	    fsync(fd) != 0) {
-		log_error("%s: cannot write: %s", tmp.data, strerror(errno));
-		rc = HF_EIO;
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		log_error("%s: cannot write: %s", tmp.data, strerror(errno));
-		rc = HF_EIO;
-		goto out;
-	}
-	fd = -1;
-	if (renameat(dirfd, strrchr(tmp.data, '/') + 1, dirfd, name) != 0) {
-		log_error("%s/%s: cannot replace: %s", dir, name, strerror(errno));
-		rc = HF_EIO;
-		goto out;
-	}
-	buf_clear(&tmp);
-	*changed = 1;
+	buf_clear(&w->tmp);
+	rc = HF_OK;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp.len)
-		unlink(tmp.data);
-	if (dirfd >= 0)
-		close(dirfd);
-	buf_free(&tmp);
+	pub_stream_abort(w);
+	return rc;
+}
+
+int publish_write_file(const char *dir, const char *name, const char *data,
+                       size_t len, int *changed)
+{
+	struct pub_stream w;
+	int rc;
+
+	if ((rc = stream_dir(&w, dir)))
+		goto fail;
+	if (same_content(w.dirfd, name, data, len)) {
+		*changed = 0;
+		pub_stream_abort(&w);
+		return HF_OK;
+	}
+	if ((rc = stream_tmp(&w, dir, name)) ||
+	    (rc = pub_stream_write(&w, data, len)))
+		goto fail;
+	if ((rc = pub_stream_commit(&w, name)))
+		return rc;
+	*changed = 1;
+	return HF_OK;
+fail:
+	pub_stream_abort(&w);
 	return rc;
 }
 
