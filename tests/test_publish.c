@@ -947,7 +947,7 @@ static void test_pages_per_category_and_kind_with_menu(void **state)
 	assert_non_null(html);
 	/* The index's look: the same frame, menu grouped and labelled. */
 	assert_non_null(strstr(html, "<span class=\"label\">Tema</span>"));
-	assert_non_null(strstr(html, "<span class=\"label\">Avsendarar</span>"));
+	assert_non_null(strstr(html, "<span class=\"label\">Avsendere</span>"));
 	assert_non_null(strstr(html, "<a href=\"../tema/hospitals.html\">Sykehus</a>"));
 	assert_non_null(strstr(html, "<a href=\"../tema/covid.html\" class=\"here\">"
 	                             "Covid-19</a>"));
@@ -1325,6 +1325,14 @@ static void test_archives(void **state)
 	assert_non_null(strstr(v, "Dummy"));
 	assert_non_null(strstr(w, "<a rel=\"prev\" href=\"2024-03.html\">← mars 2024</a>"));
 	assert_non_null(strstr(v, "<a rel=\"next\" href=\"2024-04.html\">april 2024 →</a>"));
+	/* "1 sak.", "6 saker." */
+	for (int k = 0; k < 2; k++) {
+		char want[32];
+		int items = count_str(k ? w : v, "<article class=\"item\"");
+		snprintf(want, sizeof want, "<p>%d %s.", items, items == 1 ? "sak" : "saker");
+		assert_non_null(strstr(k ? w : v, want));
+	}
+	assert_int_equal(count_str(v, "<article class=\"item\""), 1);
 	free(v);
 	free(w);
 	v = slurp(f->out, "arkiv/index.html", NULL);

@@ -5,7 +5,7 @@
  * Files written (cfg->output, created when missing):
  *   index.html            the latest items of all and of each category;
  *                         its menu links every page below, grouped
- *                         "Tema" (categories) and "Avsendarar" (kinds)
+ *                         "Tema" (categories) and "Avsendere" (kinds)
  *   all.atom              every item
  *   tema/NAME.html, tema/NAME.atom       one per [category] section
  *   kjelde/KIND.html, kjelde/KIND.atom   one per feed kind (ministry,

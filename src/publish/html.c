@@ -2,7 +2,7 @@
  * html.c - the pages for people: index.html, one page per category
  * (tema/) and per kind of source (kjelde/), the monthly archive
  * (arkiv/).  Every page has the same frame: the menu grouped "Tema" and
- * "Avsendarar", a subscribe link to the page's own feed, the time it was
+ * "Avsendere", a subscribe link to the page's own feed, the time it was
  * made.  No script, nothing loaded from elsewhere, readable on a phone.
  * Every value is escaped on the way out (sanitize_escape); summaries are
  * plain text, so no markup from a feed reaches a page at all.  Dates are
@@ -119,7 +119,7 @@ int pub_page_begin(const struct pub_site *site, struct buf *out,
 	    buf_puts(out, "</a></p>\n<nav aria-label=\"Meny\">\n"))
 		return HF_ENOMEM;
 	if (nav_group(site, out, root, PUB_GROUP_TOPIC, "Tema", here) ||
-	    nav_group(site, out, root, PUB_GROUP_KIND, "Avsendarar", here))
+	    nav_group(site, out, root, PUB_GROUP_KIND, "Avsendere", here))
 		return HF_ENOMEM;
 	if (buf_printf(out, "<div><span class=\"label\">Mer</span><ul>"
 	                    "<li><a href=\"%sindex.html\"%s>Forsiden</a></li>"
@@ -409,7 +409,7 @@ int pub_month_html(const struct pub_site *site, const struct pub_month *months,
 		memcpy(out->data + at, line, (size_t)len);
 		out->len += (size_t)len;
 	}
-	if (buf_printf(out, "<p>%zu saker.", nids))
+	if (buf_printf(out, "<p>%zu %s.", nids, nids == 1 ? "sak" : "saker"))
 		goto out;
 	/* months[] is newest first: which + 1 is the month before. */
 	if (which + 1 < nmonths) {

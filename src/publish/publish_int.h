@@ -176,7 +176,7 @@ void pub_month_name(int64_t ym, char out[32]);
 enum pub_group {
 	PUB_GROUP_ALL,     /* all.atom and index.html */
 	PUB_GROUP_TOPIC,   /* "Tema": a category, tema/NAME.html */
-	PUB_GROUP_KIND,    /* "Avsendarar": a kind of source, kjelde/NAME.html */
+	PUB_GROUP_KIND,    /* "Avsendere": a kind of source, kjelde/NAME.html */
 };
 
 /* What one Atom file carries, and the HTML page that shows the same. */
