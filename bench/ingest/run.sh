@@ -9,6 +9,7 @@
 #
 # BUILD-DIR defaults to build/ (cmake --build it first); the database goes
 # to a fresh directory under ${TMPDIR:-/var/tmp} and is removed after.
+# Peak memory from /usr/bin/time (Debian: time).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
@@ -20,5 +21,6 @@ trap 'rm -rf "$dir"' EXIT
 cc -std=c11 -D_GNU_SOURCE -O2 -I "$here/../../include" \
    -o "$dir/bench_ingest" "$here/bench_ingest.c" "$build/libhelsefeed_core.a" \
    $(pkg-config --libs libcurl libxml-2.0 sqlite3 libutf8proc) -lstemmer -lm
-"$dir/bench_ingest" "$dir/bench.db" "$n" "$m" "$here/../../feeds.conf"
+/usr/bin/time -f 'peak RSS: %M KiB' \
+	"$dir/bench_ingest" "$dir/bench.db" "$n" "$m" "$here/../../feeds.conf"
 ls -l "$dir/bench.db" | awk '{printf "database: %.0f MB\n", $5 / 1048576}'
