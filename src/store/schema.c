@@ -390,11 +390,7 @@ _Static_assert(sizeof upgrades / sizeof upgrades[0] ==
                STORE_SCHEMA_VERSION - STORE_SCHEMA_OLDEST,
                "one upgrade per version from STORE_SCHEMA_OLDEST on");
 
-/* Set the message of a failure to open, "PATH: ...", without logging
- * it (store_open decides where it goes), and return code. */
-static int open_fail(struct store *st, int code, const char *fmt, ...)
-	HF_PRINTF(3, 4);
-static int open_fail(struct store *st, int code, const char *fmt, ...)
+int store__open_fail(struct store *st, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -417,11 +413,11 @@ static int db_code(sqlite3 *db)
 int store__schema_check(struct store *st, int version)
 {
 	if (version > STORE_SCHEMA_VERSION)
-		return open_fail(st, HF_EVERSION, "database schema version %d is "
+		return store__open_fail(st, HF_EVERSION, "database schema version %d is "
 		                 "newer than this program knows (%d); use a newer "
 		                 "helsefeed", version, STORE_SCHEMA_VERSION);
 	if (version > 0 && version < STORE_SCHEMA_OLDEST)
-		return open_fail(st, HF_EVERSION, "database schema version %d is "
+		return store__open_fail(st, HF_EVERSION, "database schema version %d is "
 		                 "older than this program upgrades (%d to %d); open "
 		                 "it once with helsefeed 0.1.0, which takes it to "
 		                 "version %d, then with this one", version,
@@ -460,7 +456,7 @@ static int backup(struct store *st, const char *bak, int version)
 
 	fd = open(bak, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		rc = open_fail(st, HF_EIO, "cannot copy the database to %s before "
+		rc = store__open_fail(st, HF_EIO, "cannot copy the database to %s before "
 		               "upgrading it from schema version %d: %s%s", bak,
 		               version, strerror(errno), errno != EEXIST ? "" :
 		               " (left by an earlier upgrade? move it away and "
@@ -489,7 +485,7 @@ static int backup(struct store *st, const char *bak, int version)
 	         st->path, bak, version);
 	goto out;
 dberr:
-	rc = open_fail(st, dst ? db_code(dst) : HF_ENOMEM, "cannot copy the "
+	rc = store__open_fail(st, dst ? db_code(dst) : HF_ENOMEM, "cannot copy the "
 	               "database to %s before upgrading it from schema version "
 	               "%d: %s", bak, version,
 	               dst ? sqlite3_errmsg(dst) : "out of memory");
@@ -557,10 +553,10 @@ commit:
 dberr:
 	rc = db_code(st->db);
 	if (version == 0)
-		open_fail(st, rc, "cannot create the database schema (version "
+		store__open_fail(st, rc, "cannot create the database schema (version "
 		          "%d): %s", STORE_SCHEMA_VERSION, sqlite3_errmsg(st->db));
 	else
-		open_fail(st, rc, "cannot upgrade the database from schema "
+		store__open_fail(st, rc, "cannot upgrade the database from schema "
 		          "version %d to %d: %s; it is left as it was",
 		          version, STORE_SCHEMA_VERSION, sqlite3_errmsg(st->db));
 out:

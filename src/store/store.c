@@ -118,22 +118,6 @@ void store__rollback(struct store *st)
 
 /* --- open, migrate, close ---------------------------------------------- */
 
-/* Set the message of a failure to open, "PATH: ...", without logging it:
- * store_open decides where it goes. */
-static void set_err(struct store *st, const char *fmt, ...) HF_PRINTF(2, 3);
-static void set_err(struct store *st, const char *fmt, ...)
-{
-	va_list ap;
-
-	buf_clear(&st->err);
-	va_start(ap, fmt);
-	/* Out of memory: store_open reports the code instead. */
-	if (buf_printf(&st->err, "%s: ", st->path) ||
-	    buf_vprintf(&st->err, fmt, ap))
-		buf_clear(&st->err);
-	va_end(ap);
-}
-
 static int pragma_int(struct store *st, const char *sql, int *out)
 {
 	sqlite3_stmt *s = NULL;
@@ -240,11 +224,11 @@ dberr:
 	 * database, which a reader who may not write there cannot. */
 	if (readonly && st->db &&
 	    (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_READONLY)
-		set_err(st, "%s: %s (reading needs the service running, or "
+		store__open_fail(st, rc, "%s: %s (reading needs the service running, or "
 		        "write access to the database's directory)", what,
 		        sqlite3_errmsg(st->db));
 	else
-		set_err(st, "%s: %s", what,
+		store__open_fail(st, rc, "%s: %s", what,
 		        st->db ? sqlite3_errmsg(st->db) : "out of memory");
 	sqlite3_finalize(s);
 	return rc;
