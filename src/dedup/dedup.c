@@ -492,7 +492,7 @@ const char *dedup_rule_name(int rule)
 		[DEDUP_RULE_NONE] = "none", [DEDUP_RULE_TITLE] = "title",
 		[DEDUP_RULE_STRONG] = "strong", [DEDUP_RULE_SIMHASH] = "simhash",
 		[DEDUP_RULE_BODY] = "body",
-		[DEDUP_RULE_WEIGHTED] = "weighted",
+		[DEDUP_RULE_WEIGHTED] = "weighted", [DEDUP_RULE_LEAD] = "lead",
 	};
 
 	if (rule < 0 || (size_t)rule >= sizeof names / sizeof names[0])
@@ -1104,6 +1104,30 @@ static int titles_share_fact(const struct dedup_sig *a, const struct dedup_sig *
 	return 0;
 }
 
+/* a's lead has a number or date word that b's lacks. */
+static int lead_fact_only(const struct dedup_sig *a, const struct dedup_sig *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->nbody; i++) {
+		if (a->body[i].kind != DEDUP_TOK_FACT)
+			continue;
+		for (j = 0; j < b->nbody; j++)
+			if (b->body[j].kind == DEDUP_TOK_FACT &&
+			    b->body[j].hash == a->body[i].hash)
+				break;
+		if (j == b->nbody)
+			return 1;
+	}
+	return 0;
+}
+
+/* Each lead has a number or date word the other lacks (DEDUP_RULE_LEAD). */
+static int leads_conflict(const struct dedup_sig *a, const struct dedup_sig *b)
+{
+	return lead_fact_only(a, b) && lead_fact_only(b, a);
+}
+
 int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
                      struct dedup_score *sc)
 {
@@ -1133,9 +1157,11 @@ int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
 	}
 	/* Below here every rule wants the body, and either a title half
 	 * shared, or a third of it with a number or date of both titles
-	 * (weighted()'s rare): without that, no body can make a story. */
+	 * (weighted()'s rare), or a quarter with two words (the lead rule):
+	 * without that, no body can make a story. */
 	if (z.title_pct < DEDUP_TITLE_PCT &&
-	    (z.title_pct < DEDUP_WEIGHTED_TITLE_PCT || !titles_share_fact(a, b)))
+	    (z.title_pct < DEDUP_WEIGHTED_TITLE_PCT || !titles_share_fact(a, b)) &&
+	    (z.title_pct < DEDUP_LEAD_TITLE_PCT || z.matched < 2))
 		goto out;
 	if (!a->has_body || !b->has_body) {
 		z.need_body = 1;
@@ -1151,8 +1177,17 @@ int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
 		}
 	}
 	if (z.rare && z.weighted_pct >= DEDUP_WEIGHTED_PCT &&
-	    z.title_pct >= DEDUP_WEIGHTED_TITLE_PCT)
+	    z.title_pct >= DEDUP_WEIGHTED_TITLE_PCT) {
 		rule = DEDUP_RULE_WEIGHTED;
+		goto out;
+	}
+	if (z.title_pct >= DEDUP_LEAD_TITLE_PCT && z.matched >= 2) {
+		if (z.title_pct < DEDUP_TITLE_PCT)
+			z.body_pct = jaccard(a, a->body, a->nbody, b, b->body,
+			                     b->nbody, NULL, NULL);
+		if (z.body_pct >= DEDUP_BODY_PCT && !leads_conflict(a, b))
+			rule = DEDUP_RULE_LEAD;
+	}
 out:
 	if (sc)
 		*sc = z;
