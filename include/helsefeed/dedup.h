@@ -200,10 +200,6 @@ void dedup_free(struct dedup *d);
 int dedup_title_norm(const struct dedup *d, const char *title,
                      struct buf *out) HF_WUR;
 
-/* 64-bit simhash of title_norm and the summary (sanitised HTML, NULL
- * allowed); 0 when both have no word. */
-uint64_t dedup_simhash(const char *title_norm, const char *summary);
-
 struct dedup_tok {
 	uint64_t hash;         /* FNV-1a of the folded word */
 	uint64_t lemma[2];     /* FNV-1a of its nb and nn lemmas (0: none

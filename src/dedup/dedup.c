@@ -544,13 +544,6 @@ static void shingle_add(struct shingles *sh, uint64_t h)
 	sh->prev = h;
 }
 
-static int shingle_word(void *ud, const struct word *w, int sep)
-{
-	(void)sep;
-	shingle_add(ud, w->hash);
-	return 0;
-}
-
 static uint64_t shingles_hash(struct shingles *sh)
 {
 	uint64_t h = 0;
@@ -563,16 +556,6 @@ static uint64_t shingles_hash(struct shingles *sh)
 		if (2 * (uint64_t)sh->ones[b] > sh->n)
 			h |= 1ULL << b;
 	return h;
-}
-
-uint64_t dedup_simhash(const char *title_norm, const char *summary)
-{
-	struct shingles sh;
-
-	memset(&sh, 0, sizeof sh);
-	each_word(title_norm, 0, shingle_word, &sh);
-	each_word(summary, 1, shingle_word, &sh);
-	return shingles_hash(&sh);
 }
 
 /* --- signature ---------------------------------------------------------- */
