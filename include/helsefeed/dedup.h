@@ -122,7 +122,8 @@
 /* Letters kept per word for the bigram comparison: no Norwegian word of
  * the sector is longer (CLASSIFY_MAX_WORD is bytes, this is letters). */
 #define DEDUP_MAX_WORD_CP 40
-/* Numbers and date words of one title that take part in the veto. */
+/* Numbers and date words of one title that take part in the veto, and
+ * of one lead that take part in the lead rule's. */
 #define DEDUP_MAX_FACTS 16
 
 /* Two spellings of one word: bigram Dice in percent.  60 joins
@@ -220,8 +221,10 @@ struct dedup_sig {
 	size_t ntitle;
 	struct dedup_tok body[DEDUP_MAX_WORDS];
 	size_t nbody;
-	uint64_t facts[DEDUP_MAX_FACTS];
+	uint64_t facts[DEDUP_MAX_FACTS];      /* the title's numbers, dates */
 	size_t nfacts;
+	uint64_t lead_facts[DEDUP_MAX_FACTS]; /* the lead's */
+	size_t nlead_facts;
 	uint64_t simhash;
 	int64_t title_term;    /* of the whole title_norm, 0 for none */
 	int has_body;          /* body[] was filled (dedup_sig_body) */

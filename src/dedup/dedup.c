@@ -672,12 +672,14 @@ static int sig_word(void *ud, const struct word *w, int sep)
 			fact = a->value;
 		}
 	}
-	if ((kind == DEDUP_TOK_FACT || kind == DEDUP_TOK_FACT + 1) &&
-	    !f->body && s->nfacts < DEDUP_MAX_FACTS) {
-		for (i = 0; i < s->nfacts && s->facts[i] != fact; i++)
+	if (kind == DEDUP_TOK_FACT || kind == DEDUP_TOK_FACT + 1) {
+		uint64_t *fv = f->body ? s->lead_facts : s->facts;
+		size_t *fn = f->body ? &s->nlead_facts : &s->nfacts;
+
+		for (i = 0; i < *fn && fv[i] != fact; i++)
 			;
-		if (i == s->nfacts)
-			s->facts[s->nfacts++] = fact;
+		if (i == *fn && *fn < DEDUP_MAX_FACTS)
+			fv[(*fn)++] = fact;
 		if (kind != DEDUP_TOK_FACT)
 			kind = DEDUP_TOK_WORD;
 	}
@@ -711,7 +713,7 @@ void dedup_sig_make(struct dedup_sig *s, const char *title_norm,
 	struct sig_fill f;
 
 	memset(&f, 0, sizeof f);
-	s->ntitle = s->nbody = s->nfacts = s->ncp = 0;
+	s->ntitle = s->nbody = s->nfacts = s->nlead_facts = s->ncp = 0;
 	f.s = s;
 	each_word(title_norm, 0, sig_word, &f);
 	s->title_term = title_term(title_norm);
@@ -727,7 +729,7 @@ void dedup_sig_title(struct dedup_sig *s, const char *title_norm,
 	struct sig_fill f;
 
 	memset(&f, 0, sizeof f);
-	s->ntitle = s->nbody = s->nfacts = s->ncp = 0;
+	s->ntitle = s->nbody = s->nfacts = s->nlead_facts = s->ncp = 0;
 	f.s = s;
 	f.noshingle = 1;
 	each_word(title_norm, 0, sig_word, &f);
@@ -741,7 +743,7 @@ void dedup_sig_body(struct dedup_sig *s, const char *summary)
 	struct sig_fill f;
 
 	memset(&f, 0, sizeof f);
-	s->nbody = 0;
+	s->nbody = s->nlead_facts = 0;
 	f.s = s;
 	f.body = 1;
 	f.noshingle = 1;
@@ -970,23 +972,34 @@ static int jaccard(const struct dedup_sig *sa, const struct dedup_tok *a,
 	}
 }
 
-/* Each side has a fact the other lacks. */
-static int facts_conflict(const struct dedup_sig *a, const struct dedup_sig *b)
+/* x has a value that y lacks. */
+static int one_sided(const uint64_t *x, size_t nx, const uint64_t *y, size_t ny)
 {
-	int a_only = 0, b_only = 0;
 	size_t i, j;
 
-	for (i = 0; i < a->nfacts; i++) {
-		for (j = 0; j < b->nfacts && b->facts[j] != a->facts[i]; j++)
+	for (i = 0; i < nx; i++) {
+		for (j = 0; j < ny && y[j] != x[i]; j++)
 			;
-		a_only |= j == b->nfacts;
+		if (j == ny)
+			return 1;
 	}
-	for (j = 0; j < b->nfacts; j++) {
-		for (i = 0; i < a->nfacts && a->facts[i] != b->facts[j]; i++)
-			;
-		b_only |= i == a->nfacts;
-	}
-	return a_only && b_only;
+	return 0;
+}
+
+/* Each title has a number or date word the other lacks (the veto). */
+static int facts_conflict(const struct dedup_sig *a, const struct dedup_sig *b)
+{
+	return one_sided(a->facts, a->nfacts, b->facts, b->nfacts) &&
+	       one_sided(b->facts, b->nfacts, a->facts, a->nfacts);
+}
+
+/* Each lead has a number or date word the other lacks (DEDUP_RULE_LEAD). */
+static int leads_conflict(const struct dedup_sig *a, const struct dedup_sig *b)
+{
+	return one_sided(a->lead_facts, a->nlead_facts, b->lead_facts,
+	                 b->nlead_facts) &&
+	       one_sided(b->lead_facts, b->nlead_facts, a->lead_facts,
+	                 a->nlead_facts);
 }
 
 static int popcount64(uint64_t x)
@@ -1085,30 +1098,6 @@ static int titles_share_fact(const struct dedup_sig *a, const struct dedup_sig *
 				    tok_match(a, &a->title[i], b, &b->title[j]))
 					return 1;
 	return 0;
-}
-
-/* a's lead has a number or date word that b's lacks. */
-static int lead_fact_only(const struct dedup_sig *a, const struct dedup_sig *b)
-{
-	size_t i, j;
-
-	for (i = 0; i < a->nbody; i++) {
-		if (a->body[i].kind != DEDUP_TOK_FACT)
-			continue;
-		for (j = 0; j < b->nbody; j++)
-			if (b->body[j].kind == DEDUP_TOK_FACT &&
-			    b->body[j].hash == a->body[i].hash)
-				break;
-		if (j == b->nbody)
-			return 1;
-	}
-	return 0;
-}
-
-/* Each lead has a number or date word the other lacks (DEDUP_RULE_LEAD). */
-static int leads_conflict(const struct dedup_sig *a, const struct dedup_sig *b)
-{
-	return lead_fact_only(a, b) && lead_fact_only(b, a);
 }
 
 int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
