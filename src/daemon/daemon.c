@@ -414,9 +414,9 @@ static void publish(struct daemon *d)
 		 * checkpoint copies what this one could not. */
 		(void)store_checkpoint(d->st);
 #ifdef __GLIBC__
-		/* A publish builds its pages in memory, a month's archive page
-		 * of megabytes among them; glibc keeps what was freed in its
-		 * heap unless asked to give it back. */
+		/* A publish builds its pages and feeds in memory (a month's
+		 * archive page goes to its file in pieces); glibc keeps what
+		 * was freed in its heap unless asked to give it back. */
 		malloc_trim(0);
 #endif
 		log_info("published %d files (%d changed); since the last: %d feeds fetched "

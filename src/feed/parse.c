@@ -231,6 +231,7 @@ struct state {
 	xmlParserCtxtPtr ctxt;
 	const struct feed_parse_opts *opts;
 	int base_web;                  /* opts->base_url is a web URL */
+	size_t max_entries;            /* opts->max_entries, or HF_MAX_ENTRIES */
 	struct feed_info *info;
 	struct buf *err;
 	int64_t now;
@@ -1048,10 +1049,10 @@ static int entry_end(struct state *st)
 
 	if (!e->any)
 		return HF_OK;
-	if (st->info->nentries >= (st->opts->max_entries ? st->opts->max_entries : HF_MAX_ENTRIES)) {
+	if (st->info->nentries >= st->max_entries) {
 		if (!st->entries_capped)
 			log_warn("feed has more than %zu entries; the rest are ignored",
-			         st->opts->max_entries ? st->opts->max_entries : (size_t)HF_MAX_ENTRIES);
+			         st->max_entries);
 		st->entries_capped = 1;
 		return HF_OK;
 	}
@@ -1969,6 +1970,7 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *opts,
 	}
 	st->opts = opts;
 	st->base_web = opts->base_url && norm_url_web(opts->base_url);
+	st->max_entries = opts->max_entries ? opts->max_entries : HF_MAX_ENTRIES;
 	st->info = info;
 	st->err = err;
 	st->now = opts->now ? opts->now : (int64_t)time(NULL);

@@ -96,7 +96,8 @@ static int stream_dir(struct pub_stream *w, const char *dir)
 static int stream_tmp(struct pub_stream *w, const char *dir, const char *name)
 {
 	/* A dot name in the same directory: rename(2) is atomic only within
-	 * one file system, and web servers do not list dot files. */
+	 * one file system, and web servers do not list dot files.  The six
+	 * Xs are mkostemp's template, which it replaces. */
 	if (buf_printf(&w->tmp, "%s/.%s.XXXXXX", dir, name))
 		return HF_ENOMEM;
 	w->fd = mkostemp(w->tmp.data, O_CLOEXEC);

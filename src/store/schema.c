@@ -73,7 +73,8 @@
 
 /*
  * What version 11 changed: the full-text index of a new or changed item
- * is written when its transaction ends (store__fts_flush), from the ids
+ * is written when its transaction ends (store_ingest_commit runs
+ * S_FTS_FLUSH), from the ids
  * the triggers queue in items_fts_pending, not row by row.  FTS5 writes
  * its pending terms to disk at the end of every statement of a
  * transaction once it has been written to: row by row, every item made

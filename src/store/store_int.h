@@ -24,12 +24,12 @@
  * HF_ENOMEM, with the message in st->err (not logged).
  */
 int store__schema_check(struct store *st, int version);
+int store__schema_ensure(struct store *st, int version);
 
 /* The message of a failure to open, "PATH: ..." into st->err, not
  * logged (store_open decides where it goes); returns code. */
 int store__open_fail(struct store *st, int code, const char *fmt, ...)
 	HF_PRINTF(3, 4);
-int store__schema_ensure(struct store *st, int version);
 
 /* Prepared statements, each compiled once per store on first use. */
 enum stmt_id {
