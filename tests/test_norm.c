@@ -490,11 +490,14 @@ static void test_nfc(void **state)
 static void check_resolve(const char *base, const char *ref, const char *want)
 {
 	struct buf b = BUF_INIT;
+	int web;
 
-	assert_int_equal(norm_url_resolve(base, ref, &b), 0);
+	assert_int_equal(norm_url_resolve(base, ref, &b, &web), 0);
 	if (strcmp(buf_str(&b), want))
 		fail_msg("resolve(%s, \"%s\") = %s, want %s", base ? base : "NULL", ref,
 		         buf_str(&b), want);
+	/* The verdict of the resolve is norm_url_web's of its result. */
+	assert_int_equal(web, norm_url_web(buf_str(&b)));
 	buf_free(&b);
 }
 
@@ -571,7 +574,7 @@ static void test_url_resolve_feeds(void **state)
 		static const char *const empty[] = {NULL, "", "  \n\t "};
 		for (size_t i = 0; i < 3; i++) {
 			struct buf b = BUF_INIT;
-			assert_int_equal(norm_url_resolve("https://a.no/x/", empty[i], &b), HF_EINVAL);
+			assert_int_equal(norm_url_resolve("https://a.no/x/", empty[i], &b, NULL), HF_EINVAL);
 			assert_int_equal(b.len, 0);
 			buf_free(&b);
 		}

@@ -126,9 +126,11 @@ uint32_t norm_cp1252(unsigned char b);
  * absolute can be made, the trimmed ref is appended as is.
  * Returns 0, HF_ENOMEM, or HF_EINVAL for a NULL, empty or all-blank ref
  * (unlike RFC 3986 5.2.2, which would give the base: an empty <link> in
- * a feed is no link), appending nothing then.
+ * a feed is no link), appending nothing then.  *web (when web is not
+ * NULL) is what norm_url_web() says of the appended URL, judged on
+ * curl's reading of it here rather than by a second one; 0 on error.
  */
-int norm_url_resolve(const char *base, const char *ref, struct buf *out) HF_WUR;
+int norm_url_resolve(const char *base, const char *ref, struct buf *out, int *web) HF_WUR;
 
 /*
  * 1 when `url` may reach a reader: an absolute http or https URL with a

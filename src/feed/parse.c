@@ -771,10 +771,10 @@ static int put_text(struct buf *out, const char *s, size_t n, unsigned char mode
 
 static int put_url(struct buf *out, const char *base, const char *ref, unsigned *flags)
 {
-	int rc;
+	int rc, web;
 
 	buf_clear(out);
-	rc = norm_url_resolve(base, ref, out);
+	rc = norm_url_resolve(base, ref, out, &web);
 	if (rc == HF_EINVAL) {
 		buf_clear(out);
 		return HF_OK;
@@ -782,7 +782,7 @@ static int put_url(struct buf *out, const char *base, const char *ref, unsigned 
 	if (rc)
 		return rc;
 	/* Only http(s) goes out (javascript:, data:, file:, mailto: ...). */
-	if (!norm_url_web(buf_str(out))) {
+	if (!web) {
 		buf_clear(out);
 		*flags |= FEED_ENTRY_UNSAFE_URL;
 		return HF_OK;

@@ -294,51 +294,24 @@ static void fail(struct san *s, int rc)
 		xmlStopParser(s->ctxt);
 }
 
-static int lower_eq(const char *a, size_t n, const char *lit)
-{
-	return strlen(lit) == n && !strncasecmp(a, lit, n);
-}
-
 /*
- * Browsers ignore ASCII white space and control characters inside a
- * URL's scheme ("java\tscript:", " javascript:") and fold its case: look
- * at the scheme exactly as they will.  Returns 1 when the URL may stay.
+ * An href or src that may stay, after resolving (curl's reading, with
+ * the white space and controls a browser ignores taken out first, so
+ * that "java\tscript:" is javascript:): http(s) with a host, or for an
+ * href a mailto: as written.  A relative URL that could not be made
+ * absolute goes: it would be resolved against wherever the output ends
+ * up.
  */
-static int url_allowed(const char *v, int img)
+static int url_kept(const char *v, int web, int img)
 {
-	char scheme[16];
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p <= 0x20 || *p == 0x7F)
-			continue;
-		if (*p == ':')
-			break;
-		if (*p == '/' || *p == '?' || *p == '#')
-			return 1; /* relative: no scheme at all */
-		if (n == sizeof(scheme) - 1)
-			return 0;
-		scheme[n++] = (char)*p;
-		if (!*(p + 1))
-			return 1; /* no ':' anywhere */
-	}
-	if (n == 0)
-		return 0; /* ":foo" or only spaces before ':' */
-	if (lower_eq(scheme, n, "http") || lower_eq(scheme, n, "https"))
+	if (web)
 		return 1;
-	return !img && lower_eq(scheme, n, "mailto");
-}
-
-static int url_absolute(const char *v, int img)
-{
-	/* RFC 3986 has no white space or controls in a URL; curl keeps them
-	 * in a host it cannot judge ("http://x style=") */
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if (*p <= 0x20 || *p == 0x7F)
+	if (img || strncmp(v, "mailto:", 7) != 0)
+		return 0;
+	for (; *v; v++)
+		if ((unsigned char)*v <= 0x20 || *v == 0x7f)
 			return 0;
-	if (!strncmp(v, "https://", 8) || !strncmp(v, "http://", 7))
-		return v[v[4] == 's' ? 8 : 7] != '\0';
-	return !img && !strncmp(v, "mailto:", 7);
+	return 1;
 }
 
 static int num_ok(const char *v)
@@ -363,7 +336,7 @@ static const char *const scopes[] = {"row", "col", "rowgroup", "colgroup", NULL}
  * attribute was kept, 0 when skipped, <0 on error. */
 static int put_attr(struct san *s, const struct attr *a, const char *v)
 {
-	int rc, is_url = a->kind == A_HREF || a->kind == A_SRC;
+	int rc, web, is_url = a->kind == A_HREF || a->kind == A_SRC;
 
 	switch (a->kind) {
 	case A_NUM:
@@ -380,18 +353,13 @@ static int put_attr(struct san *s, const struct attr *a, const char *v)
 		break;
 	case A_HREF:
 	case A_SRC:
-		if (!url_allowed(v, a->kind == A_SRC))
-			return 0;
 		buf_clear(&s->url);
-		rc = norm_url_resolve(s->base, v, &s->url);
+		rc = norm_url_resolve(s->base, v, &s->url, &web);
 		if (rc == HF_EINVAL)
 			return 0;
 		if (rc)
 			return rc;
-		/* The base may have been anything, or missing: only an absolute
-		 * URL of an allowed scheme goes out, since a relative one would
-		 * be resolved against wherever the output ends up. */
-		if (!url_absolute(s->url.data, a->kind == A_SRC))
+		if (!url_kept(s->url.data, web, a->kind == A_SRC))
 			return 0;
 		v = s->url.data;
 		break;

@@ -52,6 +52,32 @@ static int url_put(CURLU *u, struct buf *out)
 	return rc;
 }
 
+/* No control character in s (what a browser would not take as written). */
+static int no_controls(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* url_put of an http(s) handle; *web as norm_url_web() would judge what
+ * it appended: a host, and no control character. */
+static int url_put_web(CURLU *u, struct buf *out, int *web)
+{
+	size_t at = out->len;
+	char *host = NULL;
+	int rc = url_put(u, out);
+
+	if (rc)
+		return rc;
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OUT_OF_MEMORY)
+		return HF_ENOMEM;
+	*web = host && *host && no_controls(buf_str(out) + at);
+	curl_free(host);
+	return HF_OK;
+}
+
 #define SET_FLAGS (CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE)
 
 /* What parse_alone() found. */
@@ -125,11 +151,11 @@ static int base_read(const char *base, CURLU **u, int *kind)
 	return HF_OK;
 }
 
-int norm_url_resolve(const char *base, const char *ref, struct buf *out)
+int norm_url_resolve(const char *base, const char *ref, struct buf *out, int *web)
 {
 	struct buf r = BUF_INIT, abs = BUF_INIT;
 	CURLU *u = NULL;
-	int rc, kind;
+	int rc, kind, w = 0;
 
 	if (!ref)
 		ref = "";
@@ -151,7 +177,7 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out)
 	if ((kind = parse_alone(u, ref)) != URL_RELATIVE) {
 		/* Absolute already (RFC 3986 5.2.2): only http(s) is worth
 		 * curl's normalisation, mailto: and the rest stay as written. */
-		rc = kind < 0 ? kind : kind == URL_HTTP ? url_put(u, out) : buf_puts(out, ref);
+		rc = kind < 0 ? kind : kind == URL_HTTP ? url_put_web(u, out, &w) : buf_puts(out, ref);
 		goto out;
 	}
 	if (base) {
@@ -168,7 +194,7 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out)
 		 * taken as https, anything else is kept as is. */
 		if (ref[0] == '/' && ref[1] == '/' && ref[2] != '/' &&
 		    !(rc = buf_printf(&abs, "https:%s", ref)) && parse_alone(u, abs.data) == URL_HTTP)
-			rc = url_put(u, out);
+			rc = url_put_web(u, out, &w);
 		else if (!rc)
 			rc = buf_puts(out, ref);
 		goto out;
@@ -181,14 +207,16 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out)
 			rc = uc == CURLUE_OUT_OF_MEMORY ? HF_ENOMEM : HF_EINVAL;
 			goto out;
 		}
-		rc = url_put(u, out);
+		rc = url_put_web(u, out, &w);
 		goto out;
 	}
 	if (curl_url_set(u, CURLUPART_URL, ref, SET_FLAGS) == CURLUE_OK)
-		rc = url_put(u, out);
+		rc = url_put_web(u, out, &w);
 	else
 		rc = buf_puts(out, ref);
 out:
+	if (web)
+		*web = !rc && w;
 	curl_url_cleanup(u);
 	buf_free(&r);
 	buf_free(&abs);
@@ -334,9 +362,8 @@ int norm_url_web(const char *url)
 	/* What is left after the clean-up a browser does (white space and
 	 * controls around, tab/CR/LF inside): "JaVa\tScRiPt:" is javascript:
 	 * to a browser and URL_OTHER here. */
-	for (const char *p = buf_str(&r); *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			goto out;
+	if (!no_controls(buf_str(&r)))
+		goto out;
 	if (parse_alone(u, buf_str(&r)) != URL_HTTP)
 		goto out;
 	rc = curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host;
