@@ -1118,7 +1118,9 @@ int dedup_same_story(const struct dedup_sig *a, const struct dedup_sig *b,
 			rule = DEDUP_RULE_TITLE;
 			goto out;
 		}
-		if (z.title_pct >= DEDUP_TITLE_STRONG_PCT && z.matched >= 4) {
+		if ((z.title_pct >= DEDUP_TITLE_STRONG_PCT && z.matched >= 4) ||
+		    (z.title_pct >= DEDUP_TITLE_LONG_PCT &&
+		     z.matched >= DEDUP_TITLE_LONG_WORDS)) {
 			rule = DEDUP_RULE_STRONG;
 			goto out;
 		}
