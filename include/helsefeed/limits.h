@@ -96,6 +96,10 @@
 #define HF_PARSE_CPU_S 10
 /* Wall time: the CPU budget plus room for a loaded machine. */
 #define HF_PARSE_WALL_S 20
+/* Niceness the parser process adds to the daemon's: while hostile feeds
+ * burn their budget on every core, the loop that stores, publishes and
+ * pings the watchdog is still the one the scheduler prefers. */
+#define HF_PARSE_NICE 10
 /* Address space on top of the daemon's own: libxml2 needs a few times
  * the document (16 MiB at most) for a recovered parse. */
 #define HF_PARSE_MEM (256UL * 1024 * 1024)

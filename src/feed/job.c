@@ -431,6 +431,8 @@ static void budget(const struct feed_job_opts *o)
 
 	(void)setrlimit(RLIMIT_CPU, &cpu);
 	(void)setrlimit(RLIMIT_CORE, &core);
+	errno = 0;
+	(void)nice(HF_PARSE_NICE);
 #ifndef JOB_SANITIZER
 	/* The child starts as a copy of the daemon: the budget is on top of
 	 * what it maps already.  (The sanitizers reserve terabytes of shadow
