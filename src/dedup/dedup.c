@@ -36,28 +36,32 @@ static const char *const sources[] = {
  * is.  Sorted by byte value (strcmp on UTF-8: "får" < "før"), for
  * bsearch. */
 static const char *const stops[] = {
-	"av", "blir", "de", "dei", "del", "den", "der", "det", "ei", "ein", "eit",
+	"av", "ble", "blei", "bli", "blir", "de", "dei", "del", "den", "der", "det", "ei", "ein", "eit",
 	"en", "er", "et", "etter", "fekk", "fikk", "for", "fra", "frå", "får",
 	"før", "har", "i", "ikke", "ikkje", "kan", "med", "meir", "mer", "mot",
 	"no", "ny", "nye", "nytt", "nå", "og", "om", "over", "på", "seg", "si",
-	"sin", "sine", "sitt", "skal", "som", "til", "under", "ut", "ved", "vert",
-	"vil", "å",
+	"sin", "sine", "sitt", "skal", "som", "til", "under", "ut", "vart", "ved",
+	"vert", "vil", "å",
 };
 
-/* Date words that are facts: months (value 1-12 in the high tag) and
- * ordinals, which mean the number ("første tertial" = "1. tertial"). */
+/* Number and date words that are facts: months (value 1-12 in the high
+ * tag), ordinals, which mean the number ("første tertial" = "1.
+ * tertial"), and the numbers up to twelve that headlines write out
+ * ("tre milliardar" = "3 milliarder"; not "en"/"ein", the article). */
 #define FACT_MONTH 0x4d4f4e5448000000ULL
 static const struct fact_word {
 	const char *word;
 	uint64_t value;
 } fact_words[] = {
 	{"andre", 2}, {"april", FACT_MONTH | 4}, {"august", FACT_MONTH | 8},
-	{"desember", FACT_MONTH | 12}, {"februar", FACT_MONTH | 2}, {"femte", 5},
-	{"fjerde", 4}, {"fyrste", 1}, {"første", 1}, {"januar", FACT_MONTH | 1},
-	{"juli", FACT_MONTH | 7}, {"juni", FACT_MONTH | 6},
-	{"mai", FACT_MONTH | 5}, {"mars", FACT_MONTH | 3},
-	{"november", FACT_MONTH | 11}, {"oktober", FACT_MONTH | 10},
-	{"september", FACT_MONTH | 9}, {"sjette", 6}, {"tredje", 3},
+	{"desember", FACT_MONTH | 12}, {"elleve", 11}, {"februar", FACT_MONTH | 2},
+	{"fem", 5}, {"femte", 5}, {"fire", 4}, {"fjerde", 4}, {"fyrste", 1},
+	{"første", 1}, {"januar", FACT_MONTH | 1}, {"juli", FACT_MONTH | 7},
+	{"juni", FACT_MONTH | 6}, {"mai", FACT_MONTH | 5},
+	{"mars", FACT_MONTH | 3}, {"ni", 9}, {"november", FACT_MONTH | 11},
+	{"oktober", FACT_MONTH | 10}, {"seks", 6}, {"september", FACT_MONTH | 9},
+	{"sjette", 6}, {"sju", 7}, {"syv", 7}, {"ti", 10}, {"to", 2},
+	{"tolv", 12}, {"tre", 3}, {"tredje", 3}, {"åtte", 8},
 };
 
 /* Words whose lemmas a struct dedup remembers: the vocabulary of a few
