@@ -190,7 +190,7 @@ enum dedup_rule {
 	DEDUP_RULE_LEAD,
 };
 
-/* "none", "title", "strong", "simhash", "body", "weighted". */
+/* "none", "title", "strong", "simhash", "body", "weighted", "lead". */
 const char *dedup_rule_name(int rule);
 
 /* --- text ------------------------------------------------------------ */

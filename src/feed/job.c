@@ -431,7 +431,6 @@ static void budget(const struct feed_job_opts *o)
 
 	(void)setrlimit(RLIMIT_CPU, &cpu);
 	(void)setrlimit(RLIMIT_CORE, &core);
-	errno = 0;
 	(void)nice(HF_PARSE_NICE);
 #ifndef JOB_SANITIZER
 	/* The child starts as a copy of the daemon: the budget is on top of
