@@ -12,6 +12,7 @@ enum sd_id {
 	SD_SOURCE,
 	SD_WINDOW_ID,
 	SD_CANDIDATES,
+	SD_COMMON,
 	SD_SAME_URL,
 	SD_ITEM,
 	SD_BODY,
@@ -47,6 +48,11 @@ static const char *const sd_sql[SD__COUNT] = {
 	[SD_CANDIDATES] =
 	"SELECT item_id, t FROM item_terms WHERE term = ?1 AND item_id >= ?2"
 	" ORDER BY item_id DESC LIMIT ?3",
+	/* Whether a term has more than ?3 items from id ?2 on: the id of
+	 * the one after them, or none (store_dedup_candidates). */
+	[SD_COMMON] =
+	"SELECT item_id FROM item_terms WHERE term = ?1 AND item_id >= ?2"
+	" ORDER BY item_id DESC LIMIT 1 OFFSET ?3",
 	/* Links of the window's items and of their merged sources that
 	 * match a same_url GLOB, newest item first; through items_t, so
 	 * the cost is the window's (only links of a same_url pattern ask). */
@@ -269,6 +275,16 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 		size_t got = 0, kept = 0;
 		int w = terms[i] == title_term ? 1 + TITLE_WEIGHT : 1;
 
+		if ((sqlite3_bind_int64(sd->s[SD_COMMON], 1, terms[i]) |
+		     sqlite3_bind_int64(sd->s[SD_COMMON], 2, lo) |
+		     sqlite3_bind_int(sd->s[SD_COMMON], 3, HF_DEDUP_RARE)) != SQLITE_OK) {
+			rc = store__fail(sd->st, "cannot find dedup candidates");
+			goto out;
+		}
+		if ((rc = step_id(sd, sd->s[SD_COMMON], &it)) < 0)
+			goto out;
+		if (rc)
+			continue;
 		if ((sqlite3_bind_int64(s, 1, terms[i]) |
 		     sqlite3_bind_int64(s, 2, lo) |
 		     sqlite3_bind_int(s, 3, HF_DEDUP_RARE + 1)) != SQLITE_OK) {
