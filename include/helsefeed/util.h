@@ -144,6 +144,10 @@ void log_write(enum log_level level, const char *fmt, ...) HF_PRINTF(2, 3);
 #define log_info(...) log_write(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_write(LOG_LVL_DEBUG, __VA_ARGS__)
 
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and durations, which a
+ * change of the wall clock must not move. */
+int64_t mono_ms(void);
+
 /*
  * fsutil - the few file system chores that several modules share.
  */

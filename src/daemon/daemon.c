@@ -85,11 +85,6 @@ static int64_t clock_ms(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
 /* The monotonic time at which the wall clock reads `utc` (seconds).  Waits
  * are on the monotonic clock: a step of the wall clock cannot stretch one
  * beyond DAEMON_MAX_SLEEP_S. */

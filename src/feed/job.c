@@ -489,14 +489,6 @@ struct feed_job {
 	struct buf err;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int feed_job_start(const char *data, size_t len, const struct feed_job_opts *o,
                    struct feed_job **out)
 {

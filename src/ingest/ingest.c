@@ -58,14 +58,6 @@ struct parse {
 	int64_t t0;            /* monotonic, when the transfer completed */
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* splitmix64: cheap, well-spread jitter from (feed id, time). */
 static uint64_t mix(uint64_t x)
 {

@@ -236,14 +236,6 @@ static int put(struct out *o, const char *rel, const struct buf *b, int page)
 	return 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The published directory is for anyone to read, as its files (0644)
  * are: one made under a narrower umask (an older service unit ran with
  * UMask=0027 and made it 0750) is opened to PUBLISH_DIR_MODE.  Not being
