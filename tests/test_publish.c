@@ -1367,7 +1367,7 @@ static void test_write_file_replaces_atomically(void **state)
 	v = slurp(dir, "x.txt", NULL);
 	assert_string_equal(v, "ab");
 	free(v);
-	assert_int_equal(publish_sync_dir(dir), 0);
+	assert_int_equal(fs_sync_dir(dir), 0);
 	assert_int_equal(publish_write_file("/nonexistent/dir", "x", "a", 1, &changed),
 	                 HF_EIO);
 	rm_rf(dir);

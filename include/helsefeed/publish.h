@@ -117,15 +117,11 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
  * already has these bytes nothing is touched and *changed = 0; else the
  * data goes to a temporary file in `dir` (mode PUBLISH_FILE_MODE), which
  * is fsync'd and renamed over `name`, and *changed = 1.  The caller
- * fsyncs the directory (publish_sync_dir) once after its last rename.
+ * fsyncs the directory (fs_sync_dir) once after its last rename.
  * Returns 0 or HF_EIO (logged with the path).
  */
 int publish_write_file(const char *dir, const char *name, const char *data,
                        size_t len, int *changed) HF_WUR;
-
-/* fsync a directory so that renames in it survive a power loss.
- * Returns 0 or HF_EIO. */
-int publish_sync_dir(const char *dir) HF_WUR;
 
 /*
  * Append the Atom id that publishes before schema 9 gave an entry to

@@ -162,4 +162,34 @@ int fs_mkdir_p(const char *dir, mode_t mode) HF_WUR;
  * bare file name needs nothing.  Returns as fs_mkdir_p. */
 int fs_mkdir_parent(const char *file, mode_t mode) HF_WUR;
 
+/* Write all of p[0..n) to fd, again after EINTR and short writes.
+ * 0, or -1 with errno set. */
+int fs_write_all(int fd, const char *p, size_t n) HF_WUR;
+
+/*
+ * A file that replaces `dir`/`name` whole or not at all: written to a
+ * dot name beside it (".NAME.XXXXXX": rename(2) is atomic only within
+ * one file system, and neither web servers nor mail spool readers take
+ * dot files), with `mode`, fsync'd, then renamed over `name`.  A reader
+ * sees the old file or the new one, never half of one.
+ * fs_atomic_open, _write and _commit return 0, HF_EIO (logged with the
+ * path) or HF_ENOMEM; after a failure, or to give up, fs_atomic_abort
+ * removes the temporary file.  _commit ends w in every case (no abort
+ * after it).  The rename is durable once the directory is synced
+ * (fs_sync_dir), which a caller that writes many files does once.
+ */
+struct fs_atomic {
+	int dirfd, fd;
+	struct buf tmp;        /* the temporary file's path, "" once renamed */
+};
+int fs_atomic_open(struct fs_atomic *w, const char *dir, const char *name,
+                   mode_t mode) HF_WUR;
+int fs_atomic_write(struct fs_atomic *w, const char *data, size_t len) HF_WUR;
+int fs_atomic_commit(struct fs_atomic *w, const char *name) HF_WUR;
+void fs_atomic_abort(struct fs_atomic *w);
+
+/* fsync a directory so that renames in it survive a power loss.
+ * Returns 0 or HF_EIO (logged). */
+int fs_sync_dir(const char *dir) HF_WUR;
+
 #endif

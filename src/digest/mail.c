@@ -734,25 +734,12 @@ static int spool_slot_ours(const char *path, const char *message_id)
 	return strstr(head, needle) != NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int mail_spool(const char *dir, const char *name, const char *message_id,
                const struct buf *msg, struct buf *path)
 {
-	struct buf final = BUF_INIT, tmp = BUF_INIT;
-	int fd = -1, dfd = -1, rc, k;
+	struct buf final = BUF_INIT;
+	struct fs_atomic w;
+	int rc, k;
 
 	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
 		log_error("%s: cannot create spool directory: %s", dir, strerror(errno));
@@ -771,45 +758,18 @@ int mail_spool(const char *dir, const char *name, const char *message_id,
 		rc = HF_EIO;
 		goto out;
 	}
-	/* A dot file in the same directory: rename(2) is atomic only within
-	 * one file system, and a spool reader skips dot files. */
-	if ((rc = buf_printf(&tmp, "%s/.%s.XXXXXX", dir, name)))
+	/* The spool reader takes no dot file (fs_atomic). */
+	if ((rc = fs_atomic_open(&w, dir, strrchr(final.data, '/') + 1, 0640)))
 		goto out;
-	rc = HF_EIO;
-	if ((fd = mkstemp(tmp.data)) < 0) {
-		log_error("%s: cannot create: %s", tmp.data, strerror(errno));
+	if ((rc = fs_atomic_write(&w, buf_str(msg), msg->len))) {
+		fs_atomic_abort(&w);
 		goto out;
 	}
-	if (fchmod(fd, 0640) != 0 || write_all(fd, buf_str(msg), msg->len) != 0 ||
-	    fsync(fd) != 0) {
-		log_error("%s: cannot write: %s", tmp.data, strerror(errno));
+	if ((rc = fs_atomic_commit(&w, strrchr(final.data, '/') + 1)) ||
+	    (rc = fs_sync_dir(dir)))
 		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		log_error("%s: cannot write: %s", tmp.data, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp.data, final.data) != 0) {
-		log_error("%s: cannot rename to %s: %s", tmp.data, final.data, strerror(errno));
-		goto out;
-	}
-	buf_clear(&tmp);
-	/* The rename itself is durable only once the directory is synced. */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
-		log_error("%s: cannot sync directory: %s", dir, strerror(errno));
-		goto out;
-	}
 	rc = path ? buf_puts(path, final.data) : HF_OK;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (tmp.len)
-		unlink(tmp.data);
 	buf_free(&final);
-	buf_free(&tmp);
 	return rc;
 }

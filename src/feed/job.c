@@ -372,21 +372,6 @@ struct child {
 	int rc;
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return HF_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return HF_OK;
-}
-
 /* Flush what is gathered once it passes a pipe's worth. */
 #define CHILD_FLUSH (64 * 1024)
 
@@ -400,7 +385,7 @@ static int child_entry(void *ud, const struct feed_info *info, const struct feed
 		return rc;
 	if (c->out.len < CHILD_FLUSH)
 		return HF_OK;
-	rc = write_all(c->fd, c->out.data, c->out.len);
+	rc = fs_write_all(c->fd, c->out.data, c->out.len) ? HF_EIO : HF_OK;
 	buf_clear(&c->out);
 	return rc;
 }
@@ -473,7 +458,7 @@ static void run_child(int fd, const char *data, size_t len, const struct feed_jo
 	po.ud = &c;
 	rc = feed_parse(data, len, &po, &info, &msg);
 	if (feed_wire_done(&c.out, rc, &info, msg.len ? buf_str(&msg) : NULL) ||
-	    write_all(fd, c.out.data, c.out.len))
+	    fs_write_all(fd, c.out.data, c.out.len))
 		_exit(rc == HF_ENOMEM ? 3 : 2);
 	_exit(0);
 }

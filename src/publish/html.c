@@ -159,7 +159,7 @@ int pub_page_end(const struct pub_site *site, struct buf *out,
 struct page {
 	const struct pub_site *site;
 	struct buf *out;
-	struct pub_stream *sink;   /* where out goes as it fills, or NULL */
+	struct fs_atomic *sink;   /* where out goes as it fills, or NULL */
 	struct buf also;       /* the other sources of one item, linked */
 	struct buf cats;       /* the titles of its categories */
 };
@@ -286,7 +286,7 @@ static int items(struct page *p, const int64_t *ids, size_t n, int cats)
 		    (rc = item(p, &it, cats)))
 			return rc;
 		if (p->sink && p->out->len >= PUB_STREAM_CHUNK) {
-			if ((rc = pub_stream_write(p->sink, p->out->data, p->out->len)))
+			if ((rc = fs_atomic_write(p->sink, p->out->data, p->out->len)))
 				return rc;
 			buf_clear(p->out);
 		}
@@ -384,7 +384,7 @@ out:
 
 int pub_month_html(const struct pub_site *site, const struct pub_month *months,
                    size_t nmonths, size_t which, const int64_t *ids,
-                   size_t nids, uint64_t sig, struct pub_stream *sink,
+                   size_t nids, uint64_t sig, struct fs_atomic *sink,
                    struct buf *out)
 {
 	struct page p = {site, out, sink, BUF_INIT, BUF_INIT};

@@ -392,21 +392,21 @@ static int put_month(struct out *o, const struct pub_site *site,
                      const int64_t *ids, size_t n, uint64_t sig,
                      const char *rel, struct buf *b)
 {
-	struct pub_stream w;
+	struct fs_atomic w;
 	const char *name;
 	unsigned bit;
 	int rc;
 
 	buf_clear(b);
 	if ((rc = out_dir(o, rel, &name, &bit)) ||
-	    (rc = pub_stream_open(&w, o->dir.data, name)))
+	    (rc = fs_atomic_open(&w, o->dir.data, name, PUBLISH_FILE_MODE)))
 		return rc;
 	if ((rc = pub_month_html(site, months, nm, i, ids, n, sig, &w, b)) ||
-	    (rc = pub_stream_write(&w, b->data, b->len))) {
-		pub_stream_abort(&w);
+	    (rc = fs_atomic_write(&w, b->data, b->len))) {
+		fs_atomic_abort(&w);
 		return rc;
 	}
-	if ((rc = pub_stream_commit(&w, name)))
+	if ((rc = fs_atomic_commit(&w, name)))
 		return rc;
 	out_count(o, rel, bit, 1, b->len);
 	return HF_OK;
@@ -569,7 +569,7 @@ int publish_run(const struct config *cfg, struct store *st, int64_t now,
 		buf_clear(&b);
 		if ((rc = buf_printf(&b, "%s%s%s", cfg->output, i ? "/" : "",
 		                     i ? subdirs[i - 1] : "")) ||
-		    (rc = publish_sync_dir(b.data)))
+		    (rc = fs_sync_dir(b.data)))
 			goto out;
 	}
 	o.s.elapsed_ms = mono_ms() - t0;

@@ -240,10 +240,10 @@ int pub_list_html(const struct pub_site *site, const struct pub_feed *feed,
  * `out` holds goes to it every PUB_STREAM_CHUNK bytes or so, and the
  * rest is left in `out`. */
 #define PUB_STREAM_CHUNK 65536
-struct pub_stream;
+struct fs_atomic;
 int pub_month_html(const struct pub_site *site, const struct pub_month *months,
                    size_t nmonths, size_t which, const int64_t *ids,
-                   size_t nids, uint64_t sig, struct pub_stream *sink,
+                   size_t nids, uint64_t sig, struct fs_atomic *sink,
                    struct buf *out) HF_WUR;
 
 /* "<!-- helsefeed-sig HEX -->": the line after a month page's doctype. */
@@ -260,24 +260,6 @@ int pub_archive_index_html(const struct pub_site *site,
  */
 #define PUB_MADE_OPEN "<time class=\"made\" datetime=\""
 #define PUB_MADE_CLOSE "</time>"
-
-/*
- * A file written as it is made, for a page too large to hold in memory
- * (a month of the archive): into a temporary file beside `name` in
- * `dir`, which pub_stream_commit syncs and renames over `name` (as
- * publish_write_file does, without comparing: it is always a change).
- * pub_stream_open, _write and _commit return 0, HF_EIO (logged) or
- * HF_ENOMEM; after a failure, or to give up, pub_stream_abort removes
- * the temporary file.  _commit frees w whatever it returns.
- */
-struct pub_stream {
-	int dirfd, fd;
-	struct buf tmp;        /* the temporary file's path, "" once renamed */
-};
-int pub_stream_open(struct pub_stream *w, const char *dir, const char *name) HF_WUR;
-int pub_stream_write(struct pub_stream *w, const char *data, size_t len) HF_WUR;
-int pub_stream_commit(struct pub_stream *w, const char *name) HF_WUR;
-void pub_stream_abort(struct pub_stream *w);
 
 /* publish_write_file for an HTML page with a "made" stamp. */
 int pub_write_page(const char *dir, const char *name, const char *data,

@@ -53,151 +53,33 @@ out:
 	return same;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, data, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-void pub_stream_abort(struct pub_stream *w)
-{
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->tmp.len)
-		unlink(w->tmp.data);
-	if (w->dirfd >= 0)
-		close(w->dirfd);
-	buf_free(&w->tmp);
-	w->fd = w->dirfd = -1;
-}
-
-/* The directory of w, opened: 0 or HF_EIO (logged). */
-static int stream_dir(struct pub_stream *w, const char *dir)
-{
-	w->fd = -1;
-	w->tmp = (struct buf)BUF_INIT;
-	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (w->dirfd < 0) {
-		log_error("%s: cannot open directory: %s", dir, strerror(errno));
-		return HF_EIO;
-	}
-	return HF_OK;
-}
-
-/* The temporary file of w, beside `name` in its directory. */
-static int stream_tmp(struct pub_stream *w, const char *dir, const char *name)
-{
-	/* A dot name in the same directory: rename(2) is atomic only within
-	 * one file system, and web servers do not list dot files.  The six
-	 * Xs are mkostemp's template, which it replaces. */
-	if (buf_printf(&w->tmp, "%s/.%s.XXXXXX", dir, name))
-		return HF_ENOMEM;
-	w->fd = mkostemp(w->tmp.data, O_CLOEXEC);
-	if (w->fd < 0) {
-		log_error("%s: cannot create a temporary file: %s", w->tmp.data,
-		          strerror(errno));
-		buf_clear(&w->tmp);
-		return HF_EIO;
-	}
-	/* mkstemp makes 0600; the web server must read the file. */
-	if (fchmod(w->fd, PUBLISH_FILE_MODE) != 0) {
-		log_error("%s: cannot write: %s", w->tmp.data, strerror(errno));
-		return HF_EIO;
-	}
-	return HF_OK;
-}
-
-int pub_stream_open(struct pub_stream *w, const char *dir, const char *name)
-{
-	int rc;
-
-	if ((rc = stream_dir(w, dir)) || (rc = stream_tmp(w, dir, name)))
-		pub_stream_abort(w);
-	return rc;
-}
-
-int pub_stream_write(struct pub_stream *w, const char *data, size_t len)
-{
-	if (write_all(w->fd, data, len) != 0) {
-		log_error("%s: cannot write: %s", w->tmp.data, strerror(errno));
-		return HF_EIO;
-	}
-	return HF_OK;
-}
-
-int pub_stream_commit(struct pub_stream *w, const char *name)
-{
-	int rc = HF_EIO;
-
-	if (fsync(w->fd) != 0) {
-		log_error("%s: cannot write: %s", w->tmp.data, strerror(errno));
-		goto out;
-	}
-	rc = close(w->fd);
-	w->fd = -1;
-	if (rc != 0) {
-		log_error("%s: cannot write: %s", w->tmp.data, strerror(errno));
-		rc = HF_EIO;
-		goto out;
-	}
-	if (renameat(w->dirfd, strrchr(w->tmp.data, '/') + 1, w->dirfd, name) != 0) {
-		log_error("%s: cannot replace %s: %s", w->tmp.data, name,
-		          strerror(errno));
-		rc = HF_EIO;
-		goto out;
-	}
-	buf_clear(&w->tmp);
-	rc = HF_OK;
-out:
-	pub_stream_abort(w);
-	return rc;
-}
-
 int publish_write_file(const char *dir, const char *name, const char *data,
                        size_t len, int *changed)
 {
-	struct pub_stream w;
-	int rc;
+	struct fs_atomic w;
+	int dirfd, same, rc;
 
-	if ((rc = stream_dir(&w, dir)))
-		goto fail;
-	if (same_content(w.dirfd, name, data, len)) {
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		log_error("%s: cannot open directory: %s", dir, strerror(errno));
+		return HF_EIO;
+	}
+	same = same_content(dirfd, name, data, len);
+	close(dirfd);
+	if (same) {
 		*changed = 0;
-		pub_stream_abort(&w);
 		return HF_OK;
 	}
-	if ((rc = stream_tmp(&w, dir, name)) ||
-	    (rc = pub_stream_write(&w, data, len)))
-		goto fail;
-	if ((rc = pub_stream_commit(&w, name)))
+	if ((rc = fs_atomic_open(&w, dir, name, PUBLISH_FILE_MODE)))
+		return rc;
+	if ((rc = fs_atomic_write(&w, data, len))) {
+		fs_atomic_abort(&w);
+		return rc;
+	}
+	if ((rc = fs_atomic_commit(&w, name)))
 		return rc;
 	*changed = 1;
 	return HF_OK;
-fail:
-	pub_stream_abort(&w);
-	return rc;
-}
-
-int publish_sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = HF_OK;
-
-	if (fd < 0 || fsync(fd) != 0) {
-		log_error("%s: cannot sync directory: %s", dir, strerror(errno));
-		rc = HF_EIO;
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
 }
 
 /* --- ids --------------------------------------------------------------- */
