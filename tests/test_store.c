@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1325,6 +1326,57 @@ static void test_merged_source_keeps_its_text_and_revisions(void **state)
 	free(atom_id);
 }
 
+/* A new item's atom:id is a version 7 UUID (store.h): its first 48 bits
+ * the time it was given, in milliseconds, so that ids given later sort
+ * later by that part; version 7, variant 10; never twice the same. */
+static void test_new_atom_ids_are_uuid7_in_time_order(void **state)
+{
+	struct fx *f = *state;
+	struct timespec ts;
+	int64_t before, prev = 0;
+	int out;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	before = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (int i = 0; i < 3; i++) {
+		char key[16], title[32];
+		struct feed_entry e;
+
+		snprintf(key, sizeof key, "k-%d", i);
+		snprintf(title, sizeof title, "Sak nummer %d", i);
+		e = entry(key, 1, title);
+		ingest(f->st, "fhi", 1000 + i, &e, 1, &out);
+		assert_int_equal(out, STORE_NEW);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT atom_id) FROM items",
+	                       NULL), 3);
+	for (int64_t id = 1; id <= 3; id++) {
+		char sql[96], hex[13];
+		char *got;
+		int64_t ms;
+
+		snprintf(sql, sizeof sql, "SELECT atom_id FROM items WHERE id = %lld",
+		         (long long)id);
+		got = q_text(f->path, sql, NULL);
+		assert_non_null(got);
+		/* urn:uuid:tttttttt-tttt-7xxx-[89ab]xxx-xxxxxxxxxxxx */
+		assert_int_equal(strlen(got), STORE_ATOM_ID_SIZE - 1);
+		assert_int_equal(strncmp(got, "urn:uuid:", 9), 0);
+		assert_int_equal(got[23], '7');
+		assert_non_null(strchr("89ab", got[28]));
+		memcpy(hex, got + 9, 8);
+		memcpy(hex + 8, got + 18, 4);
+		hex[12] = '\0';
+		ms = (int64_t)strtoll(hex, NULL, 16);
+		assert_true(ms >= before);
+		assert_true(ms <= (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		assert_true(ms >= prev);
+		prev = ms;
+		free(got);
+	}
+}
+
 /* An update is a correction when the text a reader reads changed: not
  * when only white space, markup or references differ. */
 static void test_correction_only_when_the_words_change(void **state)
@@ -1728,6 +1780,7 @@ int main(void)
 		T(test_upgrade_from_v10),
 		T(test_upgrade_keeps_published_atom_ids),
 		T(test_merged_source_keeps_its_text_and_revisions),
+		T(test_new_atom_ids_are_uuid7_in_time_order),
 		T(test_correction_only_when_the_words_change),
 		T(test_upgrade_refused_while_a_copy_exists),
 		T(test_upgrade_without_room_for_the_copy_changes_nothing),

