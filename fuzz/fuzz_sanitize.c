@@ -8,7 +8,7 @@
  * the input or not.  The first input byte picks the bound, the second
  * the base URL.  norm_text, the other reader of HTML-ish text, runs on
  * the same input in each of its modes: valid UTF-8, bounded, no
- * controls, collapsed spaces.
+ * controls, collapsed spaces; and so does what norm_more_len keeps of it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -122,6 +122,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (norm_text((const char *)data, size, mode, max, &out, &cut) != 0)
 			goto out;
 		check_text(out.data ? out.data : "", out.len, max);
+		/* Without a "read more" at its end: a prefix, still whole
+		 * UTF-8 with no space at its end. */
+		if (out.len) {
+			size_t n = norm_more_len(out.data, out.len);
+
+			if (n > out.len || (n && out.data[n - 1] == ' '))
+				abort();
+			out.data[n] = '\0';
+			check_text(out.data, n, max);
+		}
 		buf_clear(&out);
 	}
 	if (sanitize_html((const char *)data, size, base, max, &out) != 0)

@@ -468,8 +468,8 @@ static void test_content_categories_kinds_updates_and_escaping(void **state)
 	(void)old;
 	add(f, "hod", T_0329_1000, "both", "Sykehus og covid i samme sak", long_summary,
 	    "hospitals covid");
-	add(f, "helse-nord", T_0329_1000 + 60, "hn", "Ny ambulansebåt <script>", "<b>Fin</b> båt",
-	    "hospitals");
+	add(f, "helse-nord", T_0329_1000 + 60, "hn", "Ny ambulansebåt <script>",
+	    "<b>Fin</b> båt. <a href=\"https://example.no/hn\">Les mer</a>", "hospitals");
 	add(f, "fhi", T_0329_1000 + 120, "kommune", "Kommunehelse", NULL, "municipal");
 	add(f, "fhi", T_0329_1000 + 180, "none", "Sak uten kategori", NULL, "");
 	{
@@ -514,7 +514,10 @@ static void test_content_categories_kinds_updates_and_escaping(void **state)
 	/* summary: text only, cut at a word near 300 bytes */
 	assert_null(strstr(text, "SLUTTORDET"));
 	assert_non_null(strstr(text, " …"));
-	assert_non_null(strstr(text, "Fin båt"));
+	assert_non_null(strstr(text, "Fin båt."));
+	/* the words of a "read more" link, which the message does not carry */
+	assert_null(strstr(text, "Les mer"));
+	assert_null(strstr(html, "Les mer"));
 	/* escaping and links */
 	assert_non_null(strstr(html, "Ny ambulansebåt &lt;script&gt;"));
 	assert_null(strstr(html, "<script"));

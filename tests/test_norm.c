@@ -630,6 +630,39 @@ static void test_url_canon(void **state)
 	check_canon(NULL, NULL);
 }
 
+static void check_more(const char *in, const char *want)
+{
+	size_t n = norm_more_len(in, strlen(in));
+
+	if (n != strlen(want) || strncmp(in, want, n) != 0)
+		fail_msg("norm_more_len(\"%s\") keeps \"%.*s\", want \"%s\"", in,
+		         (int)n, in, want);
+}
+
+/* The words of a "read more" link go from the end of a summary, with
+ * their marks; the same words inside a word or a sentence stay. */
+static void test_more_len(void **state)
+{
+	(void)state;
+	check_more("Kommunene bestiller nå influensavaksine. les mer",
+	           "Kommunene bestiller nå influensavaksine.");
+	check_more("Ny rapport om ventetider. Les mer »", "Ny rapport om ventetider.");
+	check_more("Tilskot til legevakt… Les meir her…", "Tilskot til legevakt…");
+	check_more("Nytt råd er på plass.\xe2\x80\xa6les hele saken",
+	           "Nytt råd er på plass.\xe2\x80\xa6");
+	check_more("Statsråden svarer. READ MORE \xe2\x86\x92", "Statsråden svarer.");
+	check_more("Les mer", "");
+	/* Not the link's words: other words, or the words inside a word.
+	 * (A sentence that itself ends in "les mer" loses them: the end of
+	 * a summary is where the link's words are.) */
+	check_more("Vi anbefaler alle å lese mer", "Vi anbefaler alle å lese mer");
+	check_more("Samples mer", "Samples mer");
+	check_more("Tålmodighet: les mer", "Tålmodighet:");
+	check_more("Prøvesvar les meirå", "Prøvesvar les meirå");
+	check_more("", "");
+	check_more("Ingen lenke her.", "Ingen lenke her.");
+}
+
 static void test_fnv1a(void **state)
 {
 	(void)state;
@@ -666,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_url_resolve_feeds),
 		cmocka_unit_test(test_url_canon),
 		cmocka_unit_test(test_fnv1a),
+		cmocka_unit_test(test_more_len),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,7 +130,8 @@ static const struct ent ents[] = {
 	 "<img src=\"x\" onerror=\"alert(6)\"></p>", T0 - 3 * HOUR, NULL},
 	{"fhi", "https://www.fhi.no/b", "https://www.fhi.no/b",
 	 "Influensasesongen er i gang", "https://www.fhi.no/b",
-	 "<p>Flere smittet.</p>", T0 - 2 * HOUR, NULL},
+	 "<p>Flere smittet. <a href=\"https://www.fhi.no/b\">Les mer</a></p>",
+	 T0 - 2 * HOUR, NULL},
 	{"hod", "guid-43", "guid-43", "Statsbudsjettet for helse",
 	 "https://www.regjeringen.no/aktuelt/budsjett/",
 	 "<p>Mer til kommunene.</p>", T0 - 1 * HOUR, NULL},
@@ -683,6 +684,13 @@ static void test_markup_from_a_feed_arrives_inert(void **state)
 	assert_null(strstr(v, "javascript:"));
 	assert_null(strstr(v, "onerror"));
 	assert_null(strstr(v, "onclick"));
+	free(v);
+	/* A "Les mer" link stays in the entry's content, its words leave
+	 * the page's plain summary, which has no link. */
+	v = xpath(f->out, "all.atom", "//a:entry[a:link/@href='https://www.fhi.no/b']/a:content", NULL);
+	assert_non_null(strstr(v, ">Les mer</a>"));
+	assert_non_null(strstr(html, "<p>Flere smittet.</p>"));
+	assert_null(strstr(html, "Les mer"));
 	free(v);
 	free(atom);
 	free(html);

@@ -80,6 +80,17 @@ int norm_text(const char *s, size_t len, int mode, size_t max,
               struct buf *out, int *truncated) HF_WUR;
 
 /*
+ * The length of plain text s (norm_text's output) without a "read more"
+ * link's words at its end: "les mer", "les meir", "les hele saken",
+ * "read more" ... in any case, with the marks publishers put after them
+ * (".", "…", "»", "→", ">"), and the white space before them.  What such
+ * a link said is noise in a summary shown without its link (the pages'
+ * plain summaries, the digests), and gone once the link itself was
+ * dropped (sanitize.h).  `len` when there is none.
+ */
+size_t norm_more_len(const char *s, size_t len);
+
+/*
  * Repair double-encoded UTF-8 ("mojibake": UTF-8 bytes read as
  * windows-1252 or Latin-1 and encoded again, so that "ø" arrives as
  * "Ã¸", "å" as "Ã¥" and "’" as "â€™").  Conservative: the field is

@@ -265,18 +265,25 @@ static int place(struct content *c, const char *cats, size_t *cat, char **others
 }
 
 /* Sanitised HTML -> a few lines of text, cut at a word near
- * DIGEST_SUMMARY_MAX bytes. */
+ * DIGEST_SUMMARY_MAX bytes; none for a summary of "Les mer" alone. */
 static int summarise(struct buf *scratch, const char *html, char **out)
 {
 	size_t cut;
-	int rc;
+	int rc, truncated;
 
 	*out = NULL;
 	if (!html || !*html)
 		return HF_OK;
 	buf_clear(scratch);
-	if ((rc = norm_text(html, strlen(html), 1, HF_MAX_SUMMARY, scratch, NULL)))
+	if ((rc = norm_text(html, strlen(html), 1, HF_MAX_SUMMARY, scratch, &truncated)))
 		return rc;
+	/* A "read more" whose link the message does not carry. */
+	if (!truncated && scratch->len) {
+		scratch->len = norm_more_len(scratch->data, scratch->len);
+		scratch->data[scratch->len] = '\0';
+	}
+	if (!scratch->len)
+		return HF_OK;
 	if (scratch->len > DIGEST_SUMMARY_MAX) {
 		cut = DIGEST_SUMMARY_MAX;
 		while (cut > DIGEST_SUMMARY_MAX / 2 && scratch->data[cut] != ' ')

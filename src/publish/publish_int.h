@@ -135,7 +135,8 @@ int pub_xml_clean(const char *s, struct buf *out) HF_WUR;
 int pub_html_text(const char *s, struct buf *out) HF_WUR;
 
 /* Plain text of sanitised HTML, cut at `max` bytes on a character
- * boundary with "…" appended when cut.  0 or HF_ENOMEM. */
+ * boundary with "…" appended when cut, without the words of a "read
+ * more" link at its end (norm_more_len).  0 or HF_ENOMEM. */
 int pub_plain(const char *html, size_t max, struct buf *out) HF_WUR;
 
 /* The time an entry sorts by and the times it shows (RFC 4287 4.2.9,

@@ -274,7 +274,7 @@ int pub_plain(const char *html, size_t max, struct buf *out)
 	rc = norm_text(html, strlen(html), 1, max, &t, &cut);
 	if (rc)
 		goto out;
-	rc = buf_append(out, buf_str(&t), t.len);
+	rc = buf_append(out, buf_str(&t), cut ? t.len : norm_more_len(buf_str(&t), t.len));
 	if (!rc && cut)
 		rc = buf_puts(out, "\xe2\x80\xa6");
 out:

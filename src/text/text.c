@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/HTMLparser.h>
 #include <utf8proc.h>
@@ -543,4 +544,68 @@ out:
 int norm_nfc(const char *s, size_t len, struct buf *out)
 {
 	return run(s, len, 0, SIZE_MAX, out, NULL);
+}
+
+/* The words of "read more" links in the sector's feeds, bokmål, nynorsk
+ * and English, longest first where one ends another. */
+static const char *const more_words[] = {
+	"les hele artikkelen", "les heile artikkelen", "les hele saken",
+	"les heile saka", "les mer om dette", "les meir om dette",
+	"les mer her", "les meir her", "les saken", "les saka", "les mer",
+	"les meir", "continue reading", "read more",
+};
+
+/* A mark after the words: white space, ".", ">", "»" (U+00BB), "…"
+ * (U+2026), "→" (U+2192), "›" (U+203A); its length in bytes, 0 if
+ * s[0..n) does not end in one. */
+static size_t more_mark(const char *s, size_t n)
+{
+	static const char *const marks[] = {
+		"\xc2\xbb", "\xe2\x80\xa6", "\xe2\x86\x92", "\xe2\x80\xba",
+	};
+
+	if (n && (s[n - 1] == ' ' || s[n - 1] == '.' || s[n - 1] == '>'))
+		return 1;
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+		size_t m = strlen(marks[i]);
+
+		if (n >= m && !memcmp(s + n - m, marks[i], m))
+			return m;
+	}
+	return 0;
+}
+
+size_t norm_more_len(const char *s, size_t len)
+{
+	size_t n = len, m;
+
+	while ((m = more_mark(s, n)))
+		n -= m;
+	for (size_t i = 0; i < sizeof more_words / sizeof more_words[0]; i++) {
+		size_t w = strlen(more_words[i]);
+
+		if (n < w || strncasecmp(s + n - w, more_words[i], w))
+			continue;
+		/* Words of their own: "Trykk les mer", "…les mer", not
+		 * "ples mer". */
+		if (n > w) {
+			size_t b = n - w - 1;
+			utf8proc_int32_t cp = -1;
+			utf8proc_category_t cat;
+
+			while (b > 0 && ((unsigned char)s[b] & 0xc0) == 0x80)
+				b--;
+			(void)utf8proc_iterate((const utf8proc_uint8_t *)s + b,
+			                       (utf8proc_ssize_t)(n - w - b), &cp);
+			cat = cp < 0 ? UTF8PROC_CATEGORY_CN : utf8proc_category(cp);
+			if ((cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+			    cat == UTF8PROC_CATEGORY_ND)
+				continue;
+		}
+		n -= w;
+		while (n && s[n - 1] == ' ')
+			n--;
+		return n;
+	}
+	return len;
 }
