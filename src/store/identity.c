@@ -18,7 +18,6 @@ int store__new_atom_id(char out[STORE_ATOM_ID_SIZE])
 {
 	unsigned char r[16];
 	size_t got = 0;
-
 	struct timespec ts;
 	uint64_t ms;
 

@@ -546,8 +546,8 @@ int norm_nfc(const char *s, size_t len, struct buf *out)
 	return run(s, len, 0, SIZE_MAX, out, NULL);
 }
 
-/* The words of "read more" links in the sector's feeds, bokmål, nynorsk
- * and English, longest first where one ends another. */
+/* The words of "read more" links in the sector's feeds: bokmål, nynorsk
+ * and English. */
 static const char *const more_words[] = {
 	"les hele artikkelen", "les heile artikkelen", "les hele saken",
 	"les heile saka", "les mer om dette", "les meir om dette",
