@@ -554,6 +554,47 @@ static void test_url_resolve_rfc3986(void **state)
 		check_resolve("http://a/b/c/d;p?q", cases[i][0], cases[i][1]);
 }
 
+/* The fast path for plain links (url.c) answers as curl does: links it
+ * takes and the near misses it must leave to curl (dot segments, %2E,
+ * an empty query, capitals, a port, an IPv4 host, a trailing dot). */
+static void test_url_fast_path_is_curls_answer(void **state)
+{
+	static const char *const bases[] = {
+		"https://www.regjeringen.no/no/aktuelt/x/", "http://fhi.no",
+		"https://www.helse-bergen.no/a?b#c", "https://HOST.no/a",
+		"https://host.no:8443/a", "https://1.2.3.4/", "https://h.no./",
+		"https://u@h.no/", "mailto:a@b", "/rel", NULL,
+	};
+	static const char *const refs[] = {
+		"/no/aktuelt/id240874/", "/a/./b", "/a/../b", "/a/%2e%2e/b", "/a/%2E/b",
+		"/a?", "/a#", "/a?b?c", "/a#b#c", "/a?b#c?d", "/a//b", "/a/b/..",
+		"/a/b/.", "/.", "/..", "/a%20b", "/a%zz", "/a'b", "/a(b)", "/a*b",
+		"/a!b$c", "/a:b@c", "/a~b", "/\xc3\xb8", "/a b", "/a\\b", "/a|b",
+		"https://www.x.no/a", "https://www.x.no", "https://www.x.no?a",
+		"https://WWW.x.no/a", "https://www.x.no./a", "https://www..x.no/a",
+		"https://x.n0/a", "https://0x7f.0x1/a", "https://127.1/a",
+		"http://x.no/a?b=1&c=2#f", "https://x.no/a%C3%B8", "https://x.no:443/a",
+		"https://x.no/a/./b", "HTTPS://x.no/a", "https://x.no/%7e",
+		"https://x.no/a?/../b", "https://x.no/a/.%2e", "//x.no/a", NULL,
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++)
+		for (size_t j = 0; refs[j]; j++) {
+			struct buf a = BUF_INIT, b = BUF_INIT;
+			int wa = 0, wb = 0;
+			int ra = norm_url_resolve(bases[i], refs[j], &a, &wa);
+			int rb = norm_url_resolve_lib(bases[i], refs[j], &b, &wb);
+
+			if (ra != rb || wa != wb || strcmp(buf_str(&a), buf_str(&b)))
+				fail_msg("base %s, ref %s: \"%s\" (%d) but curl \"%s\" (%d)",
+				         bases[i] ? bases[i] : "none", refs[j], buf_str(&a),
+				         wa, buf_str(&b), wb);
+			buf_free(&a);
+			buf_free(&b);
+		}
+}
+
 static void test_url_resolve_feeds(void **state)
 {
 	(void)state;
@@ -697,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_nfc),
 		cmocka_unit_test(test_url_resolve_rfc3986),
 		cmocka_unit_test(test_url_resolve_feeds),
+		cmocka_unit_test(test_url_fast_path_is_curls_answer),
 		cmocka_unit_test(test_url_canon),
 		cmocka_unit_test(test_fnv1a),
 		cmocka_unit_test(test_more_len),

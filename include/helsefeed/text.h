@@ -143,6 +143,12 @@ uint32_t norm_cp1252(unsigned char b);
  */
 int norm_url_resolve(const char *base, const char *ref, struct buf *out, int *web) HF_WUR;
 
+/* norm_url_resolve through curl's URL API alone, without the fast path
+ * for plain links (url.c): the answer the fast path must give, which
+ * fuzz_url compares on every input. */
+int norm_url_resolve_lib(const char *base, const char *ref, struct buf *out,
+                         int *web) HF_WUR;
+
 /*
  * 1 when `url` may reach a reader: an absolute http or https URL with a
  * host, judged as a browser would read it (white space and controls

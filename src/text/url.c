@@ -1,7 +1,7 @@
 /*
  * url.c - URL resolution and canonical form through libcurl's URL API;
- * see text.h.  Taking a URL apart is curl's job alone: no scheme test or
- * fast path of our own in front of it.
+ * see text.h.  Taking a URL apart is curl's job, with one exception that
+ * a benchmark asked for: fast_resolve(), below.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +110,134 @@ static int parse_alone(CURLU *u, const char *s)
 	return rc;
 }
 
+/* --- the fast path -------------------------------------------------------- */
+
+/*
+ * Resolving the links of a document through curl's URL API was a third
+ * of `helsefeed parse`, and without it the parse floor (0.4x sfeed's
+ * MB/s, 30x python3-feedparser's) is missed (bench/parse/README.md).
+ * Nearly every link of a feed is one of two shapes whose resolution by
+ * curl is the text itself: an absolute http(s) URL of a plain host and
+ * path, and an absolute path ("/no/aktuelt/id1/") against such a base.
+ * fast_resolve() takes those, and only those, without curl; everything
+ * else goes to curl.  fuzz_url checks on every input that what it gives
+ * is the library path's answer byte for byte (norm_url_resolve_lib).
+ */
+
+/* A character that curl keeps as it is in a path, query or fragment. */
+static int plain_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("-._~/=&+,;:@!$*", c));
+}
+
+static int hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* s is an absolute path ("/" first, not "//"), then a non-empty query
+ * and fragment if any, of plain characters and %XX (not %2E, which curl
+ * may read as a dot), with no "." or ".." segment for curl to remove. */
+static int plain_path(const char *s)
+{
+	int part = 0;                   /* 0 path, 1 query, 2 fragment */
+	const char *seg = s;
+
+	if (s[0] != '/' || s[1] == '/')
+		return 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '%') {
+			if (!hex((unsigned char)s[1]) || !hex((unsigned char)s[2]) ||
+			    (s[1] == '2' && (s[2] | 0x20) == 'e'))
+				return 0;
+			s += 2;
+			continue;
+		}
+		if (part == 0 && (c == '/' || c == '?' || c == '#')) {
+			/* The segment that ends here. */
+			size_t n = (size_t)(s - seg);
+
+			if ((n == 2 && seg[1] == '.') || (n == 3 && seg[1] == '.' && seg[2] == '.'))
+				return 0;
+			if (c == '/' && s[1] == '/')
+				return 0;
+			seg = s;
+		}
+		if (c == '?' && part == 0) {
+			part = 1;
+			if (!s[1] || s[1] == '#')
+				return 0;
+			continue;
+		}
+		if (c == '#' && part < 2) {
+			part = 2;
+			if (!s[1])
+				return 0;
+			continue;
+		}
+		if (!plain_char(c) && !(part && c == '?'))
+			return 0;
+	}
+	if (part == 0) {
+		size_t n = (size_t)(s - seg);
+
+		if ((n == 2 && seg[1] == '.') || (n == 3 && seg[1] == '.' && seg[2] == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* The length of "http://HOST" or "https://HOST" at the start of s, 0 if
+ * it is not that with a plain host: lower-case letters, digits, '-' and
+ * '.' in labels of 1-63, the last all letters (no IPv4 for curl to
+ * rewrite), at most 253 in all, and no port or user. */
+static size_t plain_origin(const char *s)
+{
+	size_t at = !strncmp(s, "https://", 8) ? 8 : !strncmp(s, "http://", 7) ? 7 : 0;
+	size_t i, label = 0;
+	int letters = 1;
+
+	if (!at)
+		return 0;
+	for (i = at; s[i] && s[i] != '/' && s[i] != '?' && s[i] != '#'; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (!label)
+				return 0;
+			label = 0;
+			letters = 1;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return 0;
+		if (!(c >= 'a' && c <= 'z'))
+			letters = 0;
+		if (++label > 63)
+			return 0;
+	}
+	if (label < 2 || !letters || i - at > 253)
+		return 0;
+	return i;
+}
+
+/* What the library path gives for (base origin, ref), when the fast path
+ * knows it: 1 and appended, 0 when curl must do it, or HF_ENOMEM.
+ * `origin` is curl's own print of the base up to its path, or NULL. */
+static int fast_resolve(const char *origin, const char *ref, struct buf *out)
+{
+	size_t n = plain_origin(ref);
+
+	if (n)
+		return plain_path(ref + n) ? (buf_puts(out, ref) ? HF_ENOMEM : 1) : 0;
+	if (origin && plain_path(ref))
+		return buf_puts(out, origin) || buf_puts(out, ref) ? HF_ENOMEM : 1;
+	return 0;
+}
+
 /*
  * The last base read, kept by this file: the links of a document share
  * its base, and reading the base again was half the cost of resolving a
@@ -122,7 +250,28 @@ static struct {
 	char *text;
 	CURLU *u;
 	int kind;
+	char *origin;   /* fast_resolve's, or NULL */
 } last_base;
+
+/* curl's print of the http(s) handle u up to its path, when that is a
+ * plain origin (fast_resolve); NULL otherwise.  0 or HF_ENOMEM. */
+static int origin_of(CURLU *u, char **origin)
+{
+	struct buf b = BUF_INIT;
+	size_t n;
+	int rc;
+
+	*origin = NULL;
+	if ((rc = url_put(u, &b)))
+		return rc == HF_ENOMEM ? rc : HF_OK;
+	if ((n = plain_origin(buf_str(&b))) && b.data[n] == '/') {
+		b.data[n] = '\0';
+		b.len = n;
+		*origin = buf_detach(&b);
+	}
+	buf_free(&b);
+	return HF_OK;
+}
 
 /* A handle of `base` read alone (*u, the caller's: NULL when its kind is
  * not URL_HTTP) and its kind, or HF_ENOMEM. */
@@ -134,6 +283,10 @@ static int base_read(const char *base, CURLU **u, int *kind)
 		char *text = strdup(base);
 		int k = nu && text ? parse_alone(nu, base) : HF_ENOMEM;
 
+		char *origin = NULL;
+
+		if (k == URL_HTTP && origin_of(nu, &origin))
+			k = HF_ENOMEM;
 		if (k < 0) {
 			curl_url_cleanup(nu);
 			free(text);
@@ -141,9 +294,11 @@ static int base_read(const char *base, CURLU **u, int *kind)
 		}
 		curl_url_cleanup(last_base.u);
 		free(last_base.text);
+		free(last_base.origin);
 		last_base.text = text;
 		last_base.u = nu;
 		last_base.kind = k;
+		last_base.origin = origin;
 	}
 	*kind = last_base.kind;
 	if (*kind == URL_HTTP && !(*u = curl_url_dup(last_base.u)))
@@ -151,7 +306,8 @@ static int base_read(const char *base, CURLU **u, int *kind)
 	return HF_OK;
 }
 
-int norm_url_resolve(const char *base, const char *ref, struct buf *out, int *web)
+static int resolve(const char *base, const char *ref, struct buf *out, int *web,
+                   int fast)
 {
 	struct buf r = BUF_INIT, abs = BUF_INIT;
 	CURLU *u = NULL;
@@ -169,6 +325,23 @@ int norm_url_resolve(const char *base, const char *ref, struct buf *out, int *we
 		 * entry into one story. */
 		rc = HF_EINVAL;
 		goto out;
+	}
+	if (fast) {
+		const char *origin = NULL;
+
+		if (base && ref[0] == '/') {
+			/* base_read's handle is not needed: the origin is. */
+			if ((rc = base_read(base, &u, &kind)))
+				goto out;
+			curl_url_cleanup(u);
+			u = NULL;
+			origin = kind == URL_HTTP ? last_base.origin : NULL;
+		}
+		if ((rc = fast_resolve(origin, ref, out)) != 0) {
+			w = rc == 1;
+			rc = rc == 1 ? HF_OK : rc;
+			goto out;
+		}
 	}
 	if (!(u = curl_url())) {
 		rc = HF_ENOMEM;
@@ -221,6 +394,16 @@ out:
 	buf_free(&r);
 	buf_free(&abs);
 	return rc;
+}
+
+int norm_url_resolve(const char *base, const char *ref, struct buf *out, int *web)
+{
+	return resolve(base, ref, out, web, 1);
+}
+
+int norm_url_resolve_lib(const char *base, const char *ref, struct buf *out, int *web)
+{
+	return resolve(base, ref, out, web, 0);
 }
 
 /* --- canonical form ---------------------------------------------------- */
