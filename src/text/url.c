@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "helsefeed/limits.h"
 #include "helsefeed/text.h"
 
 static int is_http(const char *scheme)
@@ -229,7 +230,13 @@ static size_t plain_origin(const char *s)
  * `origin` is curl's own print of the base up to its path, or NULL. */
 static int fast_resolve(const char *origin, const char *ref, struct buf *out)
 {
-	size_t n = plain_origin(ref);
+	size_t n;
+
+	/* Far below curl's own bound on input (8 MB), past which it would
+	 * refuse what this path takes. */
+	if (strlen(ref) > HF_MAX_URL)
+		return 0;
+	n = plain_origin(ref);
 
 	if (n)
 		return plain_path(ref + n) ? (buf_puts(out, ref) ? HF_ENOMEM : 1) : 0;
