@@ -739,6 +739,7 @@ int mail_spool(const char *dir, const char *name, const char *message_id,
 {
 	struct buf final = BUF_INIT;
 	struct fs_atomic w;
+	const char *file;
 	int rc, k;
 
 	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
@@ -759,13 +760,14 @@ int mail_spool(const char *dir, const char *name, const char *message_id,
 		goto out;
 	}
 	/* The spool reader takes no dot file (fs_atomic). */
-	if ((rc = fs_atomic_open(&w, dir, strrchr(final.data, '/') + 1, 0640)))
+	file = final.data + strlen(dir) + 1;
+	if ((rc = fs_atomic_open(&w, dir, file, 0640)))
 		goto out;
 	if ((rc = fs_atomic_write(&w, buf_str(msg), msg->len))) {
 		fs_atomic_abort(&w);
 		goto out;
 	}
-	if ((rc = fs_atomic_commit(&w, strrchr(final.data, '/') + 1)) ||
+	if ((rc = fs_atomic_commit(&w, file)) ||
 	    (rc = fs_sync_dir(dir)))
 		goto out;
 	rc = path ? buf_puts(path, final.data) : HF_OK;

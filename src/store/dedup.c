@@ -43,8 +43,8 @@ static const char *const sd_sql[SD__COUNT] = {
 	[SD_WINDOW_ID] =
 	"SELECT id FROM items WHERE first_seen >= ?1 ORDER BY first_seen, id"
 	" LIMIT 1",
-	/* One term's items from id ?2 on, newest first, one more than a rare
-	 * term has (store_dedup_candidates): a seek in its primary key. */
+	/* One rare term's items from id ?2 on, newest first, at most ?3 (as
+	 * SD_COMMON found): a seek in its primary key. */
 	[SD_CANDIDATES] =
 	"SELECT item_id, t FROM item_terms WHERE term = ?1 AND item_id >= ?2"
 	" ORDER BY item_id DESC LIMIT ?3",
@@ -272,7 +272,6 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 	if ((rc = step_id(sd, sd->s[SD_WINDOW_ID], &lo)) <= 0)
 		goto out;
 	for (i = 0; i < nterms; i++) {
-		size_t got = 0, kept = 0;
 		int w = terms[i] == title_term ? 1 + TITLE_WEIGHT : 1;
 
 		if ((sqlite3_bind_int64(sd->s[SD_COMMON], 1, terms[i]) |
@@ -281,34 +280,32 @@ int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
 			rc = store__fail(sd->st, "cannot find dedup candidates");
 			goto out;
 		}
+		/* A term of more items of the window than HF_DEDUP_RARE finds
+		 * no story: a rare one (a name, a place, a figure) does. */
 		if ((rc = step_id(sd, sd->s[SD_COMMON], &it)) < 0)
 			goto out;
 		if (rc)
 			continue;
+		/* LIMIT bounds found[] whatever the index holds. */
 		if ((sqlite3_bind_int64(s, 1, terms[i]) |
 		     sqlite3_bind_int64(s, 2, lo) |
-		     sqlite3_bind_int(s, 3, HF_DEDUP_RARE + 1)) != SQLITE_OK) {
+		     sqlite3_bind_int(s, 3, HF_DEDUP_RARE)) != SQLITE_OK) {
 			rc = store__fail(sd->st, "cannot find dedup candidates");
 			goto out;
 		}
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW &&
-		       ++got <= HF_DEDUP_RARE) {
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			it = sqlite3_column_int64(s, 1);
 			if (it < t - window || it > t + window)
 				continue;
-			found[nfound + kept].id = sqlite3_column_int64(s, 0);
-			found[nfound + kept++].w = w;
+			found[nfound].id = sqlite3_column_int64(s, 0);
+			found[nfound++].w = w;
 		}
 		sqlite3_reset(s);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		if (rc != SQLITE_DONE) {
 			rc = store__fail(sd->st, "cannot find dedup candidates of feed '%s'",
 			                 in->name);
 			goto out;
 		}
-		/* A term of more items of the window than that finds no
-		 * story: a rare one (a name, a place, a figure) does. */
-		if (got <= HF_DEDUP_RARE)
-			nfound += kept;
 	}
 	/* Each item once, weighed by the rare terms it has. */
 	qsort(found, nfound, sizeof *found, id_desc);

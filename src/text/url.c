@@ -281,10 +281,11 @@ static int origin_of(CURLU *u, char **origin)
 }
 
 /* A handle of `base` read alone (*u, the caller's: NULL when its kind is
- * not URL_HTTP) and its kind, or HF_ENOMEM. */
+ * not URL_HTTP; u NULL: no handle wanted) and its kind, or HF_ENOMEM. */
 static int base_read(const char *base, CURLU **u, int *kind)
 {
-	*u = NULL;
+	if (u)
+		*u = NULL;
 	if (!last_base.text || strcmp(last_base.text, base) != 0) {
 		CURLU *nu = curl_url();
 		char *text = strdup(base);
@@ -308,7 +309,7 @@ static int base_read(const char *base, CURLU **u, int *kind)
 		last_base.origin = origin;
 	}
 	*kind = last_base.kind;
-	if (*kind == URL_HTTP && !(*u = curl_url_dup(last_base.u)))
+	if (u && *kind == URL_HTTP && !(*u = curl_url_dup(last_base.u)))
 		return HF_ENOMEM;
 	return HF_OK;
 }
@@ -337,11 +338,9 @@ static int resolve(const char *base, const char *ref, struct buf *out, int *web,
 		const char *origin = NULL;
 
 		if (base && ref[0] == '/') {
-			/* base_read's handle is not needed: the origin is. */
-			if ((rc = base_read(base, &u, &kind)))
+			/* The base's origin, not a handle of it. */
+			if ((rc = base_read(base, NULL, &kind)))
 				goto out;
-			curl_url_cleanup(u);
-			u = NULL;
 			origin = kind == URL_HTTP ? last_base.origin : NULL;
 		}
 		if ((rc = fast_resolve(origin, ref, out)) != 0) {
