@@ -239,6 +239,36 @@ static void numbers_and_months_veto(void **state)
 	dedup_free(d);
 }
 
+/* A number is one number however it is written: in digits or in
+ * words, with its thousands grouped or not. */
+static void written_numbers_are_one_number(void **state)
+{
+	struct fx *f = *state;
+	struct dedup *d = NULL;
+	struct dedup_score sc;
+
+	assert_int_equal(dedup_new(&f->cfg, &d), 0);
+	norm_is(d, "2.000 pakkar falsk medisin selt", "2000 pakkar falsk medisin selt");
+	norm_is(d, "Over 1 200 000 doser sett", "over 1200000 doser sett");
+	/* Dates, times and decimals are no groups of thousands. */
+	norm_is(d, "Møte 15.03.2020 kl. 10.15 om 1,9 milliarder",
+	        "møte 15 03 2020 kl 10 15 om 1 9 milliarder");
+	norm_is(d, "I 2019 og 2020", "i 2019 og 2020");
+	/* NTB's bokmål and NPK's nynorsk copy of one agency story. */
+	assert_int_not_equal(same(d, "2.000 pakkar falsk medisin selt på nett", "",
+	                          "2000 pakker falsk medisin solgt på nett", "", &sc), 0);
+	assert_false(sc.veto);
+	assert_int_equal(same(d, "Regjeringen vil bruke 3 milliarder mer på rusomsorg", "",
+	                      "Regjeringa vil bruke tre milliardar meir på rusomsorga", "",
+	                      &sc), DEDUP_RULE_TITLE);
+	/* An ordinal is also a word ("første spadetak"): it matches no
+	 * figure of another story. */
+	assert_int_equal(same(d, "Tok det første spadetaket på nytt sjukehus til 1,6 milliardar", "",
+	                      "Regjeringa vil styrkje allmennlegetenesta med 1,6 milliardar", "",
+	                      &sc), 0);
+	dedup_free(d);
+}
+
 static void spelling_variants_match_compounds_do_not(void **state)
 {
 	struct fx *f = *state;
@@ -1034,6 +1064,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(merged_source_feed_does_not_duplicate_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(old_periods_are_read_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(numbers_and_months_veto, setup, teardown),
+		cmocka_unit_test_setup_teardown(written_numbers_are_one_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(spelling_variants_match_compounds_do_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_url_with_utm_from_two_feeds_is_one_item, setup, teardown),
 		cmocka_unit_test_setup_teardown(guid_change_in_same_feed_is_one_item, setup, teardown),

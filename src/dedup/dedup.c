@@ -1,5 +1,7 @@
 /* dedup.c - title normalisation, simhash and the same-story decision; see
  * dedup.h. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,11 +267,36 @@ static size_t word_add_ascii(struct word *w, const unsigned char *s)
  */
 typedef int (*word_fn)(void *ud, const struct word *w, int sep);
 
+/*
+ * Whether the separator before s[i] sits inside one number written in
+ * groups of three ("2.000", "2 000", "1 200 000" with a space, NBSP or
+ * narrow NBSP): the word so far is digits, its last group one to three
+ * of them (exactly three after a join), and exactly three digits follow.
+ * "2.000" and "2000" are then one word, as they are one number; a date
+ * ("15.03.2020") or a decimal ("1,2") is no such group.
+ */
+static int digit_group(const unsigned char *s, size_t len, size_t i,
+                       const struct word *w, size_t joined)
+{
+	size_t k, run = w->nb - joined;
+
+	if (w->nkept != w->nb || run < 1 || run > 3 || (joined && run != 3) ||
+	    i + 3 > len)
+		return 0;
+	for (k = 0; k < w->nb; k++)
+		if (w->b[k] < '0' || w->b[k] > '9')
+			return 0;
+	for (k = 0; k < 3; k++)
+		if (s[i + k] < '0' || s[i + k] > '9')
+			return 0;
+	return i + 3 == len || s[i + 3] < '0' || s[i + 3] > '9';
+}
+
 static void each_word(const char *s, int html, word_fn fn, void *ud)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	struct word w;
-	size_t len = s ? strlen(s) : 0, i = 0;
+	size_t len = s ? strlen(s) : 0, i = 0, joined = 0;
 	int sep = SEP_NONE, prev_space = 1;
 
 	tables_init();
@@ -313,12 +340,18 @@ static void each_word(const char *s, int html, word_fn fn, void *ud)
 			prev_space = 0;
 			continue;
 		}
+		if (w.nb && (c == '.' || c == ' ' || c == 0xa0 || c == 0x202f) &&
+		    digit_group(u, len, i, &w, joined)) {
+			joined = w.nb;
+			continue;
+		}
 		if (w.nb) {
 			w.b[w.nkept] = '\0';
 			if (fn(ud, &w, sep))
 				return;
 			sep = SEP_NONE;
 			word_reset(&w);
+			joined = 0;
 		}
 		/* ':' ends a label; '|', en/em dash and a spaced hyphen set off
 		 * a source name.  "helse- og" and "covid-19" are words. */
@@ -642,6 +675,35 @@ static int tok_kind(const struct word *w, uint64_t *fact)
 	return k->kind;
 }
 
+/* The fact words that are numbers and nothing else ("tre milliardar"):
+ * not the ordinals, which are also words ("andre" is "other", "første"
+ * "first"), sorted for bsearch. */
+static const char *const cardinals[] = {
+	"elleve", "fem", "fire", "ni", "seks", "sju", "syv", "ti", "to", "tolv",
+	"tre", "åtte",
+};
+
+/*
+ * The lemma of a number or a cardinal number word is its value written
+ * in digits, so that "tre" and "3", "01" and "1" are one term and match;
+ * a plain number's lemma is then its own hash, as before.  A month, an
+ * ordinal or a long id has none but itself.
+ */
+static uint64_t fact_lemma(const struct word *w, uint64_t fact)
+{
+	char d[24];
+	size_t i;
+	int n;
+
+	for (i = 0; i < w->nb && w->b[i] >= '0' && w->b[i] <= '9'; i++)
+		;
+	if (w->nkept != w->nb || w->nb >= 18 || (i < w->nb &&
+	    !in_table(cardinals, sizeof cardinals / sizeof cardinals[0], w->b)))
+		return w->hash;
+	n = snprintf(d, sizeof d, "%" PRIu64, fact);
+	return norm_fnv1a(NORM_FNV_INIT, d, (size_t)n);
+}
+
 struct sig_fill {
 	struct dedup_sig *s;
 	struct shingles sh;
@@ -690,7 +752,8 @@ static int sig_word(void *ud, const struct word *w, int sep)
 	if (kind != DEDUP_TOK_FACT && kind != DEDUP_TOK_STOP)
 		kind = DEDUP_TOK_WORD;
 	v[*n].hash = w->hash;
-	v[*n].lemma[0] = v[*n].lemma[1] = 0;
+	v[*n].lemma[0] = v[*n].lemma[1] =
+		kind == DEDUP_TOK_FACT ? fact_lemma(w, fact) : 0;
 	v[*n].weight = 0;
 	v[*n].kind = (uint8_t)kind;
 	v[*n].off = (uint16_t)s->ncp;
@@ -812,7 +875,7 @@ static void tok_lemmas(struct dedup *d, const struct dedup_sig *s,
 	size_t n = 0, i, at = 0;
 	int cnt, known = 0;
 
-	m->lemma[0] = m->lemma[1] = t->hash;
+	m->lemma[0] = m->lemma[1] = t->lemma[0] ? t->lemma[0] : t->hash;
 	m->weight = t->kind == DEDUP_TOK_FACT ? DEDUP_W_FACT : DEDUP_W_WORD;
 	if (t->kind != DEDUP_TOK_WORD)
 		return;
@@ -872,10 +935,15 @@ void dedup_sig_lemmas(struct dedup *d, struct dedup_sig *s)
 	size_t i;
 
 	if (!d->lex) {
+		/* A number's lemma is its value (sig_word). */
 		for (i = 0; i < s->ntitle; i++)
-			s->title[i].lemma[0] = s->title[i].lemma[1] = s->title[i].hash;
+			if (s->title[i].kind != DEDUP_TOK_FACT)
+				s->title[i].lemma[0] = s->title[i].lemma[1] =
+					s->title[i].hash;
 		for (i = 0; i < s->nbody; i++)
-			s->body[i].lemma[0] = s->body[i].lemma[1] = s->body[i].hash;
+			if (s->body[i].kind != DEDUP_TOK_FACT)
+				s->body[i].lemma[0] = s->body[i].lemma[1] =
+					s->body[i].hash;
 		return;
 	}
 	toks_lemmas(d, s, s->title, s->ntitle);
