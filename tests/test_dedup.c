@@ -688,12 +688,11 @@ static void the_site_owner_is_credited(void **state)
 
 
 /*
- * An item is stored with its same-story terms; a database upgraded from
- * version 9 has none, and the first ingest of a pipeline gives the
- * window's items theirs, so that a twin arriving after the upgrade still
- * finds its story.
+ * A pipeline builds its same-story index from the stored items: a twin
+ * that arrives after a restart (or an upgrade, which leaves the index
+ * behind) still finds its story.
  */
-static void window_items_get_their_terms_after_upgrade(void **state)
+static void a_new_pipeline_finds_the_stored_items(void **state)
 {
 	struct fx *f = *state;
 	struct feed_entry a = entry("hod-1",
@@ -709,102 +708,221 @@ static void window_items_get_their_terms_after_upgrade(void **state)
 
 	ingest(f, 0, &a, 1, oc, ida);
 	assert_int_equal(oc[0], STORE_NEW);
-	assert_true(q_int(f->path, "SELECT count(*) FROM item_terms") >= 5);
-	q_exec(f->path, "DELETE FROM item_terms");
 	pipeline_free(f->p);
 	assert_int_equal(pipeline_new(&f->cfg, f->st, &f->p, NULL), 0);
 	ingest(f, 1, &b, 1, oc, idb);
 	assert_int_equal(oc[0], PIPELINE_MERGED);
 	assert_int_equal(idb[0], ida[0]);
-	assert_true(q_int(f->path, "SELECT count(*) FROM item_terms") >= 5);
 }
 
-/* --- the candidate query (src/store/dedup.c) ----------------------------- */
+/* Forty stories of four feeds, some of them twins, by turns. */
+static void mixed_entries(struct feed_entry *e, char (*title)[64],
+                          char (*key)[16], char (*link)[64], size_t n,
+                          size_t salt)
+{
+	static const char *const what[] = {
+		"Ny helseplan for Bergen", "Nytt akuttmottak i Bodø",
+		"Fastlegeordningen får 1,2 milliarder", "Ventetidene går ned i Helse Nord",
+		"Vaksinasjon mot influensa starter", "Kommunen åpner nytt legekontor",
+		"Sykehuset i Førde bygges om", "Rapport om psykisk helse hos unge",
+	};
+	for (size_t i = 0; i < n; i++) {
+		snprintf(title[i], 64, "%s %zu", what[(i + salt) % 8], (i / 3) % 5);
+		snprintf(key[i], 16, "k%zu-%zu", salt, i);
+		snprintf(link[i], 64, "https://example.no/%zu/%zu", salt, i);
+		e[i] = entry(key[i], title[i], link[i], NULL,
+		             T0 + (int64_t)((i * 37) % 11) * 3600);
+	}
+}
+
+/*
+ * The index a pipeline kept while it wrote and the one it builds from
+ * the store give the same answers: a batch of entries ingested with the
+ * kept index, rolled back (which makes the pipeline build it again), and
+ * ingested again ends the same way, entry for entry.
+ */
+static void kept_and_built_index_answer_alike(void **state)
+{
+	struct fx *f = *state;
+	struct feed_entry a[40], b[40];
+	char ta[40][64], ka[40][16], la[40][64], tb[40][64], kb[40][16], lb[40][64];
+	int oc1[40], oc2[40];
+	int64_t id1[40], id2[40];
+	struct store_ingest *in = NULL;
+	size_t i;
+
+	mixed_entries(a, ta, ka, la, 40, 0);
+	mixed_entries(b, tb, kb, lb, 40, 3);
+	for (i = 0; i < 4; i++)
+		ingest(f, i, a + 10 * i, 10, NULL, NULL);
+	for (int round = 0; round < 2; round++) {
+		int *oc = round ? oc2 : oc1;
+		int64_t *id = round ? id2 : id1;
+
+		assert_int_equal(store_ingest_begin(f->st, names[2], T0, &in), 0);
+		for (i = 0; i < 40; i++) {
+			assert_int_equal(pipeline_entry(f->p, in, &f->feeds[2], &b[i],
+			                                 &oc[i]), 0);
+			id[i] = store_ingest_item_id(in);
+		}
+		store_ingest_abort(in);
+	}
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(oc1[i], oc2[i]);
+		assert_int_equal(id1[i], id2[i]);
+	}
+	/* Some merged, some not: the comparison compared something. */
+	for (i = 0; i < 40 && oc1[i] != PIPELINE_MERGED; i++)
+		;
+	assert_true(i < 40);
+	for (i = 0; i < 40 && oc1[i] != STORE_NEW; i++)
+		;
+	assert_true(i < 40);
+}
+
+/* --- the same-story index (src/dedup/index.c) ---------------------------- */
+
+static int64_t word_term(const char *w)
+{
+	return (int64_t)norm_fnv1a(NORM_FNV_INIT, w, strlen(w));
+}
 
 /* Candidates of an entry titled "ny helseplan 5" at time t, by its word
  * "helseplan" and its headline: ids and hits out, their number returned. */
-static size_t helseplan(struct store_dedup *sd, struct store_ingest *in,
-                        int64_t t, size_t max, int64_t *ids, int *hits)
+static size_t helseplan(const struct dedup_index *ix, int64_t t, size_t max,
+                        int64_t *ids, int *hits)
 {
 	static struct dedup_sig sig;
 	int64_t terms[2];
-	size_t n = 99;
 
 	dedup_sig_make(&sig, "ny helseplan 5", NULL);
-	/* Its lemma is itself. */
-	terms[0] = (int64_t)norm_fnv1a(NORM_FNV_INIT, "helseplan", 9);
+	terms[0] = word_term("helseplan");
 	terms[1] = sig.title_term;
-	assert_int_equal(store_dedup_candidates(sd, in, terms, 2, sig.title_term,
-	                                        t, 7 * DAY, ids, hits, max, &n), 0);
-	return n;
+	return dedup_index_candidates(ix, terms, 2, sig.title_term, t, 7 * DAY,
+	                              ids, hits, max);
+}
+
+/* Item id "ny helseplan i" first seen and dated at t. */
+static void put_helseplan(struct dedup_index *ix, int64_t id, size_t i,
+                          int64_t t)
+{
+	static struct dedup_sig sig;
+	char title[32];
+	int64_t terms[2];
+
+	snprintf(title, sizeof title, "ny helseplan %zu", i);
+	dedup_sig_make(&sig, title, NULL);
+	terms[0] = word_term("helseplan");
+	terms[1] = sig.title_term;
+	assert_int_equal(dedup_index_put(ix, id, t, t, terms, 2), 0);
 }
 
 /*
  * Every item of the window that shares a rare word (one of at most
- * HF_DEDUP_RARE items) is a candidate, up to `max`, found through
- * item_terms, best first:
- * the same headline, then more shared terms, then the newest.  Nothing
- * outside the window;
- * an item as the open transaction has it, and as it is again when that
- * rolls back.
+ * HF_DEDUP_RARE items) is a candidate, up to `max`, best first: the
+ * same headline, then more shared terms, then the newest.  Nothing
+ * outside the window; a word of more items than HF_DEDUP_RARE finds
+ * none.
  */
 static void candidates_are_every_item_of_the_window_best_first(void **state)
 {
-	struct fx *f = *state;
-	struct feed_entry e[40], u;
-	char title[40][32], key[40][16], link[40][64];
-	int64_t item[40], ids[64];
-	int hits[64], oc = -1;
-	struct store_dedup *sd = NULL;
-	struct store_ingest *in = NULL;
+	struct dedup_index *ix = NULL;
+	int64_t ids[64], other = word_term("legekontor");
+	int hits[64];
 	size_t i, n;
 
-	for (i = 0; i < 40; i++) {
-		snprintf(title[i], sizeof title[i], "Ny helseplan %zu", i);
-		snprintf(key[i], sizeof key[i], "kom-%zu", i);
-		snprintf(link[i], sizeof link[i], "https://bergen.kommune.no/%zu", i);
-		e[i] = entry(key[i], title[i], link[i], NULL, T0 + (int64_t)i * 60);
-	}
-	/* One feed: its items never merge into each other. */
-	ingest(f, 3, e, 40, NULL, item);
-	assert_int_equal(q_int(f->path, "SELECT count(DISTINCT id) FROM items"), 40);
-	assert_int_equal(store_dedup_open(f->st, &sd), 0);
-	assert_int_equal(store_ingest_begin(f->st, names[0], T0, &in), 0);
-	n = helseplan(sd, in, T0, 64, ids, hits);
+	(void)state;
+	assert_int_equal(dedup_index_new(HF_DEDUP_INDEX_ITEMS, &ix), 0);
+	assert_int_equal(helseplan(ix, T0, 64, ids, hits), 0);
+	for (i = 0; i < 40; i++)
+		put_helseplan(ix, 100 + (int64_t)i, i, T0 + (int64_t)i * 60);
+	n = helseplan(ix, T0, 64, ids, hits);
 	assert_int_equal(n, 40);
-	assert_int_equal(ids[0], item[5]);
+	assert_int_equal(ids[0], 105);
 	/* Shares "helseplan" (1) and the headline (1 + DEDUP_MAX_INDEX). */
 	assert_int_equal(hits[0], DEDUP_MAX_INDEX + 2);
 	for (i = 1; i < n; i++) {
 		assert_int_equal(hits[i], 1);
 		assert_true(i == 1 || ids[i] < ids[i - 1]);
 	}
-	assert_int_equal(ids[1], item[39]);
-	assert_int_equal(ids[39], item[0]);
-	assert_int_equal(helseplan(sd, in, T0, 4, ids, hits), 4);
+	assert_int_equal(ids[1], 139);
+	assert_int_equal(ids[39], 100);
+	assert_int_equal(helseplan(ix, T0, 4, ids, hits), 4);
 	/* A week either way of t, both ends in: items 0 to 19, then 20 to 39. */
-	n = helseplan(sd, in, T0 - 7 * DAY + 20 * 60 - 30, 64, ids, hits);
+	n = helseplan(ix, T0 - 7 * DAY + 20 * 60 - 30, 64, ids, hits);
 	assert_int_equal(n, 20);
-	assert_int_equal(ids[n - 1], item[0]);
-	n = helseplan(sd, in, T0 + 7 * DAY + 20 * 60, 64, ids, hits);
+	assert_int_equal(ids[n - 1], 100);
+	n = helseplan(ix, T0 + 7 * DAY + 20 * 60, 64, ids, hits);
 	assert_int_equal(n, 20);
-	assert_int_equal(ids[n - 1], item[20]);
-	assert_int_equal(helseplan(sd, in, T0 + 8 * DAY + 40 * 60, 64, ids, hits), 0);
-	store_ingest_abort(in);
-	/* Item 39 retitled: no candidate in the transaction, again after it
-	 * rolled back. */
-	u = entry(key[39], "Nytt sykehus i Bodø", link[39], NULL, T0 + 39 * 60);
-	assert_int_equal(store_ingest_begin(f->st, names[3], T0, &in), 0);
-	assert_int_equal(pipeline_entry(f->p, in, &f->feeds[3], &u, &oc), 0);
-	assert_int_equal(oc, STORE_UPDATED);
-	assert_int_equal(helseplan(sd, in, T0, 64, ids, hits), 39);
-	assert_int_equal(ids[1], item[38]);
-	store_ingest_abort(in);
-	assert_int_equal(store_ingest_begin(f->st, names[0], T0, &in), 0);
-	assert_int_equal(helseplan(sd, in, T0, 64, ids, hits), 40);
-	assert_int_equal(ids[1], item[39]);
-	store_ingest_abort(in);
-	store_dedup_close(sd);
+	assert_int_equal(ids[n - 1], 120);
+	assert_int_equal(helseplan(ix, T0 + 8 * DAY + 40 * 60, 64, ids, hits), 0);
+	/* Item 139 retitled: found no more by the word, and its new word
+	 * finds it. */
+	assert_int_equal(dedup_index_put(ix, 139, 0, T0, &other, 1), 0);
+	assert_int_equal(helseplan(ix, T0, 64, ids, hits), 39);
+	assert_int_equal(ids[1], 138);
+	assert_int_equal(dedup_index_candidates(ix, &other, 1, 0, T0, 7 * DAY,
+	                                        ids, hits, 64), 1);
+	assert_int_equal(ids[0], 139);
+	/* Retitled back, it is in its place again, newest first. */
+	put_helseplan(ix, 139, 39, T0 + 39 * 60);
+	assert_int_equal(helseplan(ix, T0, 64, ids, hits), 40);
+	assert_int_equal(ids[1], 139);
+	/* Nine more: "helseplan" is a word of 49 items, none rare. */
+	for (i = 40; i < 49; i++)
+		put_helseplan(ix, 100 + (int64_t)i, i, T0 + (int64_t)i * 60);
+	n = helseplan(ix, T0, 64, ids, hits);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 105);
+	dedup_index_free(ix);
+}
+
+/*
+ * A full index keeps the newest items: the oldest leaves for each new
+ * one, and what it held is no candidate however its links were made;
+ * its terms' table is made anew as it fills.  An item older than the
+ * ones held stays out.
+ */
+static void a_full_index_keeps_the_newest(void **state)
+{
+	struct dedup_index *ix = NULL;
+	int64_t ids[64], terms[3];
+	int hits[64];
+	size_t i, n;
+
+	(void)state;
+	assert_int_equal(dedup_index_new(8, &ix), 0);
+	for (i = 0; i < 3000; i++) {
+		/* A word of every item, of every other, and of one alone. */
+		terms[0] = 7;
+		terms[1] = 1000 + (int64_t)(i % 2);
+		terms[2] = 100000 + (int64_t)i;
+		assert_int_equal(dedup_index_put(ix, 1 + (int64_t)i, T0, T0, terms, 3),
+		                 0);
+		assert_true(dedup_index_count(ix) <= 8);
+	}
+	assert_int_equal(dedup_index_count(ix), 8);
+	n = dedup_index_candidates(ix, terms, 1, 0, T0, 7 * DAY, ids, hits, 64);
+	assert_int_equal(n, 8);
+	for (i = 0; i < n; i++)
+		assert_int_equal(ids[i], 3000 - (int64_t)i);
+	terms[0] = 1000;
+	n = dedup_index_candidates(ix, terms, 1, 0, T0, 7 * DAY, ids, hits, 64);
+	assert_int_equal(n, 4);
+	assert_int_equal(ids[3], 2993);
+	terms[0] = 100000 + 2991;  /* left */
+	terms[1] = 100000 + 2992;  /* the oldest held */
+	n = dedup_index_candidates(ix, terms, 2, 0, T0, 7 * DAY, ids, hits, 64);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 2993);
+	assert_int_equal(dedup_index_put(ix, 5, T0, T0, terms, 1), 0);
+	assert_int_equal(dedup_index_candidates(ix, terms, 1, 0, T0, 7 * DAY,
+	                                        ids, hits, 64), 0);
+	dedup_index_clear(ix);
+	assert_int_equal(dedup_index_count(ix), 0);
+	assert_int_equal(dedup_index_candidates(ix, terms, 2, 0, T0, 7 * DAY,
+	                                        ids, hits, 64), 0);
+	dedup_index_free(ix);
 }
 
 /* --- URL equivalence -------------------------------------------------- */
@@ -1074,10 +1192,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(outside_the_window_is_another_story, setup, teardown),
 		cmocka_unit_test_setup_teardown(refetch_of_everything_is_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(labelled_set_precision_and_recall, setup, teardown),
-		cmocka_unit_test_setup_teardown(candidates_are_every_item_of_the_window_best_first, setup, teardown),
+		cmocka_unit_test(candidates_are_every_item_of_the_window_best_first),
 		cmocka_unit_test_setup_teardown(headline_term_is_the_last_index_term, setup, teardown),
 		cmocka_unit_test(same_url_pattern_takes_the_id),
-		cmocka_unit_test_setup_teardown(window_items_get_their_terms_after_upgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_new_pipeline_finds_the_stored_items, setup, teardown),
+		cmocka_unit_test_setup_teardown(kept_and_built_index_answer_alike, setup, teardown),
+		cmocka_unit_test(a_full_index_keeps_the_newest),
 		cmocka_unit_test_setup_teardown(the_site_owner_is_credited, setup, teardown),
 		cmocka_unit_test_setup_teardown(same_url_rule_joins_no_and_nn, setup, teardown),
 	};

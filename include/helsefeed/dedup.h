@@ -86,7 +86,7 @@
  *  rare compounds) DEDUP_W_RARE, any other DEDUP_W_WORD.  They are
  *  properties of the word, not counts of the store, so a decision never
  *  depends on the order items arrived in; the store's counts choose the
- *  candidates (store_dedup_candidates: a word of more than HF_DEDUP_RARE
+ *  candidates (dedup_index_candidates: a word of more than HF_DEDUP_RARE
  *  items of the window finds none).
  *
  *  The veto also holds for the deciding body: a title naming the
@@ -271,8 +271,8 @@ void dedup_sig_lemmas(struct dedup *d, struct dedup_sig *s);
 
 /*
  * The same-story index terms of a signature (after dedup_sig_lemmas): an
- * item is stored with them (item_terms) and an entry's candidates are
- * the items that share one (store_dedup_candidates).  Its headline's
+ * item is indexed by them (struct dedup_index) and an entry's candidates
+ * are the items that share one (dedup_index_candidates).  Its headline's
  * content words, longest first (a long word is a rare word), and its
  * lead's numbers, room for two of them: HF_DEDUP_MAX_TERMS words in all;
  * of each, its lemma hashes (lemma[0], and lemma[1] when it differs), so
@@ -341,18 +341,60 @@ int dedup_url_match(const char *pattern, const char *url, const char **id,
 int dedup_url_glob(const char *pattern, const char *id, size_t idlen,
                    struct buf *out) HF_WUR;
 
-/* --- storage (src/store/dedup.c), on the store's own connection ------ */
+/* --- the same-story index (src/dedup/index.c) ------------------------ */
 
 /*
- * The candidates of an entry are read from the same-story index
- * (item_terms: each item's dedup_sig_index terms, written with its
- * fingerprint), one seek per term of the entry, each limited to the items
- * first seen since the window opened and to HF_DEDUP_RARE + 1 rows.
- * Nothing is held between queries: what an ingest wrote, what it rolled
- * back and what another process committed is what the next query sees.
- * The cost of an entry is bounded by DEDUP_MAX_INDEX x (HF_DEDUP_RARE +
- * 1) index rows, whatever the store holds.
+ * Which items hold a term (dedup_sig_index), for the newest
+ * HF_DEDUP_INDEX_ITEMS items of the store, in memory: a look-up costs a
+ * walk of at most HF_DEDUP_RARE + 1 items per term and no read of the
+ * store.  It is a function of the store: the pipeline builds it from the
+ * stored items (store_dedup_scan: their title_norm and summary give
+ * their terms again) and puts in what it writes; whatever it did not
+ * write (a rolled-back ingest, a prune, another process's commit) makes
+ * it build the index again (store_dedup_epoch).  What it holds therefore
+ * never changes an answer: a built index and a kept one are the same.
+ * Memory: about 230 bytes an item and 12 a distinct term (2.5 MiB at
+ * HF_DEDUP_INDEX_ITEMS), whatever the store holds.
  */
+struct dedup_index;
+
+/* An empty index of at most `cap` items.  Returns 0, HF_EINVAL,
+ * HF_ENOMEM. */
+int dedup_index_new(size_t cap, struct dedup_index **out) HF_WUR;
+void dedup_index_free(struct dedup_index *ix);
+void dedup_index_clear(struct dedup_index *ix);
+size_t dedup_index_count(const struct dedup_index *ix);
+
+/*
+ * Item `id`'s terms[0..n): a new item (id above every held one) first
+ * seen at `first_seen`, the oldest item leaving a full index; or a held
+ * item's terms again, first_seen unchanged; an item older than the held
+ * ones stays out.  Its time is `published`, else first_seen (HF_NOTIME:
+ * none), as the store's COALESCE(published, first_seen).  Returns 0,
+ * HF_ENOMEM (the index is then unusable until dedup_index_clear).
+ */
+int dedup_index_put(struct dedup_index *ix, int64_t id, int64_t first_seen,
+                    int64_t published, const int64_t *terms,
+                    size_t n) HF_WUR;
+
+/*
+ * Candidates for entry time t: the items that have a rare term among
+ * terms[0..nterms) and whose time lies in [t - window, t + window].  A
+ * term is rare when at most HF_DEDUP_RARE items first seen since
+ * t - window - HF_DEDUP_AHEAD_S have it (an item dated further ahead of
+ * its first fetch than that is missed); the others find nothing.
+ * Weight: 1 per rare term shared, plus DEDUP_MAX_INDEX when it is
+ * title_term (the same headline).  Best first: by weight, then newest
+ * id.  Writes up to `max` ids and weights to ids[], hits[]; returns how
+ * many.
+ */
+size_t dedup_index_candidates(const struct dedup_index *ix,
+                              const int64_t *terms, size_t nterms,
+                              int64_t title_term, int64_t t, int64_t window,
+                              int64_t *ids, int *hits, size_t max);
+
+/* --- storage (src/store/dedup.c), on the store's own connection ------ */
+
 struct store_dedup;
 
 /* Prepare the statements on `st`, which must be idle (no ingest open).
@@ -377,24 +419,29 @@ int64_t store_dedup_feed_id(const struct store_ingest *in);
 int64_t store_dedup_now(const struct store_ingest *in);
 
 /*
- * Candidates for entry time t: the items that have a rare term among
- * terms[0..nterms) (dedup_sig_index) in the same-story index, and whose
- * time (published, else first_seen, as item_terms holds it) lies in
- * [t - window, t + window].  A term is rare when at most HF_DEDUP_RARE
- * items first seen since t - window - HF_DEDUP_AHEAD_S have it (ids grow
- * with first_seen; an item dated further ahead of its first fetch than
- * that is missed); the others find nothing.  Weight: 1 per rare term
- * shared, plus DEDUP_MAX_INDEX when it is title_term (the same
- * headline).  Best first: by weight, then newest id.  Writes up to `max`
- * ids and weights to ids[], hits[] and their count to *n.  Reads the
- * index only.  Nothing is held between calls: what the store holds is
- * what is found.  Returns 0, HF_EDB, HF_ENOMEM.
+ * What the same-story index is built from: the newest `limit` items,
+ * oldest first, each with its id, first_seen, time (published, else
+ * first_seen), title_norm and summary (NULL: none; valid during the
+ * call), given to fn; fn's nonzero return stops the scan and is
+ * returned.  Returns 0, HF_EDB, or fn's code.
  */
-int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
-                           const int64_t *terms, size_t nterms,
-                           int64_t title_term, int64_t t, int64_t window,
-                           int64_t *ids, int *hits, size_t max,
-                           size_t *n) HF_WUR;
+int store_dedup_scan(struct store_dedup *sd, struct store_ingest *in,
+                     size_t limit,
+                     int (*fn)(void *ud, int64_t id, int64_t first_seen,
+                               int64_t t, const char *title_norm,
+                               const char *summary),
+                     void *ud) HF_WUR;
+
+/*
+ * A number that changes whenever the store's items change by other ways
+ * than the pipeline's own writes: an ingest rolled back, items pruned,
+ * an item stored without its fingerprint (store_ingest_entry), another
+ * connection's commit (PRAGMA data_version, read once per ingest).  An
+ * index built at one epoch is the store's until the epoch moves.
+ * Returns 0 and *epoch, HF_EDB.
+ */
+int store_dedup_epoch(struct store_dedup *sd, struct store_ingest *in,
+                      uint64_t *epoch) HF_WUR;
 
 /*
  * The newest item of the window [t - window, t + window] whose link, or
@@ -422,13 +469,6 @@ struct store_dedup_item {
 int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
                      int64_t id, struct store_dedup_item *out,
                      struct dedup_sig *sig) HF_WUR;
-
-/* The items first seen since `since` that have a fingerprint and no
- * same-story terms (a database upgraded from version 9), oldest first:
- * *ids (the caller frees it) and their number.  Returns 0, HF_EDB,
- * HF_ENOMEM. */
-int store_dedup_unindexed(struct store_dedup *sd, struct store_ingest *in,
-                          int64_t since, int64_t **ids, size_t *n) HF_WUR;
 
 /* Add the body half of item `id`'s signature (dedup_sig_body).
  * Returns 0, HF_EDB. */

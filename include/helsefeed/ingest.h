@@ -245,8 +245,8 @@ int64_t ingest_next_fetch(int64_t now, int interval, int ok, int failures,
 #define PIPELINE_OUTCOMES 4
 
 /* Near-duplicate candidates compared per entry: the best-ranked by shared
- * rare words and title words (store_dedup_candidates).  Bounds the comparisons of an
- * entry whatever the window holds. */
+ * rare words and title words (dedup_index_candidates).  Bounds the
+ * comparisons of an entry whatever the window holds. */
 #define PIPELINE_MAX_CANDIDATES 8
 
 struct pipeline;

@@ -36,7 +36,7 @@
 
 /* The schema version this program writes (PRAGMA user_version), and
  * the oldest one store_open upgrades. */
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 #define STORE_SCHEMA_OLDEST 8
 
 struct store;
@@ -251,8 +251,6 @@ struct store_entry_hint {
 	uint64_t raw_hash;        /* of that item */
 	const char *title_norm;   /* fingerprint as store_item_set_fingerprint */
 	uint64_t simhash;         /* takes it; NULL title_norm: none */
-	const int64_t *terms;     /* and its same-story terms */
-	size_t nterms;
 	const struct store_category *cats;  /* as store_item_set_categories */
 	size_t ncats;
 };
@@ -308,15 +306,14 @@ int store_item_set_categories(struct store_ingest *in, int64_t item_id,
 
 /*
  * Set the dedup fingerprint of item `item_id`: normalised title (NULL
- * clears) and 64-bit similarity hash, and its same-story terms (the
- * index store_dedup_candidates reads; dedup_sig_index), which replace
- * the ones it had.  store_ingest_entry leaves them empty
- * (store_ingest_entry_with sets them from its hint).
- * Returns 0, HF_EDB, HF_ENOMEM.
+ * clears) and 64-bit similarity hash.  store_ingest_entry leaves it
+ * empty (store_ingest_entry_with sets it from its hint); an item stored
+ * without a hint moves store_dedup_epoch, as the pipeline's same-story
+ * index did not see it.  Returns 0, HF_EDB, HF_ENOMEM.
  */
 int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,
-                               const char *title_norm, uint64_t simhash,
-                               const int64_t *terms, size_t nterms) HF_WUR;
+                               const char *title_norm,
+                               uint64_t simhash) HF_WUR;
 
 /* Replace the same-story terms of item `item_id` alone.  Returns 0,
  * HF_EDB. */

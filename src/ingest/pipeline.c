@@ -31,7 +31,9 @@ struct pipeline {
 	struct dedup_sig *other;      /* of a candidate or the old revision */
 	int64_t terms[DEDUP_MAX_INDEX];  /* dedup_sig_index of sig */
 	size_t nterms;
-	int indexed;                  /* the window's items have their terms */
+	struct dedup_index *ix;       /* the same-story index (dedup.h) */
+	uint64_t ix_epoch;            /* the store's when ix was built */
+	int ix_ok;                    /* ix is the store's at ix_epoch */
 	struct buf tn;                /* title_norm of the entry, NUL-terminated */
 	struct buf tmp;
 	int64_t window;
@@ -53,6 +55,7 @@ void pipeline_free(struct pipeline *p)
 	if (!p)
 		return;
 	store_dedup_close(p->sd);
+	dedup_index_free(p->ix);
 	dedup_free(p->dd);
 	classify_free(p->cls);
 	if (p->cat_fold)
@@ -113,6 +116,7 @@ int pipeline_new(const struct config *cfg, struct store *st,
 	}
 	if ((rc = fold_categories(p)) ||
 	    (rc = dedup_new(cfg, &p->dd)) ||
+	    (rc = dedup_index_new(HF_DEDUP_INDEX_ITEMS, &p->ix)) ||
 	    (rc = store_dedup_open(st, &p->sd)))
 		goto fail;
 	*out = p;
@@ -201,6 +205,9 @@ static const char *title_norm(const struct pipeline *p)
 	return p->tn.len ? p->tn.data : NULL;
 }
 
+static int index_put(struct pipeline *p, struct store_ingest *in, int64_t id,
+                     const struct feed_entry *e);
+
 /* After item `id` took entry e as its primary text (store_dedup_promote,
  * which cleared them): its fingerprint and categories.  p->tn and p->sig
  * are the entry's. */
@@ -211,8 +218,8 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 	int rc;
 
 	if ((rc = store_item_set_fingerprint(in, id, title_norm(p),
-	                                     p->sig->simhash, p->terms,
-	                                     p->nterms)) ||
+	                                     p->sig->simhash)) ||
+	    (rc = index_put(p, in, id, e)) ||
 	    (rc = categorise(p, feed, e)))
 		return rc;
 	if (!revision)
@@ -243,33 +250,63 @@ static int add_categories(struct pipeline *p, struct store_ingest *in,
 	return n ? store_dedup_add_categories(p->sd, in, id, p->cats, n) : HF_OK;
 }
 
-/*
- * The items of the window that the same-story index lacks get their
- * terms, from their stored fingerprint and summary: a database upgraded
- * from version 9 has none.  Once per pipeline, in its first ingest.
- */
-static int index_window(struct pipeline *p, struct store_ingest *in)
+/* One stored item into the index being built: its terms from its
+ * stored title_norm and summary, as sign() made them when it came. */
+static int index_item(void *ud, int64_t id, int64_t first_seen, int64_t t,
+                      const char *title_norm, const char *summary)
 {
-	struct store_dedup_item it;
-	int64_t *ids, terms[DEDUP_MAX_INDEX];
-	size_t n, i;
+	struct pipeline *p = ud;
+	int64_t terms[DEDUP_MAX_INDEX];
+
+	dedup_sig_make(p->other, title_norm, summary);
+	dedup_sig_lemmas(p->dd, p->other);
+	return dedup_index_put(p->ix, id, first_seen, t, terms,
+	                       dedup_sig_index(p->other, terms));
+}
+
+/*
+ * The same-story index as the store is now: kept while only this
+ * pipeline changed the items, built again from the newest of them when
+ * anything else did (store_dedup_epoch), so that what it holds never
+ * changes an answer (dedup.h).
+ */
+static int index_ready(struct pipeline *p, struct store_ingest *in)
+{
+	uint64_t epoch;
 	int rc;
 
-	if ((rc = store_dedup_unindexed(p->sd, in, store_dedup_now(in) - p->window -
-	                                HF_DEDUP_AHEAD_S, &ids, &n)))
+	if ((rc = store_dedup_epoch(p->sd, in, &epoch)))
 		return rc;
-	for (i = 0; i < n && !rc; i++) {
-		if ((rc = store_dedup_item(p->sd, in, ids[i], &it, p->other)) <= 0 ||
-		    (rc = store_dedup_item_body(p->sd, ids[i], p->other)))
-			continue;
-		dedup_sig_lemmas(p->dd, p->other);
-		rc = store_item_set_terms(in, ids[i], terms,
-		                          dedup_sig_index(p->other, terms));
-	}
-	free(ids);
-	if (!rc)
-		p->indexed = 1;
-	return rc < 0 ? rc : HF_OK;
+	if (p->ix_ok && epoch == p->ix_epoch)
+		return HF_OK;
+	p->ix_ok = 0;
+	dedup_index_clear(p->ix);
+	if ((rc = store_dedup_scan(p->sd, in, HF_DEDUP_INDEX_ITEMS, index_item, p)))
+		return rc;
+	p->ix_epoch = epoch;
+	p->ix_ok = 1;
+	return HF_OK;
+}
+
+/* Item `id`, just written with entry e's fingerprint (p->terms), into
+ * the index; an index already out of date is built again when next
+ * asked. */
+static int index_put(struct pipeline *p, struct store_ingest *in, int64_t id,
+                     const struct feed_entry *e)
+{
+	uint64_t epoch;
+	int rc;
+
+	if (!p->ix_ok)
+		return HF_OK;
+	if ((rc = store_dedup_epoch(p->sd, in, &epoch)))
+		return rc;
+	if (epoch != p->ix_epoch)
+		return HF_OK;
+	if ((rc = dedup_index_put(p->ix, id, store_dedup_now(in), e->published,
+	                          p->terms, p->nterms)))
+		p->ix_ok = 0;
+	return rc;
 }
 
 /* Level 3: the best near-duplicate of the entry, 0 when none. */
@@ -285,15 +322,13 @@ static int near_dup(struct pipeline *p, struct store_ingest *in,
 	int64_t t = dedup_entry_time(e, store_dedup_now(in));
 
 	*out = 0;
-	if (!p->indexed && (rc = index_window(p, in)))
+	if ((rc = index_ready(p, in)))
 		return rc;
 	if (!p->nterms)
 		return HF_OK;
-	if ((rc = store_dedup_candidates(p->sd, in, p->terms, p->nterms,
-	                                 p->sig->title_term, t,
-	                                 p->window, ids, hits,
-	                                 sizeof ids / sizeof ids[0], &n)))
-		return rc;
+	n = dedup_index_candidates(p->ix, p->terms, p->nterms, p->sig->title_term,
+	                           t, p->window, ids, hits,
+	                           sizeof ids / sizeof ids[0]);
 	for (i = 0; i < n && tried < PIPELINE_MAX_CANDIDATES; i++) {
 		if ((rc = store_dedup_item(p->sd, in, ids[i], &it, p->other)) < 0)
 			return rc;
@@ -440,14 +475,14 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 	hint.raw_hash = src.raw_hash;
 	hint.title_norm = title_norm(p);
 	hint.simhash = p->sig->simhash;
-	hint.terms = p->terms;
-	hint.nterms = p->nterms;
 	hint.cats = p->cats;
 	if (src.item_id) {
 		if ((rc = categorise(p, feed, e)))
 			goto out;
 		hint.ncats = p->ncats;
-		rc = store_ingest_entry_with(in, e, &hint, &oc);
+		if (!(rc = store_ingest_entry_with(in, e, &hint, &oc)) &&
+		    oc != STORE_UNCHANGED)
+			rc = index_put(p, in, store_ingest_item_id(in), e);
 		goto out;
 	}
 	if ((rc = canon_item(in, e->link, &id)))
@@ -463,7 +498,9 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 	if ((rc = categorise(p, feed, e)))
 		goto out;
 	hint.ncats = p->ncats;
-	rc = store_ingest_entry_with(in, e, &hint, &oc);
+	if (!(rc = store_ingest_entry_with(in, e, &hint, &oc)) &&
+	    oc != STORE_UNCHANGED)
+		rc = index_put(p, in, store_ingest_item_id(in), e);
 out:
 	if (!rc && outcome)
 		*outcome = oc;

@@ -10,9 +10,8 @@
 
 enum sd_id {
 	SD_SOURCE,
-	SD_WINDOW_ID,
-	SD_CANDIDATES,
-	SD_COMMON,
+	SD_SCAN,
+	SD_DATA_VERSION,
 	SD_SAME_URL,
 	SD_ITEM,
 	SD_BODY,
@@ -22,12 +21,8 @@ enum sd_id {
 	SD_ECATS_CLEAR,
 	SD_ECAT_ADD,
 	SD_FEED_NAME,
-	SD_UNINDEXED,
 	SD__COUNT
 };
-
-/* An item of the same headline outranks any number of shared words. */
-#define TITLE_WEIGHT DEDUP_MAX_INDEX
 
 static const char *const sd_sql[SD__COUNT] = {
 	/* The item holds its primary source's key; a merged source has a
@@ -38,21 +33,12 @@ static const char *const sd_sql[SD__COUNT] = {
 	" SELECT item_id, 0, raw_hash FROM item_sources"
 	" WHERE feed_id = ?1 AND key = ?2 AND key IS NOT NULL"
 	" LIMIT 1",
-	/* The first item first seen at or after ?1: ids grow with
-	 * first_seen, so its id bounds the window's from below. */
-	[SD_WINDOW_ID] =
-	"SELECT id FROM items WHERE first_seen >= ?1 ORDER BY first_seen, id"
-	" LIMIT 1",
-	/* One rare term's items from id ?2 on, newest first, at most ?3 (as
-	 * SD_COMMON found): a seek in its primary key. */
-	[SD_CANDIDATES] =
-	"SELECT item_id, t FROM item_terms WHERE term = ?1 AND item_id >= ?2"
-	" ORDER BY item_id DESC LIMIT ?3",
-	/* Whether a term has more than ?3 items from id ?2 on: the id of
-	 * the one after them, or none (store_dedup_candidates). */
-	[SD_COMMON] =
-	"SELECT item_id FROM item_terms WHERE term = ?1 AND item_id >= ?2"
-	" ORDER BY item_id DESC LIMIT 1 OFFSET ?3",
+	/* The newest ?1 items, oldest first (store_dedup_scan). */
+	[SD_SCAN] =
+	"SELECT id, first_seen, COALESCE(published, first_seen), title_norm,"
+	" summary FROM items WHERE id >= COALESCE((SELECT id FROM items"
+	" ORDER BY id DESC LIMIT 1 OFFSET ?1 - 1), 0) ORDER BY id",
+	[SD_DATA_VERSION] = "PRAGMA data_version",
 	/* Links of the window's items and of their merged sources that
 	 * match a same_url GLOB, newest item first; through items_t, so
 	 * the cost is the window's (only links of a same_url pattern ask). */
@@ -100,12 +86,6 @@ static const char *const sd_sql[SD__COUNT] = {
 	"INSERT OR IGNORE INTO item_entry_categories (item_id, term)"
 	" VALUES (?1, ?2)",
 	[SD_FEED_NAME] = "SELECT name FROM feeds WHERE id = ?1",
-	/* Items first seen since ?1 with a fingerprint and no same-story
-	 * terms (store_dedup_unindexed). */
-	[SD_UNINDEXED] =
-	"SELECT id FROM items WHERE first_seen >= ?1 AND title_norm IS NOT NULL"
-	" AND NOT EXISTS (SELECT 1 FROM item_terms x WHERE x.item_id = items.id)"
-	" ORDER BY id",
 };
 
 struct store_dedup {
@@ -195,133 +175,64 @@ int store_dedup_source(struct store_dedup *sd, struct store_ingest *in,
 	return failed(in, rc);
 }
 
-/* Step s to its one row: 1 (row), 0 (none), or the failure. */
-static int step_id(struct store_dedup *sd, sqlite3_stmt *s, int64_t *id)
+int store_dedup_scan(struct store_dedup *sd, struct store_ingest *in,
+                     size_t limit,
+                     int (*fn)(void *ud, int64_t id, int64_t first_seen,
+                               int64_t t, const char *title_norm,
+                               const char *summary),
+                     void *ud)
 {
-	int rc = sqlite3_step(s);
-
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		rc = 1;
-	} else if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		rc = store__fail(sd->st, "cannot find dedup candidates");
-	}
-	sqlite3_reset(s);
-	return rc;
-}
-
-/* Add id with weight h to the best-first list ids/hits of k (max). */
-static void rank_put(int64_t *ids, int *hits, size_t *k, size_t max,
-                     int64_t id, int h)
-{
-	size_t i;
-
-	for (i = *k < max ? (*k)++ : max;
-	     i > 0 && (hits[i - 1] < h || (hits[i - 1] == h && ids[i - 1] < id));
-	     i--)
-		if (i < max) {
-			ids[i] = ids[i - 1];
-			hits[i] = hits[i - 1];
-		}
-	if (i < max) {
-		ids[i] = id;
-		hits[i] = h;
-	}
-}
-
-/* An item found by a term, and the weight of that term. */
-struct found {
-	int64_t id;
-	int w;
-};
-
-static int id_desc(const void *a, const void *b)
-{
-	int64_t x = ((const struct found *)a)->id;
-	int64_t y = ((const struct found *)b)->id;
-
-	return (x < y) - (x > y);
-}
-
-int store_dedup_candidates(struct store_dedup *sd, struct store_ingest *in,
-                           const int64_t *terms, size_t nterms,
-                           int64_t title_term, int64_t t, int64_t window,
-                           int64_t *ids, int *hits, size_t max, size_t *n)
-{
-	sqlite3_stmt *s = sd->s[SD_CANDIDATES];
-	struct found found[DEDUP_MAX_INDEX * HF_DEDUP_RARE];
-	int64_t lo = 0, it;
-	size_t nfound = 0, k = 0, i, u;
+	sqlite3_stmt *s = sd->s[SD_SCAN];
 	int rc;
 
 	if (in->failed)
 		return in->failed;
-	if (nterms > DEDUP_MAX_INDEX)
-		nterms = DEDUP_MAX_INDEX;
-	rc = HF_OK;
-	if (!nterms || !max)
-		goto out;
-	if (sqlite3_bind_int64(sd->s[SD_WINDOW_ID], 1,
-	                       t - window - HF_DEDUP_AHEAD_S) != SQLITE_OK) {
-		rc = store__fail(sd->st, "cannot find dedup candidates");
+	if (sqlite3_bind_int64(s, 1, (int64_t)limit) != SQLITE_OK) {
+		rc = SQLITE_ERROR;
 		goto out;
 	}
-	/* No item first seen since the window opened: none is in it. */
-	if ((rc = step_id(sd, sd->s[SD_WINDOW_ID], &lo)) <= 0)
-		goto out;
-	for (i = 0; i < nterms; i++) {
-		int w = terms[i] == title_term ? 1 + TITLE_WEIGHT : 1;
-
-		if ((sqlite3_bind_int64(sd->s[SD_COMMON], 1, terms[i]) |
-		     sqlite3_bind_int64(sd->s[SD_COMMON], 2, lo) |
-		     sqlite3_bind_int(sd->s[SD_COMMON], 3, HF_DEDUP_RARE)) != SQLITE_OK) {
-			rc = store__fail(sd->st, "cannot find dedup candidates");
-			goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((rc = fn(ud, sqlite3_column_int64(s, 0),
+		             sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+		             (const char *)sqlite3_column_text(s, 3),
+		             (const char *)sqlite3_column_text(s, 4)))) {
+			sqlite3_reset(s);
+			return failed(in, rc);
 		}
-		/* A term of more items of the window than HF_DEDUP_RARE finds
-		 * no story: a rare one (a name, a place, a figure) does. */
-		if ((rc = step_id(sd, sd->s[SD_COMMON], &it)) < 0)
-			goto out;
-		if (rc)
-			continue;
-		/* LIMIT bounds found[] whatever the index holds. */
-		if ((sqlite3_bind_int64(s, 1, terms[i]) |
-		     sqlite3_bind_int64(s, 2, lo) |
-		     sqlite3_bind_int(s, 3, HF_DEDUP_RARE)) != SQLITE_OK) {
-			rc = store__fail(sd->st, "cannot find dedup candidates");
-			goto out;
-		}
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			it = sqlite3_column_int64(s, 1);
-			if (it < t - window || it > t + window)
-				continue;
-			found[nfound].id = sqlite3_column_int64(s, 0);
-			found[nfound++].w = w;
-		}
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE) {
-			rc = store__fail(sd->st, "cannot find dedup candidates of feed '%s'",
-			                 in->name);
-			goto out;
-		}
-	}
-	/* Each item once, weighed by the rare terms it has. */
-	qsort(found, nfound, sizeof *found, id_desc);
-	for (i = 0; i < nfound; i = u) {
-		int h = 0;
-
-		for (u = i; u < nfound && found[u].id == found[i].id; u++)
-			h += found[u].w;
-		rank_put(ids, hits, &k, max, found[i].id, h);
-	}
-	rc = HF_OK;
 out:
-	sqlite3_clear_bindings(sd->s[SD_CANDIDATES]);
-	if (!rc)
-		*n = k;
+	rc = rc == SQLITE_DONE ? HF_OK
+	                       : store__fail(sd->st, "cannot read the items of the "
+	                                     "same-story index");
+	sqlite3_reset(s);
 	return failed(in, rc);
+}
+
+int store_dedup_epoch(struct store_dedup *sd, struct store_ingest *in,
+                      uint64_t *epoch)
+{
+	struct store *st = sd->st;
+	sqlite3_stmt *s = sd->s[SD_DATA_VERSION];
+	int64_t v;
+
+	if (in->failed)
+		return in->failed;
+	/* Inside the ingest's write transaction nobody else commits: once
+	 * an ingest is enough. */
+	if (!in->version_read) {
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			sqlite3_reset(s);
+			return failed(in, store__fail(st, "cannot read the data version"));
+		}
+		v = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (v != st->data_version) {
+			st->data_version = v;
+			st->dedup_epoch++;
+		}
+		in->version_read = 1;
+	}
+	*epoch = st->dedup_epoch;
+	return HF_OK;
 }
 
 int store_dedup_item(struct store_dedup *sd, struct store_ingest *in,
@@ -383,46 +294,6 @@ int store_dedup_item_body(struct store_dedup *sd, int64_t id,
 	}
 	sqlite3_reset(s);
 	return rc;
-}
-
-int store_dedup_unindexed(struct store_dedup *sd, struct store_ingest *in,
-                          int64_t since, int64_t **ids, size_t *n)
-{
-	sqlite3_stmt *s = sd->s[SD_UNINDEXED];
-	int64_t *v = NULL, *nv;
-	size_t cap = 0;
-	int rc;
-
-	*ids = NULL;
-	*n = 0;
-	if (in->failed)
-		return in->failed;
-	if (sqlite3_bind_int64(s, 1, since) != SQLITE_OK) {
-		rc = store__fail(sd->st, "cannot list items without same-story terms");
-		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			if (!(nv = realloc(v, cap * sizeof *v))) {
-				rc = HF_ENOMEM;
-				goto out;
-			}
-			v = nv;
-		}
-		v[(*n)++] = sqlite3_column_int64(s, 0);
-	}
-	rc = rc == SQLITE_DONE ? HF_OK
-	                       : store__fail(sd->st, "cannot list items without same-story terms");
-out:
-	sqlite3_reset(s);
-	if (rc) {
-		free(v);
-		*n = 0;
-		return failed(in, rc);
-	}
-	*ids = v;
-	return HF_OK;
 }
 
 int store_dedup_promote(struct store_dedup *sd, struct store_ingest *in,

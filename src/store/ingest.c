@@ -22,6 +22,8 @@ static void rollback(struct store_ingest *in)
 	struct store *st = in->st;
 
 	store__rollback(st);
+	/* What the pipeline put in its same-story index went with it. */
+	st->dedup_epoch++;
 }
 
 int store_ingest_begin(struct store *st, const char *feed_name, int64_t now,
@@ -244,45 +246,6 @@ static int find_item(struct store_ingest *in, const struct feed_entry *e,
 	return rc;
 }
 
-/* The same-story terms of item id, replacing its old ones (none when
- * it is new). */
-static int put_terms(struct store *st, int64_t id, const int64_t *terms, size_t n,
-                     int replace)
-{
-	sqlite3_stmt *s;
-	int64_t t = 0;
-	size_t i;
-	int rc = HF_OK;
-
-	if (replace) {
-		if (!(s = store__stmt(st, S_TERMS_CLEAR)))
-			return HF_EDB;
-		if ((rc = store__run(st, s, sqlite3_bind_int64(s, 1, id),
-		                     "cannot clear same-story terms")))
-			return rc;
-	}
-	if (!n)
-		return HF_OK;
-	/* The item's time as the look-up filters on it (store_schema.c). */
-	if (!(s = store__stmt(st, S_ITEM_T)))
-		return HF_EDB;
-	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW)
-		rc = store__fail(st, "cannot read item %lld", (long long)id);
-	else
-		t = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	for (i = 0; i < n && !rc; i++) {
-		if (!(s = store__stmt(st, S_TERM_ADD)))
-			return HF_EDB;
-		rc = store__run(st, s, sqlite3_bind_int64(s, 1, id) |
-		                sqlite3_bind_int64(s, 2, terms[i]) |
-		                sqlite3_bind_int64(s, 3, t),
-		                "cannot store same-story terms");
-	}
-	return rc;
-}
-
 int store_ingest_entry(struct store_ingest *in, const struct feed_entry *e,
                        int *outcome)
 {
@@ -371,7 +334,6 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 			goto out;
 	}
 	if ((!found && !h && (rc = drop_merged(in, e))) ||
-	    (h && (rc = put_terms(st, id, h->terms, h->nterms, found))) ||
 	    (rc = put_categories(in, id, e, found)) ||
 	    (rc = put_enclosures(in, id, e, found)) ||
 	    (rc = store__categories_put(st, id, h ? h->cats : NULL,
@@ -382,6 +344,10 @@ int store_ingest_entry_with(struct store_ingest *in, const struct feed_entry *e,
 	else
 		in->items_new++;
 	in->item_id = id;
+	/* Written without the pipeline: its same-story index must be built
+	 * again (store_dedup_epoch). */
+	if (!h)
+		st->dedup_epoch++;
 	if (outcome)
 		*outcome = found ? STORE_UPDATED : STORE_NEW;
 out:
@@ -426,21 +392,8 @@ int store_ingest_add_source(struct store_ingest *in, int64_t item_id,
 	return rc;
 }
 
-int store_item_set_terms(struct store_ingest *in, int64_t item_id,
-                         const int64_t *terms, size_t nterms)
-{
-	int rc;
-
-	if (in->failed)
-		return in->failed;
-	if ((rc = put_terms(in->st, item_id, terms, nterms, 1)))
-		in->failed = rc;
-	return rc;
-}
-
 int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,
-                               const char *title_norm, uint64_t simhash,
-                               const int64_t *terms, size_t nterms)
+                               const char *title_norm, uint64_t simhash)
 {
 	struct store *st = in->st;
 	sqlite3_stmt *s;
@@ -450,12 +403,12 @@ int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,
 		return in->failed;
 	if (!(s = store__stmt(st, S_FINGERPRINT)))
 		rc = HF_EDB;
-	else if (!(rc = store__run(st, s,
-	                      sqlite3_bind_int64(s, 1, item_id) |
-	                      bind_text(s, 2, title_norm) |
-	                      sqlite3_bind_int64(s, 3, (int64_t)simhash),
-	                      "cannot store dedup fingerprint")))
-		rc = put_terms(st, item_id, terms, nterms, 1);
+	else
+		rc = store__run(st, s,
+		                sqlite3_bind_int64(s, 1, item_id) |
+		                bind_text(s, 2, title_norm) |
+		                sqlite3_bind_int64(s, 3, (int64_t)simhash),
+		                "cannot store dedup fingerprint");
 	if (rc)
 		in->failed = rc;
 	return rc;

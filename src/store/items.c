@@ -264,6 +264,9 @@ int store_prune_items(struct store *st, int64_t before, int64_t *n)
 	}
 	if (n)
 		*n = sqlite3_changes(st->db);
+	/* The same-story index of a pipeline held some of them. */
+	if (sqlite3_changes(st->db))
+		st->dedup_epoch++;
 out:
 	sqlite3_finalize(s);
 	return rc;

@@ -47,25 +47,6 @@
  * item_enclosures: an entry's enclosures (podcasts, PDFs), republished
  * as rel="enclosure" links.
  */
-/*
- * item_terms, the same-story index (dedup.h, store_dedup_candidates): the
- * terms of an item (dedup_sig_index: lemma hashes of its headline words
- * and of its lead's numbers, and its whole headline's), written with its
- * fingerprint, each with the item's time t (published, else first_seen)
- * so that a look-up reads the index and nothing else: keyed by term, one
- * seek per term; by item for replacing and pruning an item's rows.
- * Version 10 had it without t and the headline's term; version 11 made
- * it anew.
- */
-#define ITEM_TERMS                                                          \
-	"CREATE TABLE item_terms ("                                         \
-	" term INTEGER NOT NULL,"                                           \
-	" item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE," \
-	" t INTEGER NOT NULL,"                                              \
-	" PRIMARY KEY (term, item_id)"                                      \
-	") STRICT, WITHOUT ROWID;"                                          \
-	"CREATE INDEX item_terms_item ON item_terms(item_id);"
-
 #define FTS_TABLE                                                           \
 	"CREATE VIRTUAL TABLE items_fts USING fts5(title, summary,"         \
 	" content='items', content_rowid='id',"                             \
@@ -297,8 +278,7 @@ static const char schema_sql[] =
 	") STRICT, WITHOUT ROWID;"
 	DIGEST_TABLES
 	ITEMS_FTS
-	FTS_TRIGGERS
-	ITEM_TERMS;
+	FTS_TRIGGERS;
 
 /*
  * 8 -> 9: the digest tables of DIGEST_TABLES; an item's categories are
@@ -354,12 +334,9 @@ static const char upgrade_8_sql[] =
 	SOURCES_VIEW;
 
 /*
- * 9 -> 10: the same-story index (ITEM_TERMS), empty: the pipeline fills
- * in the terms of the items of the dedup window (pipeline_new); and the
- * full-text index again without its prefix indexes.
+ * 9 -> 10: the full-text index again without its prefix indexes.
  */
 static const char upgrade_9_sql[] =
-	ITEM_TERMS
 	"DROP TRIGGER IF EXISTS items_fts_insert;"
 	"DROP TRIGGER IF EXISTS items_fts_delete;"
 	"DROP TRIGGER IF EXISTS items_fts_update;"
@@ -369,22 +346,30 @@ static const char upgrade_9_sql[] =
 
 /*
  * 10 -> 11: the full-text index written at the end of a transaction
- * (FTS_TRIGGERS), what it holds kept; the same-story index anew and
- * empty, the pipeline fills in the window's terms as from version 9.
+ * (FTS_TRIGGERS), what it holds kept.
  */
 static const char upgrade_10_sql[] =
 	"DROP TRIGGER IF EXISTS items_fts_insert;"
 	"DROP TRIGGER IF EXISTS items_fts_delete;"
 	"DROP TRIGGER IF EXISTS items_fts_update;"
-	FTS_TRIGGERS
-	"DROP TABLE item_terms;"
-	ITEM_TERMS;
+	FTS_TRIGGERS;
+
+/*
+ * 11 -> 12: the same-story index leaves the database (item_terms, by
+ * term then item).  Each feed's commit wrote some 850 of its pages at
+ * random, the most of the time an ingest took; the index is kept in
+ * memory now, for the newest items, and built again from them
+ * (dedup.h, struct dedup_index).  Versions 10 and 11 had the table.
+ */
+static const char upgrade_11_sql[] =
+	"DROP TABLE IF EXISTS item_terms;";
 
 /* upgrades[v - STORE_SCHEMA_OLDEST] takes version v to v + 1. */
 static const char *const upgrades[] = {
 	upgrade_8_sql,
 	upgrade_9_sql,
 	upgrade_10_sql,
+	upgrade_11_sql,
 };
 
 _Static_assert(sizeof upgrades / sizeof upgrades[0] ==
@@ -667,11 +652,6 @@ const char *const store__stmt_sql[S__COUNT] = {
 	" SELECT i.id, i.title, i.summary FROM items_fts_pending p"
 	" JOIN items i ON i.id = p.id",
 	[S_FTS_FLUSHED] = "DELETE FROM items_fts_pending",
-	[S_TERMS_CLEAR] = "DELETE FROM item_terms WHERE item_id = ?1",
-	[S_TERM_ADD] =
-	"INSERT OR IGNORE INTO item_terms (term, item_id, t) VALUES (?2, ?1, ?3)",
-	[S_ITEM_T] =
-	"SELECT COALESCE(published, first_seen) FROM items WHERE id = ?1",
 	[S_FIND_CANON] =
 	"SELECT id FROM items WHERE canon_hash = helsefeed_fnv1a(?1)"
 	" AND canon_url = ?1 ORDER BY id LIMIT 1",

@@ -55,9 +55,6 @@ enum stmt_id {
 	S_FINGERPRINT,
 	S_FTS_FLUSH,
 	S_FTS_FLUSHED,
-	S_TERMS_CLEAR,
-	S_TERM_ADD,
-	S_ITEM_T,
 	S_FIND_CANON,
 	S_FETCH_INSERT,
 	S_HEALTH_OK,
@@ -77,6 +74,10 @@ struct store {
 	struct store_ingest *ingest;  /* the open one, or NULL */
 	struct buf err;               /* last failure */
 	int readonly;                 /* store_open_readonly */
+	/* store_dedup_epoch: moved by every change to the items that the
+	 * pipeline did not make itself; data_version as last read. */
+	uint64_t dedup_epoch;
+	int64_t data_version;
 };
 
 /* One open ingest (store_ingest.c). */
@@ -91,6 +92,7 @@ struct store_ingest {
 	struct buf canon;             /* canonical URL of canon_src */
 	struct buf canon_src;         /* the link it was made from */
 	int canon_none;               /* canon_src has no canonical URL */
+	int version_read;             /* store_dedup_epoch read data_version */
 };
 
 /*

@@ -1,0 +1,419 @@
+/* dedup/index.c - the same-story index: the newest items of the store by
+ * the terms they hold; see dedup.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "helsefeed/dedup.h"
+#include "helsefeed/limits.h"
+
+/* A position of no slot; STALE: a table entry whose chain is empty. */
+#define NONE UINT32_MAX
+#define STALE (UINT32_MAX - 1)
+
+/* One item: its terms, and for each the position of the next older
+ * item of the ring that holds that term (NONE: none). */
+struct slot {
+	int64_t id, first_seen, t;
+	int64_t term[DEDUP_MAX_INDEX];
+	uint32_t next[DEDUP_MAX_INDEX];
+	uint8_t n;
+};
+
+struct dedup_index {
+	struct slot *ring;     /* items by id, oldest at tail */
+	size_t cap;            /* at most this many items */
+	size_t alloc;          /* slots allocated, up to cap */
+	size_t tail, count;
+	/* term -> position of its newest item, open addressing */
+	int64_t *key;
+	uint32_t *head;        /* NONE: a free entry */
+	size_t size, used;     /* size a power of two */
+};
+
+int dedup_index_new(size_t cap, struct dedup_index **out)
+{
+	struct dedup_index *ix;
+
+	if (!cap || cap >= STALE)
+		return HF_EINVAL;
+	if (!(ix = calloc(1, sizeof *ix)))
+		return HF_ENOMEM;
+	ix->cap = cap;
+	*out = ix;
+	return HF_OK;
+}
+
+void dedup_index_free(struct dedup_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->ring);
+	free(ix->key);
+	free(ix->head);
+	free(ix);
+}
+
+static void table_clear(struct dedup_index *ix)
+{
+	if (ix->head)
+		memset(ix->head, 0xff, ix->size * sizeof *ix->head);
+	ix->used = 0;
+}
+
+void dedup_index_clear(struct dedup_index *ix)
+{
+	ix->tail = ix->count = 0;
+	table_clear(ix);
+}
+
+size_t dedup_index_count(const struct dedup_index *ix)
+{
+	return ix->count;
+}
+
+static size_t pos_of(const struct dedup_index *ix, size_t i)
+{
+	return (ix->tail + i) % ix->alloc;
+}
+
+/* The index in slot p of term, or -1. */
+static int term_at(const struct slot *s, int64_t term)
+{
+	for (int k = 0; k < s->n; k++)
+		if (s->term[k] == term)
+			return k;
+	return -1;
+}
+
+/* Whether position p holds an item older than `below` with `term`: a
+ * link to an item that left the ring, or to a slot another item took
+ * since, is no link. */
+static int valid(const struct dedup_index *ix, uint32_t p, int64_t term,
+                 int64_t below)
+{
+	return p < ix->alloc &&
+	       (p + ix->alloc - ix->tail) % ix->alloc < ix->count &&
+	       ix->ring[p].id < below && term_at(&ix->ring[p], term) >= 0;
+}
+
+static size_t bucket(const struct dedup_index *ix, int64_t term)
+{
+	return (size_t)(((uint64_t)term * 0x9e3779b97f4a7c15ULL) >> 32) &
+	       (ix->size - 1);
+}
+
+/* The table entry of term, or of the free entry where it would go. */
+static size_t entry_of(const struct dedup_index *ix, int64_t term)
+{
+	size_t e = bucket(ix, term);
+
+	while (ix->head[e] != NONE && ix->key[e] != term)
+		e = (e + 1) & (ix->size - 1);
+	return e;
+}
+
+/* Link term k of the item at p as its newest holder. */
+static void link_newest(struct dedup_index *ix, uint32_t p, int k)
+{
+	struct slot *s = &ix->ring[p];
+	size_t e = entry_of(ix, s->term[k]);
+
+	if (ix->head[e] == NONE) {
+		ix->key[e] = s->term[k];
+		ix->used++;
+		s->next[k] = NONE;
+	} else {
+		s->next[k] = valid(ix, ix->head[e], s->term[k], s->id) ?
+		             ix->head[e] : NONE;
+	}
+	ix->head[e] = p;
+}
+
+/* The table anew from the ring, at least `size` entries and twice what
+ * it holds: stale entries go. */
+static int relink(struct dedup_index *ix, size_t size)
+{
+	size_t i;
+
+	for (;;) {
+		if (size != ix->size) {
+			int64_t *key = realloc(ix->key, size * sizeof *key);
+			uint32_t *head;
+
+			if (!key)
+				return HF_ENOMEM;
+			ix->key = key;
+			if (!(head = realloc(ix->head, size * sizeof *head)))
+				return HF_ENOMEM;
+			ix->head = head;
+			ix->size = size;
+		}
+		table_clear(ix);
+		for (i = 0; i < ix->count; i++) {
+			uint32_t p = (uint32_t)pos_of(ix, i);
+
+			for (int k = 0; k < ix->ring[p].n; k++)
+				link_newest(ix, p, k);
+		}
+		if (2 * ix->used <= ix->size)
+			return HF_OK;
+		size *= 2;
+	}
+}
+
+/* Room in the table for n more terms, at most 3/4 full. */
+static int table_room(struct dedup_index *ix, size_t n)
+{
+	if (4 * (ix->used + n) <= 3 * ix->size)
+		return HF_OK;
+	return relink(ix, ix->size ? ix->size : 1024);
+}
+
+/* One more slot: the ring grows to cap, then the oldest item leaves. */
+static int ring_room(struct dedup_index *ix)
+{
+	struct slot *r;
+	size_t alloc, i;
+
+	if (ix->count < ix->alloc)
+		return HF_OK;
+	if (ix->alloc == ix->cap) {
+		ix->tail = (ix->tail + 1) % ix->alloc;
+		ix->count--;
+		return HF_OK;
+	}
+	alloc = ix->alloc ? 2 * ix->alloc : 256;
+	if (alloc > ix->cap)
+		alloc = ix->cap;
+	if (!(r = malloc(alloc * sizeof *r)))
+		return HF_ENOMEM;
+	/* Positions change: every link is made again. */
+	for (i = 0; i < ix->count; i++)
+		r[i] = ix->ring[pos_of(ix, i)];
+	free(ix->ring);
+	ix->ring = r;
+	ix->alloc = alloc;
+	ix->tail = 0;
+	return relink(ix, ix->size ? ix->size : 1024);
+}
+
+/* The ring index (0 oldest) of item id, or count. */
+static size_t find(const struct dedup_index *ix, int64_t id)
+{
+	size_t lo = 0, hi = ix->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->ring[pos_of(ix, mid)].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ix->count && ix->ring[pos_of(ix, lo)].id == id ? lo
+	                                                           : ix->count;
+}
+
+/* Take term k of the item at p out of its chain. */
+static void unlink_term(struct dedup_index *ix, uint32_t p, int k)
+{
+	struct slot *s = &ix->ring[p];
+	size_t e = entry_of(ix, s->term[k]);
+	uint32_t q;
+
+	if (ix->head[e] == NONE)
+		return;
+	if (ix->head[e] == p) {
+		ix->head[e] = valid(ix, s->next[k], s->term[k], s->id) ?
+		              s->next[k] : STALE;
+		return;
+	}
+	for (q = ix->head[e]; valid(ix, q, s->term[k], INT64_MAX);) {
+		struct slot *o = &ix->ring[q];
+		int kq = term_at(o, s->term[k]);
+
+		if (o->next[kq] == p) {
+			o->next[kq] = s->next[k];
+			return;
+		}
+		if (!valid(ix, o->next[kq], s->term[k], o->id))
+			return;
+		q = o->next[kq];
+	}
+}
+
+/* Link term k of the item at p, which is not the newest, in id order. */
+static void link_sorted(struct dedup_index *ix, uint32_t p, int k)
+{
+	struct slot *s = &ix->ring[p];
+	int64_t term = s->term[k];
+	size_t e = entry_of(ix, term);
+	uint32_t q;
+
+	if (ix->head[e] == NONE) {
+		ix->key[e] = term;
+		ix->used++;
+	}
+	q = ix->head[e];
+	if (!valid(ix, q, term, INT64_MAX) || ix->ring[q].id < s->id) {
+		s->next[k] = valid(ix, q, term, s->id) ? q : NONE;
+		ix->head[e] = p;
+		return;
+	}
+	for (;;) {
+		struct slot *o = &ix->ring[q];
+		int kq = term_at(o, term);
+		uint32_t nx = o->next[kq];
+
+		if (!valid(ix, nx, term, o->id) || ix->ring[nx].id < s->id) {
+			s->next[k] = valid(ix, nx, term, o->id) ? nx : NONE;
+			o->next[kq] = p;
+			return;
+		}
+		q = nx;
+	}
+}
+
+int dedup_index_put(struct dedup_index *ix, int64_t id, int64_t first_seen,
+                    int64_t published, const int64_t *terms, size_t n)
+{
+	struct slot *s;
+	uint32_t p;
+	size_t i;
+	int rc;
+
+	if (n > DEDUP_MAX_INDEX)
+		n = DEDUP_MAX_INDEX;
+	if ((rc = table_room(ix, n)))
+		return rc;
+	if (ix->count && id <= ix->ring[pos_of(ix, ix->count - 1)].id) {
+		/* A held item's new terms; one older than the ring stays out. */
+		if ((i = find(ix, id)) == ix->count)
+			return HF_OK;
+		p = (uint32_t)pos_of(ix, i);
+		s = &ix->ring[p];
+		while (s->n)
+			unlink_term(ix, p, --s->n);
+		s->t = published != HF_NOTIME ? published : s->first_seen;
+		for (i = 0; i < n; i++)
+			if (term_at(s, terms[i]) < 0) {
+				s->term[s->n] = terms[i];
+				link_sorted(ix, p, s->n++);
+			}
+		return HF_OK;
+	}
+	if ((rc = ring_room(ix)))
+		return rc;
+	p = (uint32_t)pos_of(ix, ix->count++);
+	s = &ix->ring[p];
+	s->id = id;
+	s->first_seen = first_seen;
+	s->t = published != HF_NOTIME ? published : first_seen;
+	s->n = 0;
+	for (i = 0; i < n; i++)
+		if (term_at(s, terms[i]) < 0) {
+			s->term[s->n] = terms[i];
+			link_newest(ix, p, s->n++);
+		}
+	return HF_OK;
+}
+
+/* Add id with weight h to the best-first list ids/hits of k (max). */
+static void rank_put(int64_t *ids, int *hits, size_t *k, size_t max,
+                     int64_t id, int h)
+{
+	size_t i;
+
+	for (i = *k < max ? (*k)++ : max;
+	     i > 0 && (hits[i - 1] < h || (hits[i - 1] == h && ids[i - 1] < id));
+	     i--)
+		if (i < max) {
+			ids[i] = ids[i - 1];
+			hits[i] = hits[i - 1];
+		}
+	if (i < max) {
+		ids[i] = id;
+		hits[i] = h;
+	}
+}
+
+/* An item found by a term, and the weight of that term. */
+struct found {
+	int64_t id;
+	int w;
+};
+
+static int id_desc(const void *a, const void *b)
+{
+	int64_t x = ((const struct found *)a)->id;
+	int64_t y = ((const struct found *)b)->id;
+
+	return (x < y) - (x > y);
+}
+
+/* An item of the same headline outranks any number of shared words. */
+#define TITLE_WEIGHT DEDUP_MAX_INDEX
+
+size_t dedup_index_candidates(const struct dedup_index *ix,
+                              const int64_t *terms, size_t nterms,
+                              int64_t title_term, int64_t t, int64_t window,
+                              int64_t *ids, int *hits, size_t max)
+{
+	struct found found[DEDUP_MAX_INDEX * HF_DEDUP_RARE];
+	int64_t since = t - window - HF_DEDUP_AHEAD_S, lo;
+	size_t nfound = 0, k = 0, i, u, a = 0, b = ix->count;
+
+	if (nterms > DEDUP_MAX_INDEX)
+		nterms = DEDUP_MAX_INDEX;
+	if (!nterms || !max || !ix->count)
+		return 0;
+	/* The first item first seen since the window opened. */
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (ix->ring[pos_of(ix, mid)].first_seen < since)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	if (a == ix->count)
+		return 0;
+	lo = ix->ring[pos_of(ix, a)].id;
+	for (i = 0; i < nterms; i++) {
+		int w = terms[i] == title_term ? 1 + TITLE_WEIGHT : 1;
+		struct found got[HF_DEDUP_RARE];
+		size_t ngot = 0, seen = 0, e = entry_of(ix, terms[i]);
+		int64_t below = INT64_MAX;
+		uint32_t q = ix->head[e];
+
+		/* Newest first, down to the window's first item: a term of
+		 * more than HF_DEDUP_RARE of them finds no story, a rare one
+		 * (a name, a place, a figure) does. */
+		while (q != NONE && valid(ix, q, terms[i], below)) {
+			const struct slot *s = &ix->ring[q];
+
+			if (s->id < lo || ++seen > HF_DEDUP_RARE)
+				break;
+			if (s->t >= t - window && s->t <= t + window) {
+				got[ngot].id = s->id;
+				got[ngot++].w = w;
+			}
+			below = s->id;
+			q = s->next[term_at(s, terms[i])];
+		}
+		if (seen > HF_DEDUP_RARE)
+			continue;
+		memcpy(found + nfound, got, ngot * sizeof *got);
+		nfound += ngot;
+	}
+	/* Each item once, weighed by the rare terms it has. */
+	qsort(found, nfound, sizeof *found, id_desc);
+	for (i = 0; i < nfound; i = u) {
+		int h = 0;
+
+		for (u = i; u < nfound && found[u].id == found[i].id; u++)
+			h += found[u].w;
+		rank_put(ids, hits, &k, max, found[i].id, h);
+	}
+	return k;
+}
