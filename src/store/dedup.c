@@ -83,7 +83,8 @@ static const char *const sd_sql[SD__COUNT] = {
 	" ?14, corrected), text_sig = ?16 WHERE id = ?1",
 	[SD_ECATS_CLEAR] = "DELETE FROM item_entry_categories WHERE item_id = ?1",
 	[SD_ECAT_ADD] =
-	"INSERT OR IGNORE INTO item_entry_categories (item_id, term)"
+	"INSERT OR IGNORE INTO item_entry_categories"
+	" (item_id, term)"
 	" VALUES (?1, ?2)",
 	[SD_FEED_NAME] = "SELECT name FROM feeds WHERE id = ?1",
 };
