@@ -41,6 +41,7 @@ struct dedup_index {
 	/* term -> position of its newest item, open addressing */
 	int64_t *key;
 	uint32_t *head;        /* NONE: a free entry */
+	uint32_t *cnt;         /* items of the ring that hold it */
 	size_t size, used;     /* size a power of two */
 };
 
@@ -64,6 +65,7 @@ void dedup_index_free(struct dedup_index *ix)
 	free(ix->ring);
 	free(ix->key);
 	free(ix->head);
+	free(ix->cnt);
 	free(ix);
 }
 
@@ -141,6 +143,7 @@ static void link_newest(struct dedup_index *ix, uint32_t p, int k)
 
 	if (ix->head[e] == NONE) {
 		ix->key[e] = s->term[k];
+		ix->cnt[e] = 0;
 		ix->used++;
 		s->next[k] = NONE;
 	} else {
@@ -148,6 +151,7 @@ static void link_newest(struct dedup_index *ix, uint32_t p, int k)
 		             ix->head[e] : NONE;
 	}
 	ix->head[e] = LINK(p, k);
+	ix->cnt[e]++;
 }
 
 /* The table anew from the ring, at least `size` entries and twice what
@@ -167,6 +171,9 @@ static int relink(struct dedup_index *ix, size_t size)
 			if (!(head = realloc(ix->head, size * sizeof *head)))
 				return HF_ENOMEM;
 			ix->head = head;
+			if (!(head = realloc(ix->cnt, size * sizeof *head)))
+				return HF_ENOMEM;
+			ix->cnt = head;
 			ix->size = size;
 		}
 		table_clear(ix);
@@ -199,6 +206,10 @@ static int ring_room(struct dedup_index *ix)
 	if (ix->count < ix->alloc)
 		return HF_OK;
 	if (ix->alloc == ix->cap) {
+		const struct slot *old = &ix->ring[ix->tail];
+
+		for (int k = 0; k < old->n; k++)
+			ix->cnt[entry_of(ix, old->term[k])]--;
 		ix->tail = (ix->tail + 1) % ix->alloc;
 		ix->count--;
 		return HF_OK;
@@ -247,6 +258,7 @@ static void unlink_term(struct dedup_index *ix, uint32_t p, int k)
 		return;
 	if (ix->head[e] == me) {
 		ix->head[e] = valid(ix, s->next[k], term, s->id) ? s->next[k] : STALE;
+		ix->cnt[e]--;
 		return;
 	}
 	for (l = ix->head[e]; valid(ix, l, term, INT64_MAX);) {
@@ -255,6 +267,7 @@ static void unlink_term(struct dedup_index *ix, uint32_t p, int k)
 
 		if (*nx == me) {
 			*nx = s->next[k];
+			ix->cnt[e]--;
 			return;
 		}
 		if (!valid(ix, *nx, term, o->id))
@@ -273,8 +286,10 @@ static void link_sorted(struct dedup_index *ix, uint32_t p, int k)
 
 	if (ix->head[e] == NONE) {
 		ix->key[e] = term;
+		ix->cnt[e] = 0;
 		ix->used++;
 	}
+	ix->cnt[e]++;
 	l = ix->head[e];
 	if (!valid(ix, l, term, INT64_MAX) || ix->ring[LINK_POS(l)].id < s->id) {
 		s->next[k] = valid(ix, l, term, s->id) ? l : NONE;
@@ -403,9 +418,14 @@ size_t dedup_index_candidates(const struct dedup_index *ix,
 	for (i = 0; i < nterms; i++) {
 		int w = terms[i] == title_term ? 1 + TITLE_WEIGHT : 1;
 		struct found got[HF_DEDUP_RARE];
-		size_t ngot = 0, seen = 0;
+		size_t ngot = 0, seen = 0, e = entry_of(ix, terms[i]);
 		int64_t below = INT64_MAX;
-		uint32_t l = ix->head[entry_of(ix, terms[i])];
+		uint32_t l = ix->head[e];
+
+		/* The window holds every item of the ring: the term's count
+		 * says whether it is rare. */
+		if (l == NONE || (a == 0 && ix->cnt[e] > HF_DEDUP_RARE))
+			continue;
 
 		/* Newest first, down to the window's first item: a term of
 		 * more than HF_DEDUP_RARE of them finds no story, a rare one
