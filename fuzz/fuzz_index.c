@@ -32,6 +32,22 @@ static size_t at;
 static const uint8_t *in;
 static size_t len;
 
+/* dedup_index_put of item id, its feed a function of it. */
+static int put(struct dedup_index *ix, int64_t id, int64_t fs, int64_t pub,
+               const int64_t *terms, size_t n)
+{
+	struct dedup_index_item it;
+
+	memset(&it, 0, sizeof it);
+	it.id = id;
+	it.first_seen = fs;
+	it.published = pub;
+	it.feed_id = id % 5;
+	it.title_norm = id % 2 ? "ny plan" : NULL;
+	it.merged = id % 3 == 0;
+	return dedup_index_put(ix, &it, terms, n);
+}
+
 static unsigned next(void)
 {
 	return at < len ? in[at++] : 0;
@@ -153,13 +169,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0: case 1: case 2:   /* a new item */
 			id += 1 + op / 8 % 3;
 			fs += (int64_t)(op / 32) * 3600 * 12;
-			if (dedup_index_put(ix, id, fs, pub, terms, n))
+			if (put(ix, id, fs, pub, terms, n))
 				abort();
 			model_put(&m, id, fs, pub, terms, n);
 			break;
 		case 3: case 4:           /* new terms of an item, held or not */
 			t = id - (int64_t)(op / 8);
-			if (dedup_index_put(ix, t, fs, pub, terms, n))
+			if (put(ix, t, fs, pub, terms, n))
 				abort();
 			model_put(&m, t, fs, pub, terms, n);
 			break;
@@ -182,6 +198,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (got != want || memcmp(ids[0], ids[1], got * sizeof ids[0][0]) ||
 			    memcmp(hits[0], hits[1], got * sizeof hits[0][0]))
 				abort();
+			/* What it holds of each found item. */
+			for (i = 0; i < got; i++) {
+				struct dedup_index_item it;
+
+				if (!dedup_index_item(ix, ids[0][i], &it) ||
+				    it.feed_id != ids[0][i] % 5 ||
+				    !it.title_norm != !(ids[0][i] % 2) ||
+				    it.merged != (ids[0][i] % 3 == 0))
+					abort();
+			}
 			break;
 		}
 		if (dedup_index_count(ix) != m.n)

@@ -353,8 +353,11 @@ int dedup_url_glob(const char *pattern, const char *id, size_t idlen,
  * write (a rolled-back ingest, a prune, another process's commit) makes
  * it build the index again (store_dedup_epoch).  What it holds therefore
  * never changes an answer: a built index and a kept one are the same.
- * Memory: about 230 bytes an item and 12 a distinct term (2.5 MiB at
- * HF_DEDUP_INDEX_ITEMS), whatever the store holds.
+ * It also holds what the candidate search reads of an item, its primary
+ * feed, title_norm and simhash, so that a candidate the headlines rule
+ * out costs no read of the store.  Memory: about 330 bytes an item and
+ * 16 a distinct term (3.5 MiB at HF_DEDUP_INDEX_ITEMS), whatever the
+ * store holds.
  */
 struct dedup_index;
 
@@ -365,17 +368,36 @@ void dedup_index_free(struct dedup_index *ix);
 void dedup_index_clear(struct dedup_index *ix);
 size_t dedup_index_count(const struct dedup_index *ix);
 
+/* An item as the index holds it, beside its terms. */
+struct dedup_index_item {
+	int64_t id;
+	int64_t first_seen;
+	int64_t published;     /* HF_NOTIME: none; out: the item's time */
+	int64_t feed_id;       /* of its primary source */
+	const char *title_norm;  /* NULL none; out: the index's, until it
+	                          * next changes */
+	uint64_t simhash;
+	int merged;            /* it has merged sources (item_sources);
+	                        * -1 in dedup_index_put: as it was */
+};
+
 /*
- * Item `id`'s terms[0..n): a new item (id above every held one) first
- * seen at `first_seen`, the oldest item leaving a full index; or a held
- * item's terms again, first_seen unchanged; an item older than the held
- * ones stays out.  Its time is `published`, else first_seen (HF_NOTIME:
- * none), as the store's COALESCE(published, first_seen).  Returns 0,
- * HF_ENOMEM (the index is then unusable until dedup_index_clear).
+ * Item it->id with terms[0..n): a new item (id above every held one),
+ * the oldest item leaving a full index; or a held item's new text,
+ * first_seen unchanged; an item older than the held ones stays out.
+ * Its time is it->published, else first_seen, as the store's
+ * COALESCE(published, first_seen).  Returns 0, HF_ENOMEM (the index is
+ * then unusable until dedup_index_clear).
  */
-int dedup_index_put(struct dedup_index *ix, int64_t id, int64_t first_seen,
-                    int64_t published, const int64_t *terms,
-                    size_t n) HF_WUR;
+int dedup_index_put(struct dedup_index *ix, const struct dedup_index_item *it,
+                    const int64_t *terms, size_t n) HF_WUR;
+
+/* Item `id` as held: 1 and *out, 0 when the index does not hold it. */
+int dedup_index_item(const struct dedup_index *ix, int64_t id,
+                     struct dedup_index_item *out);
+
+/* Item `id` got a merged source. */
+void dedup_index_merged(struct dedup_index *ix, int64_t id);
 
 /*
  * Candidates for entry time t: the items that have a rare term among
@@ -420,15 +442,14 @@ int64_t store_dedup_now(const struct store_ingest *in);
 
 /*
  * What the same-story index is built from: the newest `limit` items,
- * oldest first, each with its id, first_seen, time (published, else
- * first_seen), title_norm and summary (NULL: none; valid during the
- * call), given to fn; fn's nonzero return stops the scan and is
- * returned.  Returns 0, HF_EDB, or fn's code.
+ * oldest first, each as the index holds it (published: its time) with
+ * its summary (NULL: none; both valid during the call), given to fn;
+ * fn's nonzero return stops the scan and is returned.  Returns 0,
+ * HF_EDB, or fn's code.
  */
 int store_dedup_scan(struct store_dedup *sd, struct store_ingest *in,
                      size_t limit,
-                     int (*fn)(void *ud, int64_t id, int64_t first_seen,
-                               int64_t t, const char *title_norm,
+                     int (*fn)(void *ud, const struct dedup_index_item *it,
                                const char *summary),
                      void *ud) HF_WUR;
 

@@ -28,6 +28,10 @@ _Static_assert(DEDUP_MAX_INDEX <= 32, "a term's index fits a link");
  * the ring that holds that term (NONE: none). */
 struct slot {
 	int64_t id, first_seen, t;
+	int64_t feed_id;
+	uint64_t simhash;
+	char *title_norm;      /* owned; NULL none */
+	uint8_t merged;
 	int64_t term[DEDUP_MAX_INDEX];
 	uint32_t next[DEDUP_MAX_INDEX];
 	uint8_t n;
@@ -62,6 +66,7 @@ void dedup_index_free(struct dedup_index *ix)
 {
 	if (!ix)
 		return;
+	dedup_index_clear(ix);
 	free(ix->ring);
 	free(ix->key);
 	free(ix->head);
@@ -76,8 +81,12 @@ static void table_clear(struct dedup_index *ix)
 	ix->used = 0;
 }
 
+static size_t pos_of(const struct dedup_index *ix, size_t i);
+
 void dedup_index_clear(struct dedup_index *ix)
 {
+	for (size_t i = 0; i < ix->count; i++)
+		free(ix->ring[pos_of(ix, i)].title_norm);
 	ix->tail = ix->count = 0;
 	table_clear(ix);
 }
@@ -206,10 +215,11 @@ static int ring_room(struct dedup_index *ix)
 	if (ix->count < ix->alloc)
 		return HF_OK;
 	if (ix->alloc == ix->cap) {
-		const struct slot *old = &ix->ring[ix->tail];
+		struct slot *old = &ix->ring[ix->tail];
 
 		for (int k = 0; k < old->n; k++)
 			ix->cnt[entry_of(ix, old->term[k])]--;
+		free(old->title_norm);
 		ix->tail = (ix->tail + 1) % ix->alloc;
 		ix->count--;
 		return HF_OK;
@@ -310,8 +320,25 @@ static void link_sorted(struct dedup_index *ix, uint32_t p, int k)
 	}
 }
 
-int dedup_index_put(struct dedup_index *ix, int64_t id, int64_t first_seen,
-                    int64_t published, const int64_t *terms, size_t n)
+/* The fields of *it into slot s; returns HF_ENOMEM with s unchanged. */
+static int set_item(struct slot *s, const struct dedup_index_item *it)
+{
+	char *tn = NULL;
+
+	if (it->title_norm && !(tn = strdup(it->title_norm)))
+		return HF_ENOMEM;
+	free(s->title_norm);
+	s->title_norm = tn;
+	s->feed_id = it->feed_id;
+	s->simhash = it->simhash;
+	if (it->merged >= 0)
+		s->merged = (uint8_t)(it->merged != 0);
+	s->t = it->published != HF_NOTIME ? it->published : s->first_seen;
+	return HF_OK;
+}
+
+int dedup_index_put(struct dedup_index *ix, const struct dedup_index_item *it,
+                    const int64_t *terms, size_t n)
 {
 	struct slot *s;
 	uint32_t p;
@@ -322,15 +349,16 @@ int dedup_index_put(struct dedup_index *ix, int64_t id, int64_t first_seen,
 		n = DEDUP_MAX_INDEX;
 	if ((rc = table_room(ix, n)))
 		return rc;
-	if (ix->count && id <= ix->ring[pos_of(ix, ix->count - 1)].id) {
-		/* A held item's new terms; one older than the ring stays out. */
-		if ((i = find(ix, id)) == ix->count)
+	if (ix->count && it->id <= ix->ring[pos_of(ix, ix->count - 1)].id) {
+		/* A held item's new text; one older than the ring stays out. */
+		if ((i = find(ix, it->id)) == ix->count)
 			return HF_OK;
 		p = (uint32_t)pos_of(ix, i);
 		s = &ix->ring[p];
+		if ((rc = set_item(s, it)))
+			return rc;
 		while (s->n)
 			unlink_term(ix, p, --s->n);
-		s->t = published != HF_NOTIME ? published : s->first_seen;
 		for (i = 0; i < n; i++)
 			if (term_at(s, terms[i]) < 0) {
 				s->term[s->n] = terms[i];
@@ -340,18 +368,49 @@ int dedup_index_put(struct dedup_index *ix, int64_t id, int64_t first_seen,
 	}
 	if ((rc = ring_room(ix)))
 		return rc;
-	p = (uint32_t)pos_of(ix, ix->count++);
+	p = (uint32_t)pos_of(ix, ix->count);
 	s = &ix->ring[p];
-	s->id = id;
-	s->first_seen = first_seen;
-	s->t = published != HF_NOTIME ? published : first_seen;
+	s->id = it->id;
+	s->first_seen = it->first_seen;
+	s->title_norm = NULL;
+	s->merged = 0;
 	s->n = 0;
+	if ((rc = set_item(s, it)))
+		return rc;
+	ix->count++;
 	for (i = 0; i < n; i++)
 		if (term_at(s, terms[i]) < 0) {
 			s->term[s->n] = terms[i];
 			link_newest(ix, p, s->n++);
 		}
 	return HF_OK;
+}
+
+int dedup_index_item(const struct dedup_index *ix, int64_t id,
+                     struct dedup_index_item *out)
+{
+	const struct slot *s;
+	size_t i = find(ix, id);
+
+	if (i == ix->count)
+		return 0;
+	s = &ix->ring[pos_of(ix, i)];
+	out->id = s->id;
+	out->first_seen = s->first_seen;
+	out->published = s->t;
+	out->feed_id = s->feed_id;
+	out->title_norm = s->title_norm;
+	out->simhash = s->simhash;
+	out->merged = s->merged;
+	return 1;
+}
+
+void dedup_index_merged(struct dedup_index *ix, int64_t id)
+{
+	size_t i = find(ix, id);
+
+	if (i < ix->count)
+		ix->ring[pos_of(ix, i)].merged = 1;
 }
 
 /* Add id with weight h to the best-first list ids/hits of k (max). */

@@ -206,7 +206,7 @@ static const char *title_norm(const struct pipeline *p)
 }
 
 static int index_put(struct pipeline *p, struct store_ingest *in, int64_t id,
-                     const struct feed_entry *e);
+                     const struct feed_entry *e, int merged);
 
 /* After item `id` took entry e as its primary text (store_dedup_promote,
  * which cleared them): its fingerprint and categories.  p->tn and p->sig
@@ -219,7 +219,7 @@ static int finish(struct pipeline *p, struct store_ingest *in, int64_t id,
 
 	if ((rc = store_item_set_fingerprint(in, id, title_norm(p),
 	                                     p->sig->simhash)) ||
-	    (rc = index_put(p, in, id, e)) ||
+	    (rc = index_put(p, in, id, e, 1)) ||
 	    (rc = categorise(p, feed, e)))
 		return rc;
 	if (!revision)
@@ -252,16 +252,15 @@ static int add_categories(struct pipeline *p, struct store_ingest *in,
 
 /* One stored item into the index being built: its terms from its
  * stored title_norm and summary, as sign() made them when it came. */
-static int index_item(void *ud, int64_t id, int64_t first_seen, int64_t t,
-                      const char *title_norm, const char *summary)
+static int index_item(void *ud, const struct dedup_index_item *it,
+                      const char *summary)
 {
 	struct pipeline *p = ud;
 	int64_t terms[DEDUP_MAX_INDEX];
 
-	dedup_sig_make(p->other, title_norm, summary);
+	dedup_sig_make(p->other, it->title_norm, summary);
 	dedup_sig_lemmas(p->dd, p->other);
-	return dedup_index_put(p->ix, id, first_seen, t, terms,
-	                       dedup_sig_index(p->other, terms));
+	return dedup_index_put(p->ix, it, terms, dedup_sig_index(p->other, terms));
 }
 
 /*
@@ -288,23 +287,41 @@ static int index_ready(struct pipeline *p, struct store_ingest *in)
 	return HF_OK;
 }
 
-/* Item `id`, just written with entry e's fingerprint (p->terms), into
- * the index; an index already out of date is built again when next
- * asked. */
-static int index_put(struct pipeline *p, struct store_ingest *in, int64_t id,
-                     const struct feed_entry *e)
+/* Whether the index is the store's now; an index out of date is built
+ * again when next asked (index_ready). */
+static int index_current(struct pipeline *p, struct store_ingest *in, int *yes)
 {
 	uint64_t epoch;
 	int rc;
 
+	*yes = 0;
 	if (!p->ix_ok)
 		return HF_OK;
 	if ((rc = store_dedup_epoch(p->sd, in, &epoch)))
 		return rc;
-	if (epoch != p->ix_epoch)
-		return HF_OK;
-	if ((rc = dedup_index_put(p->ix, id, store_dedup_now(in), e->published,
-	                          p->terms, p->nterms)))
+	*yes = epoch == p->ix_epoch;
+	return HF_OK;
+}
+
+/* Item `id`, just written with entry e's text and fingerprint (p->tn,
+ * p->sig, p->terms) as the ingest's feed's, into the index; `merged`
+ * as dedup_index_item's. */
+static int index_put(struct pipeline *p, struct store_ingest *in, int64_t id,
+                     const struct feed_entry *e, int merged)
+{
+	struct dedup_index_item it;
+	int rc, yes;
+
+	if ((rc = index_current(p, in, &yes)) || !yes)
+		return rc;
+	it.id = id;
+	it.first_seen = store_dedup_now(in);
+	it.published = e->published;
+	it.feed_id = store_dedup_feed_id(in);
+	it.title_norm = title_norm(p);
+	it.simhash = p->sig->simhash;
+	it.merged = merged;
+	if ((rc = dedup_index_put(p->ix, &it, p->terms, p->nterms)))
 		p->ix_ok = 0;
 	return rc;
 }
@@ -330,11 +347,22 @@ static int near_dup(struct pipeline *p, struct store_ingest *in,
 	                           t, p->window, ids, hits,
 	                           sizeof ids / sizeof ids[0]);
 	for (i = 0; i < n && tried < PIPELINE_MAX_CANDIDATES; i++) {
-		if ((rc = store_dedup_item(p->sd, in, ids[i], &it, p->other)) < 0)
-			return rc;
-		/* The entry's own feed never duplicates itself (dedup.h). */
-		if (!rc || it.carried)
-			continue;
+		struct dedup_index_item c;
+
+		/* The entry's own feed never duplicates itself (dedup.h).  An
+		 * item of one source is read from the index; one with merged
+		 * sources from the store, which knows them. */
+		if (!dedup_index_item(p->ix, ids[i], &c) || c.merged) {
+			if ((rc = store_dedup_item(p->sd, in, ids[i], &it,
+			                           p->other)) < 0)
+				return rc;
+			if (!rc || it.carried)
+				continue;
+		} else {
+			if (c.feed_id == store_dedup_feed_id(in))
+				continue;
+			dedup_sig_title(p->other, c.title_norm, c.simhash);
+		}
 		tried++;
 		dedup_sig_lemmas(p->dd, p->other);
 		rule = dedup_same_story(p->sig, p->other, &sc);
@@ -373,9 +401,14 @@ static int merge(struct pipeline *p, struct store_ingest *in,
 		mine = owns(feed, e->link);
 		theirs = owns(cf, it.link);
 		if (theirs > mine || (theirs == mine && pipeline_rank(feed) >= rank)) {
+			int yes;
+
 			*outcome = PIPELINE_MERGED;
-			if ((rc = store_ingest_add_source(in, id, e)))
+			if ((rc = store_ingest_add_source(in, id, e)) ||
+			    (rc = index_current(p, in, &yes)))
 				return rc;
+			if (yes)
+				dedup_index_merged(p->ix, id);
 			return add_categories(p, in, id, feed, e);
 		}
 	}
@@ -482,7 +515,7 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 		hint.ncats = p->ncats;
 		if (!(rc = store_ingest_entry_with(in, e, &hint, &oc)) &&
 		    oc != STORE_UNCHANGED)
-			rc = index_put(p, in, store_ingest_item_id(in), e);
+			rc = index_put(p, in, store_ingest_item_id(in), e, -1);
 		goto out;
 	}
 	if ((rc = canon_item(in, e->link, &id)))
@@ -500,7 +533,7 @@ int pipeline_entry(struct pipeline *p, struct store_ingest *in,
 	hint.ncats = p->ncats;
 	if (!(rc = store_ingest_entry_with(in, e, &hint, &oc)) &&
 	    oc != STORE_UNCHANGED)
-		rc = index_put(p, in, store_ingest_item_id(in), e);
+		rc = index_put(p, in, store_ingest_item_id(in), e, 0);
 out:
 	if (!rc && outcome)
 		*outcome = oc;

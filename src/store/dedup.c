@@ -36,8 +36,10 @@ static const char *const sd_sql[SD__COUNT] = {
 	/* The newest ?1 items, oldest first (store_dedup_scan). */
 	[SD_SCAN] =
 	"SELECT id, first_seen, COALESCE(published, first_seen), title_norm,"
-	" summary FROM items WHERE id >= COALESCE((SELECT id FROM items"
-	" ORDER BY id DESC LIMIT 1 OFFSET ?1 - 1), 0) ORDER BY id",
+	" summary, feed_id, simhash, EXISTS (SELECT 1 FROM item_sources s"
+	" WHERE s.item_id = items.id) FROM items WHERE id >= COALESCE("
+	"(SELECT id FROM items ORDER BY id DESC LIMIT 1 OFFSET ?1 - 1), 0)"
+	" ORDER BY id",
 	[SD_DATA_VERSION] = "PRAGMA data_version",
 	/* Links of the window's items and of their merged sources that
 	 * match a same_url GLOB, newest item first; through items_t, so
@@ -178,12 +180,12 @@ int store_dedup_source(struct store_dedup *sd, struct store_ingest *in,
 
 int store_dedup_scan(struct store_dedup *sd, struct store_ingest *in,
                      size_t limit,
-                     int (*fn)(void *ud, int64_t id, int64_t first_seen,
-                               int64_t t, const char *title_norm,
+                     int (*fn)(void *ud, const struct dedup_index_item *it,
                                const char *summary),
                      void *ud)
 {
 	sqlite3_stmt *s = sd->s[SD_SCAN];
+	struct dedup_index_item it;
 	int rc;
 
 	if (in->failed)
@@ -192,14 +194,19 @@ int store_dedup_scan(struct store_dedup *sd, struct store_ingest *in,
 		rc = SQLITE_ERROR;
 		goto out;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if ((rc = fn(ud, sqlite3_column_int64(s, 0),
-		             sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
-		             (const char *)sqlite3_column_text(s, 3),
-		             (const char *)sqlite3_column_text(s, 4)))) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		it.id = sqlite3_column_int64(s, 0);
+		it.first_seen = sqlite3_column_int64(s, 1);
+		it.published = sqlite3_column_int64(s, 2);
+		it.title_norm = (const char *)sqlite3_column_text(s, 3);
+		it.feed_id = sqlite3_column_int64(s, 5);
+		it.simhash = (uint64_t)sqlite3_column_int64(s, 6);
+		it.merged = sqlite3_column_int(s, 7);
+		if ((rc = fn(ud, &it, (const char *)sqlite3_column_text(s, 4)))) {
 			sqlite3_reset(s);
 			return failed(in, rc);
 		}
+	}
 out:
 	rc = rc == SQLITE_DONE ? HF_OK
 	                       : store__fail(sd->st, "cannot read the items of the "
