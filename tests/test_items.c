@@ -167,11 +167,22 @@ static void test_search_keeps_aeoeaa_and_finds_prefixes(void **state)
 	assert_int_equal(g.n, 1);
 	g = list(f, (struct store_items_query){.search = "bodø skogen"});
 	assert_int_equal(g.n, 0);
+	/* Words split where the index splits them: no phrase ("covid-19"
+	 * is "covid" and "19"), marks around a word are no part of it. */
+	g = list(f, (struct store_items_query){.search = "sjukehus-bodø"});
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.ids[0], f->ids[0]);
+	g = list(f, (struct store_items_query){.search = "«gå» –"});
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.ids[0], f->ids[1]);
 	/* Words that would be FTS5 syntax are only words. */
 	g = list(f, (struct store_items_query){.search = "NOT \"sjukehus"});
 	assert_int_equal(g.n, 0);
 	assert_int_equal(store_items_list(f->st, &(struct store_items_query){
 	                 .search = "  ", .limit = 5, .since = HF_NOTIME},
+	                 collect, &g), HF_EINVAL);
+	assert_int_equal(store_items_list(f->st, &(struct store_items_query){
+	                 .search = "-- «»", .limit = 5, .since = HF_NOTIME},
 	                 collect, &g), HF_EINVAL);
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "helsefeed/util.h"
 #include "store_int.h"
 
@@ -67,34 +69,52 @@ static void row_of(sqlite3_stmt *s, struct store_item_row *r)
 }
 
 /*
- * An FTS5 query from what an admin typed: every word a quoted string
- * (so that no word is read as an operator: "og", "NOT", "sjukehus:")
- * with "*" after it for a prefix search; all words must match.  Words
- * are split at white space; quotes inside are doubled (FTS5 strings).
+ * An FTS5 query from what an admin typed: its words as the index's
+ * tokenizer (unicode61) splits them, at every character that is no
+ * letter, digit or mark, each a quoted string (so that no word is read
+ * as an operator: "og", "NOT") with "*" after it for a prefix search;
+ * all must match.  "covid-19" is "covid" and "19": the index keeps no
+ * positions (schema.c, FTS_TABLE), so there are no phrases.
  */
 static int fts_query(const char *words, struct buf *out)
 {
-	const char *p = words;
-	int n = 0;
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)words;
+	utf8proc_ssize_t len = (utf8proc_ssize_t)strlen(words), i = 0, n;
+	int in_word = 0, count = 0;
 
-	while (*p) {
-		size_t len;
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		len = strcspn(p, " \t\n");
-		if (!len)
-			break;
-		if (buf_puts(out, n ? " \"" : "\""))
+	while (i < len) {
+		utf8proc_int32_t c;
+		int word;
+
+		if ((n = utf8proc_iterate(p + i, len - i, &c)) <= 0) {
+			n = 1;
+			word = 0;
+		} else {
+			switch (utf8proc_category(c)) {
+			case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+			case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+			case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
+			case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+			case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC:
+			case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_CO:
+				word = 1;
+				break;
+			default:
+				word = 0;
+			}
+		}
+		if (word && !in_word && buf_puts(out, count++ ? " \"" : "\""))
 			return HF_ENOMEM;
-		for (size_t i = 0; i < len; i++)
-			if ((p[i] == '"' && buf_putc(out, '"')) || buf_putc(out, p[i]))
-				return HF_ENOMEM;
-		if (buf_puts(out, "\"*"))
+		if (!word && in_word && buf_puts(out, "\"*"))
 			return HF_ENOMEM;
-		n++;
-		p += len;
+		if (word && buf_append(out, (const char *)p + i, (size_t)n))
+			return HF_ENOMEM;
+		in_word = word;
+		i += n;
 	}
-	return n ? 0 : HF_EINVAL;
+	if (in_word && buf_puts(out, "\"*"))
+		return HF_ENOMEM;
+	return count ? 0 : HF_EINVAL;
 }
 
 int store_items_list(struct store *st, const struct store_items_query *q,

@@ -39,7 +39,10 @@
  * tokenizer keeps æ, ø and å as letters of their own (remove_diacritics
  * 0: "gå" is not "ga").  `items --search` reads it ("sjuke*" walks the
  * terms that begin so: no prefix index, which would triple the cost of
- * every insert for a look-up an admin makes by hand).
+ * every insert for a look-up an admin makes by hand).  Since version 12
+ * it keeps which items hold a term and nothing more (detail=none, no
+ * column sizes): a search needs every word, never a phrase or a rank,
+ * and the positions were most of what each commit wrote.
  *
  * items_first_seen: the items of one month of first publication, for
  * the RFC 5005 archives (publish).
@@ -50,7 +53,7 @@
 #define FTS_TABLE                                                           \
 	"CREATE VIRTUAL TABLE items_fts USING fts5(title, summary,"         \
 	" content='items', content_rowid='id',"                             \
-	" tokenize='unicode61 remove_diacritics 0');"
+	" tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0);"
 
 /*
  * What version 11 changed: the full-text index of a new or changed item
@@ -306,7 +309,6 @@ static const char upgrade_8_sql[] =
 	"ALTER TABLE items ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE items ADD COLUMN hidden_changed INTEGER;"
 	ITEMS_FTS
-	"INSERT INTO items_fts (items_fts) VALUES ('rebuild');"
 	/* digests gains its item range, kind and resend columns and loses
 	 * UNIQUE (group_name, window_start): a window after a rejected one
 	 * starts where that one started. */
@@ -334,15 +336,10 @@ static const char upgrade_8_sql[] =
 	SOURCES_VIEW;
 
 /*
- * 9 -> 10: the full-text index again without its prefix indexes.
+ * 9 -> 10: the full-text index without its prefix indexes, made anew by
+ * 11 -> 12 now, which leaves nothing to do here.
  */
-static const char upgrade_9_sql[] =
-	"DROP TRIGGER IF EXISTS items_fts_insert;"
-	"DROP TRIGGER IF EXISTS items_fts_delete;"
-	"DROP TRIGGER IF EXISTS items_fts_update;"
-	"DROP TABLE items_fts;"
-	FTS_TABLE
-	"INSERT INTO items_fts (items_fts) VALUES ('rebuild');";
+static const char upgrade_9_sql[] = "";
 
 /*
  * 10 -> 11: the full-text index written at the end of a transaction
@@ -360,9 +357,15 @@ static const char upgrade_10_sql[] =
  * random, the most of the time an ingest took; the index is kept in
  * memory now, for the newest items, and built again from them
  * (dedup.h, struct dedup_index).  Versions 10 and 11 had the table.
+ * And the full-text index anew without positions or column sizes
+ * (FTS_TABLE), from the items.
  */
 static const char upgrade_11_sql[] =
-	"DROP TABLE IF EXISTS item_terms;";
+	"DROP TABLE IF EXISTS item_terms;"
+	"DROP TABLE items_fts;"
+	FTS_TABLE
+	"INSERT INTO items_fts (items_fts) VALUES ('rebuild');"
+	"DELETE FROM items_fts_pending;";
 
 /* upgrades[v - STORE_SCHEMA_OLDEST] takes version v to v + 1. */
 static const char *const upgrades[] = {
