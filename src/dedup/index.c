@@ -128,6 +128,19 @@ static int valid(const struct dedup_index *ix, uint32_t l, int64_t term,
 	       s->term[LINK_K(l)] == term && s->id < below;
 }
 
+/* valid() without the term: a link inside a chain that leads to an
+ * item still held and older than `below`. */
+static int in_ring(const struct dedup_index *ix, uint32_t l, int64_t below)
+{
+	uint32_t p = LINK_POS(l);
+	size_t rel;
+
+	if (l >= STALE || p >= ix->alloc)
+		return 0;
+	rel = p >= ix->tail ? p - ix->tail : p + ix->alloc - ix->tail;
+	return rel < ix->count && ix->ring[p].id < below;
+}
+
 static size_t bucket(const struct dedup_index *ix, int64_t term)
 {
 	return (size_t)(((uint64_t)term * 0x9e3779b97f4a7c15ULL) >> 32) &
@@ -276,7 +289,9 @@ static void unlink_term(struct dedup_index *ix, uint32_t p, int k)
 		uint32_t *nx = &o->next[LINK_K(l)];
 
 		if (*nx == me) {
-			*nx = s->next[k];
+			/* What s linked to may have left since: a link is
+			 * valid for the item that holds it, not for another. */
+			*nx = valid(ix, s->next[k], term, s->id) ? s->next[k] : NONE;
 			ix->cnt[e]--;
 			return;
 		}
@@ -489,7 +504,12 @@ size_t dedup_index_candidates(const struct dedup_index *ix,
 		/* Newest first, down to the window's first item: a term of
 		 * more than HF_DEDUP_RARE of them finds no story, a rare one
 		 * (a name, a place, a figure) does. */
-		while (valid(ix, l, terms[i], below)) {
+		if (!valid(ix, l, terms[i], below))
+			continue;
+		/* A head may name a slot another item took since (its term
+		 * says so); a link of the chain may not, but by naming an
+		 * item that left, or a newer one that took its slot. */
+		do {
 			const struct slot *s = &ix->ring[LINK_POS(l)];
 
 			if (s->id < lo || ++seen > HF_DEDUP_RARE)
@@ -500,7 +520,7 @@ size_t dedup_index_candidates(const struct dedup_index *ix,
 			}
 			below = s->id;
 			l = s->next[LINK_K(l)];
-		}
+		} while (in_ring(ix, l, below));
 		if (seen > HF_DEDUP_RARE)
 			continue;
 		memcpy(found + nfound, got, ngot * sizeof *got);
