@@ -96,9 +96,12 @@ size_t dedup_index_count(const struct dedup_index *ix)
 	return ix->count;
 }
 
+/* The slot of the i-th oldest item (i < alloc): no division. */
 static size_t pos_of(const struct dedup_index *ix, size_t i)
 {
-	return (ix->tail + i) % ix->alloc;
+	size_t p = ix->tail + i;
+
+	return p < ix->alloc ? p : p - ix->alloc;
 }
 
 /* The index in slot s of term, or -1. */
@@ -233,7 +236,7 @@ static int ring_room(struct dedup_index *ix)
 		for (int k = 0; k < old->n; k++)
 			ix->cnt[entry_of(ix, old->term[k])]--;
 		free(old->title_norm);
-		ix->tail = (ix->tail + 1) % ix->alloc;
+		ix->tail = pos_of(ix, 1);
 		ix->count--;
 		return HF_OK;
 	}
