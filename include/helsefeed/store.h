@@ -315,11 +315,6 @@ int store_item_set_fingerprint(struct store_ingest *in, int64_t item_id,
                                const char *title_norm,
                                uint64_t simhash) HF_WUR;
 
-/* Replace the same-story terms of item `item_id` alone.  Returns 0,
- * HF_EDB. */
-int store_item_set_terms(struct store_ingest *in, int64_t item_id,
-                         const int64_t *terms, size_t nterms) HF_WUR;
-
 /*
  * Commit the items together with the fetch record and the feed's health
  * (as store_record_fetch, whose rules apply; items_new and items_updated
