@@ -255,21 +255,31 @@ static int ring_room(struct dedup_index *ix)
 	return relink(ix, ix->size ? ix->size : 1024);
 }
 
-/* The ring index (0 oldest) of item id, or count. */
-static size_t find(const struct dedup_index *ix, int64_t id)
+/* The ring index (0 oldest) of the first item whose id, or first_seen
+ * when `seen`, is at least v; count when none.  Both grow along the
+ * ring (ids with first_seen). */
+static size_t first_from(const struct dedup_index *ix, int64_t v, int seen)
 {
 	size_t lo = 0, hi = ix->count;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		const struct slot *s = &ix->ring[pos_of(ix, mid)];
 
-		if (ix->ring[pos_of(ix, mid)].id < id)
+		if ((seen ? s->first_seen : s->id) < v)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < ix->count && ix->ring[pos_of(ix, lo)].id == id ? lo
-	                                                           : ix->count;
+	return lo;
+}
+
+/* The ring index of item id, or count. */
+static size_t find(const struct dedup_index *ix, int64_t id)
+{
+	size_t i = first_from(ix, id, 0);
+
+	return i < ix->count && ix->ring[pos_of(ix, i)].id == id ? i : ix->count;
 }
 
 /* Take term k of the item at p out of its chain. */
@@ -474,22 +484,14 @@ size_t dedup_index_candidates(const struct dedup_index *ix,
 {
 	struct found found[DEDUP_MAX_INDEX * HF_DEDUP_RARE];
 	int64_t since = t - window - HF_DEDUP_AHEAD_S, lo;
-	size_t nfound = 0, k = 0, i, u, a = 0, b = ix->count;
+	size_t nfound = 0, k = 0, i, u, a;
 
 	if (nterms > DEDUP_MAX_INDEX)
 		nterms = DEDUP_MAX_INDEX;
 	if (!nterms || !max || !ix->count)
 		return 0;
 	/* The first item first seen since the window opened. */
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (ix->ring[pos_of(ix, mid)].first_seen < since)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	if (a == ix->count)
+	if ((a = first_from(ix, since, 1)) == ix->count)
 		return 0;
 	lo = ix->ring[pos_of(ix, a)].id;
 	for (i = 0; i < nterms; i++) {
