@@ -481,7 +481,8 @@ int cmd_items(const struct cli *cli, int argc, char **argv)
 			putchar('\n');
 	}
 	if (rc == HF_EINVAL) {
-		fprintf(stderr, "helsefeed items: --search needs a word\n");
+		fprintf(stderr, "helsefeed items: --search '%s' has no word to look "
+		        "for (letters or digits)\n", q.search);
 		ex = HF_EXIT_USAGE;
 		goto out;
 	}

@@ -127,11 +127,8 @@ int store_items_list(struct store *st, const struct store_items_query *q,
 
 	if (q->limit < 1)
 		return HF_EINVAL;
-	if (q->search && (rc = fts_query(q->search, &fq))) {
-		if (rc == HF_EINVAL)
-			log_error("items: the search '%s' has no words", q->search);
+	if (q->search && (rc = fts_query(q->search, &fq)))
 		goto out;
-	}
 	if (sqlite3_prepare_v2(st->db, list_sql, -1, &s, NULL) != SQLITE_OK ||
 	    (bind_text(s, 1, q->category) | bind_text(s, 2, q->feed) |
 	     bind_date(s, 3, q->since) | bind_text(s, 4, q->search ? fq.data : NULL) |
