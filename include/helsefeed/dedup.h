@@ -355,14 +355,16 @@ int dedup_url_glob(const char *pattern, const char *id, size_t idlen,
  * never changes an answer: a built index and a kept one are the same.
  * It also holds what the candidate search reads of an item, its primary
  * feed, title_norm and simhash, so that a candidate the headlines rule
- * out costs no read of the store.  Memory: about 330 bytes an item and
- * 16 a distinct term (3.5 MiB at HF_DEDUP_INDEX_ITEMS), whatever the
- * store holds.
+ * out costs no read of the store.  Memory, whatever the store holds: at
+ * most HF_DEDUP_INDEX_ITEMS items of 256 bytes and their headlines, and
+ * a table of their distinct terms at 14 bytes, at most three quarters
+ * full and at most 2^19 of them: 10 MiB when every word of every item is
+ * new (bench/soak's made-up words), 3-4 MiB for the sector's headlines.
  */
 struct dedup_index;
 
-/* An empty index of at most `cap` items.  Returns 0, HF_EINVAL,
- * HF_ENOMEM. */
+/* An empty index of at most `cap` items (1 to 65,535).  Returns 0,
+ * HF_EINVAL, HF_ENOMEM. */
 int dedup_index_new(size_t cap, struct dedup_index **out) HF_WUR;
 void dedup_index_free(struct dedup_index *ix);
 void dedup_index_clear(struct dedup_index *ix);

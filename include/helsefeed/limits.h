@@ -126,8 +126,8 @@
 #define HF_DEDUP_MAX_TERMS 8
 /* Items the same-story index holds, the newest (dedup.h): about four
  * weeks of the sector at 2,000 items a week, three times the dedup
- * window and HF_DEDUP_AHEAD_S; 2.5 MiB.  An entry dated further back
- * (a feed's archive) finds its story only among these. */
+ * window and HF_DEDUP_AHEAD_S; 3-4 MiB.  An entry dated further back (a
+ * feed's archive) finds its story only among these. */
 #define HF_DEDUP_INDEX_ITEMS 8192
 /* How far ahead of its first fetch an item's date may lie and the item
  * still be found by the candidate search, which walks items newest

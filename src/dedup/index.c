@@ -45,7 +45,7 @@ struct dedup_index {
 	/* term -> position of its newest item, open addressing */
 	int64_t *key;
 	uint32_t *head;        /* NONE: a free entry */
-	uint32_t *cnt;         /* items of the ring that hold it */
+	uint16_t *cnt;         /* items of the ring that hold it */
 	size_t size, used;     /* size a power of two */
 };
 
@@ -53,7 +53,7 @@ int dedup_index_new(size_t cap, struct dedup_index **out)
 {
 	struct dedup_index *ix;
 
-	if (!cap || cap >= LINK_POS(STALE))
+	if (!cap || cap > UINT16_MAX)
 		return HF_EINVAL;
 	if (!(ix = calloc(1, sizeof *ix)))
 		return HF_ENOMEM;
@@ -189,6 +189,7 @@ static int relink(struct dedup_index *ix, size_t size)
 		if (size != ix->size) {
 			int64_t *key = realloc(ix->key, size * sizeof *key);
 			uint32_t *head;
+			uint16_t *cnt;
 
 			if (!key)
 				return HF_ENOMEM;
@@ -196,9 +197,9 @@ static int relink(struct dedup_index *ix, size_t size)
 			if (!(head = realloc(ix->head, size * sizeof *head)))
 				return HF_ENOMEM;
 			ix->head = head;
-			if (!(head = realloc(ix->cnt, size * sizeof *head)))
+			if (!(cnt = realloc(ix->cnt, size * sizeof *cnt)))
 				return HF_ENOMEM;
-			ix->cnt = head;
+			ix->cnt = cnt;
 			ix->size = size;
 		}
 		table_clear(ix);
