@@ -13,9 +13,17 @@ cp -r "$HF_SRC/examples" "$tmp/examples"
 rm -rf "$tmp/examples/out"
 conf=$tmp/examples/helsefeed.conf
 
+# The parser process is forked, not exec'd: at its _exit it still holds
+# the daemon's heap, which memcheck may call "possibly lost" (interior
+# pointers; it does in a build with Debian's flags).  That is no leak of
+# its own, so the errors are definite and indirect leaks and every
+# memory error; a child's error shows as "the parser failed (exit 99)",
+# which fails the test below.  The parse command checks the parser
+# itself in one process.
 vg() {
-	valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
-		--errors-for-leak-kinds=definite,indirect,possible "$HELSEFEED" "$@"
+	valgrind -q --error-exitcode=99 --child-silent-after-fork=yes --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		"$HELSEFEED" "$@"
 }
 
 for cmd in "check" "run --once" "run --once" "status" "publish" "digest --dry-run"; do
@@ -25,6 +33,10 @@ for cmd in "check" "run --once" "run --once" "status" "publish" "digest --dry-ru
 	cat "$tmp/err.txt"
 	if [ "$rc" -ne 0 ]; then
 		echo "FAIL: helsefeed $cmd exited $rc under valgrind"
+		exit 1
+	fi
+	if grep -q "the parser failed" "$tmp/err.txt"; then
+		echo "FAIL: a parser process of helsefeed $cmd failed under valgrind"
 		exit 1
 	fi
 done
