@@ -1362,7 +1362,9 @@ static void test_new_atom_ids_are_uuid7_in_time_order(void **state)
 		         (long long)id);
 		got = q_text(f->path, sql, NULL);
 		assert_non_null(got);
-		/* urn:uuid:tttttttt-tttt-7xxx-[89ab]xxx-xxxxxxxxxxxx */
+		/* The layout: "urn:uuid:", 12 hex digits of milliseconds
+		 * (8, a dash, 4), a dash, version 7, then the variant 8-b
+		 * after the next dash; the rest random. */
 		assert_int_equal(strlen(got), STORE_ATOM_ID_SIZE - 1);
 		assert_int_equal(strncmp(got, "urn:uuid:", 9), 0);
 		assert_int_equal(got[23], '7');

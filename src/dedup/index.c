@@ -113,26 +113,9 @@ static int term_at(const struct slot *s, int64_t term)
 	return -1;
 }
 
-/* Whether link l leads to an item of the ring older than `below` that
- * holds `term` there: a link to an item that left the ring, or to a
- * slot another item took since, is no link. */
-static int valid(const struct dedup_index *ix, uint32_t l, int64_t term,
-                 int64_t below)
-{
-	uint32_t p = LINK_POS(l);
-	const struct slot *s;
-	size_t rel;
-
-	if (l >= STALE || p >= ix->alloc)
-		return 0;
-	rel = p >= ix->tail ? p - ix->tail : p + ix->alloc - ix->tail;
-	s = &ix->ring[p];
-	return rel < ix->count && LINK_K(l) < s->n &&
-	       s->term[LINK_K(l)] == term && s->id < below;
-}
-
-/* valid() without the term: a link inside a chain that leads to an
- * item still held and older than `below`. */
+/* Whether link l leads to an item still held and older than `below`.
+ * Inside a chain that is enough (a splice keeps only such links); a
+ * head is checked by valid(). */
 static int in_ring(const struct dedup_index *ix, uint32_t l, int64_t below)
 {
 	uint32_t p = LINK_POS(l);
@@ -142,6 +125,19 @@ static int in_ring(const struct dedup_index *ix, uint32_t l, int64_t below)
 		return 0;
 	rel = p >= ix->tail ? p - ix->tail : p + ix->alloc - ix->tail;
 	return rel < ix->count && ix->ring[p].id < below;
+}
+
+/* in_ring(), and the item holds `term` there: a head may name a slot
+ * another item took since. */
+static int valid(const struct dedup_index *ix, uint32_t l, int64_t term,
+                 int64_t below)
+{
+	const struct slot *s;
+
+	if (!in_ring(ix, l, below))
+		return 0;
+	s = &ix->ring[LINK_POS(l)];
+	return LINK_K(l) < s->n && s->term[LINK_K(l)] == term;
 }
 
 static size_t bucket(const struct dedup_index *ix, int64_t term)
