@@ -2,9 +2,13 @@
  * test_feed_job.c - parsing in a child process (feed.h): the entries come
  * back as the in-process parse gives them; a document that costs more than
  * the budget fails with a message that says so, and the parent stays
- * responsive; malformed answers from the child are refused.
+ * responsive; malformed answers from the child are refused.  The parser
+ * host: one, holding nothing of the daemon's, started again when lost.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -203,7 +208,61 @@ static void wall_deadline_kills_the_child(void **state)
 	feed_job_free(j);
 }
 
-static void free_while_running_kills_and_reaps(void **state)
+/*
+ * The processes below `root` (the parser host, its watchers and their
+ * children), from /proc: their pids in out[], how many.
+ */
+static size_t descendants(pid_t root, pid_t *out, size_t max)
+{
+	pid_t pid[4096], ppid[4096];
+	size_t n = 0, k = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) && n < 4096) {
+		char path[300], line[512], *p, state;
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		/* pid (comm) state ppid: comm may hold spaces, so after ')'.
+		 * A zombie has ended: it is no process of ours any more. */
+		if (fgets(line, sizeof line, f) && (p = strrchr(line, ')')) &&
+		    sscanf(p + 1, " %c %d", &state, &ppid[n]) == 2 && state != 'Z') {
+			pid[n] = (pid_t)atoi(de->d_name);
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	out[k++] = root;
+	for (size_t i = 0; i < k; i++)          /* out[] grows as it is walked */
+		for (size_t j = 0; j < n && k < max; j++)
+			if (ppid[j] == out[i])
+				out[k++] = pid[j];
+	for (size_t i = 1; i < k; i++)
+		out[i - 1] = out[i];
+	return k - 1;
+}
+
+static size_t wait_for_descendants(size_t want, int64_t ms)
+{
+	pid_t p[64];
+	int64_t end = now_ms() + ms;
+	size_t n;
+
+	while ((n = descendants(getpid(), p, 64)) != want && now_ms() < end) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return n;
+}
+
+static void free_while_running_kills_the_child(void **state)
 {
 	struct feed_job_opts o = opts(60, 60);
 	struct feed_job *j = NULL;
@@ -214,7 +273,107 @@ static void free_while_running_kills_and_reaps(void **state)
 	assert_int_equal(feed_job_start(bomb, len, &o, &j), 0);
 	free(bomb);
 	assert_int_equal(feed_job_poll(j), 0);
-	feed_job_free(j);  /* no zombie, no leak: valgrind and ASan see it */
+	/* The host, the job's watcher and the parser child. */
+	assert_int_equal(wait_for_descendants(3, 5000), 3);
+	feed_job_free(j);  /* no leak: valgrind and ASan see it */
+	/* The watcher finds the pipe closed and kills the child at once, not
+	 * at the 60 s deadline; the host stays for the next job. */
+	assert_int_equal(wait_for_descendants(1, 5000), 1);
+}
+
+static const char rss[] = "<rss version=\"2.0\"><channel><title>t</title>"
+                          "<item><title>x</title><link>https://a.no/1</link>"
+                          "</item></channel></rss>";
+
+/* The host is forked once; killed, it is started again at the next job. */
+static void a_killed_host_is_started_again(void **state)
+{
+	struct feed_job_opts o = opts(HF_PARSE_CPU_S, HF_PARSE_WALL_S);
+	const struct feed_doc *doc;
+	struct feed_job *j = NULL;
+	const char *msg;
+	pid_t p[64], host;
+
+	(void)state;
+	assert_int_equal(feed_host_start(), 0);
+	assert_int_equal(wait_for_descendants(1, 5000), 1);
+	assert_int_equal(descendants(getpid(), p, 64), 1);
+	host = p[0];
+	assert_int_equal(feed_host_start(), 0);          /* no second one */
+	assert_int_equal(descendants(getpid(), p, 64), 1);
+	assert_int_equal(kill(host, SIGKILL), 0);
+	assert_int_equal(wait_for_descendants(0, 5000), 0);
+	assert_int_equal(feed_job_start(rss, sizeof rss - 1, &o, &j), 0);
+	assert_int_equal(feed_job_wait(j), 0);
+	assert_int_equal(feed_job_result(j, &doc, &msg), 0);
+	assert_int_equal(doc->nentries, 1);
+	assert_string_equal(doc->entries[0].title, "x");
+	feed_job_free(j);
+	assert_int_equal(descendants(getpid(), p, 64), 1);
+	assert_true(p[0] != host);
+}
+
+/* The host keeps no descriptor of the daemon's but its socket, so that a
+ * parser child cannot write to the database or a transfer. */
+static void the_host_holds_no_descriptor_of_the_daemon(void **state)
+{
+	struct feed_job_opts o = opts(HF_PARSE_CPU_S, HF_PARSE_WALL_S);
+	struct feed_job *j = NULL;
+	pid_t p[64];
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	int fd, nfd = 0;
+
+	(void)state;
+	/* A host started after this file was opened must not hold it. */
+	assert_int_equal(descendants(getpid(), p, 64), 1);
+	kill(p[0], SIGKILL);
+	assert_int_equal(wait_for_descendants(0, 5000), 0);
+	fd = open("/dev/null", O_RDONLY);   /* no O_CLOEXEC: fork keeps it */
+	assert_true(fd > 2);
+	assert_int_equal(feed_job_start(rss, sizeof rss - 1, &o, &j), 0);
+	assert_int_equal(feed_job_wait(j), 0);
+	feed_job_free(j);
+	assert_int_equal(wait_for_descendants(1, 5000), 1);
+	assert_int_equal(descendants(getpid(), p, 64), 1);
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)p[0]);
+	assert_non_null(d = opendir(path));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (atoi(de->d_name) > 2)
+			nfd++;
+	}
+	closedir(d);
+	assert_int_equal(nfd, 1);   /* its socket */
+	close(fd);
+}
+
+/* Everything below the daemon killed mid-parse: the job fails and says
+ * that the parser went away; the next job starts a new host. */
+static void a_lost_parser_is_an_error(void **state)
+{
+	struct feed_job_opts o = opts(60, 60);
+	const struct feed_doc *doc;
+	struct feed_job *j = NULL;
+	const char *msg;
+	pid_t p[64];
+	size_t len, n;
+	char *bomb = attribute_bomb(500000, &len);
+
+	(void)state;
+	assert_int_equal(feed_job_start(bomb, len, &o, &j), 0);
+	free(bomb);
+	assert_int_equal(wait_for_descendants(3, 5000), 3);
+	n = descendants(getpid(), p, 64);
+	for (size_t i = 0; i < n; i++)
+		kill(p[i], SIGKILL);
+	assert_int_equal(feed_job_wait(j), HF_ERR);
+	assert_int_equal(feed_job_result(j, &doc, &msg), HF_ERR);
+	assert_string_equal(msg, "the parser process went away before the parse ended");
+	feed_job_free(j);
+	assert_int_equal(wait_for_descendants(0, 5000), 0);
 }
 
 /* A well-formed answer of one entry, for the decoder tests. */
@@ -299,7 +458,10 @@ int main(void)
 		cmocka_unit_test(not_a_feed_is_reported_with_what_was_found),
 		cmocka_unit_test(cpu_budget_stops_a_quadratic_document),
 		cmocka_unit_test(wall_deadline_kills_the_child),
-		cmocka_unit_test(free_while_running_kills_and_reaps),
+		cmocka_unit_test(free_while_running_kills_the_child),
+		cmocka_unit_test(a_killed_host_is_started_again),
+		cmocka_unit_test(the_host_holds_no_descriptor_of_the_daemon),
+		cmocka_unit_test(a_lost_parser_is_an_error),
 		cmocka_unit_test(decoder_refuses_malformed_answers),
 	};
 

@@ -184,15 +184,19 @@ void feed_text_free(struct feed_text *t);
 /*
  * Parsing in a child process.  A fetched document is untrusted, and
  * libxml2 does quadratic work on some inputs: the daemon's loop never
- * parses one itself.  feed_job_start forks a child that runs feed_parse
- * (sanitising included) under a CPU-time limit (RLIMIT_CPU), an
- * address-space limit on top of what it inherited (RLIMIT_AS; not under
- * the sanitizers, whose shadow memory it would break) and a wall-clock
- * deadline, and writes the entries back on a pipe.  The parent reads
- * them without blocking as the pipe becomes readable (feed_job_fd,
- * feed_job_poll), so the loop goes on while a document parses.  What
- * comes back is decoded as untrusted bytes: every string bounded as
- * limits.h says, valid UTF-8, no NUL; counts bounded.
+ * parses one itself.  A small parser host is forked once
+ * (feed_host_start, early, while the daemon is small; else at the first
+ * job) and forks a child per document that runs feed_parse (sanitising
+ * included) under a CPU-time limit (RLIMIT_CPU), an address-space limit
+ * on top of what it maps (RLIMIT_AS; not under the sanitizers, whose
+ * shadow memory it would break) and a wall-clock deadline, and writes
+ * the entries back on a pipe.  The host holds none of the daemon's
+ * descriptors, and a host that was killed is started again at the next
+ * job.  The parent reads the entries without blocking as the pipe
+ * becomes readable (feed_job_fd, feed_job_poll), so the loop goes on
+ * while a document parses.  What comes back is decoded as untrusted
+ * bytes: every string bounded as limits.h says, valid UTF-8, no NUL;
+ * counts bounded.
  */
 struct feed_doc {
 	struct feed_info info;       /* title and link borrow from raw */
@@ -216,16 +220,22 @@ struct feed_job_opts {
 
 struct feed_job;
 
-/* Fork the child for `len` bytes at `data` (the child reads its copy:
- * the caller may free data at once).  Returns 0 and *out (feed_job_free),
- * HF_ENOMEM, HF_EIO (no pipe or fork: errno says why). */
+/* Start the parser host if it does not run: 0, or HF_EIO (errno says
+ * why).  The commands that fetch call it before they open the store. */
+int feed_host_start(void) HF_WUR;
+/* Stop the parser host and wait for it, once every job is freed (a job
+ * still open holds it up to its deadline). */
+void feed_host_stop(void);
+/* Hand `len` bytes at `data` to a parser child (it reads a copy: the
+ * caller may free data at once).  Returns 0 and *out (feed_job_free),
+ * HF_ENOMEM, HF_EIO (no memfd, pipe or parser host: errno says why). */
 int feed_job_start(const char *data, size_t len, const struct feed_job_opts *o,
                    struct feed_job **out) HF_WUR;
 /* The descriptor to wait on for readability; -1 once finished. */
 int feed_job_fd(const struct feed_job *j);
 /* The monotonic time (ms) at which the job is killed. */
 int64_t feed_job_deadline(const struct feed_job *j);
-/* Read what the child wrote, never blocking; kill it past its deadline.
+/* Read what the child wrote, never blocking; give it up past its deadline.
  * Returns 1 once the job has finished (then feed_job_result), else 0. */
 int feed_job_poll(struct feed_job *j);
 /* Block until the job finishes (commands and tests); returns its code. */
@@ -236,7 +246,8 @@ int feed_job_wait(struct feed_job *j);
  * malformed bytes), or another feed_parse code.  *msg is NULL or one
  * line; both borrowed until feed_job_free. */
 int feed_job_result(struct feed_job *j, const struct feed_doc **doc, const char **msg);
-/* Kill the child if it still runs, reap it, free everything. */
+/* Free everything; a child that still runs is killed by its watcher when
+ * it finds the pipe closed. */
 void feed_job_free(struct feed_job *j);
 
 /* The wire format, exposed for the fuzz target and tests: append one

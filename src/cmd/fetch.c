@@ -23,6 +23,7 @@
 #include "helsefeed/cli.h"
 #include "helsefeed/config.h"
 #include "helsefeed/digest.h"
+#include "helsefeed/feed.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
@@ -97,6 +98,10 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 	}
 	if (fs_mkdir_parent(cfg->database, HF_DB_DIR_MODE))
 		goto out;
+	/* Before the store grows the process (feed.h); the first document
+	 * tries again if this fails. */
+	if (feed_host_start())
+		log_warn("cannot start the parser process yet: %s", strerror(errno));
 	if (store_open(cfg->database, &st, NULL))
 		goto out;
 	if (nnames)
@@ -119,6 +124,7 @@ int cmd_fetch(const struct cli *cli, int argc, char **argv)
 	       (double)s.elapsed_ms / 1000.0);
 	ex = s.feeds > 0 && s.ok == 0 ? HF_EXIT_FAIL : HF_EXIT_OK;
 out:
+	feed_host_stop();
 	store_close(st);
 	config_free(cfg);
 	free(names);

@@ -27,6 +27,7 @@
 #include "helsefeed/config.h"
 #include "helsefeed/daemon.h"
 #include "helsefeed/digest.h"
+#include "helsefeed/feed.h"
 #include "helsefeed/ingest.h"
 #include "helsefeed/publish.h"
 #include "helsefeed/store.h"
@@ -623,6 +624,10 @@ int daemon_run(const struct daemon_opts *o)
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
+	/* The parser host is forked while the daemon is small (feed.h); if
+	 * it cannot be now, the first document tries again. */
+	if (feed_host_start())
+		log_warn("cannot start the parser process yet: %s", strerror(errno));
 	rc = store_open(d.cfg->database, &d.st, NULL);
 	if (rc)
 		goto out;
@@ -671,6 +676,7 @@ out:
 	if (!o->once && !d.stop_ms)
 		notify("STOPPING=1");
 	ingest_close(d.ing);
+	feed_host_stop();
 	store_close(d.st);
 	config_free(d.cfg);
 	signals_close(&d);

@@ -9,7 +9,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -416,10 +420,13 @@ static void budget(const struct feed_job_opts *o)
 
 	(void)setrlimit(RLIMIT_CPU, &cpu);
 	(void)setrlimit(RLIMIT_CORE, &core);
-	(void)nice(HF_PARSE_NICE);
+	/* Under a filter without setpriority this fails; the CPU budget
+	 * holds all the same. */
+	if (nice(HF_PARSE_NICE) == -1)
+		errno = 0;
 #ifndef JOB_SANITIZER
-	/* The child starts as a copy of the daemon: the budget is on top of
-	 * what it maps already.  (The sanitizers reserve terabytes of shadow
+	/* The child starts as a copy of the parser host, with the document
+	 * mapped: the budget is on top of what it maps already.  (The sanitizers reserve terabytes of shadow
 	 * memory: under them only the CPU and time budgets hold.) */
 	{
 		size_t base = mapped_now();
@@ -463,8 +470,328 @@ static void run_child(int fd, const char *data, size_t len, const struct feed_jo
 	_exit(0);
 }
 
-struct feed_job {
+/*
+ * The parser host.  Forking the daemon for every document copied its page
+ * tables, tens of megabytes of them, and made every page it wrote after
+ * that fault once to be copied again: a tenth of a fetch pass.  So one
+ * small process is forked once, early (feed_host_start), and it forks a
+ * child per document instead.  It is handed each job as one message on a
+ * socket (struct host_req), with two descriptors: a memfd that holds the
+ * document and the write end of the job's pipe.  For each job it forks a
+ * watcher, which forks the parser child, waits for it to end (killing it
+ * at the wall-clock deadline, or when the daemon stopped reading), and
+ * then appends the child's wait status to the pipe as the 'S' record.
+ * The host reaps its watchers as they end, and ends when the daemon
+ * closes the socket (feed_host_stop), after its last watcher.
+ *
+ *   S: i32 timed_out, i32 wait status (waitpid), always the last 13 bytes
+ */
+#define HOST_MAGIC 0x68667031u   /* "hfp1" */
+#define HOST_MAX_STR 8192        /* content type and base URL, each */
+#define STATUS_LEN 13
+
+struct host_req {
+	uint32_t magic;
+	int32_t cpu_s, wall_s;
+	uint32_t ct_len, base_len;   /* FEED_WIRE_NULL: none */
+	uint64_t mem_bytes;
+	uint64_t len;                /* bytes of the document in the memfd */
+	int64_t now;
+};
+
+static int host_fd = -1;         /* the daemon's end of the socket */
+static pid_t host_pid;
+
+static void host_main(int ctl) __attribute__((noreturn));
+
+static void put_status(int w, int timed_out, int status)
+{
+	char rec[STATUS_LEN];
+	uint32_t n = 8;
+	int32_t t = timed_out, st = status;
+
+	rec[0] = 'S';
+	memcpy(rec + 1, &n, 4);
+	memcpy(rec + 5, &t, 4);
+	memcpy(rec + 9, &st, 4);
+	if (fs_write_all(w, rec, sizeof rec))
+		return;   /* the daemon stopped reading */
+}
+
+/* The watcher of one job: fork the parser child, wait for it, report. */
+static void watch(int mfd, int w, const struct host_req *rq, const char *ct,
+                  const char *base) __attribute__((noreturn));
+
+static void watch(int mfd, int w, const struct host_req *rq, const char *ct,
+                  const char *base)
+{
+	struct feed_job_opts o = {ct, base, rq->now, rq->cpu_s, rq->wall_s,
+	                          (size_t)rq->mem_bytes};
+	int64_t deadline = mono_ms() + (int64_t)rq->wall_s * 1000;
+	int status = 0, timed_out = 0, ended = 0, reaped = 0, pidfd;
 	pid_t pid;
+
+	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid < 0)
+		_exit(1);
+	if (pid == 0) {
+		const char *data = "";
+
+		if (rq->len) {
+			void *m = mmap(NULL, (size_t)rq->len, PROT_READ, MAP_PRIVATE, mfd, 0);
+
+			if (m == MAP_FAILED)
+				_exit(3);
+			data = m;
+		}
+		close(mfd);
+		run_child(w, data, (size_t)rq->len, &o);
+	}
+	close(mfd);
+	pidfd = pidfd_open(pid, 0);
+	for (;;) {
+		struct pollfd pfd[2] = {{w, 0, 0}, {pidfd, POLLIN, 0}};
+		int64_t left = deadline - mono_ms();
+
+		if (left <= 0)
+			break;
+		/* Without a pidfd (seccomp, an old kernel), look every 10 ms. */
+		if (poll(pfd, pidfd >= 0 ? 2 : 1,
+		         pidfd >= 0 ? (int)(left < 60000 ? left : 60000) : 10) < 0 &&
+		    errno != EINTR)
+			break;
+		if (pfd[0].revents & (POLLERR | POLLHUP))
+			break;    /* the daemon stopped reading */
+		if (pidfd < 0 && waitpid(pid, &status, WNOHANG) == pid) {
+			reaped = 1;
+			break;
+		}
+		if (pfd[1].revents) {
+			ended = 1;
+			break;
+		}
+	}
+	/* Past the deadline, or nobody reads: kill, unless it just ended. */
+	if (!reaped && !ended && waitpid(pid, &status, WNOHANG) == pid)
+		reaped = 1;
+	if (!reaped && !ended) {
+		timed_out = 1;
+		kill(pid, SIGKILL);
+	}
+	if (!reaped)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	put_status(w, timed_out, status);
+	_exit(0);
+}
+
+static void on_chld(int sig)
+{
+	(void)sig;
+}
+
+static void host_main(int ctl)
+{
+	static char msg[sizeof(struct host_req) + 2 * HOST_MAX_STR];
+	struct sigaction chld;
+	sigset_t all;
+
+	/* SIGCHLD interrupts the wait for a job, so that watchers are reaped
+	 * (and their CPU time counted) as they end. */
+	memset(&chld, 0, sizeof chld);
+	chld.sa_handler = on_chld;
+
+	/* Interrupts and stops are the daemon's to handle: the host ends when
+	 * the daemon closes its socket.  Nothing the daemon had open is the
+	 * parser's business. */
+	sigaction(SIGCHLD, &chld, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	if (ctl > 3)
+		(void)close_range(3, (unsigned)ctl - 1, 0);
+	(void)close_range((unsigned)ctl + 1, ~0U, 0);
+	(void)prctl(PR_SET_NAME, "helsefeed-parse", 0, 0, 0);
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(2 * sizeof(int))];
+		} cm;
+		struct iovec iov = {msg, sizeof msg};
+		struct msghdr mh = {0};
+		struct cmsghdr *c;
+		struct host_req rq;
+		int fds[2] = {-1, -1};
+		char *ct = NULL, *base = NULL;
+		ssize_t n;
+
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof cm.b;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* The daemon is done: its jobs are closed, so the
+			 * watchers end at once. */
+			while (wait(NULL) > 0 || errno == EINTR)
+				;
+			_exit(0);
+		}
+		c = CMSG_FIRSTHDR(&mh);
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+			memcpy(fds, CMSG_DATA(c), sizeof fds);
+		memcpy(&rq, msg, (size_t)n < sizeof rq ? (size_t)n : sizeof rq);
+		if (fds[0] < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    (size_t)n < sizeof rq || rq.magic != HOST_MAGIC)
+			goto next;
+		{
+			static char ctb[HOST_MAX_STR + 1], baseb[HOST_MAX_STR + 1];
+			size_t at = sizeof rq;
+
+			if (rq.ct_len != FEED_WIRE_NULL) {
+				if (rq.ct_len > HOST_MAX_STR || at + rq.ct_len > (size_t)n)
+					goto next;
+				memcpy(ctb, msg + at, rq.ct_len);
+				ctb[rq.ct_len] = '\0';
+				ct = ctb;
+				at += rq.ct_len;
+			}
+			if (rq.base_len != FEED_WIRE_NULL) {
+				if (rq.base_len > HOST_MAX_STR || at + rq.base_len > (size_t)n)
+					goto next;
+				memcpy(baseb, msg + at, rq.base_len);
+				baseb[rq.base_len] = '\0';
+				base = baseb;
+			}
+		}
+		if (fork() == 0) {
+			close(ctl);
+			watch(fds[0], fds[1], &rq, ct, base);
+		}
+next:
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+	}
+}
+
+int feed_host_start(void)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (host_fd >= 0)
+		return HF_OK;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return HF_EIO;
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return HF_EIO;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		host_main(sv[1]);
+	}
+	close(sv[1]);
+	host_fd = sv[0];
+	host_pid = pid;
+	return HF_OK;
+}
+
+void feed_host_stop(void)
+{
+	if (host_fd < 0)
+		return;
+	close(host_fd);
+	host_fd = -1;
+	while (waitpid(host_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	host_pid = 0;
+}
+
+/* The host is gone (it was killed): reap it, so that the next job starts
+ * another. */
+static void host_lost(void)
+{
+	close(host_fd);
+	host_fd = -1;
+	(void)waitpid(host_pid, NULL, WNOHANG);
+	host_pid = 0;
+}
+
+static int host_send(const struct feed_job_opts *o, size_t len, int mfd, int w)
+{
+	char msg[sizeof(struct host_req) + 2 * HOST_MAX_STR];
+	size_t ct = o->content_type ? strlen(o->content_type) : 0;
+	size_t base = o->base_url ? strlen(o->base_url) : 0;
+	struct host_req rq;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(2 * sizeof(int))];
+	} cm;
+	struct iovec iov = {msg, sizeof rq + ct + base};
+	struct msghdr mh = {0};
+	struct cmsghdr *c;
+	int fds[2] = {mfd, w};
+
+	if (ct > HOST_MAX_STR || base > HOST_MAX_STR)
+		return HF_ETOOBIG;
+	memset(&rq, 0, sizeof rq);   /* its padding goes out too */
+	rq.magic = HOST_MAGIC;
+	rq.cpu_s = o->cpu_s;
+	rq.wall_s = o->wall_s;
+	rq.ct_len = o->content_type ? (uint32_t)ct : FEED_WIRE_NULL;
+	rq.base_len = o->base_url ? (uint32_t)base : FEED_WIRE_NULL;
+	rq.mem_bytes = o->mem_bytes;
+	rq.len = len;
+	rq.now = o->now;
+	memcpy(msg, &rq, sizeof rq);
+	if (ct)
+		memcpy(msg + sizeof rq, o->content_type, ct);
+	if (base)
+		memcpy(msg + sizeof rq + ct, o->base_url, base);
+	memset(&cm, 0, sizeof cm);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.b;
+	mh.msg_controllen = sizeof cm.b;
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof fds);
+	memcpy(CMSG_DATA(c), fds, sizeof fds);
+	for (int tries = 0; tries < 2; tries++) {
+		int rc = feed_host_start();
+
+		if (rc)
+			return rc;
+		while (sendmsg(host_fd, &mh, MSG_NOSIGNAL) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EPIPE && errno != ECONNRESET && errno != ECONNREFUSED)
+				return HF_EIO;
+			host_lost();
+			break;
+		}
+		if (host_fd >= 0)
+			return HF_OK;
+	}
+	return HF_EIO;
+}
+
+struct feed_job {
 	int fd;                /* read end, non-blocking */
 	int64_t deadline_ms;   /* monotonic */
 	struct feed_job_opts o;
@@ -478,26 +805,21 @@ int feed_job_start(const char *data, size_t len, const struct feed_job_opts *o,
                    struct feed_job **out)
 {
 	struct feed_job *j = NULL;
-	int p[2] = {-1, -1};
+	int p[2] = {-1, -1}, mfd = -1;
 	int rc = HF_ENOMEM;
 
 	if (!(j = calloc(1, sizeof *j)))
 		goto fail;
 	j->o = *o;
+	j->o.content_type = j->o.base_url = NULL;   /* not kept */
 	j->fd = -1;
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		rc = HF_EIO;
+	rc = HF_EIO;
+	if ((mfd = memfd_create("helsefeed-document", MFD_CLOEXEC)) < 0 ||
+	    fs_write_all(mfd, data, len) || pipe2(p, O_CLOEXEC) != 0)
 		goto fail;
-	}
-	j->pid = fork();
-	if (j->pid < 0) {
-		rc = HF_EIO;
+	if ((rc = host_send(o, len, mfd, p[1])))
 		goto fail;
-	}
-	if (j->pid == 0) {
-		close(p[0]);
-		run_child(p[1], data, len, o);
-	}
+	close(mfd);
 	close(p[1]);
 	j->fd = p[0];
 	(void)fcntl(j->fd, F_SETFL, fcntl(j->fd, F_GETFL) | O_NONBLOCK);
@@ -505,6 +827,8 @@ int feed_job_start(const char *data, size_t len, const struct feed_job_opts *o,
 	*out = j;
 	return HF_OK;
 fail:
+	if (mfd >= 0)
+		close(mfd);
 	if (p[0] >= 0)
 		close(p[0]);
 	if (p[1] >= 0)
@@ -523,20 +847,36 @@ int64_t feed_job_deadline(const struct feed_job *j)
 	return j->deadline_ms;
 }
 
-/* Reap the child and say how it ended. */
+/* Say how the job ended: by the daemon's deadline or output limit, or as
+ * the watcher's status record at the end of the output says. */
 static void finish(struct feed_job *j, int killed_for_time, int too_much)
 {
-	int status = 0;
+	int32_t status = 0, timed_out = 0;
+	int lost = 0;
 
-	if (killed_for_time || too_much)
-		kill(j->pid, SIGKILL);
-	while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
-		;
 	close(j->fd);
 	j->fd = -1;
 	j->state = 1;
 	buf_clear(&j->err);
-	if (killed_for_time) {
+	if (!killed_for_time && !too_much) {
+		struct buf *r = &j->doc.raw;
+		uint32_t n = 0;
+
+		if (r->len >= STATUS_LEN)
+			memcpy(&n, r->data + r->len - STATUS_LEN + 1, 4);
+		if (r->len < STATUS_LEN || r->data[r->len - STATUS_LEN] != 'S' || n != 8) {
+			lost = 1;
+		} else {
+			memcpy(&timed_out, r->data + r->len - 8, 4);
+			memcpy(&status, r->data + r->len - 4, 4);
+			r->len -= STATUS_LEN;
+			killed_for_time = timed_out != 0;
+		}
+	}
+	if (lost) {
+		j->code = HF_ERR;
+		buf_printf(&j->err, "the parser process went away before the parse ended");
+	} else if (killed_for_time) {
 		j->code = HF_ETOOBIG;
 		buf_printf(&j->err, "parsing took more than %d s", j->o.wall_s);
 	} else if (too_much) {

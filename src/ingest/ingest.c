@@ -342,7 +342,7 @@ static int dup_or_null(const char *s, char **out)
 }
 
 /* Start the child of `p`, from `data` (the transfer's body or p's own
- * copy).  A failure to fork is the feed's failure, retried later. */
+ * copy).  A failure to start it is the feed's failure, retried later. */
 static int parse_start(struct ingest *I, struct parse *p, const char *data, size_t len)
 {
 	struct feed_job_opts o = {0};
