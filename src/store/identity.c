@@ -14,25 +14,51 @@
 #include "helsefeed/text.h"
 #include "store_int.h"
 
+/*
+ * The kernel's CSPRNG, read 4 KiB at a time rather than once an item (a
+ * first fetch of a hundred thousand entries made as many system calls).
+ * Only the daemon's own process draws from the pool: the parser host is
+ * forked before the first id, and its children never make one.
+ */
+static unsigned char pool[4096];
+static size_t pool_left;
+
+static int random_bytes(unsigned char *r, size_t n)
+{
+	if (pool_left < n) {
+		size_t got = 0;
+
+		while (got < sizeof pool) {
+			ssize_t k = getrandom(pool + got, sizeof pool - got, 0);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				log_error("getrandom: %s", strerror(errno));
+				return HF_EIO;
+			}
+			got += (size_t)k;
+		}
+		pool_left = sizeof pool;
+	}
+	pool_left -= n;
+	memcpy(r, pool + pool_left, n);
+	memset(pool + pool_left, 0, n);   /* a byte is given out once */
+	return HF_OK;
+}
+
 int store__new_atom_id(char out[STORE_ATOM_ID_SIZE])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char r[16];
-	size_t got = 0;
 	struct timespec ts;
 	uint64_t ms;
+	char *o = out;
 
-	/* The kernel's CSPRNG: an id no feed can predict or choose, so no
-	 * feed can make its entry collide with another's. */
-	while (got < sizeof r) {
-		ssize_t n = getrandom(r + got, sizeof r - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_error("getrandom: %s", strerror(errno));
-			return HF_EIO;
-		}
-		got += (size_t)n;
-	}
+	/* An id no feed can predict or choose, so no feed can make its
+	 * entry collide with another's. */
+	if (random_bytes(r, sizeof r))
+		return HF_EIO;
 	/* RFC 9562 5.7: version 7, the first 48 bits the Unix time in
 	 * milliseconds, 74 random bits after the version and the variant
 	 * (10).  Ids in the order they were given: each new one goes to the
@@ -46,10 +72,16 @@ int store__new_atom_id(char out[STORE_ATOM_ID_SIZE])
 		r[i] = (unsigned char)(ms >> (40 - 8 * i));
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x70);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	snprintf(out, STORE_ATOM_ID_SIZE, "urn:uuid:%02x%02x%02x%02x-%02x%02x-"
-	         "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
-	         r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
-	         r[13], r[14], r[15]);
+	/* urn:uuid:8-4-4-4-12 hex digits */
+	memcpy(o, "urn:uuid:", 9);
+	o += 9;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[r[i] >> 4];
+		*o++ = hex[r[i] & 15];
+	}
+	*o = '\0';
 	return HF_OK;
 }
 
