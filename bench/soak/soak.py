@@ -45,6 +45,36 @@ def proc_sample(pid):
         return None
 
 
+def kids_pss(pid):
+    """PSS in KiB of the processes below pid (the parser host, its watchers
+    and parser children): what the daemon's memory leaves out."""
+    ppid = {}
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                with open("/proc/%s/stat" % e) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                if st[0] != "Z":
+                    ppid[int(e)] = int(st[1])
+            except (OSError, IndexError):
+                pass
+    below, todo = [], [pid]
+    while todo:
+        q = todo.pop()
+        for c, pp in ppid.items():
+            if pp == q:
+                below.append(c)
+                todo.append(c)
+    total = 0
+    for c in below:
+        try:
+            with open("/proc/%d/smaps_rollup" % c) as f:
+                total += int(re.search(r"^Pss:\s+(\d+)", f.read(), re.M).group(1))
+        except (OSError, AttributeError):
+            pass
+    return total
+
+
 def parse_dur(s):
     m = re.fullmatch(r"(\d+)([smh]?)", s)
     return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
@@ -117,8 +147,10 @@ def main():
             return 0
     end = t0 + a.duration
     nxt = t0
+    kids_max = 0
     while time.monotonic() < end and hf.poll() is None:
         s = proc_sample(hf.pid)
+        kids_max = max(kids_max, kids_pss(hf.pid))
         if s:
             samples.append((time.monotonic() - t0,) + s + (time.time(), wal_size()))
         nxt += a.sample
@@ -183,6 +215,8 @@ def main():
     p("soak: %d feeds, interval %s, %.0f s, helsefeed %s" % (a.feeds, a.interval, a.duration,
                                                               a.helsefeed))
     p("daemon %s; exit %s" % ("ran to the end" if alive else "DIED EARLY", hf.returncode))
+    p("parser host and its children: at most %.1f MiB PSS at a sample (not in the RSS"
+      " figures below)" % (kids_max / 1024))
     if first_pass:
         t1, w1, rss1, fds1, cpu1 = first_pass[0]
         p("first pass (every feed fetched once): %.1f s; then RSS %.1f MiB, %d fds, CPU %.2f s"
