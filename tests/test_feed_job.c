@@ -351,7 +351,7 @@ static void the_host_holds_no_descriptor_of_the_daemon(void **state)
 }
 
 /* Everything below the daemon killed mid-parse: the job fails and says
- * that the parser went away; the next job starts a new host. */
+ * that the parser went away, and no process of it is left. */
 static void a_lost_parser_is_an_error(void **state)
 {
 	struct feed_job_opts o = opts(60, 60);

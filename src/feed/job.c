@@ -591,6 +591,23 @@ static void on_chld(int sig)
 	(void)sig;
 }
 
+/* The string of `len` bytes at msg + *at, copied with its NUL to dst
+ * (HOST_MAX_STR + 1 bytes); NULL for none.  *bad when it does not fit. */
+static const char *host_str(char *dst, const char *msg, size_t n, size_t *at,
+                            uint32_t len, int *bad)
+{
+	if (len == FEED_WIRE_NULL)
+		return NULL;
+	if (len > HOST_MAX_STR || *at + len > n) {
+		*bad = 1;
+		return NULL;
+	}
+	memcpy(dst, msg + *at, len);
+	dst[len] = '\0';
+	*at += len;
+	return dst;
+}
+
 static void host_main(int ctl)
 {
 	static char msg[sizeof(struct host_req) + 2 * HOST_MAX_STR];
@@ -626,7 +643,7 @@ static void host_main(int ctl)
 		struct cmsghdr *c;
 		struct host_req rq;
 		int fds[2] = {-1, -1};
-		char *ct = NULL, *base = NULL;
+		const char *ct = NULL, *base = NULL;
 		ssize_t n;
 
 		mh.msg_iov = &iov;
@@ -656,22 +673,12 @@ static void host_main(int ctl)
 		{
 			static char ctb[HOST_MAX_STR + 1], baseb[HOST_MAX_STR + 1];
 			size_t at = sizeof rq;
+			int bad = 0;
 
-			if (rq.ct_len != FEED_WIRE_NULL) {
-				if (rq.ct_len > HOST_MAX_STR || at + rq.ct_len > (size_t)n)
-					goto next;
-				memcpy(ctb, msg + at, rq.ct_len);
-				ctb[rq.ct_len] = '\0';
-				ct = ctb;
-				at += rq.ct_len;
-			}
-			if (rq.base_len != FEED_WIRE_NULL) {
-				if (rq.base_len > HOST_MAX_STR || at + rq.base_len > (size_t)n)
-					goto next;
-				memcpy(baseb, msg + at, rq.base_len);
-				baseb[rq.base_len] = '\0';
-				base = baseb;
-			}
+			ct = host_str(ctb, msg, (size_t)n, &at, rq.ct_len, &bad);
+			base = host_str(baseb, msg, (size_t)n, &at, rq.base_len, &bad);
+			if (bad)
+				goto next;
 		}
 		if (fork() == 0) {
 			close(ctl);
