@@ -502,8 +502,6 @@ struct host_req {
 static int host_fd = -1;         /* the daemon's end of the socket */
 static pid_t host_pid;
 
-static void host_main(int ctl) __attribute__((noreturn));
-
 static void put_status(int w, int timed_out, int status)
 {
 	char rec[STATUS_LEN];
@@ -514,8 +512,9 @@ static void put_status(int w, int timed_out, int status)
 	memcpy(rec + 1, &n, 4);
 	memcpy(rec + 5, &t, 4);
 	memcpy(rec + 9, &st, 4);
+	/* A failed write: the daemon stopped reading, and wants no answer. */
 	if (fs_write_all(w, rec, sizeof rec))
-		return;   /* the daemon stopped reading */
+		return;
 }
 
 /* The watcher of one job: fork the parser child, wait for it, report. */
@@ -608,20 +607,35 @@ static const char *host_str(char *dst, const char *msg, size_t n, size_t *at,
 	return dst;
 }
 
+/* Reap the watchers that ended (blocking: every one); 1 when one of
+ * them failed (it could not fork, or, under valgrind, erred). */
+static int reap(int block)
+{
+	int st, failed = 0;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, block ? 0 : WNOHANG)) > 0 ||
+	       (pid < 0 && errno == EINTR))
+		if (pid > 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+			failed = 1;
+	return failed;
+}
+
+static void host_main(int ctl) __attribute__((noreturn));
+
 static void host_main(int ctl)
 {
 	static char msg[sizeof(struct host_req) + 2 * HOST_MAX_STR];
 	struct sigaction chld;
 	sigset_t all;
+	int failed = 0;
 
 	/* SIGCHLD interrupts the wait for a job, so that watchers are reaped
-	 * (and their CPU time counted) as they end. */
+	 * (and their CPU time counted) as they end.  Interrupts and stops are
+	 * the daemon's to handle: the host ends when the daemon closes its
+	 * socket.  Nothing the daemon had open is the parser's business. */
 	memset(&chld, 0, sizeof chld);
 	chld.sa_handler = on_chld;
-
-	/* Interrupts and stops are the daemon's to handle: the host ends when
-	 * the daemon closes its socket.  Nothing the daemon had open is the
-	 * parser's business. */
 	sigaction(SIGCHLD, &chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
@@ -650,18 +664,13 @@ static void host_main(int ctl)
 		mh.msg_iovlen = 1;
 		mh.msg_control = cm.b;
 		mh.msg_controllen = sizeof cm.b;
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
+		failed |= reap(0);
 		n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			/* The daemon is done: its jobs are closed, so the
-			 * watchers end at once. */
-			while (wait(NULL) > 0 || errno == EINTR)
-				;
-			_exit(0);
-		}
+		if (n <= 0)   /* the daemon is done: its jobs are closed, so the
+		               * watchers end at once */
+			_exit(failed | reap(1));
 		c = CMSG_FIRSTHDR(&mh);
 		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 		    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
@@ -719,13 +728,20 @@ int feed_host_start(void)
 
 void feed_host_stop(void)
 {
+	int st = 0;
+
 	if (host_fd < 0)
 		return;
 	close(host_fd);
 	host_fd = -1;
-	while (waitpid(host_pid, NULL, 0) < 0 && errno == EINTR)
+	while (waitpid(host_pid, &st, 0) < 0 && errno == EINTR)
 		;
 	host_pid = 0;
+	if (WIFSIGNALED(st))
+		log_error("the parser process ended by signal %d", WTERMSIG(st));
+	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		log_error("the parser process ended with exit %d: a parse's "
+		          "watcher failed", WEXITSTATUS(st));
 }
 
 /* The host is gone (it was killed): reap it, so that the next job starts
